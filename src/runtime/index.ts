@@ -1,0 +1,13 @@
+export { type Clock, ManualClock, systemClock, type Timer } from './clock.ts';
+export {
+  addressKey,
+  type DatagramTransport,
+  formatAddress,
+  normalizeHost,
+  type PacketHandler,
+  type UdpAddress,
+} from './datagram.ts';
+export { DhtchatError } from './errors.ts';
+export { jsonLinesLogger, type LogFields, type Logger, type LogLevel, nullLogger } from './logger.ts';
+export { cryptoRandom, type Random, SeededRandom } from './random.ts';
+export { type UdpBindOptions, UdpTransport } from './udp-transport.ts';

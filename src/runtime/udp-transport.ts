@@ -1,0 +1,76 @@
+/** The real DatagramTransport: a thin adapter over node:dgram. */
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { type DatagramTransport, normalizeHost, type PacketHandler, type UdpAddress } from './datagram.ts';
+
+export interface UdpBindOptions {
+  host?: string;
+  port?: number;
+  /** Socket buffer sizes in bytes (default 4 MiB: a busy DHT node sees bursts). */
+  bufferBytes?: number;
+}
+
+export class UdpTransport implements DatagramTransport {
+  readonly #socket: dgram.Socket;
+  #handler: PacketHandler = () => {};
+  sendErrors = 0;
+
+  private constructor(socket: dgram.Socket) {
+    this.#socket = socket;
+    socket.on('message', (msg, rinfo) => {
+      this.#handler(msg, { host: normalizeHost(rinfo.address), port: rinfo.port });
+    });
+    // An ICMP-unreachable or similar on a UDP socket must not kill the process.
+    socket.on('error', () => {
+      this.sendErrors++;
+    });
+  }
+
+  static bind(options: UdpBindOptions = {}): Promise<UdpTransport> {
+    const host = options.host ?? '0.0.0.0';
+    const type = isIPv6(host) ? 'udp6' : 'udp4';
+    const socket = dgram.createSocket({ type, ipv6Only: false });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      socket.once('error', onError);
+      socket.bind(options.port ?? 0, host, () => {
+        socket.off('error', onError);
+        const bytes = options.bufferBytes ?? 4 * 1024 * 1024;
+        try {
+          socket.setRecvBufferSize(bytes);
+          socket.setSendBufferSize(bytes);
+        } catch {
+          // The kernel may cap buffer sizes; the defaults still work.
+        }
+        resolve(new UdpTransport(socket));
+      });
+    });
+  }
+
+  send(bytes: Uint8Array, to: UdpAddress): void {
+    try {
+      this.#socket.send(bytes, to.port, to.host, (err) => {
+        if (err) this.sendErrors++;
+      });
+    } catch {
+      this.sendErrors++;
+    }
+  }
+
+  onPacket(handler: PacketHandler): void {
+    this.#handler = handler;
+  }
+
+  localAddress(): UdpAddress {
+    const a = this.#socket.address();
+    return { host: normalizeHost(a.address), port: a.port };
+  }
+
+  close(): void {
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
