@@ -1,0 +1,129 @@
+/**
+ * An in-memory UDP network on virtual time: every transport it creates is a real DatagramTransport, so the same
+ * protocol code runs here as on sockets. Delivery is scheduled on the given Clock with a seeded latency, loss
+ * and duplication, so a run replays exactly from its seed.
+ */
+import {
+  addressKey,
+  type Clock,
+  type DatagramTransport,
+  type PacketHandler,
+  type Random,
+  type UdpAddress,
+} from '../src/runtime/index.ts';
+
+export interface LinkModel {
+  /** Base one-way latency in ms. */
+  latencyMs: number;
+  /** Extra uniformly random latency in ms (reorders packets). */
+  jitterMs: number;
+  /** Probability in [0, 1] that a packet is dropped. */
+  lossRate: number;
+  /** Probability in [0, 1] that a packet is delivered twice. */
+  duplicateRate: number;
+}
+
+const DEFAULT_LINK: LinkModel = { latencyMs: 5, jitterMs: 0, lossRate: 0, duplicateRate: 0 };
+
+export interface NetworkCounters {
+  sent: number;
+  delivered: number;
+  dropped: number;
+  unroutable: number;
+}
+
+export class MemoryNetwork {
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #endpoints = new Map<string, MemoryTransport>();
+  link: LinkModel;
+  readonly counters: NetworkCounters = { sent: 0, delivered: 0, dropped: 0, unroutable: 0 };
+
+  constructor(clock: Clock, random: Random, link: Partial<LinkModel> = {}) {
+    this.#clock = clock;
+    this.#random = random;
+    this.link = { ...DEFAULT_LINK, ...link };
+  }
+
+  /** Binds a transport at address; port 0 picks a free port on that host. */
+  createTransport(address: UdpAddress): DatagramTransport {
+    let bound = address;
+    if (bound.port === 0) {
+      let port = 20000;
+      while (this.#endpoints.has(addressKey({ host: bound.host, port }))) port++;
+      bound = { host: bound.host, port };
+    }
+    const key = addressKey(bound);
+    if (this.#endpoints.has(key)) throw new Error(`address in use: ${key}`);
+    const transport = new MemoryTransport(this, bound);
+    this.#endpoints.set(key, transport);
+    return transport;
+  }
+
+  /** @internal */
+  unbind(address: UdpAddress): void {
+    this.#endpoints.delete(addressKey(address));
+  }
+
+  /** @internal */
+  route(bytes: Uint8Array, from: UdpAddress, to: UdpAddress): void {
+    this.counters.sent++;
+    if (this.link.lossRate > 0 && this.#chance(this.link.lossRate)) {
+      this.counters.dropped++;
+      return;
+    }
+    const copies = this.link.duplicateRate > 0 && this.#chance(this.link.duplicateRate) ? 2 : 1;
+    const payload = Buffer.from(bytes);
+    for (let i = 0; i < copies; i++) {
+      const jitter = this.link.jitterMs > 0 ? this.#random.int(this.link.jitterMs + 1) : 0;
+      this.#clock.setTimer(this.link.latencyMs + jitter, () => {
+        const target = this.#endpoints.get(addressKey(to));
+        if (target === undefined) {
+          this.counters.unroutable++;
+          return;
+        }
+        this.counters.delivered++;
+        target.deliver(payload, from);
+      });
+    }
+  }
+
+  #chance(p: number): boolean {
+    return this.#random.int(1_000_000) < p * 1_000_000;
+  }
+}
+
+class MemoryTransport implements DatagramTransport {
+  readonly #network: MemoryNetwork;
+  readonly #address: UdpAddress;
+  #handler: PacketHandler = () => {};
+  #isClosed = false;
+
+  constructor(network: MemoryNetwork, address: UdpAddress) {
+    this.#network = network;
+    this.#address = address;
+  }
+
+  send(bytes: Uint8Array, to: UdpAddress): void {
+    if (this.#isClosed) return;
+    this.#network.route(bytes, this.#address, to);
+  }
+
+  onPacket(handler: PacketHandler): void {
+    this.#handler = handler;
+  }
+
+  localAddress(): UdpAddress {
+    return this.#address;
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#network.unbind(this.#address);
+  }
+
+  deliver(bytes: Buffer, from: UdpAddress): void {
+    if (!this.#isClosed) this.#handler(bytes, from);
+  }
+}
