@@ -1,0 +1,378 @@
+/**
+ * DhtNode: the public facade of a BitTorrent Mainline DHT node (BEP 5, 32, 33, 42, 43, 44, 51).
+ * It wires the parts and adds nothing of its own but the client operations:
+ *   node-core.ts    packet path (rate limit → decode → handlers / rpc-manager), table feeding, BEP 42 votes
+ *   node-identity.ts  our id and external address (BEP 42), the compliance rule for others
+ *   maintenance.ts  pings, bucket refresh, re-bootstrap, store purges · republisher.ts  BEP 44 hourly re-put
+ *   lookups/*.ts    the client operations, run once per address family and merged (BEP 32 dual stack)
+ * Time, randomness and I/O come in through the options; nothing here touches the real world.
+ */
+import type { Ed25519KeyPair } from '../crypto/index.ts';
+import {
+  type Clock,
+  type DatagramTransport,
+  DhtchatError,
+  type Logger,
+  nullLogger,
+  type Random,
+} from '../runtime/index.ts';
+import type { UdpAddress } from '../runtime/index.ts';
+import { familyOf } from './address-class.ts';
+import { ALPHA, K } from './constants.ts';
+import type { DhtCounters } from './dht-stats.ts';
+import type { BValue, NodeInfo } from './dht-types.ts';
+import { ItemStore, type ItemStoreOptions } from './item-store.ts';
+import { announceLookup } from './lookups/announce.ts';
+import { findNodeLookup } from './lookups/find-node.ts';
+import { type FoundItem, getItemLookup } from './lookups/get-item.ts';
+import { getPeersLookup, orBlooms } from './lookups/get-peers.ts';
+import { putImmutableLookup, putMutableLookup } from './lookups/put-item.ts';
+import { Maintenance } from './maintenance.ts';
+import { NodeCore } from './node-core.ts';
+import { NodeIdentity } from './node-identity.ts';
+import { compareDistance } from './node-id.ts';
+import { PeerStore, type PeerStoreOptions } from './peer-store.ts';
+import { RateLimiter, type RateLimiterOptions } from './rate-limiter.ts';
+import { Republisher } from './republisher.ts';
+import { RoutingTable } from './routing-table.ts';
+import { decodeRoutingTableState, encodeRoutingTableState } from './routing-table-state.ts';
+import type { RpcStats } from './rpc-manager.ts';
+import { TokenIssuer } from './tokens.ts';
+import type { StoreOutcome } from './traversal.ts';
+
+export interface DhtNodeOptions {
+  /** The socket. Bound to '::' (dual-stack) it carries both families; to one IP, that IP's family. */
+  transport: DatagramTransport;
+  /** A second socket for IPv6 (when `transport` is IPv4-only, e.g. two in-memory endpoints). */
+  transport6?: DatagramTransport;
+  /** Families to speak; default: what the transports are bound to. */
+  families?: readonly (4 | 6)[];
+  clock: Clock;
+  random: Random;
+  logger?: Logger;
+  /** Initial node id (re-keyed under BEP 42 once the external IP is confirmed, if it does not match). */
+  id?: Buffer;
+  /** Contacts for the first lookup (IP addresses; the app resolves host names). */
+  bootstrap?: UdpAddress[];
+  /** Accept, store, hand out and query loopback/private addresses (a loopback test network needs it). */
+  allowPrivate?: boolean;
+  /** BEP 42 enforcement (default true): non-compliant nodes stay out of tables, lookup results and stores. */
+  enforceBep42?: boolean;
+  /** Treat private/loopback addresses like public ones for BEP 42 (default false: they are exempt). */
+  enforceBep42OnPrivate?: boolean;
+  /** BEP 43: never answer queries; flag ours with `ro`. */
+  readOnly?: boolean;
+  /** Bytes from exportState(): id and nodes, so a restart rejoins without the bootstrap contacts. */
+  savedState?: Buffer;
+  k?: number;
+  alpha?: number;
+  queryTimeoutMs?: number;
+  /** 0 or 1 resend after a timeout. */
+  queryRetries?: number;
+  maxOutstandingQueries?: number;
+  /** Distinct voters that confirm our external address (default 3). */
+  minExternalIpVotes?: number;
+  rateLimit?: RateLimiterOptions;
+  storeLimits?: { peers?: PeerStoreOptions; items?: ItemStoreOptions };
+  /** BEP 44 republish interval (default one hour). */
+  republishMs?: number;
+}
+
+export interface DhtStats extends DhtCounters {
+  id: string;
+  rpc: RpcStats;
+  outstandingQueries: number;
+  routingTable: { 4?: number; 6?: number };
+  storedPeers: number;
+  storedInfoHashes: number;
+  storedItems: number;
+  republishing: number;
+  rekeys: number;
+}
+
+/** What a store operation (announce_peer / put) achieved. */
+export interface StoreResult {
+  /** Nodes that acknowledged the store. */
+  stored: number;
+  /** KRPC error answers by code, e.g. { 301: 2 } (cas mismatch) or { 302: 1 } (seq lower than stored). */
+  errorCodes: Record<number, number>;
+}
+
+export interface PutMutableArgs {
+  keyPair: Ed25519KeyPair;
+  v: BValue;
+  salt?: Buffer;
+  seq?: number;
+  cas?: number;
+}
+
+export class DhtNode {
+  readonly #core: NodeCore;
+  readonly #identity: NodeIdentity;
+  readonly #tables = new Map<4 | 6, RoutingTable>();
+  readonly #maintenance: Maintenance;
+  readonly #republisher: Republisher;
+  readonly #k: number;
+  #isStarted = false;
+  #isClosed = false;
+
+  constructor(opts: DhtNodeOptions) {
+    const logger = opts.logger ?? nullLogger;
+    const families = opts.families ?? familiesOf(opts.transport, opts.transport6);
+    const allowPrivate = opts.allowPrivate ?? false;
+    const saved = opts.savedState === undefined ? undefined : decodeRoutingTableState(opts.savedState);
+    if (opts.savedState !== undefined && saved === undefined)
+      logger.warn({}, 'saved DHT state unreadable; ignored');
+    this.#k = opts.k ?? K;
+    this.#identity = new NodeIdentity({
+      random: opts.random,
+      logger,
+      ...(opts.id !== undefined ? { id: opts.id } : saved !== undefined ? { id: saved.id } : {}),
+      allowPrivate,
+      enforceBep42OnPrivate: opts.enforceBep42OnPrivate ?? false,
+      families,
+      ...(opts.minExternalIpVotes === undefined ? {} : { minVotes: opts.minExternalIpVotes }),
+      onRekey: (newId) => this.#onRekey(newId),
+    });
+    const isRelaxed = (host: string) => core.isRelaxed(host);
+    for (const family of families) {
+      this.#tables.set(
+        family,
+        new RoutingTable({ ownId: this.#identity.id, clock: opts.clock, k: this.#k, isRelaxed, family }),
+      );
+    }
+    const core: NodeCore = new NodeCore({
+      transport: opts.transport,
+      ...(opts.transport6 === undefined ? {} : { transport6: opts.transport6 }),
+      families,
+      clock: opts.clock,
+      random: opts.random,
+      logger,
+      identity: this.#identity,
+      tables: this.#tables,
+      tokens: new TokenIssuer(opts.clock, opts.random),
+      peers: new PeerStore({ isRelaxedHost: isRelaxed, ...opts.storeLimits?.peers }),
+      items: new ItemStore(opts.storeLimits?.items),
+      rateLimiter: new RateLimiter(opts.rateLimit),
+      allowPrivate,
+      enforceBep42: opts.enforceBep42 ?? true,
+      isReadOnly: opts.readOnly ?? false,
+      bootstrap: opts.bootstrap ?? [],
+      k: this.#k,
+      alpha: opts.alpha ?? ALPHA,
+      ...(opts.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: opts.queryTimeoutMs }),
+      ...(opts.queryRetries === undefined ? {} : { queryRetries: opts.queryRetries }),
+      ...(opts.maxOutstandingQueries === undefined
+        ? {}
+        : { maxOutstandingQueries: opts.maxOutstandingQueries }),
+    });
+    this.#core = core;
+    for (const node of saved?.nodes ?? []) {
+      if (core.isAcceptable(node.address)) core.tableFor(node.address.host)?.heardAbout(node);
+    }
+    this.#maintenance = new Maintenance(core);
+    this.#republisher = new Republisher(core, opts.republishMs);
+  }
+
+  /** Our node id; changes on a BEP 42 re-key. */
+  get id(): Buffer {
+    return this.#identity.id;
+  }
+
+  /** Bootstraps (a lookup of our own id) and starts the maintenance timers. Resolves when that lookup ended. */
+  async start(): Promise<void> {
+    this.#assertOpen();
+    if (this.#isStarted) return;
+    this.#isStarted = true;
+    this.#maintenance.start();
+    await this.#maintenance.bootstrap();
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#maintenance.stop();
+    this.#republisher.stop();
+    this.#core.close();
+  }
+
+  async ping(address: UdpAddress): Promise<{ id: Buffer; address: UdpAddress }> {
+    this.#assertOpen();
+    const r = await this.#core.rpc.query(address, { method: 'ping' });
+    return { id: r.id, address };
+  }
+
+  /** The k closest nodes to target that answered, over every family, closest first. */
+  async findNode(target: Buffer): Promise<NodeInfo[]> {
+    const lists = await this.#perFamily((ctx) => findNodeLookup(ctx, target));
+    return lists
+      .flat()
+      .sort((a, b) => compareDistance(target, a.id, b.id))
+      .slice(0, this.#k * lists.length);
+  }
+
+  async getPeers(
+    infoHash: Buffer,
+    opts: { scrape?: boolean; noSeed?: boolean } = {},
+  ): Promise<{ peers: UdpAddress[]; bfsd?: Buffer; bfpe?: Buffer }> {
+    const results = await this.#perFamily((ctx) => getPeersLookup(ctx, infoHash, opts));
+    const seen = new Set<string>();
+    const peers: UdpAddress[] = [];
+    for (const peer of results.flatMap((r) => r.peers)) {
+      const key = `${peer.host}|${peer.port}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      peers.push(peer);
+    }
+    const bfsd = orBlooms(results.map((r) => r.bfsd));
+    const bfpe = orBlooms(results.map((r) => r.bfpe));
+    return { peers, ...(bfsd === undefined ? {} : { bfsd }), ...(bfpe === undefined ? {} : { bfpe }) };
+  }
+
+  /** Announces us as a peer; port undefined → implied_port (the receivers use our source port). */
+  async announcePeer(infoHash: Buffer, opts: { port?: number; seed?: boolean } = {}): Promise<StoreResult> {
+    const results = await this.#perFamily((ctx) =>
+      announceLookup(ctx, infoHash, opts.port, opts.seed ?? false),
+    );
+    return mergeOutcomes(results.map((r) => r.outcome));
+  }
+
+  /** Stores an immutable item (BEP 44) and republishes it hourly until forgetItem(target). */
+  async putImmutable(v: BValue): Promise<StoreResult & { target: Buffer }> {
+    const results = await this.#perFamily((ctx) => putImmutableLookup(ctx, v));
+    const target = results[0]!.target;
+    this.#republisher.track({ kind: 'immutable', target, v });
+    return { target, ...mergeOutcomes(results.map((r) => r.outcome)) };
+  }
+
+  /**
+   * Stores a mutable item (BEP 44), signed with keyPair; seq undefined → the highest seq found + 1 (1 if none).
+   * With two families the first lookup fixes seq for the second, so both store the same item.
+   */
+  async putMutable(args: PutMutableArgs): Promise<StoreResult & { target: Buffer; seq: number }> {
+    this.#assertOpen();
+    let seq = args.seq;
+    let target: Buffer | undefined;
+    const outcomes: StoreOutcome[] = [];
+    let firstError: unknown;
+    for (const family of this.#tables.keys()) {
+      try {
+        const r = await putMutableLookup(this.#core.lookupContext(family), {
+          ...args,
+          ...(seq === undefined ? {} : { seq }),
+        });
+        seq = r.seq;
+        target = r.target;
+        outcomes.push(r.outcome);
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    if (target === undefined || seq === undefined) throw firstError;
+    this.#republisher.track({
+      kind: 'mutable',
+      target,
+      keyPair: args.keyPair,
+      v: args.v,
+      seq,
+      ...(args.salt === undefined || args.salt.length === 0 ? {} : { salt: args.salt }),
+    });
+    return { target, seq, ...mergeOutcomes(outcomes) };
+  }
+
+  /** Finds an item (BEP 44); for mutable items the highest valid seq over every family. */
+  async get(target: Buffer, opts: { salt?: Buffer } = {}): Promise<FoundItem | undefined> {
+    const items = await this.#perFamily((ctx) => getItemLookup(ctx, target, opts));
+    let best: FoundItem | undefined;
+    for (const item of items) {
+      if (item === undefined) continue;
+      if (best === undefined || (item.seq ?? -1) > (best.seq ?? -1)) best = item;
+    }
+    return best;
+  }
+
+  /** Stops republishing an item we put. */
+  forgetItem(target: Buffer): boolean {
+    return this.#republisher.forget(target);
+  }
+
+  /** Our id and every routing table entry, bencoded (write it to the data dir; pass back as savedState). */
+  exportState(): Buffer {
+    const nodes = [...this.#tables.values()].flatMap((t) => t.all());
+    return encodeRoutingTableState({ id: this.id, nodes });
+  }
+
+  routingTableSize(): number {
+    let n = 0;
+    for (const t of this.#tables.values()) n += t.size();
+    return n;
+  }
+
+  /** Our external address as confirmed by BEP 42 voting, if any yet. */
+  externalAddress(): UdpAddress | undefined {
+    return this.#identity.externalAddress();
+  }
+
+  stats(): DhtStats {
+    const c = this.#core.counters;
+    const routingTable: { 4?: number; 6?: number } = {};
+    for (const [family, table] of this.#tables) routingTable[family] = table.size();
+    return {
+      ...structuredClone(c),
+      id: this.id.toString('hex'),
+      rpc: { ...this.#core.rpc.stats },
+      outstandingQueries: this.#core.rpc.outstandingCount,
+      routingTable,
+      storedPeers: this.#core.opts.peers.peerCount,
+      storedInfoHashes: this.#core.opts.peers.infoHashCount,
+      storedItems: this.#core.opts.items.size,
+      republishing: this.#republisher.trackedCount,
+      rekeys: this.#identity.rekeyCount,
+    };
+  }
+
+  /** Runs a lookup once per family; fails only when every family failed (with the first failure). */
+  async #perFamily<T>(run: (ctx: ReturnType<NodeCore['lookupContext']>) => Promise<T>): Promise<T[]> {
+    this.#assertOpen();
+    const settled = await Promise.allSettled(
+      [...this.#tables.keys()].map((f) => run(this.#core.lookupContext(f))),
+    );
+    const values = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (values.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+    return values;
+  }
+
+  #onRekey(newId: Buffer): void {
+    this.#core.counters.rekeys++;
+    for (const table of this.#tables.values()) table.setOwnId(newId);
+    // Fill the table around the new id (the old buckets are rebuilt relative to it).
+    if (this.#isStarted && !this.#isClosed) void this.#maintenance.bootstrap();
+  }
+
+  #assertOpen(): void {
+    if (this.#isClosed) throw new DhtchatError('DHT_CLOSED', 'the DHT node is closed');
+  }
+}
+
+function mergeOutcomes(outcomes: readonly StoreOutcome[]): StoreResult {
+  const errorCodes: Record<number, number> = {};
+  let stored = 0;
+  for (const o of outcomes) {
+    stored += o.stored;
+    for (const [code, n] of Object.entries(o.errorCodes))
+      errorCodes[Number(code)] = (errorCodes[Number(code)] ?? 0) + n;
+  }
+  return { stored, errorCodes };
+}
+
+/** Families a node on these transports speaks: '::' → both; an IPv6 host → 6; otherwise 4 (+6 with transport6). */
+function familiesOf(transport: DatagramTransport, transport6: DatagramTransport | undefined): (4 | 6)[] {
+  const host = transport.localAddress().host;
+  const families = new Set<4 | 6>();
+  if (host === '::') {
+    families.add(4);
+    families.add(6);
+  } else families.add(familyOf(host));
+  if (transport6 !== undefined) families.add(6);
+  return [...families].sort();
+}

@@ -1,0 +1,94 @@
+/**
+ * Our BEP 42 identity: the node id, the external address voted by responders, and the compliance rule we apply
+ * to others. https://www.bittorrent.org/beps/bep_0042.html
+ *
+ * - Every response's top-level `ip` is a vote (external-ip.ts counts distinct voters, one voter per family so a
+ *   dual-stack node's IPv4 and IPv6 reports do not compete for one majority).
+ * - On a confirmed external IPv4 address (IPv6 when the node has no IPv4) whose rule our current id does not
+ *   satisfy, we draw a new BEP 42 id for it and report the re-key; the node then re-keys its routing tables.
+ * - compliant(node) = isNodeIdValidForHost(id, host) || (isBep42Exempt(host) && !enforceBep42OnPrivate).
+ *   Our own id is judged by the same rule, so on loopback we only re-key when enforcement covers loopback.
+ */
+import type { NodeInfo, UdpAddress } from './dht-types.ts';
+import { classifyHost, familyOf, isPublicHost } from './address-class.ts';
+import { isBep42Exempt, isNodeIdValidForHost, nodeIdForHost } from './bep42.ts';
+import { EXTERNAL_IP_MIN_VOTES } from './constants.ts';
+import { ExternalIpVoter } from './external-ip.ts';
+import { randomNodeId, shortId } from './node-id.ts';
+import type { Logger, Random } from '../runtime/index.ts';
+
+export interface NodeIdentityOptions {
+  random: Random;
+  logger: Logger;
+  /** Initial id (explicit option or saved state); random when absent. */
+  id?: Buffer;
+  allowPrivate: boolean;
+  enforceBep42OnPrivate: boolean;
+  /** Families the node speaks; the id follows IPv4 when it is among them. */
+  families: readonly (4 | 6)[];
+  minVotes?: number;
+  /** Called after a re-key with the new id. */
+  onRekey(newId: Buffer, externalHost: string): void;
+}
+
+export class NodeIdentity {
+  readonly #opts: NodeIdentityOptions;
+  readonly #voters: { 4: ExternalIpVoter; 6: ExternalIpVoter };
+  #id: Buffer;
+  rekeyCount = 0;
+
+  constructor(opts: NodeIdentityOptions) {
+    this.#opts = opts;
+    this.#id = Buffer.from(opts.id ?? randomNodeId(opts.random));
+    // Voters must be public hosts; a loopback test network (allowPrivate) lets everyone vote.
+    const isEligibleVoter = (host: string) =>
+      isPublicHost(host) || (opts.allowPrivate && isBep42Exempt(host));
+    const minVotes = opts.minVotes ?? EXTERNAL_IP_MIN_VOTES;
+    this.#voters = {
+      4: new ExternalIpVoter({ minVotes, isEligibleVoter }),
+      6: new ExternalIpVoter({ minVotes, isEligibleVoter }),
+    };
+  }
+
+  get id(): Buffer {
+    return this.#id;
+  }
+
+  /** The family whose external address decides our id. */
+  get idFamily(): 4 | 6 {
+    return this.#opts.families.includes(4) ? 4 : 6;
+  }
+
+  /** The confirmed external address of the id family (or the other one when that is all we have). */
+  externalAddress(): UdpAddress | undefined {
+    const other = this.idFamily === 4 ? 6 : 4;
+    return this.#voters[this.idFamily].currentAddress() ?? this.#voters[other].currentAddress();
+  }
+
+  /** A responder at voterHost says it sees us as `reported`. Re-keys when that confirms a change. */
+  vote(voterHost: string, reported: UdpAddress, nowMs: number): void {
+    const family = familyOf(voterHost);
+    if (!this.#opts.families.includes(family)) return;
+    const confirmed = this.#voters[family].vote(voterHost, reported, nowMs);
+    if (confirmed === undefined || family !== this.idFamily) return;
+    this.#opts.logger.info({ externalHost: confirmed }, 'external address confirmed');
+    if (this.isIdCompliantFor(this.#id, confirmed)) return;
+    const cls = classifyHost(confirmed);
+    if (cls === 'unspecified' || cls === 'multicast' || cls === 'reserved') return;
+    const oldId = this.#id;
+    this.#id = nodeIdForHost(confirmed, this.#opts.random);
+    this.rekeyCount++;
+    this.#opts.logger.info({ oldId: shortId(oldId), newId: shortId(this.#id) }, 'BEP 42 re-key');
+    this.#opts.onRekey(this.#id, confirmed);
+  }
+
+  /** BEP 42 with the exemption switch: is this node's id acceptable for its address? */
+  isCompliant(node: NodeInfo): boolean {
+    return this.isIdCompliantFor(node.id, node.address.host);
+  }
+
+  isIdCompliantFor(id: Buffer, host: string): boolean {
+    if (isNodeIdValidForHost(id, host)) return true;
+    return isBep42Exempt(host) && !this.#opts.enforceBep42OnPrivate;
+  }
+}
