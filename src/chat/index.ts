@@ -1,0 +1,127 @@
+/**
+ * The chat layer's public surface. So far: identity and its file, friend codes, pair secrets and their subkeys,
+ * epochs, rendezvous records, offline sealing, friend-request topics. Everything else in src/chat/ is internal.
+ */
+export {
+  DAY_EPOCH_MS,
+  dayEpoch,
+  dayEpochsToFetch,
+  dayEpochsToPublish,
+  dayEpochStartMs,
+  EPOCH_SKEW_MS,
+  HOUR_EPOCH_MS,
+  hourEpoch,
+  nextRecordSeq,
+} from './epoch.ts';
+export {
+  decodeFriendCode,
+  encodeFriendCode,
+  FRIEND_CODE_BODY_CHARS,
+  FRIEND_CODE_PREFIX,
+  FriendCodeError,
+  type FriendCodeErrorCode,
+  type FriendCodeResult,
+  parseFriendCode,
+} from './friend-code.ts';
+export {
+  DEFAULT_SCRYPT,
+  decodeIdentityFile,
+  type EncodeIdentityOptions,
+  encodeIdentityFile,
+  generateIdentity,
+  type Identity,
+  IdentityError,
+  type IdentityFileInfo,
+  identityFromSeed,
+  inspectIdentityFile,
+  type ScryptParams,
+} from './identity.ts';
+export {
+  IDENTITY_FILE_NAME,
+  IdentityFileError,
+  type IdentityFileBytes,
+  readIdentityFile,
+  type WriteIdentityOptions,
+  writeIdentityFile,
+} from './identity-file.ts';
+export { LABELS, MESSAGE_ID_BYTES, TARGET_BYTES } from './labels.ts';
+export { OFFLINE_MAX_PARTS, OFFLINE_PART_V_BYTES, type OfflinePart, parseHead } from './offline-parts.ts';
+export {
+  OFFLINE_MAX_MESSAGES,
+  OFFLINE_MAX_PLAINTEXT_BYTES,
+  type OfflineMessage,
+  type OfflineOpenResult,
+  type OfflineParties,
+  openOffline,
+  type SealedOffline,
+  sealOffline,
+} from './offline-seal.ts';
+export {
+  derivePairSecret,
+  PairSecretError,
+  type PairSecretErrorCode,
+  type PairSecretResult,
+  punchNoteKey,
+} from './pair-secret.ts';
+export {
+  EndpointKind,
+  RECORD_LIMITS,
+  type RecordEndpoint,
+  type RendezvousRecord,
+} from './record-body.ts';
+export {
+  type MutableItemLike,
+  openRecord,
+  RECORD_V_BYTES,
+  type RecordKey,
+  RecordOpenError,
+  type RecordOpenErrorCode,
+  type RecordOpenResult,
+  type RecordParties,
+  recordKeyFor,
+  type SealedRecord,
+  sealRecord,
+  signRecord,
+} from './rendezvous-record.ts';
+export { requestTopic } from './request-topic.ts';
+export {
+  CHAT_DATABASE_FILE,
+  ChatStore,
+  type ChatStoreOptions,
+  DEFAULT_LOCK_WAIT_MS,
+} from './store/chat-store.ts';
+export {
+  type Contact,
+  type ContactEndpoint,
+  ContactState,
+  MAX_ENDPOINTS_PER_CONTACT,
+  Presence,
+} from './store/contacts.ts';
+export {
+  type FriendRequest,
+  type IncomingRequestResult,
+  type RateDecision,
+  RequestDirection,
+  RequestState,
+} from './store/friend-requests.ts';
+export { KvKey } from './store/kv.ts';
+export {
+  canAdvance,
+  checkMessageText,
+  isMessageState,
+  MAX_MESSAGE_TEXT_BYTES,
+  MESSAGE_STATES,
+  MessageState,
+} from './store/message-state.ts';
+export {
+  type IncomingMessage,
+  MessageDirection,
+  type MessageListing,
+  MessageVia,
+  type ReceiveResult,
+  type StoredMessage,
+} from './store/messages.ts';
+export type { BundlePart, PendingBundle } from './store/offline-bundles.ts';
+export type { Prekey } from './store/prekeys.ts';
+export { RECORD_EPOCHS_KEPT } from './store/record-seqs.ts';
+export { ChatStoreErrorCode } from './store/store-errors.ts';

@@ -1,0 +1,44 @@
+/**
+ * Every domain-separation label and size of the chat layer's cryptography, once. Each label names what it keys
+ * and carries a version: a v2 of any format gets new labels, so its keys and targets never collide with v1's.
+ * Labels are ASCII without NUL (kdf.ts separates a label from its context with a 0x00 byte).
+ */
+
+export const LABELS = {
+  /** HKDF salt of the pair secret K = HKDF(X25519(a, B), salt, info = sorted(pkA, pkB)) (DESIGN.md). */
+  pair: 'dhtchat/pair/v1',
+  /** Seed of the per-(K, author, epoch) Ed25519 key that signs a rendezvous record (BEP 44 `k`). */
+  recordSigning: 'dhtchat/record/signing/v1',
+  /** BEP 44 salt of a rendezvous record: with the rotating key, the target is opaque and changes each epoch. */
+  recordSalt: 'dhtchat/record/salt/v1',
+  /** ChaCha20-Poly1305 key of a rendezvous record's value. */
+  recordEncryption: 'dhtchat/record/encryption/v1',
+  /** First bytes of a record's AEAD associated data (then target, epoch, author, reader). */
+  recordAad: 'dhtchat/record/aad/v1',
+  /** HKDF label of an offline message's key: K and X25519(ephemeral, prekey) together. */
+  offlineKey: 'dhtchat/offline/key/v1',
+  /** First bytes of an offline message's AEAD associated data. */
+  offlineAad: 'dhtchat/offline/aad/v1',
+  /** Key that seals a "punch to me" note forwarded by an introducer (per sender direction). */
+  punchNote: 'dhtchat/punch/v1',
+  /** Info-hash where a friend request for a recipient is announced in a given hour. */
+  requestTopic: 'dhtchat/request/v1',
+  /** Checksum domain of a friend code (the BCH checksum starts from this label). */
+  friendCode: 'dhtchat/friend-code/v1',
+  /** AEAD associated data prefix of a passphrase-protected identity file. */
+  identityFile: 'dhtchat/identity-file/v1',
+} as const;
+
+export type Label = (typeof LABELS)[keyof typeof LABELS];
+
+/** Sizes of the keys and hashes derived here. */
+export const PAIR_SECRET_BYTES = 32;
+export const AEAD_KEY_BYTES = 32;
+export const AEAD_NONCE_BYTES = 12;
+export const AEAD_TAG_BYTES = 16;
+/** BEP 44 salt of a record: 16 bytes keep gets short; unlinkability comes from the rotating key as well. */
+export const RECORD_SALT_BYTES = 16;
+/** SHA-1 targets of BEP 44 items and DHT info-hashes. */
+export const TARGET_BYTES = 20;
+/** Offline message ids and chat message ids (issue 5: a random 16-byte id). */
+export const MESSAGE_ID_BYTES = 16;

@@ -1,0 +1,174 @@
+/**
+ * The chat database schema as an append-only list of migrations. `PRAGMA user_version` holds the number of the
+ * last one applied; each migration runs in its own transaction together with the version bump, so a crash leaves
+ * the schema at a whole version. Never edit a released migration: add the next one.
+ *
+ * Public keys are 32-byte BLOBs, message ids 16-byte BLOBs, times integer milliseconds since the Unix epoch from
+ * the injected Clock. CHECK constraints repeat the TypeScript unions so that a bug cannot store a state the code
+ * does not know. Small keyed tables are WITHOUT ROWID; `messages` keeps its rowid because rows are large (text up
+ * to 16 KiB) and its primary key is random, so new rows append to the rowid tree and only the small id index
+ * takes the random insert.
+ */
+import { ChatStoreErrorCode } from './store-errors.ts';
+import { DhtchatError } from '../../runtime/index.ts';
+import type { SqliteDatabase } from './sqlite.ts';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const V1_INITIAL = `
+CREATE TABLE contacts (
+  public_key   BLOB PRIMARY KEY CHECK (length(public_key) = 32),
+  name         TEXT UNIQUE,
+  state        TEXT NOT NULL CHECK (state IN
+                 ('pending-outgoing', 'pending-incoming', 'accepted', 'declined', 'blocked')),
+  created_ms   INTEGER NOT NULL,
+  updated_ms   INTEGER NOT NULL,
+  last_seen_ms INTEGER,
+  presence     TEXT NOT NULL DEFAULT 'offline' CHECK (presence IN ('online', 'away', 'offline')),
+  presence_ms  INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE contact_endpoints (
+  public_key    BLOB NOT NULL REFERENCES contacts (public_key) ON DELETE CASCADE,
+  host          TEXT NOT NULL,
+  port          INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  source        TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL,
+  PRIMARY KEY (public_key, host, port)
+) WITHOUT ROWID;
+
+CREATE TABLE friend_requests (
+  public_key      BLOB NOT NULL CHECK (length(public_key) = 32),
+  direction       TEXT NOT NULL CHECK (direction IN ('incoming', 'outgoing')),
+  message         TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'declined')),
+  created_ms      INTEGER NOT NULL,
+  updated_ms      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_attempt_ms INTEGER,
+  PRIMARY KEY (public_key, direction)
+) WITHOUT ROWID;
+
+CREATE TABLE request_rate (
+  bucket          TEXT PRIMARY KEY,
+  window_start_ms INTEGER NOT NULL,
+  count           INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE messages (
+  id           BLOB PRIMARY KEY CHECK (length(id) = 16),
+  conversation BLOB NOT NULL REFERENCES contacts (public_key),
+  seq          INTEGER NOT NULL,
+  sender_seq   INTEGER,
+  direction    TEXT NOT NULL CHECK (direction IN ('outgoing', 'incoming')),
+  sender       BLOB NOT NULL CHECK (length(sender) = 32),
+  text         TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('queued', 'stored', 'delivered', 'read')),
+  via          TEXT CHECK (via IN ('session', 'offline')),
+  created_ms   INTEGER NOT NULL,
+  received_ms  INTEGER,
+  sent_ms      INTEGER,
+  stored_ms    INTEGER,
+  delivered_ms INTEGER,
+  read_ms      INTEGER,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_attempt_ms INTEGER,
+  UNIQUE (conversation, seq)
+);
+
+CREATE INDEX messages_outbox ON messages (conversation, seq)
+  WHERE direction = 'outgoing' AND state IN ('queued', 'stored');
+
+CREATE TABLE offline_bundles (
+  head_target  BLOB PRIMARY KEY CHECK (length(head_target) = 20),
+  conversation BLOB NOT NULL REFERENCES contacts (public_key),
+  created_ms   INTEGER NOT NULL,
+  put_count    INTEGER NOT NULL DEFAULT 0,
+  last_put_ms  INTEGER,
+  acked_ms     INTEGER
+) WITHOUT ROWID;
+
+CREATE INDEX offline_bundles_pending ON offline_bundles (conversation, created_ms) WHERE acked_ms IS NULL;
+
+CREATE TABLE offline_bundle_parts (
+  head_target BLOB NOT NULL REFERENCES offline_bundles (head_target) ON DELETE CASCADE,
+  part_index  INTEGER NOT NULL CHECK (part_index >= 0),
+  target      BLOB NOT NULL CHECK (length(target) = 20),
+  value       BLOB NOT NULL CHECK (length(value) <= 1000),
+  PRIMARY KEY (head_target, part_index)
+) WITHOUT ROWID;
+
+CREATE TABLE offline_bundle_messages (
+  head_target BLOB NOT NULL REFERENCES offline_bundles (head_target) ON DELETE CASCADE,
+  message_id  BLOB NOT NULL REFERENCES messages (id),
+  PRIMARY KEY (head_target, message_id)
+) WITHOUT ROWID;
+
+CREATE INDEX offline_bundle_messages_message ON offline_bundle_messages (message_id);
+
+CREATE TABLE offline_fetched (
+  head_target  BLOB PRIMARY KEY CHECK (length(head_target) = 20),
+  conversation BLOB NOT NULL,
+  fetched_ms   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX offline_fetched_conversation ON offline_fetched (conversation, fetched_ms);
+
+CREATE TABLE prekeys (
+  contact    BLOB NOT NULL REFERENCES contacts (public_key) ON DELETE CASCADE,
+  prekey_id  INTEGER NOT NULL,
+  secret     BLOB NOT NULL,
+  is_current INTEGER NOT NULL CHECK (is_current IN (0, 1)),
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (contact, prekey_id)
+) WITHOUT ROWID;
+
+CREATE TABLE record_seqs (
+  contact    BLOB NOT NULL REFERENCES contacts (public_key) ON DELETE CASCADE,
+  author     TEXT NOT NULL CHECK (author IN ('own', 'theirs')),
+  epoch      INTEGER NOT NULL,
+  seq        INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (contact, author, epoch)
+) WITHOUT ROWID;
+
+CREATE TABLE kv (
+  key        TEXT PRIMARY KEY,
+  value      BLOB NOT NULL,
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: V1_INITIAL }];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION; returns the versions applied. Refuses a database from a newer build. */
+export function migrate(
+  db: SqliteDatabase,
+  path: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number[] {
+  const current = Number(db.pragma('user_version', { simple: true }));
+  const latest = migrations.length;
+  if (current > latest) {
+    throw new DhtchatError(
+      ChatStoreErrorCode.tooNew,
+      `chat database ${path} has schema version ${current}, newer than this dhtchat knows (${latest}); upgrade dhtchat`,
+    );
+  }
+  const applied: number[] = [];
+  for (const migration of migrations.slice(current)) {
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+    applied.push(migration.version);
+  }
+  return applied;
+}
