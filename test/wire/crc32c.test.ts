@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { crc32c } from '../../src/wire/index.ts';
+import { readSharedJson } from '../helpers/shared-files.ts';
 
-const vectors = JSON.parse(readFileSync('/work/shared/vectors/bep-vectors.json', 'utf8')) as {
-  crc32c: { input_ascii: string; crc: string };
-};
+const vectors = readSharedJson<{ crc32c: { input_ascii: string; crc: string } }>('vectors/bep-vectors.json');
 
 test('crc32c matches the shared vector ("123456789")', () => {
   const { input_ascii: input, crc } = vectors.crc32c;
