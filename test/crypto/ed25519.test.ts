@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { sharedPath } from '../helpers/shared-files.ts';
 import { describe, test } from 'node:test';
 import { ed25519FromSeed, ed25519Sign, ed25519Verify } from '../../src/crypto/index.ts';
 
@@ -9,7 +10,7 @@ interface Bep44Vector {
   signed_buffer_ascii: string;
   sig: string;
 }
-const bep = JSON.parse(readFileSync('/work/shared/vectors/bep-vectors.json', 'utf8')) as {
+const bep = JSON.parse(readFileSync(sharedPath('vectors/bep-vectors.json'), 'utf8')) as {
   bep44: { public_key: string; mutable: Bep44Vector[] };
 };
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { sharedPath } from '../helpers/shared-files.ts';
 import { test } from 'node:test';
 import { HandshakeState, parseProtocolName, x25519FromPrivate } from '../../src/crypto/index.ts';
 import type { CipherState } from '../../src/crypto/index.ts';
@@ -27,7 +28,7 @@ interface Vector {
 }
 
 const file = JSON.parse(
-  readFileSync('/work/shared/vectors/noise-cacophony-25519-chachapoly.json', 'utf8'),
+  readFileSync(sharedPath('vectors/noise-cacophony-25519-chachapoly.json'), 'utf8'),
 ) as { vectors: Vector[] };
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 
