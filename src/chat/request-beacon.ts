@@ -1,0 +1,192 @@
+/**
+ * Friend-request beacon (DESIGN.md "Friend requests"): how a request and its recipient meet through the DHT.
+ *
+ *   const beacon = new RequestBeacon({ identity, store, dht, clock, random, port: () => udpPort, onRequester });
+ *   beacon.start();              // announce our pending requests; poll our own topic every minute
+ *   await beacon.announceNow();  // right after the user added a friend (a new pending outgoing request)
+ *   beacon.setOnline(false);     // stop polling while away (announcing continues while requests are pending)
+ *   await beacon.pollNow();      // one poll now; returns the endpoints it reported
+ *   beacon.close();
+ *
+ * Requester side: for every pending outgoing request (store.requests), announce_peer on
+ * requestTopic(recipientPk, hour) with our UDP port, every 10 minutes and again as soon as the hour changes.
+ * Recipient side: while online, get_peers on requestTopic(ourPk, hour) for the current and the previous hour
+ * (a requester's clock or last announce may lag) every minute. Each endpoint found goes to onRequester, which
+ * connects back with Noise XX and learns who it is. We only know addresses here, so declined or blocked keys are
+ * filtered by the session layer after the handshake; here an endpoint is reported at most once per 10 minutes,
+ * at most 8 per poll and 60 per hour (a stranger filling our topic cannot make us dial without end), and our own
+ * addresses are never reported.
+ */
+import type { DhtNode } from '../dht/index.ts';
+import {
+  addressKey,
+  type Clock,
+  DhtchatError,
+  type Logger,
+  nullLogger,
+  type Random,
+  type Timer,
+  type UdpAddress,
+} from '../runtime/index.ts';
+import { HOUR_EPOCH_MS, hourEpoch } from './epoch.ts';
+import type { Identity } from './identity.ts';
+import { requestTopic } from './request-topic.ts';
+import type { ChatStore } from './store/chat-store.ts';
+
+export const REQUEST_BEACON_TIMING = {
+  announceEveryMs: 10 * 60_000,
+  pollEveryMs: 60_000,
+  /** The same endpoint is reported again only after this long (the connect-back may have failed). */
+  repeatAfterMs: 10 * 60_000,
+  maxPerPoll: 8,
+  maxPerHour: 60,
+} as const;
+
+const RATE_BUCKET = 'request-beacon/requesters';
+
+export interface RequestBeaconOptions {
+  readonly identity: Identity;
+  readonly store: ChatStore;
+  readonly dht: DhtNode;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger?: Logger;
+  /** Our UDP port (the chat socket, shared with the DHT): what requesters announce. */
+  port(): number;
+  /** Our own addresses (never reported as requesters). */
+  localEndpoints?(): UdpAddress[];
+  /** A possible requester: connect back with Noise XX. */
+  onRequester(endpoint: UdpAddress): void;
+}
+
+export class RequestBeacon {
+  readonly #opts: RequestBeaconOptions;
+  readonly #log: Logger;
+  readonly #reportedMs = new Map<string, number>();
+  #announceTimer?: Timer;
+  #pollTimer?: Timer;
+  #isOnline = true;
+  #isStarted = false;
+  #isClosed = false;
+
+  constructor(opts: RequestBeaconOptions) {
+    this.#opts = opts;
+    this.#log = (opts.logger ?? nullLogger).child({ component: 'request-beacon' });
+  }
+
+  start(): void {
+    this.#assertOpen();
+    if (this.#isStarted) return;
+    this.#isStarted = true;
+    this.#announceTick();
+    if (this.#isOnline) this.#pollTick();
+  }
+
+  close(): void {
+    this.#isClosed = true;
+    this.#announceTimer?.cancel();
+    this.#pollTimer?.cancel();
+  }
+
+  setOnline(isOnline: boolean): void {
+    if (this.#isClosed || isOnline === this.#isOnline) return;
+    this.#isOnline = isOnline;
+    this.#pollTimer?.cancel();
+    if (isOnline && this.#isStarted) this.#pollTick();
+  }
+
+  /** Announces every pending outgoing request on this hour's topic; resolves with how many were stored. */
+  async announceNow(): Promise<number> {
+    this.#assertOpen();
+    const { store, dht, clock } = this.#opts;
+    const hour = hourEpoch(clock.now());
+    const pending = store.requests.list({ direction: 'outgoing', state: 'pending' });
+    const results = await Promise.all(
+      pending.map(async (request) => {
+        try {
+          const r = await dht.announcePeer(requestTopic(request.publicKey, hour), {
+            port: this.#opts.port(),
+          });
+          store.requests.noteOutgoingAttempt(request.publicKey);
+          return r.stored > 0;
+        } catch (err) {
+          this.#log.warn({ err: String(err) }, 'request announce failed');
+          return false;
+        }
+      }),
+    );
+    return results.filter(Boolean).length;
+  }
+
+  /** Looks for requesters on our topic (this hour and the previous); reports and returns the new endpoints. */
+  async pollNow(): Promise<UdpAddress[]> {
+    this.#assertOpen();
+    const { dht, clock, identity } = this.#opts;
+    const hour = hourEpoch(clock.now());
+    const found = await Promise.all(
+      [hour, hour - 1].map((h) =>
+        dht
+          .getPeers(requestTopic(identity.publicKey, h))
+          .then((r) => r.peers)
+          .catch(() => [] as UdpAddress[]),
+      ),
+    );
+    const own = this.#ownKeys();
+    const now = clock.now();
+    const fresh: UdpAddress[] = [];
+    for (const peer of found.flat()) {
+      const key = addressKey(peer);
+      if (own.has(key) || fresh.some((p) => addressKey(p) === key)) continue;
+      const lastMs = this.#reportedMs.get(key);
+      if (lastMs !== undefined && now - lastMs < REQUEST_BEACON_TIMING.repeatAfterMs) continue;
+      if (fresh.length >= REQUEST_BEACON_TIMING.maxPerPoll) break;
+      const slot = this.#opts.store.requests.takeRateSlot(
+        RATE_BUCKET,
+        HOUR_EPOCH_MS,
+        REQUEST_BEACON_TIMING.maxPerHour,
+      );
+      if (!slot.isAllowed) break;
+      this.#reportedMs.set(key, now);
+      fresh.push(peer);
+    }
+    for (const [key, ms] of this.#reportedMs) {
+      if (now - ms >= REQUEST_BEACON_TIMING.repeatAfterMs) this.#reportedMs.delete(key);
+    }
+    for (const peer of fresh) {
+      try {
+        this.#opts.onRequester(peer);
+      } catch (err) {
+        this.#log.error({ err: String(err) }, 'onRequester threw');
+      }
+    }
+    return fresh;
+  }
+
+  #ownKeys(): Set<string> {
+    const port = this.#opts.port();
+    const own = (this.#opts.localEndpoints?.() ?? []).map(addressKey);
+    const external = this.#opts.dht.externalAddress();
+    if (external !== undefined) own.push(addressKey({ host: external.host, port }));
+    return new Set(own);
+  }
+
+  /** Announces now, then again in 10 minutes or just after the hour changes, whichever comes first. */
+  #announceTick(): void {
+    if (this.#isClosed) return;
+    void this.announceNow().catch(() => {});
+    const now = this.#opts.clock.now();
+    const toNextHourMs = (hourEpoch(now) + 1) * HOUR_EPOCH_MS - now + 1000;
+    const delayMs = Math.min(REQUEST_BEACON_TIMING.announceEveryMs, toNextHourMs);
+    this.#announceTimer = this.#opts.clock.setTimer(delayMs, () => this.#announceTick());
+  }
+
+  #pollTick(): void {
+    if (this.#isClosed || !this.#isOnline) return;
+    void this.pollNow().catch((err: unknown) => this.#log.warn({ err: String(err) }, 'request poll failed'));
+    this.#pollTimer = this.#opts.clock.setTimer(REQUEST_BEACON_TIMING.pollEveryMs, () => this.#pollTick());
+  }
+
+  #assertOpen(): void {
+    if (this.#isClosed) throw new DhtchatError('CHAT_SERVICE_CLOSED', 'the request beacon is closed');
+  }
+}

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  dayEpoch,
+  derivePairSecret,
+  openRecord,
+  type RendezvousRecord,
+  recordKeyFor,
+} from '../../../src/chat/index.ts';
+import { RENDEZVOUS_TIMING } from '../../../src/chat/rendezvous-service.ts';
+import { ServicesWorld, type User } from './services-harness.ts';
+
+describe('rendezvous service on a 10-node in-memory DHT', () => {
+  let world: ServicesWorld;
+  let alice: User;
+  let bob: User;
+  let carol: User;
+
+  before(async () => {
+    world = await ServicesWorld.create('rendezvous-service');
+    alice = await world.addUser('alice');
+    bob = await world.addUser('bob');
+    carol = await world.addUser('carol');
+    world.befriend(alice, bob);
+  });
+  after(() => world.close());
+
+  test('Alice publishes her record for Bob; Bob fetches and opens it', async () => {
+    await world.net.run(alice.rendezvous.publishNow(bob.pk));
+    const seen: { record: RendezvousRecord; isNew: boolean }[] = [];
+    bob.rendezvous.onRecord((pk, record, info) => {
+      if (pk.equals(alice.pk)) seen.push({ record, isNew: info.isNew });
+    });
+    const record = await world.net.run(bob.rendezvous.refreshNow(alice.pk));
+    assert.ok(record, 'Bob found a record');
+    assert.deepEqual(
+      record.endpoints.map((e) => e.address),
+      [alice.sim.address],
+    );
+    // The DHT's voted external address comes first (and here is the same address): listed once, as public.
+    assert.equal(record.endpoints[0]?.kind, alice.sim.node.externalAddress() ? 'public' : 'lan');
+    const alicePrekey = alice.store.prekeys.current(bob.pk);
+    assert.ok(alicePrekey, 'Alice made a prekey for Bob');
+    assert.equal(record.prekey?.length, 32);
+    assert.deepEqual(record.pendingOffline, []);
+    assert.ok(seen.length >= 1 && seen.every((s) => s.isNew));
+    assert.ok(bob.rendezvous.latestRecord(alice.pk)?.timestampMs === record.timestampMs);
+
+    // The same record fetched again is handed out, but no longer as new.
+    seen.length = 0;
+    await world.net.run(bob.rendezvous.refreshNow(alice.pk));
+    assert.ok(seen.length >= 1 && seen.every((s) => !s.isNew));
+  });
+
+  test('a republished record has a higher seq and is new again; polling picks it up with back-off', async () => {
+    const epoch = dayEpoch(world.net.clock.now());
+    const before = alice.store.recordSeqs.lastOwnSeq(bob.pk, epoch) ?? -1;
+    await world.net.run(bob.rendezvous.start());
+    await world.net.settle(2_000, 20);
+    let news = 0;
+    bob.rendezvous.onRecord((_pk, _r, info) => {
+      if (info.isNew) news++;
+    });
+    world.net.clock.advance(1000); // A later second: a later seq.
+    await world.net.run(alice.rendezvous.publishNow(bob.pk));
+    assert.ok((alice.store.recordSeqs.lastOwnSeq(bob.pk, epoch) ?? -1) > before);
+    // Bob's first poll is due at most pollFirstMs after his start.
+    await world.net.settle(RENDEZVOUS_TIMING.pollFirstMs + 2_000, 20);
+    assert.ok(news >= 1, 'Bob’s poll saw the new record');
+  });
+
+  test('a friend accepted later is published and polled; a blocked one stops being polled', async () => {
+    const { net } = world;
+    world.befriend(carol, bob);
+    let fromCarol = 0;
+    bob.rendezvous.onRecord((pk) => {
+      if (pk.equals(carol.pk)) fromCarol++;
+    });
+    await net.run(carol.rendezvous.friendAccepted(bob.pk));
+    await net.run(bob.rendezvous.friendAccepted(carol.pk));
+    assert.ok(fromCarol >= 1, 'Bob found Carol’s record at once');
+    const afterAccept = fromCarol;
+    await net.settle(RENDEZVOUS_TIMING.pollFirstMs + 2_000, 20);
+    assert.ok(fromCarol > afterAccept, 'and polls it');
+    bob.store.contacts.setState(carol.pk, 'blocked');
+    await net.settle(2 * RENDEZVOUS_TIMING.pollFirstMs + 2_000, 50);
+    const afterBlock = fromCarol;
+    await net.settle(2 * RENDEZVOUS_TIMING.pollMaxMs, 500);
+    assert.equal(fromCarol, afterBlock, 'no more polls for a blocked contact');
+  });
+
+  test('across midnight: the record put for the next day before it began is found after it began', async () => {
+    const { net } = world;
+    const DAY_MS = 86_400_000;
+    const toMidnightMs = DAY_MS - (net.clock.now() % DAY_MS);
+    // Within the 2-hour skew window before midnight, Alice publishes to today's and tomorrow's epochs.
+    if (toMidnightMs > 90 * 60_000) net.clock.advance(toMidnightMs - 90 * 60_000);
+    const today = dayEpoch(net.clock.now());
+    await net.run(alice.rendezvous.publishNow(bob.pk));
+    assert.ok(alice.store.recordSeqs.lastOwnSeq(bob.pk, today + 1) !== undefined, 'tomorrow’s record put');
+    // Two minutes after midnight (Alice's next republish not due yet), Bob looks: he finds tomorrow's record.
+    net.clock.advance(DAY_MS - (net.clock.now() % DAY_MS) + 2 * 60_000);
+    await net.settle(1_000, 20);
+    const epochs: number[] = [];
+    const listener = (pk: Buffer, _r: RendezvousRecord, info: { epoch: number }): void => {
+      if (pk.equals(alice.pk)) epochs.push(info.epoch);
+    };
+    bob.rendezvous.onRecord(listener);
+    const record = await net.run(bob.rendezvous.refreshNow(alice.pk));
+    assert.ok(record);
+    assert.ok(epochs.includes(today + 1), `found in epoch ${today + 1}: ${epochs.join(',')}`);
+  });
+
+  test('a stranger without the pair secret cannot open (or even find) the record', async () => {
+    const epoch = dayEpoch(world.net.clock.now());
+    const secret = derivePairSecret(alice.identity, bob.pk);
+    assert.ok(secret.ok);
+    const realKey = recordKeyFor(secret.secret, alice.pk, epoch);
+    // Carol somehow learned the target (say she stores it): she can fetch the item...
+    const item = await world.net.run(carol.sim.node.get(realKey.target, { salt: realKey.salt }));
+    assert.ok(item, 'the record is in the DHT');
+    // ...but with her own pair secret with Alice nothing matches, and forcing the real key fails to decrypt.
+    const carolSecret = derivePairSecret(carol.identity, alice.pk);
+    assert.ok(carolSecret.ok);
+    const carolParties = { pairSecret: carolSecret.secret, authorPk: alice.pk, readerPk: carol.pk, epoch };
+    assert.deepEqual(openRecord(carolParties, item), { ok: false, code: 'CHAT_RECORD_WRONG_KEY' });
+    assert.deepEqual(openRecord(carolParties, item, realKey), {
+      ok: false,
+      code: 'CHAT_RECORD_DECRYPT_FAILED',
+    });
+    // Alice is not Carol's friend in the store: Carol's service has nothing of hers to look for.
+    const carolKey = recordKeyFor(carolSecret.secret, alice.pk, epoch);
+    assert.equal(
+      await world.net.run(carol.sim.node.get(carolKey.target, { salt: carolKey.salt })),
+      undefined,
+    );
+  });
+});
