@@ -21,6 +21,13 @@ export interface LinkModel {
   lossRate: number;
   /** Probability in [0, 1] that a packet is delivered twice. */
   duplicateRate: number;
+  /**
+   * Bottleneck rate in bytes per second, per direction (0 = unlimited). Packets wait their turn in a FIFO queue,
+   * so a sender that sends too fast sees delay grow (what delay-based congestion control such as LEDBAT reacts to).
+   */
+  bandwidthBytesPerSec?: number;
+  /** Bytes that queue may hold before tail drop (0 = unlimited). */
+  queueBytes?: number;
 }
 
 const DEFAULT_LINK: LinkModel = { latencyMs: 5, jitterMs: 0, lossRate: 0, duplicateRate: 0 };
@@ -36,6 +43,8 @@ export class MemoryNetwork {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #endpoints = new Map<string, MemoryTransport>();
+  /** Per direction (from→to): when the bottleneck is free again, in ms. */
+  readonly #linkFreeAtMs = new Map<string, number>();
   link: LinkModel;
   readonly counters: NetworkCounters = { sent: 0, delivered: 0, dropped: 0, unroutable: 0 };
 
@@ -72,11 +81,16 @@ export class MemoryNetwork {
       this.counters.dropped++;
       return;
     }
+    const queueMs = this.#queueDelayMs(bytes.length, from, to);
+    if (queueMs === undefined) {
+      this.counters.dropped++;
+      return;
+    }
     const copies = this.link.duplicateRate > 0 && this.#chance(this.link.duplicateRate) ? 2 : 1;
     const payload = Buffer.from(bytes);
     for (let i = 0; i < copies; i++) {
       const jitter = this.link.jitterMs > 0 ? this.#random.int(this.link.jitterMs + 1) : 0;
-      this.#clock.setTimer(this.link.latencyMs + jitter, () => {
+      this.#clock.setTimer(queueMs + this.link.latencyMs + jitter, () => {
         const target = this.#endpoints.get(addressKey(to));
         if (target === undefined) {
           this.counters.unroutable++;
@@ -86,6 +100,20 @@ export class MemoryNetwork {
         target.deliver(payload, from);
       });
     }
+  }
+
+  /** Waiting plus transmission time at the bottleneck, or undefined when its queue is full (tail drop). */
+  #queueDelayMs(length: number, from: UdpAddress, to: UdpAddress): number | undefined {
+    const rate = this.link.bandwidthBytesPerSec ?? 0;
+    if (rate <= 0) return 0;
+    const key = `${addressKey(from)}>${addressKey(to)}`;
+    const nowMs = this.#clock.now();
+    const startMs = Math.max(nowMs, this.#linkFreeAtMs.get(key) ?? 0);
+    const limit = this.link.queueBytes ?? 0;
+    if (limit > 0 && ((startMs - nowMs) * rate) / 1000 > limit) return undefined;
+    const doneMs = startMs + (length * 1000) / rate;
+    this.#linkFreeAtMs.set(key, doneMs);
+    return doneMs - nowMs;
   }
 
   #chance(p: number): boolean {

@@ -1,0 +1,23 @@
+/** The net layer's public surface: one UDP port demultiplexed between KRPC and uTP; uTP (BEP 29) streams. */
+export { type DemuxCounters, DatagramDemux } from './demux.ts';
+export { DEFAULT_UTP_CONFIG, type UtpConfig } from './utp/config.ts';
+export {
+  type ConnectionState,
+  type ConnectionStats,
+  type UtpEvent,
+  UtpConnection,
+} from './utp/connection.ts';
+export { type UtpEndpointOptions, type UtpEndpointStats, UtpEndpoint } from './utp/endpoint.ts';
+export { UtpErrorCode } from './utp/errors.ts';
+export { decodePacket, encodePacket, looksLikeUtp, PacketType, type UtpPacket } from './utp/header.ts';
+export { UtpSocket } from './utp/socket.ts';
+export { type UtpStreamOptions, UtpStream } from './utp/stream.ts';
+export {
+  type SecurePattern,
+  type SecurePeer,
+  SecureSession,
+  type SecureSessionEvent,
+  type SecureSessionOptions,
+  SecureStream,
+  type SecureStreamOptions,
+} from './secure/index.ts';

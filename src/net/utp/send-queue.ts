@@ -1,0 +1,54 @@
+/**
+ * Bytes the application wrote that are not yet in a packet. Packets are cut from it only when the window lets
+ * one go out, so small writes made while the window is full share a packet.
+ */
+export class SendQueue {
+  #chunks: Buffer[] = [];
+  #head = 0;
+  #bytes = 0;
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  push(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    // A copy: the caller may reuse its buffer, and a packet may be resent long after the write returned.
+    this.#chunks.push(Buffer.from(bytes));
+    this.#bytes += bytes.length;
+  }
+
+  /** Removes and returns up to maxBytes (copying only when a packet spans several writes). */
+  take(maxBytes: number): Buffer {
+    const first = this.#chunks[this.#head];
+    if (first === undefined || maxBytes <= 0) return Buffer.alloc(0);
+    if (first.length >= maxBytes) return this.#takeFromHead(maxBytes);
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < maxBytes && this.#head < this.#chunks.length) {
+      const part = this.#takeFromHead(maxBytes - have);
+      parts.push(part);
+      have += part.length;
+    }
+    return Buffer.concat(parts, have);
+  }
+
+  #takeFromHead(maxBytes: number): Buffer {
+    const chunk = this.#chunks[this.#head] as Buffer;
+    if (chunk.length > maxBytes) {
+      this.#chunks[this.#head] = chunk.subarray(maxBytes);
+      this.#bytes -= maxBytes;
+      return chunk.subarray(0, maxBytes);
+    }
+    this.#head++;
+    if (this.#head === this.#chunks.length) {
+      this.#chunks = [];
+      this.#head = 0;
+    } else if (this.#head > 1024) {
+      this.#chunks = this.#chunks.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#bytes -= chunk.length;
+    return chunk;
+  }
+}
