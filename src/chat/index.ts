@@ -125,3 +125,31 @@ export type { BundlePart, PendingBundle } from './store/offline-bundles.ts';
 export type { Prekey } from './store/prekeys.ts';
 export { RECORD_EPOCHS_KEPT } from './store/record-seqs.ts';
 export { ChatStoreErrorCode } from './store/store-errors.ts';
+export { decodeOfflineBody, encodeOfflineBody } from './offline-body.ts';
+export { OFFLINE_REPUT_MS, OfflineMailbox, type OfflineMailboxOptions } from './offline-mailbox.ts';
+export {
+  type RecordInfo,
+  type RecordListener,
+  RENDEZVOUS_TIMING,
+  RendezvousService,
+  type RendezvousServiceOptions,
+} from './rendezvous-service.ts';
+export { REQUEST_BEACON_TIMING, RequestBeacon, type RequestBeaconOptions } from './request-beacon.ts';
+export {
+  ChatNode,
+  type ChatNodeEvents,
+  type ChatNodeOptions,
+  type ContactView,
+  type MessageView,
+  OFFLINE_AFTER_MS,
+  type RequestView,
+} from './chat-node.ts';
+export {
+  type ChatFrame,
+  ChatFrameReader,
+  decodeChatFrame,
+  encodeChatFrame,
+  FrameErrorCode,
+  MAX_CHAT_FRAME_BYTES,
+} from './session/frames.ts';
+export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';

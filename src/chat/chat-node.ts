@@ -1,0 +1,383 @@
+/**
+ * ChatNode: the chat layer's one typed API (daemon, CLI, tests and bots). It wires the session layer
+ * (src/chat/session: sessions, tie-break, presence, delivery, friend requests over sessions) with the DHT
+ * services: RendezvousService (records → candidate endpoints), OfflineMailbox (messages for a friend we cannot
+ * reach wait in the DHT) and RequestBeacon (friend requests meet through the DHT). Without a DhtNode it runs
+ * the online path alone: sessions to last known endpoints and endpoint hints.
+ *
+ * Offline path: a message that finds no session is sent as soon as one comes up; when no session is up
+ * OFFLINE_AFTER_MS after it was queued (or after a session was lost with messages outstanding), the mailbox
+ * seals and puts the outbox (state `stored`). Whichever path delivers first wins: the receiver dedupes by id.
+ */
+import { EventEmitter } from 'node:events';
+import type { DhtNode } from '../dht/index.ts';
+import type { UtpEndpoint } from '../net/index.ts';
+import {
+  type Clock,
+  DhtchatError,
+  type Logger,
+  nullLogger,
+  type Random,
+  type Timer,
+  type UdpAddress,
+} from '../runtime/index.ts';
+import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
+import type { Identity } from './identity.ts';
+import { Delivery } from './session/delivery.ts';
+import { createDhtServices, type DhtServices } from './session/dht-services.ts';
+import { RequestExchange } from './session/request-exchange.ts';
+import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
+import { SessionManager } from './session/session-manager.ts';
+import type { ChatStore } from './store/chat-store.ts';
+import type { Presence } from './store/contacts.ts';
+import { checkMessageText, type MessageState } from './store/message-state.ts';
+import {
+  type ContactView,
+  codeOf,
+  type MessageView,
+  type RequestView,
+  resolveContact,
+  resolveFriend,
+  toContactView,
+  toView,
+  usableName,
+} from './session/views.ts';
+
+export type { ContactView, MessageView, RequestView } from './session/views.ts';
+
+export interface ChatNodeOptions {
+  identity: Identity;
+  store: ChatStore;
+  /** The DHT for records, offline messages and request beacons; without it only the online path runs. */
+  dht?: DhtNode;
+  /** uTP on the DHT's UDP port (DatagramDemux). */
+  utp: UtpEndpoint;
+  clock: Clock;
+  random: Random;
+  logger?: Logger;
+  localEndpoints(): UdpAddress[];
+  /** Our display name, sent with friend requests. */
+  name?: string;
+  timing?: Partial<SessionTiming>;
+  /** Retransmit period for unacknowledged messages within a session (default 10 s). */
+  retransmitMs?: number;
+  /** How long a queued message waits for a session before going to the DHT (default 8 s). */
+  offlineAfterMs?: number;
+}
+
+export interface ChatNodeEvents {
+  message: [event: { from: string; message: MessageView }];
+  state: [event: { with: string; id: string; state: MessageState }];
+  presence: [event: { code: string; presence: Presence; lastSeen: number | null }];
+  request: [event: RequestView];
+  typing: [event: { code: string; isTyping: boolean }];
+  /** A contact became a friend (they accepted us, or both added each other). */
+  accepted: [event: ContactView];
+}
+
+export const OFFLINE_AFTER_MS = 8000;
+
+export class ChatNode extends EventEmitter<ChatNodeEvents> {
+  readonly code: string;
+  readonly #opts: ChatNodeOptions;
+  readonly #store: ChatStore;
+  readonly #logger: Logger;
+  readonly #sessions: SessionManager;
+  readonly #delivery: Delivery;
+  readonly #requests: RequestExchange;
+  readonly #rendezvous: DhtServices['rendezvous'] | undefined;
+  readonly #mailbox: DhtServices['mailbox'] | undefined;
+  readonly #beacon: DhtServices['beacon'] | undefined;
+  readonly #offlineTimers = new Map<string, Timer>();
+  #isStarted = false;
+  #isClosed = false;
+
+  constructor(opts: ChatNodeOptions) {
+    super();
+    this.#opts = opts;
+    this.#store = opts.store;
+    this.#logger = opts.logger ?? nullLogger;
+    this.code = encodeFriendCode(opts.identity.publicKey);
+    const ctx = {
+      identity: opts.identity,
+      clock: opts.clock,
+      random: opts.random,
+      logger: this.#logger,
+      timing: { ...DEFAULT_SESSION_TIMING, ...opts.timing },
+    };
+    this.#requests = new RequestExchange({
+      store: opts.store,
+      clock: opts.clock,
+      logger: this.#logger,
+      ownName: () => opts.name ?? '',
+      events: {
+        onRequest: (peer) => {
+          const view = this.#requestView(peer);
+          if (view !== undefined) this.emit('request', view);
+        },
+        onAccepted: (peer) => this.#onAccepted(peer),
+      },
+    });
+    this.#delivery = new Delivery({
+      store: opts.store,
+      clock: opts.clock,
+      logger: this.#logger,
+      sessionOf: (peer) => this.#sessions.sessionOf(peer),
+      ...(opts.retransmitMs === undefined ? {} : { retransmitMs: opts.retransmitMs }),
+      events: {
+        onMessage: (peer, m) => this.emit('message', { from: codeOf(peer), message: toView(m) }),
+        onState: (peer, m) => this.#emitState(peer, m.id, m.state),
+        onTyping: (peer, isTyping) => this.emit('typing', { code: codeOf(peer), isTyping }),
+        onFriendRequestFrame: (_peer, session) => this.#requests.answerFriendRequest(session),
+      },
+    });
+    this.#sessions = new SessionManager(ctx, opts.utp, opts.store, {
+      admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
+      dialMode: (peer) => this.#requests.dialMode(peer),
+      onFriendSession: (peer, session) => {
+        this.#cancelOffline(peer);
+        this.#rendezvous?.resetBackoff(peer);
+        return this.#delivery.attach(peer, session);
+      },
+      onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
+      onPresence: (peer, presence) => this.#onPresence(peer, presence),
+    });
+    if (opts.dht !== undefined) {
+      const services = createDhtServices(
+        { ...opts, dht: opts.dht, logger: this.#logger },
+        {
+          onRecord: (peer, endpoints, timestampMs) => {
+            this.#sessions.addCandidates(peer, endpoints);
+            this.#sessions.noteRecordSeen(peer, timestampMs);
+          },
+          onOfflineMessages: (peer, messages) => {
+            for (const m of messages) this.emit('message', { from: codeOf(peer), message: toView(m) });
+          },
+          onOfflineState: (peer, ids, state) => {
+            for (const id of ids) this.#emitState(peer, id, state);
+          },
+          onRequester: (endpoint) => this.#sessions.connectUnknown(endpoint),
+        },
+      );
+      this.#rendezvous = services.rendezvous;
+      this.#mailbox = services.mailbox;
+      this.#beacon = services.beacon;
+    }
+  }
+
+  /** Listens, dials every friend's last known endpoints at once, then starts the DHT services (in the background). */
+  async start(): Promise<void> {
+    if (this.#isStarted) return;
+    this.#isStarted = true;
+    this.#sessions.start();
+    for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
+      if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
+      this.#sessions.connect(contact.publicKey);
+      if (this.#store.messages.outbox(contact.publicKey, 1).some((m) => m.state === 'queued')) {
+        this.#scheduleOffline(contact.publicKey);
+      }
+    }
+    this.#beacon?.start();
+    const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
+    for (const task of background)
+      task?.catch((error) => this.#logger.warn({ error: String(error) }, 'chat service failed'));
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    for (const timer of this.#offlineTimers.values()) timer.cancel();
+    this.#offlineTimers.clear();
+    this.#beacon?.close();
+    this.#mailbox?.close();
+    this.#rendezvous?.close();
+    this.#delivery.close();
+    this.#sessions.close();
+  }
+
+  /** Adds a friend by code: a pending request until they accept. `endpoints`: where they can be reached, if known. */
+  async addFriend(
+    code: string,
+    opts: { name?: string; message?: string; endpoints?: readonly UdpAddress[] } = {},
+  ): Promise<ContactView> {
+    const peer = decodeFriendCode(code);
+    if (peer.equals(this.#opts.identity.publicKey)) {
+      throw new DhtchatError('CHAT_ADD_SELF', 'that is your own friend code');
+    }
+    const existing = this.#store.contacts.get(peer);
+    if (existing?.state === 'accepted') {
+      if (opts.name !== undefined) this.#store.contacts.rename(peer, opts.name);
+      return toContactView(this.#store.contacts.get(peer) ?? existing);
+    }
+    const incoming = this.#store.requests.get(peer, 'incoming');
+    if (incoming?.state === 'pending') return this.#accept(peer, opts.name);
+    const message = opts.message ?? '';
+    checkMessageText(message);
+    const contact = this.#store.transaction(() => {
+      this.#store.requests.saveOutgoing(peer, message);
+      return this.#store.contacts.upsert(peer, 'pending-outgoing', opts.name);
+    });
+    for (const endpoint of opts.endpoints ?? []) this.#store.contacts.noteEndpoint(peer, endpoint, 'hint');
+    this.#sessions.connect(peer);
+    this.#beacon?.announceNow().catch(() => {});
+    return toContactView(contact);
+  }
+
+  requests(): RequestView[] {
+    return this.#store.requests
+      .list({ direction: 'incoming', state: 'pending' })
+      .map((r) => this.#requestView(r.publicKey))
+      .filter((v): v is RequestView => v !== undefined);
+  }
+
+  async accept(codeOrName: string): Promise<ContactView> {
+    return this.#accept(this.#resolve(codeOrName, true));
+  }
+
+  decline(codeOrName: string): void {
+    this.#refuse(this.#resolve(codeOrName, true), 'declined');
+  }
+
+  block(codeOrName: string): void {
+    const peer = this.#resolve(codeOrName, true);
+    this.#refuse(peer, 'blocked');
+    this.#sessions.sessionOf(peer)?.close();
+  }
+
+  contacts(): ContactView[] {
+    return this.#store.contacts.list(['accepted', 'pending-outgoing']).map((c) => toContactView(c));
+  }
+
+  async send(codeOrName: string, text: string): Promise<{ id: string; state: MessageState }> {
+    checkMessageText(text);
+    const peer = this.#resolveFriend(codeOrName);
+    const message = this.#delivery.send(peer, text);
+    this.#emitState(peer, message.id, message.state);
+    if (this.#sessions.sessionOf(peer) === undefined) {
+      this.#sessions.connect(peer);
+      this.#scheduleOffline(peer);
+    }
+    return { id: message.id.toString('hex'), state: message.state };
+  }
+
+  messages(codeOrName: string): MessageView[] {
+    const peer = this.#resolve(codeOrName, false);
+    return this.#store.messages.list(peer, { limit: 1000 }).map(toView);
+  }
+
+  markRead(codeOrName: string): void {
+    this.#delivery.markRead(this.#resolveFriend(codeOrName));
+  }
+
+  setTyping(codeOrName: string, isTyping: boolean): void {
+    this.#delivery.setTyping(this.#resolveFriend(codeOrName), isTyping);
+  }
+
+  /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
+  addEndpoints(codeOrName: string, endpoints: readonly UdpAddress[]): void {
+    this.#sessions.addCandidates(this.#resolve(codeOrName, false), endpoints);
+  }
+
+  /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */
+  sessionInfo(codeOrName: string): { isInitiator: boolean; remote: UdpAddress } | undefined {
+    const session = this.#sessions.sessionOf(this.#resolve(codeOrName, false));
+    return session === undefined
+      ? undefined
+      : { isInitiator: session.isInitiator, remote: session.remoteAddress };
+  }
+
+  /** True when a session with the friend is up. */
+  isConnected(codeOrName: string): boolean {
+    return this.#sessions.sessionOf(this.#resolve(codeOrName, false)) !== undefined;
+  }
+
+  /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */
+  #refuse(peer: Buffer, state: 'declined' | 'blocked'): void {
+    this.#store.transaction(() => {
+      if (this.#store.requests.get(peer, 'incoming')?.state === 'pending') {
+        this.#store.requests.setState(peer, 'incoming', 'declined');
+      }
+      this.#store.contacts.upsert(peer, state);
+    });
+  }
+
+  async #accept(peer: Buffer, name?: string): Promise<ContactView> {
+    const contact = this.#store.transaction(() => {
+      if (this.#store.requests.get(peer, 'incoming') !== undefined) {
+        this.#store.requests.setState(peer, 'incoming', 'accepted');
+      }
+      const suggested = name ?? usableName(this.#store, this.#requests.requestName(peer));
+      return this.#store.contacts.upsert(peer, 'accepted', suggested);
+    });
+    this.#rendezvous?.resetBackoff(peer);
+    this.#rendezvous?.publishNow(peer).catch(() => {});
+    this.#sessions.connect(peer);
+    return toContactView(contact);
+  }
+
+  #onAccepted(peer: Buffer): void {
+    // Deferred: the session that told us may be being installed right now; dial only if none came up.
+    this.#opts.clock.setTimer(0, () => {
+      if (this.#isClosed) return;
+      this.#sessions.connect(peer);
+      this.#rendezvous?.resetBackoff(peer);
+      this.#rendezvous?.publishNow(peer).catch(() => {});
+    });
+    const contact = this.#store.contacts.get(peer);
+    if (contact !== undefined) this.emit('accepted', toContactView(contact));
+  }
+
+  #onPresence(peer: Buffer, presence: Presence): void {
+    const contact = this.#store.contacts.get(peer);
+    this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
+    if (presence === 'away') {
+      this.#rendezvous?.resetBackoff(peer);
+      if (this.#store.messages.outbox(peer, 1).length > 0) this.#scheduleOffline(peer);
+    }
+  }
+
+  #scheduleOffline(peer: Buffer): void {
+    const mailbox = this.#mailbox;
+    if (mailbox === undefined || this.#isClosed) return;
+    const hex = peer.toString('hex');
+    if (this.#offlineTimers.has(hex)) return;
+    const timer = this.#opts.clock.setTimer(this.#opts.offlineAfterMs ?? OFFLINE_AFTER_MS, () => {
+      this.#offlineTimers.delete(hex);
+      if (this.#isClosed || this.#sessions.sessionOf(peer) !== undefined) return;
+      mailbox
+        .storeFor(peer)
+        .catch((error) => this.#logger.warn({ error: String(error) }, 'offline store failed'));
+    });
+    this.#offlineTimers.set(hex, timer);
+  }
+
+  #cancelOffline(peer: Buffer): void {
+    const hex = peer.toString('hex');
+    this.#offlineTimers.get(hex)?.cancel();
+    this.#offlineTimers.delete(hex);
+  }
+
+  #emitState(peer: Buffer, id: Buffer, state: MessageState): void {
+    this.emit('state', { with: codeOf(peer), id: id.toString('hex'), state });
+  }
+
+  #resolve(codeOrName: string, anyState: boolean): Buffer {
+    return resolveContact(this.#store, codeOrName, anyState);
+  }
+
+  #resolveFriend(codeOrName: string): Buffer {
+    return resolveFriend(this.#store, codeOrName);
+  }
+
+  #requestView(peer: Buffer): RequestView | undefined {
+    const r = this.#store.requests.get(peer, 'incoming');
+    if (r === undefined) return undefined;
+    const name = this.#requests.requestName(peer);
+    return {
+      code: codeOf(peer),
+      ...(name === undefined ? {} : { name }),
+      ...(r.message.length === 0 ? {} : { message: r.message }),
+      receivedAt: r.createdMs,
+    };
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Chat frames: what two friends say to each other inside a secure stream. Fixed binary layouts (no general
+ * decoder to abuse), each frame a u32 big-endian length then one type byte then its body:
+ *   hello    0x01  version u8
+ *   message  0x02  id[16] createdMs u64 senderSeq u32 text (UTF-8, the rest, ≤ 16 KiB)
+ *   ack      0x03  count u8 (1..64) ids[16 × count]        (received and committed)
+ *   read     0x04  count u8 (1..64) ids[16 × count]        (read receipts)
+ *   typing   0x05  isTyping u8 (0|1)
+ *   ping     0x06  nonce u32;   pong 0x07 nonce u32
+ *   request  0x08  nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the rest, ≤ 1 KiB)
+ * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
+ * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
+ */
+import { MESSAGE_ID_BYTES } from '../labels.ts';
+import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
+
+export const CHAT_PROTOCOL_VERSION = 1;
+export const FrameType = {
+  hello: 0x01,
+  message: 0x02,
+  ack: 0x03,
+  read: 0x04,
+  typing: 0x05,
+  ping: 0x06,
+  pong: 0x07,
+  request: 0x08,
+} as const;
+export const MAX_IDS_PER_FRAME = 64;
+export const MAX_REQUEST_NAME_BYTES = 64;
+export const MAX_REQUEST_MESSAGE_BYTES = 1024;
+const LENGTH_BYTES = 4;
+const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
+/** The largest body a valid frame can have: a message of 16 KiB. */
+export const MAX_CHAT_FRAME_BYTES = MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES;
+
+export type ChatFrame =
+  | { type: 'hello'; version: number }
+  | { type: 'message'; id: Buffer; createdMs: number; senderSeq: number; text: string }
+  | { type: 'ack'; ids: Buffer[] }
+  | { type: 'read'; ids: Buffer[] }
+  | { type: 'typing'; isTyping: boolean }
+  | { type: 'ping'; nonce: number }
+  | { type: 'pong'; nonce: number }
+  | { type: 'request'; name: string; message: string };
+
+export const FrameErrorCode = {
+  tooLarge: 'CHAT_FRAME_TOO_LARGE',
+  malformed: 'CHAT_FRAME_MALFORMED',
+  unknownType: 'CHAT_FRAME_UNKNOWN_TYPE',
+} as const;
+export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
+
+export type FrameResult = { ok: true; frame: ChatFrame } | { ok: false; code: FrameErrorCode };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Encodes one frame with its length prefix. Throws (local misuse) on out-of-range fields. */
+export function encodeChatFrame(frame: ChatFrame): Buffer {
+  const body = encodeBody(frame);
+  if (body.length > MAX_CHAT_FRAME_BYTES) throw new RangeError('chat frame too large');
+  const out = Buffer.allocUnsafe(LENGTH_BYTES + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, LENGTH_BYTES);
+  return out;
+}
+
+function encodeBody(frame: ChatFrame): Buffer {
+  switch (frame.type) {
+    case 'hello':
+      return Buffer.of(FrameType.hello, frame.version & 0xff);
+    case 'message': {
+      checkId(frame.id);
+      const text = Buffer.from(frame.text, 'utf8');
+      if (text.length > MAX_MESSAGE_TEXT_BYTES) throw new RangeError('message text over 16 KiB');
+      const head = Buffer.alloc(MESSAGE_HEADER_BYTES);
+      head[0] = FrameType.message;
+      frame.id.copy(head, 1);
+      head.writeBigUInt64BE(BigInt(frame.createdMs), 1 + MESSAGE_ID_BYTES);
+      head.writeUInt32BE(frame.senderSeq >>> 0, 1 + MESSAGE_ID_BYTES + 8);
+      return Buffer.concat([head, text]);
+    }
+    case 'ack':
+    case 'read': {
+      if (frame.ids.length < 1 || frame.ids.length > MAX_IDS_PER_FRAME) throw new RangeError('1-64 ids');
+      for (const id of frame.ids) checkId(id);
+      return Buffer.concat([Buffer.of(FrameType[frame.type], frame.ids.length), ...frame.ids]);
+    }
+    case 'typing':
+      return Buffer.of(FrameType.typing, frame.isTyping ? 1 : 0);
+    case 'ping':
+    case 'pong': {
+      const out = Buffer.alloc(5);
+      out[0] = FrameType[frame.type];
+      out.writeUInt32BE(frame.nonce >>> 0, 1);
+      return out;
+    }
+    case 'request': {
+      const name = Buffer.from(frame.name, 'utf8');
+      const message = Buffer.from(frame.message, 'utf8');
+      if (name.length > MAX_REQUEST_NAME_BYTES) throw new RangeError('request name over 64 bytes');
+      if (message.length > MAX_REQUEST_MESSAGE_BYTES) throw new RangeError('request message over 1 KiB');
+      return Buffer.concat([Buffer.of(FrameType.request, name.length), name, message]);
+    }
+  }
+}
+
+function checkId(id: Buffer): void {
+  if (id.length !== MESSAGE_ID_BYTES) throw new RangeError(`a message id is ${MESSAGE_ID_BYTES} bytes`);
+}
+
+/** Decodes one frame body (without its length prefix). Never throws. */
+export function decodeChatFrame(body: Buffer): FrameResult {
+  if (body.length === 0) return bad('malformed');
+  if (body.length > MAX_CHAT_FRAME_BYTES) return bad('tooLarge');
+  const rest = body.subarray(1);
+  switch (body[0]) {
+    case FrameType.hello:
+      return rest.length === 1 ? ok({ type: 'hello', version: rest[0] as number }) : bad('malformed');
+    case FrameType.message: {
+      if (body.length < MESSAGE_HEADER_BYTES) return bad('malformed');
+      const createdMs = body.readBigUInt64BE(1 + MESSAGE_ID_BYTES);
+      if (createdMs > BigInt(Number.MAX_SAFE_INTEGER)) return bad('malformed');
+      const text = decodeText(body.subarray(MESSAGE_HEADER_BYTES), MAX_MESSAGE_TEXT_BYTES);
+      if (text === undefined) return bad('malformed');
+      return ok({
+        type: 'message',
+        id: Buffer.from(body.subarray(1, 1 + MESSAGE_ID_BYTES)),
+        createdMs: Number(createdMs),
+        senderSeq: body.readUInt32BE(1 + MESSAGE_ID_BYTES + 8),
+        text,
+      });
+    }
+    case FrameType.ack:
+    case FrameType.read: {
+      const count = rest[0] ?? 0;
+      if (count < 1 || count > MAX_IDS_PER_FRAME || rest.length !== 1 + count * MESSAGE_ID_BYTES) {
+        return bad('malformed');
+      }
+      const ids: Buffer[] = [];
+      for (let i = 0; i < count; i++) {
+        const start = 1 + i * MESSAGE_ID_BYTES;
+        ids.push(Buffer.from(rest.subarray(start, start + MESSAGE_ID_BYTES)));
+      }
+      return ok({ type: body[0] === FrameType.ack ? 'ack' : 'read', ids });
+    }
+    case FrameType.typing:
+      if (rest.length !== 1 || (rest[0] as number) > 1) return bad('malformed');
+      return ok({ type: 'typing', isTyping: rest[0] === 1 });
+    case FrameType.ping:
+    case FrameType.pong:
+      if (rest.length !== 4) return bad('malformed');
+      return ok({ type: body[0] === FrameType.ping ? 'ping' : 'pong', nonce: rest.readUInt32BE(0) });
+    case FrameType.request: {
+      const nameLength = rest[0];
+      if (nameLength === undefined || nameLength > MAX_REQUEST_NAME_BYTES || rest.length < 1 + nameLength) {
+        return bad('malformed');
+      }
+      const name = decodeText(rest.subarray(1, 1 + nameLength), MAX_REQUEST_NAME_BYTES);
+      const message = decodeText(rest.subarray(1 + nameLength), MAX_REQUEST_MESSAGE_BYTES);
+      if (name === undefined || message === undefined) return bad('malformed');
+      return ok({ type: 'request', name, message });
+    }
+    default:
+      return bad('unknownType');
+  }
+}
+
+function decodeText(bytes: Buffer, maxBytes: number): string | undefined {
+  if (bytes.length > maxBytes) return undefined;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function ok(frame: ChatFrame): FrameResult {
+  return { ok: true, frame };
+}
+
+function bad(key: keyof typeof FrameErrorCode): FrameResult {
+  return { ok: false, code: FrameErrorCode[key] };
+}
+
+/**
+ * Splits a byte stream into frames. push() returns the frames completed so far, or the first error (after which
+ * the reader refuses everything: the stream is dropped). Buffers at most one frame plus its prefix.
+ */
+export class ChatFrameReader {
+  #buffered: Buffer = Buffer.alloc(0);
+  #error: FrameErrorCode | undefined;
+
+  push(chunk: Buffer): { frames: ChatFrame[]; error?: FrameErrorCode } {
+    const frames: ChatFrame[] = [];
+    if (this.#error !== undefined) return { frames, error: this.#error };
+    this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
+    while (this.#buffered.length >= LENGTH_BYTES) {
+      const length = this.#buffered.readUInt32BE(0);
+      if (length > MAX_CHAT_FRAME_BYTES) return this.#fail(frames, FrameErrorCode.tooLarge);
+      if (this.#buffered.length < LENGTH_BYTES + length) break;
+      const result = decodeChatFrame(this.#buffered.subarray(LENGTH_BYTES, LENGTH_BYTES + length));
+      this.#buffered = this.#buffered.subarray(LENGTH_BYTES + length);
+      if (!result.ok) return this.#fail(frames, result.code);
+      frames.push(result.frame);
+    }
+    return { frames };
+  }
+
+  #fail(frames: ChatFrame[], code: FrameErrorCode): { frames: ChatFrame[]; error: FrameErrorCode } {
+    this.#error = code;
+    this.#buffered = Buffer.alloc(0);
+    return { frames, error: code };
+  }
+}

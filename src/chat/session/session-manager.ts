@@ -1,0 +1,355 @@
+/**
+ * Keeps one session per friend. Dials a friend's candidates — last known endpoints from the store first (so a
+ * restarted daemon is back within seconds, before any DHT poll), then the endpoints of their rendezvous
+ * record — staggered by dialStaggerMs so one good address rarely yields two sessions; accepts incoming sessions;
+ * asks the owner (admit) whether an authenticated peer is a friend, a friend request, or refused.
+ *
+ * Simultaneous open: when a second session to the same friend comes up within SIMULTANEOUS_WINDOW_MS of the
+ * first, both sides keep the one initiated by the lower public key (same initiator: the older one). Outside the
+ * window the newer one wins: a friend who dials again has lost the old session (restart, new address).
+ * A lost session is redialled at once, then with exponential back-off (1 s doubling to 5 min, ±20 % jitter).
+ * Presence: online while a session is up; away PRESENCE_GRACE_MS after the last one closed (lastSeen then);
+ * offline after AWAY_TO_OFFLINE_MS more; an offline friend whose fresh record we fetch is away (lastSeen: now).
+ */
+import type { SecurePattern, UtpEndpoint, UtpSocket } from '../../net/index.ts';
+import { addressKey, type UdpAddress } from '../../runtime/index.ts';
+import type { ChatStore } from '../store/chat-store.ts';
+import type { Presence } from '../store/contacts.ts';
+import { ChatSession, SessionCloseCode, type SessionContext, type SessionHandlers } from './session.ts';
+
+export type Admission = 'friend' | 'request' | 'refuse';
+
+export interface SessionManagerHooks {
+  /** Decides what an authenticated peer may do; may change the store (a pending request becomes accepted). */
+  admit(peer: Buffer, pattern: SecurePattern, isInitiator: boolean): Admission;
+  /** How to dial a peer: IK (friend), XX (our pending request), or not at all. */
+  dialMode(peer: Buffer): 'IK' | 'XX' | undefined;
+  /** A friend's session is up: returns the handlers for its frames. */
+  onFriendSession(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame' | 'onBatchEnd'>;
+  onRequestSession(peer: Buffer, session: ChatSession): void;
+  onPresence(peer: Buffer, presence: Presence): void;
+}
+
+export const SIMULTANEOUS_WINDOW_MS = 10_000;
+const BACKOFF_MS = [1000, 2000, 4000, 8000, 16_000, 30_000, 60_000, 120_000, 300_000];
+const AWAY_TO_OFFLINE_MS = 5 * 60_000;
+export const PRESENCE_GRACE_MS = 3000;
+export const RECORD_FRESH_MS = 65 * 60_000;
+const MAX_CANDIDATES = 8;
+const MAX_RECORD_ENDPOINTS = 8;
+const DIAL_STAGGER_MS = 400;
+
+interface PeerState {
+  key: Buffer;
+  active: ChatSession | undefined;
+  dials: Set<ChatSession>;
+  isDialing: boolean;
+  /** What we last reported: online from the first session until the grace period after the last one. */
+  isOnline: boolean;
+  attempts: number;
+  retryTimer: { cancel(): void } | undefined;
+  offlineTimer: { cancel(): void } | undefined;
+  recordEndpoints: UdpAddress[];
+}
+
+export class SessionManager {
+  readonly #ctx: SessionContext;
+  readonly #utp: UtpEndpoint;
+  readonly #store: ChatStore;
+  readonly #hooks: SessionManagerHooks;
+  readonly #peers = new Map<string, PeerState>();
+  readonly #pending = new Set<ChatSession>();
+  #isClosed = false;
+
+  constructor(ctx: SessionContext, utp: UtpEndpoint, store: ChatStore, hooks: SessionManagerHooks) {
+    this.#ctx = ctx;
+    this.#utp = utp;
+    this.#store = store;
+    this.#hooks = hooks;
+  }
+
+  start(): void {
+    this.#utp.listen((socket) => this.#accept(socket));
+  }
+
+  close(): void {
+    this.#isClosed = true;
+    for (const state of this.#peers.values()) {
+      state.retryTimer?.cancel();
+      state.offlineTimer?.cancel();
+      for (const dial of state.dials) dial.close();
+      state.active?.close();
+    }
+    for (const session of this.#pending) session.close();
+    this.#peers.clear();
+  }
+
+  /** The open session to a friend, if any. */
+  sessionOf(peer: Buffer): ChatSession | undefined {
+    const active = this.#peers.get(peer.toString('hex'))?.active;
+    return active?.isOpen === true ? active : undefined;
+  }
+
+  /** Endpoints from the friend's rendezvous record (or a hint): remembered and dialled now if no session. */
+  addCandidates(peer: Buffer, endpoints: readonly UdpAddress[]): void {
+    const state = this.#state(peer);
+    const known = new Set(state.recordEndpoints.map(addressKey));
+    for (const endpoint of endpoints) {
+      if (!known.has(addressKey(endpoint))) state.recordEndpoints.unshift(endpoint);
+    }
+    state.recordEndpoints = state.recordEndpoints.slice(0, MAX_RECORD_ENDPOINTS);
+    state.attempts = 0;
+    this.connect(peer);
+  }
+
+  /**
+   * A friend's rendezvous record, written at timestampMs: with no session, a record fresher than
+   * RECORD_FRESH_MS (records are republished at least hourly) shows an offline friend as away; a stale one
+   * shows an away friend as offline (unless a session just ended: its own timers decide then).
+   */
+  noteRecordSeen(peer: Buffer, timestampMs: number): void {
+    const state = this.#state(peer);
+    if (state.active?.isOpen === true || state.offlineTimer !== undefined) return;
+    const isFresh = this.#ctx.clock.now() - timestampMs <= RECORD_FRESH_MS;
+    const presence = this.#store.contacts.get(peer)?.presence;
+    if (isFresh && presence === 'offline') this.#setPresence(state, 'away');
+    else if (!isFresh && presence === 'away') this.#setPresence(state, 'offline');
+  }
+
+  /** Dials a friend (or a peer we sent a request to) unless a session or a dial is already under way. */
+  connect(peer: Buffer): void {
+    if (this.#isClosed) return;
+    const state = this.#state(peer);
+    if (state.active?.isOpen === true || state.isDialing) return;
+    const mode = this.#hooks.dialMode(peer);
+    if (mode === undefined) return;
+    const candidates = this.#candidates(state);
+    if (candidates.length === 0) return;
+    state.retryTimer?.cancel();
+    state.retryTimer = undefined;
+    state.isDialing = true;
+    let remaining = candidates.length;
+    const onDialEnd = (): void => {
+      remaining--;
+      if (remaining > 0) return;
+      state.isDialing = false;
+      if (state.active?.isOpen !== true) this.#scheduleRetry(state);
+    };
+    candidates.forEach((address, index) => {
+      const dial = (): void => {
+        if (this.#isClosed || state.active?.isOpen === true) {
+          onDialEnd();
+          return;
+        }
+        let session: ChatSession;
+        try {
+          session = ChatSession.connect(this.#ctx, this.#utp, address, peer, { isXX: mode === 'XX' });
+        } catch (error) {
+          this.#ctx.logger.debug({ error: String(error) }, 'chat dial failed');
+          onDialEnd();
+          return;
+        }
+        state.dials.add(session);
+        session.established.then(
+          () => {
+            state.dials.delete(session);
+            this.#onEstablished(session);
+            onDialEnd();
+          },
+          () => {
+            state.dials.delete(session);
+            onDialEnd();
+          },
+        );
+      };
+      if (index === 0) dial();
+      else this.#ctx.clock.setTimer(index * DIAL_STAGGER_MS, dial);
+    });
+  }
+
+  /** Dials an address whose owner we do not know yet (a friend request's requester): XX. */
+  connectUnknown(address: UdpAddress): void {
+    if (this.#isClosed) return;
+    let session: ChatSession;
+    try {
+      session = ChatSession.connectUnknown(this.#ctx, this.#utp, address);
+    } catch {
+      return;
+    }
+    this.#track(session);
+  }
+
+  #accept(socket: UtpSocket): void {
+    if (this.#isClosed) {
+      socket.reset();
+      return;
+    }
+    this.#track(ChatSession.accept(this.#ctx, socket));
+  }
+
+  #track(session: ChatSession): void {
+    this.#pending.add(session);
+    session.established.then(
+      () => {
+        this.#pending.delete(session);
+        this.#onEstablished(session);
+      },
+      () => this.#pending.delete(session),
+    );
+  }
+
+  #onEstablished(session: ChatSession): void {
+    const peerInfo = session.peer;
+    if (this.#isClosed || peerInfo === undefined || !session.isOpen) {
+      session.close();
+      return;
+    }
+    const peer = peerInfo.identityPublicKey;
+    if (peer.equals(this.#ctx.identity.publicKey)) {
+      session.close(SessionCloseCode.refused);
+      return;
+    }
+    let admission: Admission;
+    try {
+      admission = this.#hooks.admit(peer, peerInfo.pattern, session.isInitiator);
+    } catch (error) {
+      this.#ctx.logger.warn({ error: String(error) }, 'chat admission failed');
+      admission = 'refuse';
+    }
+    if (admission === 'refuse') {
+      session.close(SessionCloseCode.refused);
+      return;
+    }
+    if (admission === 'request') {
+      this.#hooks.onRequestSession(peer, session);
+      return;
+    }
+    this.#install(peer, session);
+  }
+
+  #install(peer: Buffer, session: ChatSession): void {
+    const state = this.#state(peer);
+    const existing = state.active;
+    if (existing?.isOpen === true && existing !== session) {
+      if (this.#keepsExisting(existing, session, peer)) {
+        session.close(SessionCloseCode.replaced);
+        return;
+      }
+      existing.close(SessionCloseCode.replaced);
+    }
+    state.active = session;
+    state.attempts = 0;
+    state.retryTimer?.cancel();
+    state.retryTimer = undefined;
+    state.offlineTimer?.cancel();
+    state.offlineTimer = undefined;
+    // Dials still in flight are left to finish: the peer may already hold them as its session (it answered
+    // our SYN), and the tie-break above settles which one both sides keep.
+    const wasOnline = state.isOnline;
+    state.isOnline = true;
+    try {
+      this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'session');
+      this.#store.contacts.setPresence(peer, 'online');
+    } catch (error) {
+      this.#ctx.logger.warn({ error: String(error) }, 'chat: could not save presence');
+    }
+    if (!wasOnline) this.#hooks.onPresence(peer, 'online');
+    const handlers = this.#hooks.onFriendSession(peer, session);
+    session.admit({ ...handlers, onClose: (_code, detail) => this.#onFriendClosed(state, session, detail) });
+  }
+
+  /** The tie-break: both sides reach the same answer from the two sessions' initiators. */
+  #keepsExisting(existing: ChatSession, incoming: ChatSession, peer: Buffer): boolean {
+    const gap = Math.abs((incoming.establishedMs ?? 0) - (existing.establishedMs ?? 0));
+    if (gap > SIMULTANEOUS_WINDOW_MS) return false;
+    if (existing.isInitiator === incoming.isInitiator) return true;
+    const own = this.#ctx.identity.publicKey;
+    const isOwnLower = Buffer.compare(own, peer) < 0;
+    // Keep the session that the lower key initiated.
+    return existing.isInitiator === isOwnLower;
+  }
+
+  #onFriendClosed(state: PeerState, session: ChatSession, detail?: string): void {
+    this.#ctx.logger.debug(
+      { session: session.id, code: session.closeCode, detail, isActive: state.active === session },
+      'chat session closed',
+    );
+    if (state.active !== session) return;
+    state.active = undefined;
+    if (this.#isClosed) return;
+    if (session.closeCode === SessionCloseCode.replaced) return;
+    // Away only if no other session takes over within the grace period (a simultaneous open's loser closing
+    // under us, a quick redial), so presence does not flap.
+    state.offlineTimer?.cancel();
+    state.offlineTimer = this.#ctx.clock.setTimer(PRESENCE_GRACE_MS, () => {
+      state.offlineTimer = undefined;
+      if (state.active?.isOpen === true || this.#isClosed) return;
+      state.isOnline = false;
+      this.#setPresence(state, 'away');
+      state.offlineTimer = this.#ctx.clock.setTimer(AWAY_TO_OFFLINE_MS, () => {
+        state.offlineTimer = undefined;
+        if (state.active?.isOpen !== true) this.#setPresence(state, 'offline');
+      });
+    });
+    this.#scheduleRetry(state, 0);
+  }
+
+  #setPresence(state: PeerState, presence: Presence): void {
+    try {
+      this.#store.contacts.setPresence(state.key, presence);
+    } catch {
+      return; // The contact was removed meanwhile.
+    }
+    this.#hooks.onPresence(state.key, presence);
+  }
+
+  #scheduleRetry(state: PeerState, fixedDelayMs?: number): void {
+    if (this.#isClosed || state.active?.isOpen === true) return;
+    const base = BACKOFF_MS[Math.min(state.attempts, BACKOFF_MS.length - 1)] as number;
+    state.attempts++;
+    const delayMs = fixedDelayMs ?? Math.round(base * (0.8 + this.#ctx.random.int(401) / 1000));
+    state.retryTimer?.cancel();
+    state.retryTimer = this.#ctx.clock.setTimer(delayMs, () => {
+      state.retryTimer = undefined;
+      this.connect(state.key);
+    });
+  }
+
+  #candidates(state: PeerState): UdpAddress[] {
+    const out: UdpAddress[] = [];
+    const seen = new Set<string>();
+    let stored: UdpAddress[] = [];
+    try {
+      stored = this.#store.contacts.endpoints(state.key);
+    } catch {
+      stored = [];
+    }
+    for (const address of [...stored, ...state.recordEndpoints]) {
+      const key = addressKey(address);
+      if (seen.has(key) || out.length >= MAX_CANDIDATES) continue;
+      seen.add(key);
+      out.push({ host: address.host, port: address.port });
+    }
+    return out;
+  }
+
+  #state(peer: Buffer): PeerState {
+    const hex = peer.toString('hex');
+    let state = this.#peers.get(hex);
+    if (state === undefined) {
+      state = {
+        key: Buffer.from(peer),
+        active: undefined,
+        dials: new Set(),
+        isDialing: false,
+        isOnline: false,
+        attempts: 0,
+        retryTimer: undefined,
+        offlineTimer: undefined,
+        recordEndpoints: [],
+      };
+      this.#peers.set(hex, state);
+    }
+    return state;
+  }
+}

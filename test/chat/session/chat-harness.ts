@@ -1,0 +1,163 @@
+/**
+ * ChatNodes on a MemoryNetwork under a ManualClock (the DHT tests' SimNet: it owns the clock and the run/settle
+ * helpers that interleave virtual time with the event loop). Each user has one memory UDP port split by a
+ * DatagramDemux between an optional DhtNode and a UtpEndpoint, as the daemon does on a real socket.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChatNode, type ChatNodeOptions } from '../../../src/chat/chat-node.ts';
+import { type Identity, identityFromSeed } from '../../../src/chat/identity.ts';
+import { ChatStore } from '../../../src/chat/store/chat-store.ts';
+import { DhtNode } from '../../../src/dht/index.ts';
+import { DatagramDemux, UtpEndpoint } from '../../../src/net/index.ts';
+import { nullLogger, SeededRandom, type UdpAddress } from '../../../src/runtime/index.ts';
+import { SimNet } from '../../dht/dht-node-harness.ts';
+
+export interface ChatUser {
+  readonly label: string;
+  readonly identity: Identity;
+  readonly address: UdpAddress;
+  node: ChatNode;
+  store: ChatStore;
+  utp: UtpEndpoint;
+  dht: DhtNode | undefined;
+  demux: DatagramDemux;
+}
+
+export class ChatSim {
+  readonly sim: SimNet;
+  readonly dir = mkdtempSync(join(tmpdir(), 'dhtchat-chat-'));
+  readonly users: ChatUser[] = [];
+  #counter = 0;
+  dhtBootstrap: UdpAddress | undefined;
+
+  constructor(seed: string) {
+    this.sim = new SimNet(seed);
+  }
+
+  get clock() {
+    return this.sim.clock;
+  }
+
+  /** A small DHT of `size` plain nodes (10.9.0.x) that chat users bootstrap from. */
+  async startDht(size: number): Promise<void> {
+    const first = this.sim.add({ host: '10.9.0.1' });
+    for (let i = 1; i < size; i++) this.sim.add({ host: `10.9.0.${i + 1}`, bootstrap: [first.address] });
+    await this.sim.startAll();
+    this.dhtBootstrap = first.address;
+  }
+
+  user(label: string, seedByte: number, extra: Partial<ChatNodeOptions> = {}): ChatUser {
+    const identity = identityFromSeed(Buffer.alloc(32, seedByte));
+    const address = { host: `10.1.0.${seedByte}`, port: 7000 };
+    const parts = this.#wire(label, identity, address, extra);
+    const user: ChatUser = { label, identity, address, ...parts };
+    this.users.push(user);
+    return user;
+  }
+
+  /** Closes everything of a user (as a killed daemon: nothing is said to the peers) and starts again. */
+  async restart(user: ChatUser, extra: Partial<ChatNodeOptions> = {}): Promise<void> {
+    this.stop(user);
+    Object.assign(user, this.#wire(user.label, user.identity, user.address, extra));
+  }
+
+  stop(user: ChatUser): void {
+    void user.node.close();
+    user.utp.close();
+    user.dht?.close();
+    user.demux.close();
+    user.store.close();
+  }
+
+  async startAll(): Promise<void> {
+    for (const u of this.users) await this.startUser(u);
+    await this.sim.settle(50);
+  }
+
+  /** Joins the user's DHT node (when there is a DHT), then starts the chat node. */
+  async startUser(user: ChatUser): Promise<void> {
+    if (user.dht !== undefined) await this.sim.run(user.dht.start());
+    await user.node.start();
+  }
+
+  /** Steps virtual time until cond() holds (or throws after maxMs). Returns the virtual ms it took. */
+  async until(cond: () => boolean, maxMs = 60_000, stepMs = 5): Promise<number> {
+    const start = this.clock.now();
+    for (let t = 0; t <= maxMs; t += stepMs) {
+      if (cond()) return this.clock.now() - start;
+      await this.sim.settle(stepMs, stepMs);
+    }
+    throw new Error(`condition not met within ${maxMs} ms of virtual time (seed ${this.sim.seed})`);
+  }
+
+  close(): void {
+    for (const u of this.users) {
+      try {
+        this.stop(u);
+      } catch {
+        // already stopped
+      }
+    }
+    this.sim.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  #wire(
+    label: string,
+    identity: Identity,
+    address: UdpAddress,
+    extra: Partial<ChatNodeOptions>,
+  ): Omit<ChatUser, 'label' | 'identity' | 'address'> {
+    const clock = this.clock;
+    const random = new SeededRandom(`${this.sim.seed}/${label}/${this.#counter++}`);
+    const transport = this.sim.network.createTransport(address);
+    const demux = new DatagramDemux(transport);
+    const utp = new UtpEndpoint({ transport: demux.utp, clock, random });
+    const dht =
+      this.dhtBootstrap === undefined
+        ? undefined
+        : new DhtNode({
+            transport: demux.krpc,
+            clock,
+            random,
+            logger: nullLogger,
+            allowPrivate: true,
+            bootstrap: [this.dhtBootstrap],
+          });
+    const store = ChatStore.open({
+      path: join(this.dir, `${label}.sqlite`),
+      ownPublicKey: identity.publicKey,
+      clock,
+      random,
+      // No fsync per commit: these tests stop nodes in-process (the OS keeps every write); store crash tests
+      // cover FULL durability.
+      synchronous: 'NORMAL',
+    });
+    const node = new ChatNode({
+      identity,
+      store,
+      ...(dht === undefined ? {} : { dht }),
+      utp,
+      clock,
+      random,
+      localEndpoints: () => [address],
+      name: label,
+      ...extra,
+    });
+    return { node, store, utp, dht, demux };
+  }
+}
+
+/** Alice adds Bob with an endpoint hint, Bob accepts: both are friends with a session up. */
+export async function befriend(sim: ChatSim, a: ChatUser, b: ChatUser): Promise<void> {
+  await a.node.addFriend(b.node.code, {
+    name: b.label,
+    message: `hi from ${a.label}`,
+    endpoints: [b.address],
+  });
+  await sim.until(() => b.node.requests().some((r) => r.code === a.node.code));
+  await b.node.accept(a.node.code);
+  await sim.until(() => a.node.isConnected(b.node.code) && b.node.isConnected(a.node.code));
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  type ChatFrame,
+  ChatFrameReader,
+  decodeChatFrame,
+  encodeChatFrame,
+  MAX_CHAT_FRAME_BYTES,
+} from '../../../src/chat/session/frames.ts';
+import { SeededRandom } from '../../../src/runtime/index.ts';
+
+const id = (n: number): Buffer => Buffer.alloc(16, n);
+const samples: ChatFrame[] = [
+  { type: 'hello', version: 1 },
+  { type: 'message', id: id(1), createdMs: 1_700_000_000_123, senderSeq: 7, text: 'héllo 👋' },
+  { type: 'message', id: id(2), createdMs: 0, senderSeq: 0, text: 'x'.repeat(16 * 1024) },
+  { type: 'ack', ids: [id(1), id(2)] },
+  { type: 'read', ids: [id(3)] },
+  { type: 'typing', isTyping: true },
+  { type: 'typing', isTyping: false },
+  { type: 'ping', nonce: 0xdeadbeef },
+  { type: 'pong', nonce: 1 },
+  { type: 'request', name: 'Alice', message: 'hi, it is me' },
+];
+
+describe('chat frames', () => {
+  test('every frame round-trips through the reader, byte by byte and all at once', () => {
+    const wire = Buffer.concat(samples.map(encodeChatFrame));
+    const whole = new ChatFrameReader().push(wire);
+    assert.equal(whole.error, undefined);
+    assert.deepEqual(whole.frames, samples);
+    const reader = new ChatFrameReader();
+    const got: ChatFrame[] = [];
+    for (let i = 0; i < wire.length; i += 7) got.push(...reader.push(wire.subarray(i, i + 7)).frames);
+    assert.deepEqual(got, samples);
+  });
+
+  test('limits: text over 16 KiB is refused both ways; bad UTF-8, trailing bytes, unknown types', () => {
+    assert.throws(() =>
+      encodeChatFrame({ type: 'message', id: id(1), createdMs: 0, senderSeq: 0, text: 'x'.repeat(16385) }),
+    );
+    const big = Buffer.alloc(4 + MAX_CHAT_FRAME_BYTES + 1);
+    big.writeUInt32BE(MAX_CHAT_FRAME_BYTES + 1, 0);
+    assert.equal(new ChatFrameReader().push(big.subarray(0, 8)).error, 'CHAT_FRAME_TOO_LARGE');
+    const message = encodeChatFrame(samples[1] as ChatFrame).subarray(4);
+    const badUtf8 = Buffer.concat([message, Buffer.of(0xff)]);
+    assert.deepEqual(decodeChatFrame(badUtf8), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
+    const hello = Buffer.of(1, 1, 0);
+    assert.deepEqual(decodeChatFrame(hello), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
+    assert.deepEqual(decodeChatFrame(Buffer.of(0x7f)), { ok: false, code: 'CHAT_FRAME_UNKNOWN_TYPE' });
+    const ack = encodeChatFrame({ type: 'ack', ids: [id(1)] }).subarray(4);
+    assert.equal(decodeChatFrame(ack.subarray(0, ack.length - 1)).ok, false);
+    const farFuture = Buffer.from(message);
+    farFuture.writeBigUInt64BE(2n ** 60n, 17);
+    assert.equal(decodeChatFrame(farFuture).ok, false);
+  });
+
+  test('fuzz: 100,000 mutated frames never throw and only decode to well-formed frames', () => {
+    const random = new SeededRandom('chat-frames-fuzz');
+    const seeds = samples.map((f) => encodeChatFrame(f).subarray(4)).filter((b) => b.length < 200);
+    let accepted = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const base = seeds[random.int(seeds.length)] as Buffer;
+      const bytes = Buffer.from(base);
+      const flips = 1 + random.int(4);
+      let mutated: Buffer = bytes;
+      for (let f = 0; f < flips; f++) {
+        const op = random.int(3);
+        if (op === 0 && mutated.length > 0) mutated[random.int(mutated.length)] = random.int(256);
+        else if (op === 1) mutated = mutated.subarray(0, random.int(mutated.length + 1));
+        else mutated = Buffer.concat([mutated, random.bytes(1 + random.int(20))]);
+      }
+      const result = decodeChatFrame(mutated);
+      if (result.ok) {
+        accepted++;
+        // Whatever decodes re-encodes to the same bytes: there is one way to write each frame.
+        assert.deepEqual(encodeChatFrame(result.frame).subarray(4), mutated);
+      }
+    }
+    assert.ok(accepted > 0 && accepted < 100_000);
+  });
+
+  test('fuzz: random streams into the reader never throw and stop at the first error', () => {
+    const random = new SeededRandom('chat-reader-fuzz');
+    for (let i = 0; i < 2000; i++) {
+      const reader = new ChatFrameReader();
+      const first = reader.push(random.bytes(random.int(64)));
+      const second = reader.push(random.bytes(random.int(64)));
+      if (first.error !== undefined) assert.equal(second.error, first.error);
+    }
+  });
+});
