@@ -139,4 +139,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * A query as a lookup hands it to the node for sending: the node fills in tid, id, `ro` and `want`.
  * For `put`, `vBytes` must equal encodeBencode(v).
  */
-export type OutgoingQuery = DistributiveOmit<KrpcQuery, 'kind' | 'tid' | 'id' | 'readOnly' | 'want' | 'version'>;
+export type OutgoingQuery = DistributiveOmit<
+  KrpcQuery,
+  'kind' | 'tid' | 'id' | 'readOnly' | 'want' | 'version'
+>;
