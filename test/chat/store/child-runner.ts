@@ -8,6 +8,8 @@ export interface ChildRun {
   readonly child: ChildProcess;
   readonly ids: string[];
   readonly ready: Promise<void>;
+  /** Resolves when the child has reported its first committed id. */
+  readonly firstId: Promise<void>;
   readonly exited: Promise<void>;
 }
 
@@ -21,6 +23,10 @@ export function startChild(mode: 'hold' | 'insert', path: string): ChildRun {
   const ready = new Promise<void>((resolve) => {
     onReady = resolve;
   });
+  let onFirstId: () => void = () => {};
+  const firstId = new Promise<void>((resolve) => {
+    onFirstId = resolve;
+  });
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (chunk: string) => {
     buffered += chunk;
@@ -28,9 +34,12 @@ export function startChild(mode: 'hold' | 'insert', path: string): ChildRun {
     buffered = lines.pop() ?? ''; // A line cut by the kill has no newline: never counted.
     for (const line of lines) {
       if (line === 'ready') onReady();
-      else if (/^[0-9a-f]{32}$/.test(line)) ids.push(line);
+      else if (/^[0-9a-f]{32}$/.test(line)) {
+        ids.push(line);
+        onFirstId();
+      }
     }
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return { child, ids, ready, exited };
+  return { child, ids, ready, firstId, exited };
 }
