@@ -1,0 +1,61 @@
+/**
+ * The client side of the daemon's local API (chat-api-server.ts): finds the daemon through api.json in the data
+ * dir and calls it with the token. No api.json, a refused connection or a token that no longer matches all mean
+ * the same to the user: no daemon is running for this data dir (APP_NO_DAEMON, one line, exit 1).
+ */
+import { DhtchatError } from '../runtime/index.ts';
+import { ChatAppErrorCode, readApiFile } from './chat-data-dir.ts';
+
+/** Long enough for an add or send that waits on the DHT; a hung daemon still ends the command. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export async function callDaemon(
+  dataDir: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: Record<string, unknown>,
+): Promise<unknown> {
+  const noDaemon = (detail = ''): DhtchatError =>
+    new DhtchatError(ChatAppErrorCode.noDaemon, `no daemon running for data dir ${dataDir}${detail}`);
+  const api = await readApiFile(dataDir);
+  if (api === undefined) throw noDaemon();
+  let response: Response;
+  try {
+    response = await fetch(`http://127.0.0.1:${api.port}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${api.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (cause) {
+    if (isTimeout(cause)) {
+      throw new DhtchatError('APP_TIMEOUT', `the daemon did not answer in ${REQUEST_TIMEOUT_MS / 1000} s`, {
+        cause,
+      });
+    }
+    // Connection refused: the daemon died without removing api.json (kill -9, crash).
+    throw noDaemon(' (stale api.json)');
+  }
+  const text = await response.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw noDaemon(` (port ${api.port} is not a dhtchat daemon)`);
+  }
+  if (response.status === 401) throw noDaemon(' (api.json belongs to an older daemon)');
+  if (!response.ok) {
+    const error = (value as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const code = typeof error?.code === 'string' ? error.code : 'APP_API_ERROR';
+    const message = typeof error?.message === 'string' ? error.message : `daemon answered ${response.status}`;
+    throw new DhtchatError(code, message);
+  }
+  return value;
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}

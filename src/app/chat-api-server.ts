@@ -1,0 +1,210 @@
+/**
+ * The daemon's local HTTP API: JSON over node:http, bound to 127.0.0.1 only, every request carrying
+ * `Authorization: Bearer <token>` (32 random bytes from api.json, compared in constant time). Only the user who
+ * can read the data dir can read the token, so other local users and web pages (which cannot set that header
+ * cross-origin without a preflight we never answer) cannot drive the daemon.
+ *
+ *   GET  /v1/id                      -> {"code"}
+ *   GET  /v1/contacts                -> [ContactView]          POST /v1/contacts {code,name?,message?} -> ContactView
+ *   GET  /v1/requests                -> [RequestView]
+ *   POST /v1/requests/accept {who}   -> ContactView            POST /v1/requests/decline {who} -> {}
+ *   POST /v1/block {who}             -> {}
+ *   GET  /v1/messages?with=X         -> [MessageView]          POST /v1/messages {to,text} -> {"id","state"}
+ *   POST /v1/read {who}              -> {}
+ * Errors: {"error":{"code","message"}} with 400 (our DhtchatError codes), 401, 404, 413 or 500.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DhtchatError } from '../runtime/index.ts';
+import type { ChatService } from './chat-api-types.ts';
+
+/** A message is at most 16 KiB of text; JSON escaping can grow it up to 6x. */
+const MAX_BODY_BYTES = 128 * 1024;
+/** Past this, an oversized body is not even drained. */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+
+export const ApiErrorCode = {
+  unauthorized: 'APP_API_UNAUTHORIZED',
+  notFound: 'APP_API_NOT_FOUND',
+  badRequest: 'APP_API_BAD_REQUEST',
+  internal: 'APP_API_INTERNAL',
+} as const;
+
+export interface ChatApiServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+type Body = Record<string, unknown>;
+type Route = (body: Body, query: URLSearchParams) => unknown;
+
+export async function startChatApiServer(options: {
+  service: ChatService;
+  token: string;
+  port?: number;
+  onError?: (error: unknown) => void;
+}): Promise<ChatApiServer> {
+  const routes = routesFor(options.service);
+  const expected = Buffer.from(`Bearer ${options.token}`);
+  const server = createServer((req, res) => {
+    void handle(req, res, routes, expected).catch((error: unknown) => {
+      options.onError?.(error);
+      if (!res.headersSent) reply(res, 500, errorBody(ApiErrorCode.internal, 'internal error'));
+    });
+  });
+  await listen(server, options.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function routesFor(chat: ChatService): Map<string, Route> {
+  const who = (body: Body): string => stringField(body, 'who');
+  return new Map<string, Route>([
+    ['GET /v1/id', () => ({ code: chat.code })],
+    ['GET /v1/contacts', () => chat.contacts()],
+    [
+      'POST /v1/contacts',
+      (b) => chat.addFriend(stringField(b, 'code'), optionalStrings(b, ['name', 'message'])),
+    ],
+    ['GET /v1/requests', () => chat.requests()],
+    ['POST /v1/requests/accept', (b) => chat.accept(who(b))],
+    ['POST /v1/requests/decline', (b) => done(() => chat.decline(who(b)))],
+    ['POST /v1/block', (b) => done(() => chat.block(who(b)))],
+    ['GET /v1/messages', (_b, q) => chat.messages(queryField(q, 'with'))],
+    ['POST /v1/messages', (b) => chat.send(stringField(b, 'to'), stringField(b, 'text'))],
+    ['POST /v1/read', (b) => done(() => chat.markRead(who(b)))],
+  ]);
+}
+
+/** Calls that return nothing answer an empty object. */
+function done(action: () => void): Record<string, never> {
+  action();
+  return {};
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  routes: Map<string, Route>,
+  expected: Buffer,
+): Promise<void> {
+  const given = Buffer.from(req.headers.authorization ?? '');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    req.resume();
+    reply(res, 401, errorBody(ApiErrorCode.unauthorized, 'missing or wrong API token'));
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const route = routes.get(`${req.method ?? 'GET'} ${url.pathname}`);
+  if (route === undefined) {
+    req.resume();
+    reply(res, 404, errorBody(ApiErrorCode.notFound, `no such API call: ${req.method} ${url.pathname}`));
+    return;
+  }
+  let body: Body;
+  try {
+    body = req.method === 'POST' ? await readJsonBody(req) : {};
+  } catch (error) {
+    const isTooLarge = error instanceof DhtchatError && error.message.includes('larger');
+    reply(res, isTooLarge ? 413 : 400, errorBody(ApiErrorCode.badRequest, messageOf(error)));
+    return;
+  }
+  try {
+    reply(res, 200, await route(body, url.searchParams));
+  } catch (error) {
+    if (error instanceof DhtchatError) reply(res, 400, errorBody(error.code, error.message));
+    else throw error;
+  }
+}
+
+function readJsonBody(req: IncomingMessage): Promise<Body> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        // Answer 413 once the client has finished sending (a reset mid-upload would hide the answer); a body
+        // far past any sane size is cut off instead.
+        chunks.length = 0;
+        if (size > MAX_DRAIN_BYTES) req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) {
+        reject(new DhtchatError(ApiErrorCode.badRequest, `request body larger than ${MAX_BODY_BYTES} bytes`));
+        return;
+      }
+      try {
+        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+          throw new Error('the body must be a JSON object');
+        }
+        resolve(parsed as Body);
+      } catch (error) {
+        reject(new DhtchatError(ApiErrorCode.badRequest, `bad JSON body: ${messageOf(error)}`));
+      }
+    });
+  });
+}
+
+function stringField(body: Body, name: string): string {
+  const value = body[name];
+  if (typeof value !== 'string') {
+    throw new DhtchatError(ApiErrorCode.badRequest, `"${name}" must be a string`);
+  }
+  return value;
+}
+
+function optionalStrings(body: Body, names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) if (body[name] !== undefined) out[name] = stringField(body, name);
+  return out;
+}
+
+function queryField(query: URLSearchParams, name: string): string {
+  const value = query.get(name);
+  if (value === null) throw new DhtchatError(ApiErrorCode.badRequest, `query parameter "${name}" is missing`);
+  return value;
+}
+
+function reply(res: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value ?? null);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    // The CLI makes one call and exits: a kept-alive socket would hold its process open.
+    connection: 'close',
+  });
+  res.end(text);
+}
+
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,68 @@
+/**
+ * `dhtchat init [--name NAME] [--json]` and `dhtchat id [--json]`: the user's identity, no daemon needed.
+ * init never replaces an existing identity (friends know that key): it fails with CHAT_IDENTITY_EXISTS.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { cryptoRandom } from '../runtime/index.ts';
+import {
+  dataDirOf,
+  identityPath,
+  loadChat,
+  passphraseFromEnv,
+  readProfile,
+  readPublicKey,
+  writeProfile,
+} from './chat-data-dir.ts';
+import { ensureDataDir } from './data-dir.ts';
+
+const MAX_NAME_CHARS = 64;
+
+export function registerChatIdentityCommands(program: Command): void {
+  program
+    .command('init')
+    .description('create your identity (key pair) in the data dir and print your friend code')
+    .option('--name <NAME>', 'your display name (kept in the data dir)', parseDisplayName)
+    .option('--json', 'print {"code":..}')
+    .action(async (flags: { name?: string; json?: boolean }, command: Command) => {
+      const dataDir = dataDirOf(command);
+      await ensureDataDir(dataDir);
+      const { encodeFriendCode, encodeIdentityFile, generateIdentity, writeIdentityFile } = await loadChat();
+      const identity = generateIdentity(cryptoRandom);
+      const bytes = await encodeIdentityFile(identity, {
+        passphrase: passphraseFromEnv(),
+        random: cryptoRandom,
+      });
+      await writeIdentityFile(await identityPath(dataDir), bytes);
+      if (flags.name !== undefined) await writeProfile(dataDir, { name: flags.name });
+      const code = encodeFriendCode(identity.publicKey);
+      process.stdout.write(flags.json ? `${JSON.stringify({ code })}\n` : `${code}\n`);
+    });
+
+  program
+    .command('id')
+    .description('print your friend code (and name)')
+    .option('--json', 'print {"code","publicKey","name","isProtected"}')
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      const dataDir = dataDirOf(command);
+      const { publicKey, isProtected } = await readPublicKey(dataDir);
+      const { name } = await readProfile(dataDir);
+      const code = (await loadChat()).encodeFriendCode(publicKey);
+      if (flags.json) {
+        const out = { code, publicKey: publicKey.toString('hex'), name: name ?? null, isProtected };
+        process.stdout.write(`${JSON.stringify(out)}\n`);
+        return;
+      }
+      process.stdout.write(`${code}\n`);
+      if (name !== undefined) process.stdout.write(`name: ${name}\n`);
+      if (isProtected) process.stdout.write('the key is protected by a passphrase\n');
+    });
+}
+
+/** A display name: 1-64 characters, no control characters (it is printed on terminals). */
+export function parseDisplayName(text: string): string {
+  const name = text.trim();
+  if (name === '' || [...name].length > MAX_NAME_CHARS || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new InvalidArgumentError(`a name has 1-${MAX_NAME_CHARS} printable characters, got "${text}".`);
+  }
+  return name;
+}

@@ -1,0 +1,258 @@
+/**
+ * The chat daemon's wiring, usable in-process (tests, bots) as well as by `dhtchat daemon`:
+ *
+ *   UDP socket (UdpTransport) -> DatagramDemux -> DhtNode (KRPC) + UtpEndpoint (uTP) -> ChatNode -> local HTTP API
+ *
+ * One socket carries both protocols, so the address the DHT learns for us is the one friends reach over uTP.
+ * The routing table and the last UDP port are kept in the chat store, so a restarted daemon rejoins without its
+ * bootstrap nodes and is found again at the endpoint its friends remember. Every piece opened is closed again
+ * if a later one fails, so a refused start (locked store, busy port) leaves nothing behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { CHAT_DATABASE_FILE, ChatNode, ChatStore, encodeFriendCode, KvKey } from '../chat/index.ts';
+import type { DhtNode } from '../dht/index.ts';
+import {
+  type Clock,
+  cryptoRandom,
+  DhtchatError,
+  type Logger,
+  type Random,
+  systemClock,
+  type UdpAddress,
+  UdpTransport,
+} from '../runtime/index.ts';
+import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
+import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
+import { ensureDataDir } from './data-dir.ts';
+
+/** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
+const PORT_KV_KEY = 'app-daemon-udp-port';
+const ROUTING_TABLE_SAVE_INTERVAL_MS = 60_000;
+/** The longest the daemon waits for the DHT to join before starting the chat services anyway. */
+const JOIN_WAIT_MS = 10_000;
+const CHAT_EVENTS = ['message', 'state', 'presence', 'request', 'typing', 'accepted'] as const;
+
+export interface DaemonOptions {
+  dataDir: string;
+  /** UDP port; undefined: the last port used (if still free), else any. */
+  port?: number;
+  host?: string;
+  bootstrap: UdpAddress[];
+  allowPrivate: boolean;
+  apiPort?: number;
+  /** How long to wait for the DHT to join before starting the chat services (default 10 s). */
+  joinWaitMs?: number;
+  logger: Logger;
+  clock?: Clock;
+  random?: Random;
+}
+
+export interface Daemon {
+  readonly code: string;
+  readonly port: number;
+  readonly apiPort: number;
+  /** The API's bearer token (also in api.json). */
+  readonly apiToken: string;
+  readonly chat: ChatNode;
+  readonly dht: DhtNode;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { dataDir, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? cryptoRandom;
+  const undo: Array<() => unknown> = [];
+  const unwind = async (): Promise<void> => {
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        logger.warn({ event: 'close_failed', error: messageOf(error) });
+      }
+    }
+  };
+  try {
+    await ensureDataDir(dataDir);
+    const { identity, isPrivate } = await loadIdentity(dataDir);
+    const { name } = await readProfile(dataDir);
+    if (!isPrivate) logger.warn({ event: 'identity_file_readable_by_others', dataDir });
+    const store = ChatStore.open({
+      path: join(dataDir, CHAT_DATABASE_FILE),
+      ownPublicKey: identity.publicKey,
+      clock,
+      random,
+    });
+    undo.push(() => store.close());
+
+    const transport = await bindUdp(options, store);
+    undo.push(() => transport.close());
+    const port = transport.localAddress().port;
+    store.kv.setJson(PORT_KV_KEY, port);
+
+    const { DhtNode } = await import('../dht/index.ts');
+    const { DatagramDemux, UtpEndpoint } = await import('../net/index.ts');
+    const demux = new DatagramDemux(transport);
+    const savedState = store.kv.get(KvKey.routingTable);
+    const dht = new DhtNode({
+      transport: demux.krpc,
+      clock,
+      random,
+      logger: logger.child({ part: 'dht' }),
+      bootstrap: options.bootstrap,
+      allowPrivate: options.allowPrivate,
+      ...(savedState === undefined ? {} : { savedState }),
+    });
+    const saveTable = (): void => {
+      try {
+        store.kv.set(KvKey.routingTable, dht.exportState());
+      } catch (error) {
+        logger.warn({ event: 'save_failed', error: messageOf(error) });
+      }
+    };
+    undo.push(() => dht.close());
+    undo.push(saveTable);
+    const utp = new UtpEndpoint({
+      transport: demux.utp,
+      clock,
+      random,
+      logger: logger.child({ part: 'utp' }),
+    });
+    undo.push(() => utp.close());
+
+    const joined = dht.start().then(
+      () => logger.info({ event: 'bootstrapped', nodes: dht.routingTableSize() }),
+      (error: unknown) => logger.warn({ event: 'bootstrap_failed', error: messageOf(error) }),
+    );
+    // The chat's first moves (publish records, look for friend requests) need a DHT to talk to; a slow or
+    // unreachable bootstrap must not hold the daemon back for long, as the services retry on their own.
+    await Promise.race([joined, delay(options.joinWaitMs ?? JOIN_WAIT_MS)]);
+    const saveTimer = setInterval(saveTable, ROUTING_TABLE_SAVE_INTERVAL_MS);
+    saveTimer.unref();
+    undo.push(() => clearInterval(saveTimer));
+
+    const chat = new ChatNode({
+      identity,
+      store,
+      dht,
+      utp,
+      clock,
+      random,
+      logger: logger.child({ part: 'chat' }),
+      ...(name === undefined ? {} : { name }),
+      localEndpoints: () => localEndpoints(transport, dht, options),
+    });
+    for (const name of CHAT_EVENTS)
+      chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
+    await chat.start();
+    undo.push(() => chat.close());
+
+    const token = randomBytes(32).toString('hex');
+    const api: ChatApiServer = await startChatApiServer({
+      service: chat,
+      token,
+      ...(options.apiPort === undefined ? {} : { port: options.apiPort }),
+      onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
+    });
+    undo.push(() => api.close());
+    await writeApiFile(dataDir, { port: api.port, token, pid: process.pid });
+    undo.push(() => removeApiFile(dataDir, token));
+
+    let isClosed = false;
+    return {
+      code: encodeFriendCode(identity.publicKey),
+      port,
+      apiPort: api.port,
+      apiToken: token,
+      chat,
+      dht,
+      close: async () => {
+        if (isClosed) return;
+        isClosed = true;
+        await unwind();
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+/** The port asked for; else the last one used (friends remember it), falling back to any free port. */
+async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTransport> {
+  const host = options.host ?? '0.0.0.0';
+  if (options.port !== undefined) {
+    try {
+      return await UdpTransport.bind({ host, port: options.port });
+    } catch (cause) {
+      throw new DhtchatError('APP_PORT_IN_USE', `cannot bind UDP ${host}:${options.port}`, { cause });
+    }
+  }
+  const last = store.kv.getJson(PORT_KV_KEY);
+  if (typeof last === 'number' && Number.isInteger(last) && last > 0 && last < 65536) {
+    try {
+      return await UdpTransport.bind({ host, port: last });
+    } catch {
+      // Taken by someone else now: any port will do, the records announce the new one.
+    }
+  }
+  return UdpTransport.bind({ host, port: 0 });
+}
+
+/**
+ * Where friends may reach us: the DHT's voted public address, then this machine's interface addresses (LAN
+ * friends), then loopback when private addresses are allowed (a local testnet). Link-local IPv6 needs a scope
+ * id that a record cannot carry, so it is left out.
+ */
+export function localEndpoints(transport: UdpTransport, dht: DhtNode, options: DaemonOptions): UdpAddress[] {
+  const bound = transport.localAddress();
+  const out: UdpAddress[] = [];
+  const add = (host: string): void => {
+    if (!out.some((a) => a.host === host)) out.push({ host, port: bound.port });
+  };
+  const external = dht.externalAddress();
+  if (external !== undefined) add(external.host);
+  if (bound.host !== '0.0.0.0' && bound.host !== '::') {
+    add(bound.host);
+    return out;
+  }
+  const isV4Only = bound.host === '0.0.0.0';
+  const loopback: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (isV4Only && a.family !== 'IPv4') continue;
+      if (a.address.toLowerCase().startsWith('fe80:')) continue;
+      if (a.internal) loopback.push(a.address);
+      else add(a.address);
+    }
+  }
+  if (options.allowPrivate) for (const host of loopback) add(host);
+  return out;
+}
+
+/** A chat event as a log line: ids, codes and states, never message text. */
+function eventFields(name: string, args: readonly unknown[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = { event: name };
+  const first = args[0];
+  if (typeof first === 'object' && first !== null) {
+    const record = first as Record<string, unknown>;
+    for (const key of ['id', 'from', 'with', 'code', 'state', 'presence', 'lastSeen', 'isTyping']) {
+      const value = record[key];
+      if (value !== undefined && typeof value !== 'object') fields[key] = value;
+    }
+    // A received message: its id, never its text.
+    const message = record['message'];
+    if (typeof message === 'object' && message !== null) fields['id'] = (message as { id?: unknown }).id;
+  }
+  return fields;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
