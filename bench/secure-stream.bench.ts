@@ -3,14 +3,17 @@
  *   - throughput of SecureStream framing over a TCP socket on 127.0.0.1 (MiB/s), next to raw TCP for scale;
  *   - CPU time per MiB (both ends run in this one process, so it is sender + receiver);
  *   - handshake rate (IK and XX, both sides in this process, over an in-process pipe and over TCP).
+ *   - the same over one uTP stream on loopback UDP, and the ratio uTP+Noise / TCP+Noise of this one run (both
+ *     ends in this process for both; bench/utp.bench.ts also runs them in two processes and without Noise).
  * Run: node --import tsx bench/secure-stream.bench.ts [--mib 256] [--seconds 3]
- * Prints a JSON object, then a table. The uTP comparison is added by the uTP side.
+ * Prints a JSON object, then a table.
  */
 import { once } from 'node:events';
 import net from 'node:net';
 import { Duplex, PassThrough, type Writable } from 'node:stream';
 import { type Ed25519KeyPair, ed25519FromSeed } from '../src/crypto/index.ts';
-import { SecureStream } from '../src/net/secure/index.ts';
+import { SecureStream, UtpEndpoint, UtpStream } from '../src/net/index.ts';
+import { cryptoRandom, systemClock, UdpTransport } from '../src/runtime/index.ts';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -81,6 +84,96 @@ async function tcpThroughput(isSecure: boolean): Promise<Throughput> {
     mibPerSecond: round(TOTAL_MIB / seconds),
     cpuMsPerMib: round((cpu.user + cpu.system) / 1000 / TOTAL_MIB, 2),
     seconds: round(seconds, 2),
+  };
+}
+
+/** A connected uTP stream pair on loopback UDP (dhtchat to dhtchat: they agree on loopback-sized packets). */
+async function utpPair(): Promise<{ client: UtpStream; server: UtpStream; close: () => void }> {
+  const [a, b] = await Promise.all([
+    UdpTransport.bind({ host: '127.0.0.1' }),
+    UdpTransport.bind({ host: '127.0.0.1' }),
+  ]);
+  const clientEndpoint = new UtpEndpoint({ transport: a, clock: systemClock, random: cryptoRandom });
+  const serverEndpoint = new UtpEndpoint({ transport: b, clock: systemClock, random: cryptoRandom });
+  const accepted = new Promise<UtpStream>((resolve) =>
+    serverEndpoint.listen((socket) => resolve(new UtpStream(socket))),
+  );
+  const client = new UtpStream(clientEndpoint.connect(serverEndpoint.localAddress()));
+  client.on('error', () => {});
+  await once(client, 'connect');
+  const server = await accepted;
+  server.on('error', () => {});
+  return {
+    client,
+    server,
+    close: () => {
+      clientEndpoint.close();
+      serverEndpoint.close();
+    },
+  };
+}
+
+/** Sends TOTAL_MIB through SecureStreams over a fresh uTP connection (the same framing as over TCP). */
+async function utpNoiseThroughput(): Promise<Throughput> {
+  const totalBytes = TOTAL_MIB * 1024 * 1024;
+  const pair = await utpPair();
+  const server = new SecureStream(pair.server, { isInitiator: false, identity: bob });
+  const client = new SecureStream(pair.client, {
+    isInitiator: true,
+    identity: alice,
+    remoteIdentityPublicKey: bob.publicKey,
+  });
+  server.on('error', () => {});
+  client.on('error', () => {});
+  let received = 0;
+  const finished = new Promise<void>((resolve) => {
+    server.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received >= totalBytes) resolve();
+    });
+  });
+  await client.handshake;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await writeAll(client, totalBytes);
+  await finished;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  client.destroy();
+  server.destroy();
+  pair.close();
+  return {
+    mibPerSecond: round(TOTAL_MIB / seconds),
+    cpuMsPerMib: round((cpu.user + cpu.system) / 1000 / TOTAL_MIB, 2),
+    seconds: round(seconds, 2),
+  };
+}
+
+/** IK handshakes, each on a new uTP connection (its SYN round trip included), both ends in this process. */
+async function utpHandshakeRate(): Promise<HandshakeRate> {
+  let count = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < HANDSHAKE_SECONDS * 1000) {
+    const pair = await utpPair();
+    const server = new SecureStream(pair.server, { isInitiator: false, identity: bob });
+    const client = new SecureStream(pair.client, {
+      isInitiator: true,
+      identity: alice,
+      remoteIdentityPublicKey: bob.publicKey,
+    });
+    server.on('error', () => {});
+    client.on('error', () => {});
+    await Promise.all([client.handshake, server.handshake]);
+    client.destroy();
+    server.destroy();
+    pair.close();
+    count++;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    perSecond: round(count / ((performance.now() - t0) / 1000)),
+    cpuMsPerHandshake: round((cpu.user + cpu.system) / 1000 / count, 2),
   };
 }
 
@@ -188,11 +281,13 @@ const result = {
   totalMib: TOTAL_MIB,
   tcpRaw: await phase('raw TCP', () => tcpThroughput(false)),
   tcpNoise: await phase('Noise over TCP', () => tcpThroughput(true)),
+  utpNoise: await phase('Noise over uTP', () => utpNoiseThroughput()),
   handshakes: {
     ikPipe: await phase('IK handshakes (pipe)', () => handshakeRate('IK', false)),
     xxPipe: await phase('XX handshakes (pipe)', () => handshakeRate('XX', false)),
     ikTcp: await phase('IK handshakes (TCP)', () => handshakeRate('IK', true)),
     xxTcp: await phase('XX handshakes (TCP)', () => handshakeRate('XX', true)),
+    ikUtp: await phase('IK handshakes (new uTP connection each)', () => utpHandshakeRate()),
   },
 };
 console.log(JSON.stringify(result, null, 2));
@@ -204,6 +299,13 @@ console.log(
   `| Noise frames over TCP loopback | ${result.tcpNoise.mibPerSecond} MiB/s (${result.tcpNoise.cpuMsPerMib} ms CPU/MiB) |`,
 );
 console.log(`| Noise / raw TCP | ${round(result.tcpNoise.mibPerSecond / result.tcpRaw.mibPerSecond, 2)} |`);
+console.log(
+  `| Noise frames over uTP loopback | ${result.utpNoise.mibPerSecond} MiB/s (${result.utpNoise.cpuMsPerMib} ms CPU/MiB) |`,
+);
+console.log(
+  `| uTP+Noise / TCP+Noise | ${round(result.utpNoise.mibPerSecond / result.tcpNoise.mibPerSecond, 2)} ` +
+    `(CPU per MiB: ${round(result.tcpNoise.cpuMsPerMib / result.utpNoise.cpuMsPerMib, 2)}) |`,
+);
 for (const [name, rate] of Object.entries(result.handshakes)) {
   console.log(`| handshakes ${name} | ${rate.perSecond}/s (${rate.cpuMsPerHandshake} ms CPU each) |`);
 }

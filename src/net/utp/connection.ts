@@ -43,6 +43,10 @@ export class UtpConnection {
   #lastHeardMs: number;
   #lastSentMs: number;
   #isFinAckReported = false;
+  /** The datagram size we offer a dhtchat peer (0: none); see UtpConfig.localPacketBytes. */
+  #offerPacketBytes = 0;
+  /** Acceptor: our acks carry the agreed size until the initiator is heard past its SYN. */
+  #isEchoingOffer = false;
   readonly #transmits: Buffer[] = [];
   readonly #events: UtpEvent[] = [];
 
@@ -66,17 +70,38 @@ export class UtpConnection {
     this.#lastSentMs = nowMs;
   }
 
-  /** Opens a connection: sends ST_SYN with connection_id = recvId; everything after uses recvId + 1. */
-  static connect(config: UtpConfig, recvId: number, initialSeq: number, nowMs: number): UtpConnection {
+  /**
+   * Opens a connection: sends ST_SYN with connection_id = recvId; everything after uses recvId + 1.
+   * offerPacketBytes > 0 offers bigger datagrams to a dhtchat peer (the driver only does so on loopback).
+   */
+  static connect(
+    config: UtpConfig,
+    recvId: number,
+    initialSeq: number,
+    nowMs: number,
+    offerPacketBytes = 0,
+  ): UtpConnection {
     const c = new UtpConnection(config, recvId, recvId + 1, initialSeq, nowMs);
+    c.#offerPacketBytes = offerPacketBytes;
     c.#deadlines.arm('connect', nowMs + config.connectTimeoutMs);
     c.#sender.sendSyn(nowMs);
     return c;
   }
 
   /** Answers an ST_SYN: recv id = its connection_id + 1, send id = its connection_id; acks it with ST_STATE. */
-  static accept(config: UtpConfig, syn: UtpPacket, initialSeq: number, nowMs: number): UtpConnection {
+  static accept(
+    config: UtpConfig,
+    syn: UtpPacket,
+    initialSeq: number,
+    nowMs: number,
+    offerPacketBytes = 0,
+  ): UtpConnection {
     const c = new UtpConnection(config, syn.connectionId + 1, syn.connectionId, initialSeq, nowMs);
+    if (offerPacketBytes > 0 && syn.largePacketBytes !== undefined) {
+      c.#offerPacketBytes = offerPacketBytes;
+      c.#isEchoingOffer = true;
+      c.#agreePacketBytes(syn.largePacketBytes);
+    }
     c.#state = 'connected';
     c.#recv.buffer.ackNr = syn.seqNr;
     c.#sender.peerWindowBytes = syn.wndSize;
@@ -121,6 +146,11 @@ export class UtpConnection {
     return this.#sender.congestion.rttMs;
   }
 
+  /** The largest datagram we send (bigger than config.maxPacketBytes once agreed with a local dhtchat peer). */
+  get maxPacketBytes(): number {
+    return this.#sender.maxPacketBytes;
+  }
+
   get readableBytes(): number {
     return this.#recv.buffer.readableBytes;
   }
@@ -137,10 +167,13 @@ export class UtpConnection {
 
   // ---- commands ----
 
-  /** Queues bytes to send. Never blocks; watch sendQueueBytes and the 'drain' event for backpressure. */
-  write(bytes: Uint8Array, nowMs: number): void {
+  /**
+   * Queues bytes to send. Never blocks; watch sendQueueBytes and the 'drain' event for backpressure. isOwned:
+   * the buffer is handed over (not copied; the caller must not change it afterwards).
+   */
+  write(bytes: Uint8Array, nowMs: number, isOwned = false): void {
     if (this.#sender.isEndRequested || this.#state === 'closed') return;
-    this.#sender.write(bytes);
+    this.#sender.write(bytes, isOwned);
     this.#flush(nowMs);
   }
 
@@ -256,6 +289,8 @@ export class UtpConnection {
         return;
       }
       this.#state = 'connected';
+      if (this.#offerPacketBytes > 0 && p.largePacketBytes !== undefined)
+        this.#agreePacketBytes(p.largePacketBytes);
       this.#deadlines.disarm('connect');
       this.#recv.buffer.ackNr = seqAdd(p.seqNr, -1);
       this.#deadlines.arm('keepalive', nowMs + this.#config.keepaliveMs);
@@ -265,6 +300,7 @@ export class UtpConnection {
     }
     this.#lastHeardMs = nowMs;
     this.#deadlines.disarm('connect');
+    this.#isEchoingOffer = false;
     this.#recv.onTimestamp(p.timestampUs, nowMs);
     this.#sender.onPacket(p, nowMs);
     if (this.#state !== 'connected') return;
@@ -314,8 +350,15 @@ export class UtpConnection {
     this.#deadlines.disarm('delayedAck');
   }
 
+  /** Both ends are dhtchat on a local path: use the smaller of the two offers (never below the default). */
+  #agreePacketBytes(peerBytes: number): void {
+    const bytes = Math.min(peerBytes, this.#offerPacketBytes);
+    if (bytes > this.#sender.maxPacketBytes) this.#sender.maxPacketBytes = bytes;
+  }
+
   #emitPacket(type: PacketType, seqNr: number, nowMs: number, payload?: Buffer, sack?: Buffer): void {
     const isSyn = type === PacketType.ST_SYN;
+    const isOffering = isSyn || (this.#isEchoingOffer && type === PacketType.ST_STATE);
     const bytes = encodePacket({
       type,
       // The SYN carries our receive id; everything else the send id (BEP 29 "connection setup").
@@ -327,6 +370,7 @@ export class UtpConnection {
       ackNr: isSyn ? 0 : this.#recv.ackNr,
       sack,
       payload,
+      largePacketBytes: isOffering && this.#offerPacketBytes > 0 ? this.#offerPacketBytes : undefined,
     });
     this.#transmits.push(bytes);
     this.stats.packetsSent++;

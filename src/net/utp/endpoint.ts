@@ -118,6 +118,7 @@ export class UtpEndpoint {
         recvId,
         this.#random.int(0x10000),
         this.#clock.now(),
+        this.#localPacketBytes(remote),
       );
       return this.#add(connection, remote).socket;
     }
@@ -179,6 +180,11 @@ export class UtpEndpoint {
     return this.#clock.now();
   }
 
+  /** The datagram size to offer this peer: only on loopback, where no router can fragment or truncate. */
+  #localPacketBytes(remote: UdpAddress): number {
+    return isLoopback(remote.host) ? this.config.localPacketBytes : 0;
+  }
+
   #lookup(packet: UtpPacket, from: UdpAddress): Entry | undefined {
     if (packet.type === PacketType.ST_SYN) return this.#find(from, (packet.connectionId + 1) & 0xffff);
     const entry = this.#find(from, packet.connectionId);
@@ -220,7 +226,13 @@ export class UtpEndpoint {
       this.#sendReset(syn, from, nowMs);
       return;
     }
-    const connection = UtpConnection.accept(this.config, syn, this.#random.int(0x10000), nowMs);
+    const connection = UtpConnection.accept(
+      this.config,
+      syn,
+      this.#random.int(0x10000),
+      nowMs,
+      this.#localPacketBytes(from),
+    );
     const entry = this.#add(connection, from);
     this.#logger.debug({ remote: addressKey(from), recvId: connection.recvId }, 'utp accepted');
     this.#onConnection(entry.socket);
@@ -329,4 +341,8 @@ export class UtpEndpoint {
 
 function isSameAddress(a: UdpAddress, b: UdpAddress): boolean {
   return a.port === b.port && a.host === b.host;
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1';
 }

@@ -28,6 +28,12 @@ export const HEADER_BYTES = 20;
 /** Extension types. 1 is the BEP's selective ACK; libtorrent also sends 3 (close reason), which we skip. */
 export const EXTENSION_NONE = 0;
 export const EXTENSION_SACK = 1;
+/**
+ * Private to dhtchat: "I am dhtchat and take datagrams up to this many bytes" (a 2-byte body), sent in the SYN
+ * and echoed in its ack, to agree on loopback-sized packets. Other implementations skip unknown extension types
+ * (libtorrent and libutp walk the chain by length), so they never see a difference.
+ */
+export const EXTENSION_DHTCHAT_PACKET_SIZE = 0xdc;
 /** Sequence and ack numbers are 16 bits and wrap. */
 export const SEQ_MASK = 0xffff;
 
@@ -62,6 +68,8 @@ export interface UtpPacket extends UtpHeader {
   sack: Buffer | undefined;
   /** The payload (a view into the datagram; not copied). */
   payload: Buffer;
+  /** EXTENSION_DHTCHAT_PACKET_SIZE: the largest datagram the (dhtchat) sender takes, if it offered one. */
+  largePacketBytes?: number | undefined;
 }
 
 export type DecodeError = 'too-short' | 'bad-version' | 'bad-type' | 'bad-extension';
@@ -83,6 +91,7 @@ export function decodePacket(bytes: Buffer): DecodeResult {
   let offset = HEADER_BYTES;
   let next = bytes[1] as number;
   let sack: Buffer | undefined;
+  let largePacketBytes: number | undefined;
   // Extensions are a linked list: (next type, length, body). Bounded by the datagram length.
   while (next !== EXTENSION_NONE) {
     if (offset + 2 > bytes.length) return { ok: false, error: 'bad-extension' };
@@ -92,6 +101,7 @@ export function decodePacket(bytes: Buffer): DecodeResult {
     if (offset + length > bytes.length) return { ok: false, error: 'bad-extension' };
     // BEP 29 says the mask is a multiple of 4 bytes, but libtorrent sends any length: accept every length.
     if (next === EXTENSION_SACK && length > 0) sack = bytes.subarray(offset, offset + length);
+    if (next === EXTENSION_DHTCHAT_PACKET_SIZE && length === 2) largePacketBytes = bytes.readUInt16BE(offset);
     offset += length;
     next = following;
   }
@@ -108,6 +118,7 @@ export function decodePacket(bytes: Buffer): DecodeResult {
       ackNr: bytes.readUInt16BE(18),
       sack,
       payload: bytes.subarray(offset),
+      largePacketBytes,
     },
   };
 }
@@ -122,15 +133,19 @@ export interface EncodeFields {
   ackNr: number;
   sack?: Uint8Array | undefined;
   payload?: Uint8Array | undefined;
+  largePacketBytes?: number | undefined;
 }
 
 /** Encodes one packet into a fresh buffer (header, optional SACK extension, payload). */
 export function encodePacket(fields: EncodeFields): Buffer {
   const sackBytes = fields.sack === undefined ? 0 : 2 + fields.sack.length;
+  const hasSize = fields.largePacketBytes !== undefined;
+  const sizeBytes = hasSize ? 4 : 0;
   const payloadBytes = fields.payload === undefined ? 0 : fields.payload.length;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + sackBytes + payloadBytes);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + sackBytes + sizeBytes + payloadBytes);
   out[0] = (fields.type << 4) | UTP_VERSION;
-  out[1] = fields.sack === undefined ? EXTENSION_NONE : EXTENSION_SACK;
+  const afterSack = hasSize ? EXTENSION_DHTCHAT_PACKET_SIZE : EXTENSION_NONE;
+  out[1] = fields.sack === undefined ? afterSack : EXTENSION_SACK;
   out.writeUInt16BE(fields.connectionId & 0xffff, 2);
   out.writeUInt32BE(fields.timestampUs >>> 0, 4);
   out.writeUInt32BE(fields.timestampDiffUs >>> 0, 8);
@@ -139,10 +154,16 @@ export function encodePacket(fields: EncodeFields): Buffer {
   out.writeUInt16BE(fields.ackNr & SEQ_MASK, 18);
   let offset = HEADER_BYTES;
   if (fields.sack !== undefined) {
-    out[offset] = EXTENSION_NONE;
+    out[offset] = afterSack;
     out[offset + 1] = fields.sack.length;
     out.set(fields.sack, offset + 2);
     offset += sackBytes;
+  }
+  if (fields.largePacketBytes !== undefined) {
+    out[offset] = EXTENSION_NONE;
+    out[offset + 1] = 2;
+    out.writeUInt16BE(Math.min(0xffff, fields.largePacketBytes), offset + 2);
+    offset += sizeBytes;
   }
   if (fields.payload !== undefined) out.set(fields.payload, offset);
   return out;

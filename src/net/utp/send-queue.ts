@@ -11,10 +11,22 @@ export class SendQueue {
     return this.#bytes;
   }
 
-  push(bytes: Uint8Array): void {
+  /**
+   * isOwned: the caller hands the buffer over and will not change it (a Writable stream's chunk, as net.Socket
+   * assumes), so it is kept as is instead of copied.
+   */
+  push(bytes: Uint8Array, isOwned = false): void {
     if (bytes.length === 0) return;
+    if (isOwned && Buffer.isBuffer(bytes)) {
+      this.#chunks.push(bytes);
+      this.#bytes += bytes.length;
+      return;
+    }
     // A copy: the caller may reuse its buffer, and a packet may be resent long after the write returned.
-    this.#chunks.push(Buffer.from(bytes));
+    // allocUnsafe + set: Buffer.from(Uint8Array) takes a zero-filling, element-wise path (~5 % of a stream's CPU).
+    const copy = Buffer.allocUnsafe(bytes.length);
+    copy.set(bytes);
+    this.#chunks.push(copy);
     this.#bytes += bytes.length;
   }
 

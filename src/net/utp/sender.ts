@@ -35,7 +35,7 @@ export class Sender {
   /** wnd_size from the peer's last packet. */
   peerWindowBytes: number;
   readonly #ctx: SenderContext;
-  readonly #maxPayload: number;
+  #maxPayload: number;
   #isEndRequested = false;
   #finSeq: number | undefined;
   #dupAcks = 0;
@@ -51,6 +51,16 @@ export class Sender {
     this.peerWindowBytes = ctx.config.maxPacketBytes;
   }
 
+  get maxPacketBytes(): number {
+    return this.#maxPayload + HEADER_BYTES;
+  }
+
+  /** Packets cut from now on may be this big (header included); packets already cut keep their size. */
+  set maxPacketBytes(bytes: number) {
+    this.#maxPayload = bytes - HEADER_BYTES;
+    this.congestion.maxPacketBytes = bytes;
+  }
+
   get isEndRequested(): boolean {
     return this.#isEndRequested;
   }
@@ -60,8 +70,8 @@ export class Sender {
     return this.#finSeq !== undefined && !this.window.has(this.#finSeq);
   }
 
-  write(bytes: Uint8Array): void {
-    this.queue.push(bytes);
+  write(bytes: Uint8Array, isOwned = false): void {
+    this.queue.push(bytes, isOwned);
     if (this.queue.bytes >= this.#ctx.config.sendBufferBytes) this.#isDrainWanted = true;
   }
 

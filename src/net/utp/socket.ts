@@ -57,11 +57,12 @@ export class UtpSocket {
     this.dispatchEvents();
   }
 
-  write(bytes: Uint8Array): void {
+  /** isOwned: see UtpConnection.write (UtpStream hands over its chunks, as Writable callers expect). */
+  write(bytes: Uint8Array, isOwned = false): void {
     if (this.#isEnded || this.isClosed) {
       throw new DhtchatError(UtpErrorCode.WRITE_AFTER_END, 'write on an ended or closed uTP connection');
     }
-    this.#connection.write(bytes, this.#endpoint.now());
+    this.#connection.write(bytes, this.#endpoint.now(), isOwned);
     this.#endpoint.service(this.#connection, this.remoteAddress);
   }
 

@@ -21,6 +21,8 @@ export interface UtpStreamOptions {
 }
 
 const COALESCE_BYTES = 64 * 1024;
+/** Chunks this big (loopback-sized packets) are handed on as they are: gathering them would only copy. */
+const COALESCE_MIN_BYTES = 16 * 1024;
 
 const ERROR_MESSAGES: Record<UtpErrorCode, string> = {
   UTP_CONNECT_TIMEOUT: 'uTP connect timed out',
@@ -117,7 +119,8 @@ export class UtpStream extends Duplex {
 
   #writeChunks(chunks: Buffer[], callback: (error?: Error | null) => void): void {
     try {
-      for (const chunk of chunks) this.socket.write(chunk);
+      // Like net.Socket, a written chunk is ours from here on: no copy (writers must not change it).
+      for (const chunk of chunks) this.socket.write(chunk, true);
     } catch (error) {
       callback(error as Error);
       return;
@@ -133,7 +136,7 @@ export class UtpStream extends Duplex {
       const first = this.socket.read();
       if (first === undefined) break;
       let chunk = first;
-      if (first.length < COALESCE_BYTES && this.socket.connection.readableBytes > 0) {
+      if (first.length < COALESCE_MIN_BYTES && this.socket.connection.readableBytes > 0) {
         const parts = [first];
         let length = first.length;
         while (length < COALESCE_BYTES) {

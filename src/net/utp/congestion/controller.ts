@@ -17,7 +17,7 @@ export interface CongestionOptions {
 }
 
 export class CongestionController {
-  readonly #maxPacketBytes: number;
+  #maxPacketBytes: number;
   readonly #rtt: RttEstimator;
   readonly #ledbat: Ledbat;
   readonly #delays = new DelayHistory();
@@ -44,6 +44,11 @@ export class CongestionController {
 
   get rttMs(): number {
     return this.#rtt.rttMs;
+  }
+
+  /** The connection agreed on another packet size (loopback, dhtchat to dhtchat). */
+  set maxPacketBytes(bytes: number) {
+    this.#maxPacketBytes = bytes;
   }
 
   timeoutMs(consecutiveTimeouts: number): number {
