@@ -13,14 +13,21 @@ export interface UdpBindOptions {
 
 export class UdpTransport implements DatagramTransport {
   readonly #socket: dgram.Socket;
+  /** A dual-stack (udp6) socket reaches IPv4 peers only through their IPv4-mapped form. */
+  readonly #isDualStack: boolean;
+  /** Cached: the bound address never changes, and getsockname per packet is measurable. */
+  readonly #localAddress: UdpAddress;
   #handler: PacketHandler = () => {};
   sendErrors = 0;
   readonly #onSent = (err: Error | null): void => {
     if (err) this.sendErrors++;
   };
 
-  private constructor(socket: dgram.Socket) {
+  private constructor(socket: dgram.Socket, isDualStack: boolean) {
     this.#socket = socket;
+    this.#isDualStack = isDualStack;
+    const bound = socket.address();
+    this.#localAddress = { host: normalizeHost(bound.address), port: bound.port };
     socket.on('message', (msg, rinfo) => {
       this.#handler(msg, { host: normalizeHost(rinfo.address), port: rinfo.port });
     });
@@ -46,7 +53,7 @@ export class UdpTransport implements DatagramTransport {
         } catch {
           // The kernel may cap buffer sizes; the defaults still work.
         }
-        resolve(new UdpTransport(socket));
+        resolve(new UdpTransport(socket, type === 'udp6'));
       });
     });
   }
@@ -54,7 +61,8 @@ export class UdpTransport implements DatagramTransport {
   send(bytes: Uint8Array, to: UdpAddress): void {
     try {
       // One callback for every send (dgram reports send failures only to a callback, not as 'error').
-      this.#socket.send(bytes, to.port, to.host, this.#onSent);
+      const host = this.#isDualStack && isIP(to.host) === 4 ? `::ffff:${to.host}` : to.host;
+      this.#socket.send(bytes, to.port, host, this.#onSent);
     } catch {
       this.sendErrors++;
     }
@@ -65,8 +73,7 @@ export class UdpTransport implements DatagramTransport {
   }
 
   localAddress(): UdpAddress {
-    const a = this.#socket.address();
-    return { host: normalizeHost(a.address), port: a.port };
+    return this.#localAddress;
   }
 
   close(): void {
