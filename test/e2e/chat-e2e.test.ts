@@ -1,0 +1,230 @@
+/**
+ * The chat end to end, in separate processes as a user runs it: `dhtchat testnet` (a bootstrap node and 30 DHT
+ * nodes on loopback), then Alice's and Bob's daemons, driven with the CLI client commands. Alice adds Bob's code,
+ * Bob accepts, messages go both ways and each side sees its messages reach delivered, then read.
+ *
+ * The commands a user types go through the CLI; the tests' polling loops call the same local API in-process.
+ * Bob's daemon starts once Alice's request is announced in the DHT: a daemon looks for requests on its topic at
+ * start and then once a minute, so this order keeps the test from waiting out a poll period.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { decodeFriendCode, hourEpoch, requestTopic } from '../../src/chat/index.ts';
+import { DhtNode } from '../../src/dht/index.ts';
+import { cryptoRandom, systemClock, UdpTransport } from '../../src/runtime/index.ts';
+import { callDaemon } from '../../src/app/chat-api-client.ts';
+import { runCli } from '../helpers/cli-runner.ts';
+import { eventually, type JsonLinesProcess, startJsonLines } from './chat-processes.ts';
+
+interface Contact {
+  name: string;
+  code: string;
+  presence: string;
+}
+interface Message {
+  id: string;
+  from: string;
+  text: string;
+  state: string;
+}
+
+const STEP_MS = 45_000;
+/** A daemon polls for requests at start and every minute: one missed poll must not fail the test. */
+const REQUEST_POLL_MS = 75_000;
+const running: JsonLinesProcess[] = [];
+
+/** Polling goes straight to the daemon's API (the client commands' own code), to spare a process per poll. */
+const api = callDaemon;
+
+async function cliJson(dir: string, ...args: string[]): Promise<unknown> {
+  const result = await runCli(['--data-dir', dir, ...args, '--json'], { timeoutMs: 30_000 });
+  if (result.code !== 0) throw new Error(`${args.join(' ')}: ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout);
+}
+
+async function startDaemon(
+  dir: string,
+  bootstrap: string,
+): Promise<{ code: string; port: number; proc: JsonLinesProcess }> {
+  const proc = startJsonLines([
+    '--data-dir',
+    dir,
+    'daemon',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--bootstrap',
+    bootstrap,
+    '--allow-private',
+  ]);
+  running.push(proc);
+  const ready = await proc.waitFor(() => true, 30_000);
+  assert.deepEqual(Object.keys(ready), ['event', 'code', 'port', 'apiPort']);
+  assert.equal(ready['event'], 'ready', 'the first line is the ready line');
+  assert.equal(typeof ready['port'], 'number');
+  assert.equal(typeof ready['apiPort'], 'number');
+  return { code: ready['code'] as string, port: ready['port'] as number, proc };
+}
+
+/** Looks up Bob's request topic from a read-only node of our own until Alice's daemon is listed there. */
+async function waitForAnnouncement(bootstrap: string, bobPk: Buffer, alicePort: number): Promise<void> {
+  const [host, port] = bootstrap.split(':') as [string, string];
+  const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+  const node = new DhtNode({
+    transport,
+    clock: systemClock,
+    random: cryptoRandom,
+    bootstrap: [{ host, port: Number(port) }],
+    allowPrivate: true,
+    readOnly: true,
+  });
+  try {
+    await node.start();
+    await eventually(
+      "Alice's announcement on Bob's request topic",
+      async () => {
+        const { peers } = await node.getPeers(requestTopic(bobPk, hourEpoch(Date.now())));
+        return peers.some((p) => p.port === alicePort) ? true : undefined;
+      },
+      STEP_MS,
+    );
+  } finally {
+    node.close();
+    transport.close();
+  }
+}
+
+describe('chat end to end on a loopback testnet', { timeout: 240_000 }, () => {
+  after(async () => {
+    await Promise.all(running.map((p) => p.stop()));
+  });
+  test('Alice adds Bob, Bob accepts, messages both ways reach delivered and read', async () => {
+    try {
+      await aliceAndBob();
+    } catch (error) {
+      // The daemons' own account of what happened (JSON lines; they never log message text).
+      for (const p of running) {
+        console.error(`--- ${p.child.spawnargs.slice(2).join(' ')}`);
+        for (const line of p.lines) console.error(JSON.stringify(line));
+        console.error(p.stderr());
+      }
+      throw error;
+    }
+  });
+});
+
+async function aliceAndBob(): Promise<void> {
+  const testnet = startJsonLines(['testnet', '--nodes', '30', '--json']);
+  running.push(testnet);
+  const aliceDir = mkdtempSync(join(tmpdir(), 'dhtchat-alice-'));
+  const bobDir = mkdtempSync(join(tmpdir(), 'dhtchat-bob-'));
+  const [formed, aliceInit, bobInit] = await Promise.all([
+    testnet.waitFor((l) => typeof l['bootstrap'] === 'string', 60_000),
+    cliJson(aliceDir, 'init', '--name', 'Alice'),
+    cliJson(bobDir, 'init', '--name', 'Bob'),
+  ]);
+  const bootstrap = formed['bootstrap'] as string;
+  assert.match(bootstrap, /^127\.0\.0\.1:\d+$/);
+  const aliceCode = (aliceInit as { code: string }).code;
+  const bobCode = (bobInit as { code: string }).code;
+
+  const alice = await startDaemon(aliceDir, bootstrap);
+  assert.equal(alice.code, aliceCode);
+  const added = (await cliJson(
+    aliceDir,
+    'add',
+    bobCode,
+    '--name',
+    'bob',
+    '--message',
+    'hi, Alice here',
+  )) as Contact;
+  assert.equal(added.code, bobCode);
+  assert.equal(added.name, 'bob');
+
+  // Bob looks for requests when he starts: start him once Alice's announcement is in the DHT.
+  await waitForAnnouncement(bootstrap, decodeFriendCode(bobCode), alice.port);
+  const bob = await startDaemon(bobDir, bootstrap);
+  assert.equal(bob.code, bobCode);
+  const requests = await eventually(
+    "Alice's request at Bob",
+    async () => {
+      const list = (await api(bobDir, 'GET', '/v1/requests')) as { code: string; message?: string }[];
+      return list.find((r) => r.code === aliceCode);
+    },
+    REQUEST_POLL_MS,
+  );
+  assert.equal(requests.message, 'hi, Alice here');
+  const accepted = (await cliJson(bobDir, 'accept', aliceCode)) as Contact;
+  assert.equal(accepted.code, aliceCode);
+
+  await eventually(
+    'both online to each other',
+    async () => {
+      const a = (await api(aliceDir, 'GET', '/v1/contacts')) as Contact[];
+      const b = (await api(bobDir, 'GET', '/v1/contacts')) as Contact[];
+      const isUp = a.some((c) => c.code === bobCode && c.presence === 'online');
+      return isUp && b.some((c) => c.code === aliceCode && c.presence === 'online') ? true : undefined;
+    },
+    STEP_MS,
+  );
+
+  const fromAlice = (await cliJson(aliceDir, 'send', 'bob', 'hello Bob')) as { id: string; state: string };
+  assert.match(fromAlice.id, /^[0-9a-f]{32}$/);
+  assert.ok(['queued', 'stored', 'delivered'].includes(fromAlice.state), fromAlice.state);
+  const fromBob = (await cliJson(bobDir, 'send', aliceCode, 'hello Alice')) as { id: string };
+
+  const stateAt = async (dir: string, who: string, id: string): Promise<Message | undefined> => {
+    const list = (await api(dir, 'GET', `/v1/messages?with=${encodeURIComponent(who)}`)) as Message[];
+    return list.find((m) => m.id === id);
+  };
+  // Delivered: the sender sees the friend's acknowledgement.
+  for (const [dir, who, id] of [
+    [aliceDir, 'bob', fromAlice.id],
+    [bobDir, aliceCode, fromBob.id],
+  ] as const) {
+    await eventually(
+      `message ${id} delivered`,
+      async () => {
+        const m = await stateAt(dir, who, id);
+        return m !== undefined && ['delivered', 'read'].includes(m.state) ? m : undefined;
+      },
+      STEP_MS,
+    );
+  }
+  // Each reads the other's message (the messages command marks the conversation read)...
+  const atBob = (await cliJson(bobDir, 'messages', aliceCode)) as Message[];
+  const received = atBob.find((m) => m.id === fromAlice.id);
+  assert.deepEqual(received && { from: received.from, text: received.text }, {
+    from: aliceCode,
+    text: 'hello Bob',
+  });
+  const atAlice = (await cliJson(aliceDir, 'messages', 'bob')) as Message[];
+  assert.equal(atAlice.find((m) => m.id === fromBob.id)?.text, 'hello Alice');
+  // ...and each sender sees "read".
+  for (const [dir, who, id] of [
+    [aliceDir, 'bob', fromAlice.id],
+    [bobDir, aliceCode, fromBob.id],
+  ] as const) {
+    await eventually(
+      `message ${id} read`,
+      async () => ((await stateAt(dir, who, id))?.state === 'read' ? true : undefined),
+      STEP_MS,
+    );
+  }
+
+  // A second daemon on Alice's data dir is refused in one line while the first runs.
+  const second = await runCli(['--data-dir', aliceDir, 'daemon', '--port', '0', '--bootstrap', bootstrap]);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /^error: .*in use by another process.*\n$/);
+
+  // Clean shutdown: exit 0 and api.json removed, so clients say there is no daemon.
+  assert.equal(await alice.proc.stop(), 0);
+  const after = await runCli(['--data-dir', aliceDir, 'contacts']);
+  assert.equal(after.code, 1);
+  assert.match(after.stderr, /^error: no daemon running for data dir /);
+}
