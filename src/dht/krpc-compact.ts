@@ -22,7 +22,7 @@ const CH_0 = 0x30;
 const CH_DOT = 0x2e;
 
 /** Writes the 4 bytes of a canonical dotted quad (no leading zeros) at offset; false when host is not one. */
-function writeIpv4(host: string, out: Buffer, offset: number): boolean {
+export function writeIpv4(host: string, out: Buffer, offset: number): boolean {
   const length = host.length;
   if (length < 7 || length > 15) return false;
   let octet = 0;
@@ -45,8 +45,27 @@ function writeIpv4(host: string, out: Buffer, offset: number): boolean {
   return index === 4;
 }
 
-function formatIpv4(b: Uint8Array, o: number): string {
-  return `${DECIMAL[b[o]!]}.${DECIMAL[b[o + 1]!]}.${DECIMAL[b[o + 2]!]}.${DECIMAL[b[o + 3]!]}`;
+/**
+ * Recently formatted IPv4 hosts, direct-mapped by address. Replies keep naming the same nodes (the ones close
+ * to popular targets, our own routing table's), so most lookups hit and skip building a 4-part string; a miss
+ * costs one compare. Strings are immutable, so sharing them is safe; a flood of new addresses only evicts.
+ */
+const HOST_CACHE_SLOTS = 1024;
+const cachedIps = new Int32Array(HOST_CACHE_SLOTS);
+const cachedHosts: Array<string | undefined> = new Array<string | undefined>(HOST_CACHE_SLOTS).fill(
+  undefined,
+);
+
+/** The dotted quad of the 4 bytes at o (table lookups, no number formatting). */
+export function formatIpv4(b: Uint8Array, o: number): string {
+  const ip = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+  const slot = (ip ^ (ip >>> 10) ^ (ip >>> 20)) & (HOST_CACHE_SLOTS - 1);
+  const cached = cachedHosts[slot];
+  if (cached !== undefined && cachedIps[slot] === ip) return cached;
+  const host = `${DECIMAL[b[o]!]}.${DECIMAL[b[o + 1]!]}.${DECIMAL[b[o + 2]!]}.${DECIMAL[b[o + 3]!]}`;
+  cachedIps[slot] = ip;
+  cachedHosts[slot] = host;
+  return host;
 }
 
 /** Compact nodes of a family; undefined when the length is not a multiple of the entry size. */
@@ -77,7 +96,7 @@ export function writeCompactNodes(nodes: readonly NodeInfo[], family: 4 | 6): Bu
     if (
       node.id.length !== ID_BYTES ||
       !writeIpv4(node.address.host, out, o + ID_BYTES) ||
-      port >>> 16 !== 0
+      (port & 0xffff) !== port
     ) {
       return encodeCompactNodes(nodes, 4); // the reference path reports what is wrong
     }
@@ -91,7 +110,8 @@ export function writeCompactNodes(nodes: readonly NodeInfo[], family: 4 | 6): Bu
 /** 6 bytes for an IPv4 address, 18 for IPv6 (via the wire layer). */
 export function writeCompactAddress(address: UdpAddress): Buffer {
   const out = Buffer.allocUnsafe(6);
-  if (!writeIpv4(address.host, out, 0) || address.port >>> 16 !== 0) return encodeCompactAddress(address);
+  if (!writeIpv4(address.host, out, 0) || (address.port & 0xffff) !== address.port)
+    return encodeCompactAddress(address);
   out[4] = address.port >> 8;
   out[5] = address.port & 0xff;
   return out;

@@ -26,6 +26,7 @@ import type { KrpcError, KrpcMessage, KrpcQuery, KrpcResponse, WantFamily } from
 import { NODE_ID_BYTES } from './node-id.ts';
 import { decodeBencode, rawValueAt } from '../wire/index.ts';
 import { readCompactAddress, readCompactNodes } from './krpc-compact.ts';
+import { scanKrpc } from './krpc-scan.ts';
 
 /** Why a packet was not decoded; stable strings, used as stats keys and in debug logs. */
 export const KrpcDecodeCode = {
@@ -337,8 +338,17 @@ function decodeError(top: BDict, tid: Buffer, version: Buffer | undefined): Krpc
   };
 }
 
-/** Decodes one KRPC packet. Never throws. */
+/** Decodes one KRPC packet. Never throws. The one-pass scanner takes the common shapes; all else, every
+ * rejection included, goes through the generic path below. */
 export function decodeKrpc(bytes: Uint8Array): KrpcDecodeResult {
+  if (bytes.length > MAX_INCOMING_PACKET_BYTES)
+    return { ok: false, code: KrpcDecodeCode.tooBig, isQuery: false };
+  const message = scanKrpc(bytes);
+  return message !== undefined ? { ok: true, message } : decodeKrpcGeneric(bytes);
+}
+
+/** The reference decoder: generic bencode tree, then field checks. Never throws. */
+export function decodeKrpcGeneric(bytes: Uint8Array): KrpcDecodeResult {
   if (bytes.length > MAX_INCOMING_PACKET_BYTES)
     return { ok: false, code: KrpcDecodeCode.tooBig, isQuery: false };
   const decoded = decodeBencode(bytes, { maxDepth: KRPC_MAX_DEPTH, maxItems: KRPC_MAX_ITEMS });

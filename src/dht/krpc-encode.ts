@@ -7,6 +7,7 @@ import type { BDict, BValue, UdpAddress } from './dht-types.ts';
 import type { KrpcError, KrpcMessage, KrpcQuery, KrpcResponse } from './krpc-message.ts';
 import { encodeBencode } from '../wire/index.ts';
 import { writeCompactAddress, writeCompactNodes } from './krpc-compact.ts';
+import { writeQuery, writeResponse } from './krpc-write.ts';
 
 function dict(): BDict {
   return Object.create(null) as BDict;
@@ -115,13 +116,28 @@ function encodeError(m: KrpcError): BDict {
   return top;
 }
 
-/** Encodes one KRPC message. Throws only on a programming error (e.g. a v the bencoder rejects). */
-export function encodeKrpc(message: KrpcMessage): Buffer {
+/** The reference encoder: a dictionary for the generic bencoder. Same bytes as encodeKrpc. */
+export function encodeKrpcGeneric(message: KrpcMessage): Buffer {
   switch (message.kind) {
     case 'query':
       return encodeBencode(encodeQuery(message));
     case 'response':
       return encodeBencode(encodeResponse(message));
+    case 'error':
+      return encodeBencode(encodeError(message));
+  }
+}
+
+/**
+ * Encodes one KRPC message. Throws only on a programming error (e.g. a v the bencoder rejects). The direct
+ * writer takes the common messages; the rest, and every mistake, goes through the generic bencoder below.
+ */
+export function encodeKrpc(message: KrpcMessage): Buffer {
+  switch (message.kind) {
+    case 'query':
+      return writeQuery(message) ?? encodeBencode(encodeQuery(message));
+    case 'response':
+      return writeResponse(message) ?? encodeBencode(encodeResponse(message));
     case 'error':
       return encodeBencode(encodeError(message));
   }
