@@ -10,9 +10,10 @@
  *
  * Sending: queued messages not already in a bundle are sealed (≤ 64 per bundle, ≤ ~20 KiB) to the friend's
  * newest prekey (from its record, fetched again now; else the last one saved; else its static key),
- * saved as a bundle before any put, then every part is put; only when at least one node stored every part do the
- * messages move to `stored` and the head go into our record. Unacknowledged bundles are re-put at start and
- * hourly (the same bytes: re-sealing could need a prekey that has rotated since).
+ * saved as a bundle before any put, then every part is put; once at least one node stored every part the head
+ * goes into our record, and only once that record is published do the messages move to `stored` (the friend can
+ * find them). Unacknowledged bundles are re-put at start and hourly (the same bytes: re-sealing could need a
+ * prekey that has rotated since).
  * Receiving: the mailbox listens to the rendezvous service. For each head the friend's record lists that we have
  * not stored yet it fetches the head and tails, opens them (current prekey, previous one, static key), stores the
  * messages (deduplicated by id, in the sender's order) in the same transaction that remembers the head, and
@@ -141,27 +142,44 @@ export class OfflineMailbox {
       });
     }
     // Every unput bundle of this friend (the new ones, and any whose earlier put failed).
-    const stored: Buffer[] = [];
     let isAnyPut = false;
     for (const bundle of pendingInOrder(store, pk).filter((b) => b.putCount === 0)) {
-      const changed = await this.#putBundle(pk, bundle.headTarget, bundle.parts, bundle.messageIds);
-      isAnyPut ||= changed !== undefined;
-      stored.push(...(changed ?? []));
+      isAnyPut = (await this.#putBundle(bundle.headTarget, bundle.parts, bundle.messageIds)) || isAnyPut;
     }
-    if (isAnyPut) await this.#opts.rendezvous.publishNow(pk).catch(() => {});
-    return stored;
+    return this.#listThenMarkStored(pk, isAnyPut);
   }
 
   /**
-   * Puts every part; when each was stored somewhere, counts the put and moves queued messages to stored (and
-   * returns those ids); undefined when some part was stored nowhere.
+   * `stored` tells the user the friend can fetch the messages, so it waits for our record listing their bundles:
+   * a bundle put but not yet listed (the daemon stopped right after the put) is out of the friend's sight.
+   * Publishes when a bundle was just put (a re-seal lists new heads for messages already stored) or messages of
+   * a put bundle are still queued; when the publish fails they stay queued and the next call tries again.
    */
-  async #putBundle(
-    pk: Buffer,
-    head: Buffer,
-    parts: { v: Buffer }[],
-    ids: Buffer[],
-  ): Promise<Buffer[] | undefined> {
+  async #listThenMarkStored(pk: Buffer, isNewlyPut: boolean): Promise<Buffer[]> {
+    const { store } = this.#opts;
+    const waiting = pendingInOrder(store, pk)
+      .filter((b) => b.putCount > 0)
+      .slice(0, RECORD_LIMITS.maxPendingOffline)
+      .flatMap((b) => b.messageIds)
+      .filter((id) => store.messages.get(id)?.state === 'queued');
+    if (!isNewlyPut && waiting.length === 0) return [];
+    try {
+      await this.#opts.rendezvous.publishNow(pk);
+    } catch (err) {
+      this.#log.warn(
+        { err: String(err), queued: waiting.length },
+        'record listing offline bundles not published',
+      );
+      return [];
+    }
+    if (this.#isClosed) return [];
+    const changed = waiting.filter((id) => store.messages.advance(id, 'stored').isChanged);
+    if (changed.length > 0) this.#opts.onStateChange?.(pk, changed, 'stored');
+    return changed;
+  }
+
+  /** Puts every part; when each was stored somewhere, counts the put (true); false when some part was not. */
+  async #putBundle(head: Buffer, parts: { v: Buffer }[], ids: Buffer[]): Promise<boolean> {
     const { dht, store } = this.#opts;
     const counts = await Promise.all(
       parts.map(async (part) => {
@@ -176,31 +194,30 @@ export class OfflineMailbox {
     );
     if (counts.some((n) => n === 0)) {
       this.#log.warn({ head: head.toString('hex'), counts }, 'offline bundle not stored everywhere');
-      return undefined;
+      return false;
     }
     store.offline.notePut(head);
-    const changed: Buffer[] = [];
-    for (const id of ids) {
-      store.messages.noteAttempt(id);
-      if (store.messages.advance(id, 'stored').isChanged) changed.push(id);
-    }
-    if (changed.length > 0) this.#opts.onStateChange?.(pk, changed, 'stored');
-    return changed;
+    for (const id of ids) store.messages.noteAttempt(id);
+    return true;
   }
 
   async #reputAll(): Promise<void> {
     this.#reputTimer?.cancel();
-    const republish = new Map<string, Buffer>();
+    const friends = new Map<string, { pk: Buffer; isNewlyPut: boolean }>();
     for (const bundle of this.#opts.store.offline.pending()) {
       const pk = bundle.conversation;
       await this.#serial(pk, async () => {
         const wasListed = bundle.putCount > 0;
-        await this.#putBundle(pk, bundle.headTarget, bundle.parts, bundle.messageIds);
-        if (!wasListed) republish.set(pk.toString('hex'), pk);
+        const isPut = await this.#putBundle(bundle.headTarget, bundle.parts, bundle.messageIds);
+        const entry = friends.get(pk.toString('hex')) ?? { pk, isNewlyPut: false };
+        entry.isNewlyPut ||= isPut && !wasListed;
+        friends.set(pk.toString('hex'), entry);
       });
     }
     await Promise.all(
-      [...republish.values()].map((pk) => this.#opts.rendezvous.publishNow(pk).catch(() => {})),
+      [...friends.values()].map(({ pk, isNewlyPut }) =>
+        this.#serial(pk, () => this.#listThenMarkStored(pk, isNewlyPut)).catch(() => []),
+      ),
     );
     if (!this.#isClosed) {
       this.#reputTimer = this.#opts.clock.setTimer(OFFLINE_REPUT_MS, () => {

@@ -105,3 +105,41 @@ export async function eventually<T>(
   }
   throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
 }
+
+/**
+ * Starts `dhtchat daemon` on loopback for dir and waits for its ready line. env adds variables (for example
+ * DHTCHAT_LOG_LEVEL=debug); every started process is pushed onto running, so the caller's after() can stop it.
+ * Without a port the daemon takes the one it used last time, else any free one (as a user's restart does).
+ */
+export async function startChatDaemon(
+  dir: string,
+  bootstrap: string,
+  running: JsonLinesProcess[],
+  opts: { port?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: string; port: number; proc: JsonLinesProcess }> {
+  const args = [
+    '--data-dir',
+    dir,
+    'daemon',
+    '--host',
+    '127.0.0.1',
+    '--bootstrap',
+    bootstrap,
+    '--allow-private',
+  ];
+  if (opts.port !== undefined) args.push('--port', String(opts.port));
+  const proc = startJsonLines(args, opts.env);
+  running.push(proc);
+  const ready = await proc.waitFor(() => true, 30_000);
+  if (ready['event'] !== 'ready') throw new Error(`first line is not ready: ${JSON.stringify(ready)}`);
+  return { code: ready['code'] as string, port: ready['port'] as number, proc };
+}
+
+/** Prints every process's JSON lines and stderr (on a failure: the daemons never log message text). */
+export function dumpLogs(procs: readonly JsonLinesProcess[]): void {
+  for (const p of procs) {
+    console.error(`--- ${p.child.spawnargs.slice(2).join(' ')}`);
+    for (const line of p.lines) console.error(JSON.stringify(line));
+    console.error(p.stderr());
+  }
+}
