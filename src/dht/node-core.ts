@@ -14,18 +14,20 @@
  */
 import type { Clock, DatagramTransport, Logger, Random } from '../runtime/index.ts';
 import { addressKey } from '../runtime/index.ts';
-import { classifyHost, familyOf } from './address-class.ts';
-import { isBep42Exempt } from './bep42.ts';
+import { familyOf } from './address-class.ts';
 import { CLIENT_VERSION, K, SLOW_QUERY_MS } from './constants.ts';
 import { bump, createCounters, type DhtCounters } from './dht-stats.ts';
 import type { NodeInfo, UdpAddress } from './dht-types.ts';
+import { keepFirst } from './handlers/closest-nodes.ts';
 import type { HandlerContext } from './handlers/handler-context.ts';
+import { HostInfoCache } from './host-info.ts';
 import type { ItemStore } from './item-store.ts';
 import { decodeKrpc } from './krpc-codec.ts';
 import type { KrpcError, KrpcQuery, KrpcResponse, OutgoingQuery, WantFamily } from './krpc-message.ts';
 import type { NodeIdentity } from './node-identity.ts';
 import type { PeerStore } from './peer-store.ts';
 import { dispatchQuery, fitError, fitResponse, replyBudget } from './query-dispatch.ts';
+import { OwnAddresses } from './own-addresses.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import type { RoutingTable } from './routing-table.ts';
 import { RpcManager } from './rpc-manager.ts';
@@ -42,10 +44,9 @@ const MAX_VERIFIED_ADDRESSES = 8_192;
  */
 const VERIFY_PING_SUPPRESS_MS = 10 * 60_000;
 const VERIFY_PINGS_PER_SEC = 20;
-const MAX_SELF_ADDRESSES = 16;
+const CONFIRMED_ONLY = { confirmedOnly: true } as const;
 const ZERO_ID = Buffer.alloc(20);
 const WANT_METHODS: ReadonlySet<string> = new Set(['find_node', 'get_peers', 'get', 'sample_infohashes']);
-
 export interface NodeCoreOptions {
   transport: DatagramTransport;
   transport6?: DatagramTransport;
@@ -76,13 +77,19 @@ export class NodeCore {
   readonly rpc: RpcManager;
   readonly #verified = new Map<string, number>();
   readonly #verifyPinged = new Map<string, number>();
-  /** Addresses seen sending queries with our own id: ourselves through some other interface (bounded). */
-  readonly #selfAddresses = new Set<string>();
   readonly #verifyPingBudget: RateLimiter;
+  readonly #hosts = new HostInfoCache();
+  readonly #own: OwnAddresses;
+  /** One context reused for every incoming query (handlers are synchronous and keep nothing of it). */
+  readonly #queryContext: HandlerContext & { nowMs: number };
+  readonly #isHandable = (n: NodeInfo): boolean => this.isAcceptable(n.address) && this.isCompliant(n);
   #isClosed = false;
 
   constructor(opts: NodeCoreOptions) {
     this.opts = opts;
+    this.#own = new OwnAddresses([opts.transport, opts.transport6], this.#hosts, () =>
+      opts.identity.externalAddress(),
+    );
     this.#verifyPingBudget = new RateLimiter({
       ratePerSec: VERIFY_PINGS_PER_SEC,
       burst: VERIFY_PINGS_PER_SEC,
@@ -98,6 +105,7 @@ export class NodeCore {
       ...(opts.maxOutstandingQueries === undefined ? {} : { maxOutstanding: opts.maxOutstandingQueries }),
       onTimeout: (to) => this.tableFor(to.host)?.nodeFailed(to),
     });
+    this.#queryContext = this.handlerContext(0) as HandlerContext & { nowMs: number };
     const onPacket = (bytes: Buffer, from: UdpAddress) => this.handlePacket(bytes, from);
     opts.transport.onPacket(onPacket);
     opts.transport6?.onPacket(onPacket);
@@ -108,34 +116,38 @@ export class NodeCore {
   }
 
   tableFor(host: string): RoutingTable | undefined {
-    const family = familyOf(host);
+    const family = this.#hosts.get(host).family;
     return this.opts.families.includes(family) ? this.opts.tables.get(family) : undefined;
   }
 
   /** Hosts where test nodes share an IP: rate limits, tables and stores key them by ip:port. */
   isRelaxed(host: string): boolean {
-    return this.opts.allowPrivate && isBep42Exempt(host);
+    return this.opts.allowPrivate && this.#hosts.get(host).isExempt;
   }
 
   /** May this address be stored in a table, handed out, or queried? */
   isAcceptable(address: UdpAddress): boolean {
     if (address.port <= 0 || address.port > 65_535) return false;
-    const cls = classifyHost(address.host);
+    const { cls, family } = this.#hosts.get(address.host);
     if (cls === 'unspecified' || cls === 'multicast' || cls === 'reserved') return false;
     if (cls !== 'public' && !this.opts.allowPrivate) return false;
-    if (!this.opts.families.includes(familyOf(address.host))) return false;
-    return !this.#isOwnAddress(address);
+    if (!this.opts.families.includes(family)) return false;
+    return !this.#own.has(address);
   }
 
   isCompliant(node: NodeInfo): boolean {
-    return !this.opts.enforceBep42 || this.opts.identity.isCompliant(node);
+    if (!this.opts.enforceBep42) return true;
+    // The identity's rule is "valid id || (exempt && !enforceOnPrivate)": decide the cheap half first.
+    const identity = this.opts.identity;
+    if (this.#hosts.get(node.address.host).isExempt && !identity.enforcesBep42OnPrivate) return true;
+    return identity.isCompliant(node);
   }
 
   send(bytes: Buffer, to: UdpAddress): void {
     if (this.#isClosed) return;
     this.counters.packetsOut++;
     this.counters.bytesOut += bytes.length;
-    const viaV6 = this.opts.transport6 !== undefined && familyOf(to.host) === 6;
+    const viaV6 = this.opts.transport6 !== undefined && this.#hosts.get(to.host).family === 6;
     (viaV6 ? this.opts.transport6! : this.opts.transport).send(bytes, to);
   }
 
@@ -150,12 +162,13 @@ export class NodeCore {
     if (this.#isClosed) return;
     this.counters.packetsIn++;
     this.counters.bytesIn += bytes.length;
-    if (from.port === 0 || this.#isOwnAddress(from)) {
+    if (from.port === 0 || this.#own.has(from)) {
       this.counters.dropped.badSource++;
       return;
     }
     const nowMs = this.opts.clock.now();
-    const source = this.isRelaxed(from.host) ? addressKey(from) : from.host;
+    const fromKey = addressKey(from);
+    const source = this.isRelaxed(from.host) ? fromKey : from.host;
     if (!this.opts.rateLimiter.allow(source, nowMs)) {
       this.counters.dropped.rateLimited++;
       return;
@@ -166,13 +179,14 @@ export class NodeCore {
       bump(this.counters.malformedByCode, decoded.code);
       if (decoded.isQuery && decoded.tid !== undefined && !this.opts.isReadOnly) {
         const detail = decoded.field === undefined ? decoded.code : `${decoded.code} (${decoded.field})`;
-        this.#sendError(decoded.tid, 203, `invalid message: ${detail}`, from, bytes.length);
+        const maxBytes = replyBudget(bytes.length, this.#verified.has(fromKey));
+        this.#sendError(decoded.tid, 203, `invalid message: ${detail}`, from, maxBytes);
       }
       return;
     }
     const message = decoded.message;
     try {
-      if (message.kind === 'query') this.#onQuery(message, from, bytes.length, nowMs);
+      if (message.kind === 'query') this.#onQuery(message, from, fromKey, bytes.length, nowMs);
       else this.#onAnswer(message, from, nowMs);
     } catch (err) {
       // A bug must not escape into the socket's callback (it would crash the process): count and log it.
@@ -181,20 +195,22 @@ export class NodeCore {
     }
   }
 
-  #onQuery(q: KrpcQuery, from: UdpAddress, receivedBytes: number, nowMs: number): void {
+  #onQuery(q: KrpcQuery, from: UdpAddress, fromKey: string, receivedBytes: number, nowMs: number): void {
     if (q.id.equals(this.id)) {
       // Our own query came back (someone listed us under an address we did not know was ours): remember it so
       // lookups skip it, and do not answer ourselves.
-      if (this.#selfAddresses.size < MAX_SELF_ADDRESSES) this.#selfAddresses.add(addressKey(from));
+      this.#own.noteSelf(fromKey);
       this.counters.dropped.badSource++;
       return;
     }
     this.counters.queriesIn[q.method]++;
     const node: NodeInfo = { id: q.id, address: from };
-    // BEP 43: never put a read-only node in the table; BEP 42: nor a non-compliant one.
-    if (!q.readOnly && this.isAcceptable(from) && this.isCompliant(node)) {
-      this.tableFor(from.host)?.nodeQueried({ id: Buffer.from(q.id), address: from });
-      this.#maybeVerify(from, nowMs);
+    // BEP 43: never put a read-only node in the table; BEP 42: nor a non-compliant one. (The table copies the
+    // id, a view into the packet, when it stores a new entry; a known one is only touched.)
+    const isTableWorthy = !q.readOnly && this.isAcceptable(from) && this.isCompliant(node);
+    if (isTableWorthy) {
+      this.tableFor(from.host)?.nodeQueried(node);
+      this.#maybeVerify(from, fromKey, nowMs);
     }
     if (this.opts.isReadOnly) {
       this.counters.dropped.readOnly++;
@@ -202,32 +218,33 @@ export class NodeCore {
     }
     let reply: ReturnType<typeof dispatchQuery>;
     try {
-      reply = dispatchQuery(q, from, this.handlerContext(nowMs));
+      const ctx = this.#queryContext;
+      ctx.nowMs = nowMs;
+      reply = dispatchQuery(q, from, ctx);
     } catch (err) {
       this.counters.dropped.handlerFailures++;
       this.opts.logger.warn({ err, method: q.method }, 'query handler threw');
       reply = { kind: 'error', code: 202, message: 'server error' };
     }
     if (reply.kind === 'error') {
-      this.#sendError(q.tid, reply.code, reply.message, from, receivedBytes);
+      const maxBytes = replyBudget(receivedBytes, this.#verified.has(fromKey));
+      this.#sendError(q.tid, reply.code, reply.message, from, maxBytes);
       return;
     }
     if (q.method === 'announce_peer' || q.method === 'put') {
       // A write token we issued to this IP came back: the address is not spoofed (libtorrent: node_seen).
-      this.#markVerified(from);
-      if (!q.readOnly && this.isAcceptable(from) && this.isCompliant(node)) {
-        this.tableFor(from.host)?.nodeSeen({ id: Buffer.from(q.id), address: from });
-      }
+      this.#markVerified(fromKey);
+      if (isTableWorthy) this.tableFor(from.host)?.nodeSeen(node);
     }
-    const response: KrpcResponse = {
-      ...reply.body,
-      kind: 'response',
-      tid: q.tid,
-      id: this.id,
-      yourAddress: from,
-      version: CLIENT_VERSION,
-    };
-    const fitted = fitResponse(response, replyBudget(receivedBytes, this.#isVerified(from)));
+    // Completed in place (handlers return fresh bodies): a spread into a new object cost more than a ping reply.
+    const response = reply.body as { -readonly [F in keyof KrpcResponse]?: KrpcResponse[F] };
+    response.kind = 'response';
+    response.tid = q.tid;
+    response.id = this.id;
+    response.yourAddress = from;
+    response.version = CLIENT_VERSION;
+    const maxBytes = replyBudget(receivedBytes, this.#verified.has(fromKey));
+    const fitted = fitResponse(response as KrpcResponse, maxBytes);
     if (fitted === undefined) {
       this.counters.dropped.replyTooBig++;
       return;
@@ -237,9 +254,9 @@ export class NodeCore {
     this.send(fitted.bytes, from);
   }
 
-  #sendError(tid: Buffer, code: number, message: string, to: UdpAddress, receivedBytes: number): void {
+  #sendError(tid: Buffer, code: number, message: string, to: UdpAddress, maxBytes: number): void {
     const error: KrpcError = { kind: 'error', tid, code, message, yourAddress: to, version: CLIENT_VERSION };
-    const bytes = fitError(error, replyBudget(receivedBytes, this.#isVerified(to)));
+    const bytes = fitError(error, maxBytes);
     if (bytes === undefined) {
       this.counters.dropped.replyTooBig++;
       return;
@@ -255,7 +272,7 @@ export class NodeCore {
       return;
     }
     this.counters.answersIn++;
-    this.#markVerified(from);
+    this.#markVerified(addressKey(from));
     if (message.yourAddress !== undefined) this.opts.identity.vote(from.host, message.yourAddress, nowMs);
     if (message.kind !== 'response') return;
     const node: NodeInfo = { id: Buffer.from(message.id), address: from };
@@ -281,9 +298,13 @@ export class NodeCore {
   }
 
   handlerContext(nowMs: number): HandlerContext {
+    const core = this;
     return {
       nowMs,
-      ownId: this.id,
+      // A getter: the reused query context must follow a BEP 42 re-key.
+      get ownId() {
+        return core.id;
+      },
       isReadOnly: this.opts.isReadOnly,
       tokens: this.opts.tokens,
       peers: this.opts.peers,
@@ -292,10 +313,7 @@ export class NodeCore {
       closestNodes: (target, family, count) => {
         const table = this.opts.families.includes(family) ? this.opts.tables.get(family) : undefined;
         if (table === undefined) return [];
-        return table
-          .closest(target, count * 2, { confirmedOnly: true })
-          .filter((n) => this.isAcceptable(n.address) && this.isCompliant(n))
-          .slice(0, count);
+        return keepFirst(table.closest(target, count * 2, CONFIRMED_ONLY), count, this.#isHandable);
       },
     };
   }
@@ -345,49 +363,26 @@ export class NodeCore {
   }
 
   /** Pings an unverified querier (see VERIFY_PING_SUPPRESS_MS); the answer confirms it in the table. */
-  #maybeVerify(address: UdpAddress, nowMs: number): void {
-    const key = addressKey(address);
+  #maybeVerify(address: UdpAddress, key: string, nowMs: number): void {
     if (this.opts.isReadOnly || this.#verified.has(key)) return;
     const lastMs = this.#verifyPinged.get(key);
     if (lastMs !== undefined && nowMs - lastMs < VERIFY_PING_SUPPRESS_MS) return;
     if (!this.#verifyPingBudget.allow('verify', nowMs)) return;
-    this.#verifyPinged.delete(key);
-    this.#verifyPinged.set(key, nowMs);
-    if (this.#verifyPinged.size > MAX_VERIFIED_ADDRESSES) {
-      const oldest = this.#verifyPinged.keys().next().value;
-      if (oldest !== undefined) this.#verifyPinged.delete(oldest);
-    }
+    touchBounded(this.#verifyPinged, key, nowMs);
     this.rpc.query(address, { method: 'ping' }).catch(() => {});
   }
 
-  #isVerified(address: UdpAddress): boolean {
-    return this.#verified.has(addressKey(address));
+  #markVerified(key: string): void {
+    touchBounded(this.#verified, key, this.opts.clock.now());
   }
+}
 
-  #markVerified(address: UdpAddress): void {
-    const key = addressKey(address);
-    this.#verified.delete(key);
-    this.#verified.set(key, this.opts.clock.now());
-    if (this.#verified.size > MAX_VERIFIED_ADDRESSES) {
-      const oldest = this.#verified.keys().next().value;
-      if (oldest !== undefined) this.#verified.delete(oldest);
-    }
-  }
-
-  /**
-   * Is this address us? Our bound address; on a wildcard socket, any loopback host with our port (only one socket
-   * holds a port); our voted external address; or an address a query carrying our own id came from.
-   */
-  #isOwnAddress(address: UdpAddress): boolean {
-    for (const t of [this.opts.transport, this.opts.transport6]) {
-      const local = t?.localAddress();
-      if (local === undefined || local.port !== address.port) continue;
-      if (local.host === address.host) return true;
-      const isWildcard = local.host === '0.0.0.0' || local.host === '::';
-      if (isWildcard && classifyHost(address.host) === 'loopback') return true;
-    }
-    if (this.#selfAddresses.has(addressKey(address))) return true;
-    const external = this.opts.identity.externalAddress();
-    return external !== undefined && external.host === address.host && external.port === address.port;
+/** Sets key to value as the most recent entry of an LRU-ordered map of at most MAX_VERIFIED_ADDRESSES. */
+function touchBounded(map: Map<string, number>, key: string, value: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_VERIFIED_ADDRESSES) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
   }
 }

@@ -83,6 +83,11 @@ export class NodeIdentity {
   }
 
   /** BEP 42 with the exemption switch: is this node's id acceptable for its address? */
+  /** Whether private/loopback hosts must carry BEP 42 ids too (lets callers skip the CRC for exempt hosts). */
+  get enforcesBep42OnPrivate(): boolean {
+    return this.#opts.enforceBep42OnPrivate;
+  }
+
   isCompliant(node: NodeInfo): boolean {
     return this.isIdCompliantFor(node.id, node.address.host);
   }

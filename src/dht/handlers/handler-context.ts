@@ -66,7 +66,7 @@ export function reject(reason: RejectReason): HandlerReply {
   return { kind: 'error', code, message, reason };
 }
 
-/** A successful reply. */
+/** A successful reply. The body must be a fresh object: the node adds tid/id/ip/version to it in place. */
 export function respond(body: ReplyBody): HandlerReply {
   return { kind: 'response', body };
 }
