@@ -6,8 +6,9 @@
  * - To an address that has not yet proven it receives our packets (never answered one of our queries), at most
  *   UNVERIFIED_AMPLIFICATION × the bytes of the query — QUIC's anti-amplification rule (RFC 9000 §8.1). A factor
  *   of exactly 1 is impossible for KRPC: the mandatory top-level `ip` makes even a ping answer longer than a ping.
- * - Lists are trimmed to fit, least useful first: `values`, `samples`, `nodes6`, `nodes`, then the BEP 33 bloom
- *   filters. BEP 44 item fields (`v`, `k`, `sig`, `seq`) are never cut: a reply without them is a wrong answer,
+ * - Lists are trimmed to fit, least useful first: `samples`, `nodes6`, `nodes`, `values`, then the BEP 33 bloom
+ *   filters. Peers (`values`) are the answer and nodes only hints, so the answer goes last: a fresh node's first
+ *   get_peers (its address not yet verified by the responder) must still see the peers. BEP 44 item fields (`v`, `k`, `sig`, `seq`) are never cut: a reply without them is a wrong answer,
  *   and an item reply is bounded by the 1024 ceiling and the per-source rate limit. If nothing is left to trim,
  *   the reply goes out as is when it is within 1024 bytes; a reply over 1024 bytes is dropped.
  */
@@ -57,7 +58,7 @@ export function replyBudget(receivedBytes: number, isVerified: boolean): number 
 }
 
 type Trimmable = 'values' | 'samples' | 'nodes6' | 'nodes';
-const TRIM_ORDER: readonly Trimmable[] = ['values', 'samples', 'nodes6', 'nodes'];
+const TRIM_ORDER: readonly Trimmable[] = ['samples', 'nodes6', 'nodes', 'values'];
 
 export interface FittedReply {
   bytes: Buffer;
