@@ -4,30 +4,12 @@
  * The JSON shapes here are the CLI's --json output, field for field.
  */
 
+import type { ContactView, MessageState, MessageView, RequestView } from '../chat/index.ts';
+
+export type { ContactView, MessageView, RequestView };
+
 /** A message's state, in the exact strings of the contract. */
-export type MessageStateName = 'queued' | 'stored' | 'delivered' | 'read';
-
-export interface ContactView {
-  readonly name: string;
-  readonly code: string;
-  readonly presence: 'online' | 'away' | 'offline';
-  readonly lastSeen: number | null;
-}
-
-export interface RequestView {
-  readonly code: string;
-  readonly name?: string;
-  readonly message?: string;
-  readonly receivedAt: number;
-}
-
-export interface MessageView {
-  readonly id: string;
-  readonly from: string;
-  readonly text: string;
-  readonly ts: number;
-  readonly state: MessageStateName;
-}
+export type MessageStateName = MessageState;
 
 export interface SentMessage {
   readonly id: string;
