@@ -12,12 +12,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { decodeFriendCode, hourEpoch, requestTopic } from '../../src/chat/index.ts';
-import { DhtNode } from '../../src/dht/index.ts';
-import { cryptoRandom, systemClock, UdpTransport } from '../../src/runtime/index.ts';
+import { decodeFriendCode } from '../../src/chat/index.ts';
 import { callDaemon } from '../../src/app/chat-api-client.ts';
 import { runCli } from '../helpers/cli-runner.ts';
-import { eventually, type JsonLinesProcess, startJsonLines } from './chat-processes.ts';
+import { eventually, type JsonLinesProcess, startJsonLines, waitForAnnouncement } from './chat-processes.ts';
 
 interface Contact {
   name: string;
@@ -70,34 +68,6 @@ async function startDaemon(
   return { code: ready['code'] as string, port: ready['port'] as number, proc };
 }
 
-/** Looks up Bob's request topic from a read-only node of our own until Alice's daemon is listed there. */
-async function waitForAnnouncement(bootstrap: string, bobPk: Buffer, alicePort: number): Promise<void> {
-  const [host, port] = bootstrap.split(':') as [string, string];
-  const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-  const node = new DhtNode({
-    transport,
-    clock: systemClock,
-    random: cryptoRandom,
-    bootstrap: [{ host, port: Number(port) }],
-    allowPrivate: true,
-    readOnly: true,
-  });
-  try {
-    await node.start();
-    await eventually(
-      "Alice's announcement on Bob's request topic",
-      async () => {
-        const { peers } = await node.getPeers(requestTopic(bobPk, hourEpoch(Date.now())));
-        return peers.some((p) => p.port === alicePort) ? true : undefined;
-      },
-      STEP_MS,
-    );
-  } finally {
-    node.close();
-    transport.close();
-  }
-}
-
 describe('chat end to end on a loopback testnet', { timeout: 240_000 }, () => {
   after(async () => {
     await Promise.all(running.map((p) => p.stop()));
@@ -147,7 +117,7 @@ async function aliceAndBob(): Promise<void> {
   assert.equal(added.name, 'bob');
 
   // Bob looks for requests when he starts: start him once Alice's announcement is in the DHT.
-  await waitForAnnouncement(bootstrap, decodeFriendCode(bobCode), alice.port);
+  await waitForAnnouncement(bootstrap, decodeFriendCode(bobCode), alice.port, STEP_MS);
   const bob = await startDaemon(bobDir, bootstrap);
   assert.equal(bob.code, bobCode);
   const requests = await eventually(

@@ -14,9 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { callDaemon } from '../../src/app/chat-api-client.ts';
-import { decodeFriendCode, hourEpoch, requestTopic } from '../../src/chat/index.ts';
-import { DhtNode } from '../../src/dht/index.ts';
-import { cryptoRandom, systemClock, UdpTransport } from '../../src/runtime/index.ts';
+import { decodeFriendCode } from '../../src/chat/index.ts';
 import { runCli } from '../helpers/cli-runner.ts';
 import {
   dumpLogs,
@@ -24,6 +22,7 @@ import {
   type JsonLinesProcess,
   startChatDaemon,
   startJsonLines,
+  waitForAnnouncement,
 } from './chat-processes.ts';
 
 interface Message {
@@ -57,34 +56,6 @@ async function cliJson(dir: string, ...args: string[]): Promise<unknown> {
 /** The conversation without marking it read (the test reads states, it is not a user reading). */
 async function messagesWith(dir: string, who: string): Promise<Message[]> {
   return (await callDaemon(dir, 'GET', `/v1/messages?with=${encodeURIComponent(who)}`)) as Message[];
-}
-
-/** Looks up Bob's request topic from a read-only node of our own until Alice's daemon is listed there. */
-async function waitForAnnouncement(bootstrap: string, bobPk: Buffer, alicePort: number): Promise<void> {
-  const [host, port] = bootstrap.split(':') as [string, string];
-  const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-  const node = new DhtNode({
-    transport,
-    clock: systemClock,
-    random: cryptoRandom,
-    bootstrap: [{ host, port: Number(port) }],
-    allowPrivate: true,
-    readOnly: true,
-  });
-  try {
-    await node.start();
-    await eventually(
-      "Alice's announcement on Bob's request topic",
-      async () => {
-        const { peers } = await node.getPeers(requestTopic(bobPk, hourEpoch(Date.now())));
-        return peers.some((p) => p.port === alicePort) ? true : undefined;
-      },
-      STEP_MS,
-    );
-  } finally {
-    node.close();
-    transport.close();
-  }
 }
 
 describe('offline messages end to end on a loopback testnet', { timeout: 300_000 }, () => {
@@ -127,7 +98,7 @@ async function offlineScenario(t: TestContext): Promise<void> {
   let since = Date.now();
   let alice = await startChatDaemon(aliceDir, bootstrap, running, { port: 0, env: DEBUG_ENV });
   await cliJson(aliceDir, 'add', bobCode, '--name', 'bob');
-  await waitForAnnouncement(bootstrap, decodeFriendCode(bobCode), alice.port);
+  await waitForAnnouncement(bootstrap, decodeFriendCode(bobCode), alice.port, STEP_MS);
   let bob = await startChatDaemon(bobDir, bootstrap, running, { port: 0, env: DEBUG_ENV });
   await eventually(
     "Alice's request at Bob",

@@ -4,6 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { hourEpoch, requestTopic } from '../../src/chat/index.ts';
+import { DhtNode } from '../../src/dht/index.ts';
+import { cryptoRandom, systemClock, UdpTransport } from '../../src/runtime/index.ts';
 import { CLI_PATH, REPO_ROOT } from '../helpers/cli-runner.ts';
 
 export interface JsonLinesProcess {
@@ -141,5 +144,38 @@ export function dumpLogs(procs: readonly JsonLinesProcess[]): void {
     console.error(`--- ${p.child.spawnargs.slice(2).join(' ')}`);
     for (const line of p.lines) console.error(JSON.stringify(line));
     console.error(p.stderr());
+  }
+}
+
+/** Looks up a recipient's request topic from a read-only node of our own until the requester's port is listed. */
+export async function waitForAnnouncement(
+  bootstrap: string,
+  recipientPk: Buffer,
+  requesterPort: number,
+  timeoutMs: number,
+): Promise<void> {
+  const [host, port] = bootstrap.split(':') as [string, string];
+  const transport = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+  const node = new DhtNode({
+    transport,
+    clock: systemClock,
+    random: cryptoRandom,
+    bootstrap: [{ host, port: Number(port) }],
+    allowPrivate: true,
+    readOnly: true,
+  });
+  try {
+    await node.start();
+    await eventually(
+      'the announcement on the request topic',
+      async () => {
+        const { peers } = await node.getPeers(requestTopic(recipientPk, hourEpoch(Date.now())));
+        return peers.some((p) => p.port === requesterPort) ? true : undefined;
+      },
+      timeoutMs,
+    );
+  } finally {
+    node.close();
+    transport.close();
   }
 }
