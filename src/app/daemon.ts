@@ -126,9 +126,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       () => logger.info({ event: 'bootstrapped', nodes: dht.routingTableSize() }),
       (error: unknown) => logger.warn({ event: 'bootstrap_failed', error: messageOf(error) }),
     );
-    // The chat's first moves (publish records, look for friend requests) need a DHT to talk to; a slow or
-    // unreachable bootstrap must not hold the daemon back for long, as the services retry on their own.
-    await Promise.race([joined, delay(options.joinWaitMs ?? JOIN_WAIT_MS)]);
+    // The chat's DHT services (publish records, look for friend requests) need a DHT to talk to; a slow or
+    // unreachable bootstrap must not hold them back for long, as they retry on their own. Sessions to friends'
+    // last known endpoints need no DHT: they start at once.
+    const dhtReady = Promise.race([joined, delay(options.joinWaitMs ?? JOIN_WAIT_MS)]);
     const saveTimer = setInterval(saveTable, ROUTING_TABLE_SAVE_INTERVAL_MS);
     saveTimer.unref();
     undo.push(() => clearInterval(saveTimer));
@@ -146,7 +147,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     for (const name of CHAT_EVENTS)
       chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
-    await chat.start();
+    await chat.start(dhtReady);
     undo.push(() => chat.close());
 
     const token = randomBytes(32).toString('hex');

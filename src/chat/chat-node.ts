@@ -165,8 +165,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
   }
 
-  /** Listens, dials every friend's last known endpoints at once, then starts the DHT services (in the background). */
-  async start(): Promise<void> {
+  /**
+   * Listens and dials every friend's last known endpoints at once (a restarted daemon is back with its online
+   * friends before any DHT traffic), then starts the DHT services in the background once dhtReady settles (the
+   * daemon passes its join, bounded in time; records published before the join would reach too few nodes).
+   */
+  async start(dhtReady: Promise<unknown> = Promise.resolve()): Promise<void> {
     if (this.#isStarted) return;
     this.#isStarted = true;
     this.#sessions.start();
@@ -177,6 +181,14 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         this.#scheduleOffline(contact.publicKey);
       }
     }
+    void dhtReady.then(
+      () => this.#startServices(),
+      () => this.#startServices(),
+    );
+  }
+
+  #startServices(): void {
+    if (this.#isClosed) return;
     this.#beacon?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
     for (const task of background)
