@@ -56,6 +56,52 @@ export async function callDaemon(
   return value;
 }
 
+/**
+ * Follows the daemon's event stream (GET /v1/events), calling onEvent with each event object, until signal
+ * aborts (resolves) or the daemon goes away (rejects with APP_NO_DAEMON).
+ */
+export async function followDaemonEvents(
+  dataDir: string,
+  onEvent: (event: Record<string, unknown>) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const api = await readApiFile(dataDir);
+  const gone = (): DhtchatError =>
+    new DhtchatError(ChatAppErrorCode.noDaemon, `no daemon running for data dir ${dataDir}`);
+  if (api === undefined) throw gone();
+  let response: Response;
+  try {
+    response = await fetch(`http://127.0.0.1:${api.port}/v1/events`, {
+      headers: { authorization: `Bearer ${api.token}` },
+      signal,
+    });
+  } catch (cause) {
+    if (signal.aborted) return;
+    throw new DhtchatError(ChatAppErrorCode.noDaemon, `no daemon running for data dir ${dataDir}`, { cause });
+  }
+  if (!response.ok || response.body === null) throw gone();
+  const decoder = new TextDecoder();
+  let pending = '';
+  try {
+    for await (const chunk of response.body) {
+      pending += decoder.decode(chunk, { stream: true });
+      let end = pending.indexOf('\n\n');
+      while (end >= 0) {
+        const block = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        for (const line of block.split('\n')) {
+          if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)) as Record<string, unknown>);
+        }
+        end = pending.indexOf('\n\n');
+      }
+    }
+  } catch (error) {
+    if (signal.aborted) return;
+    throw error;
+  }
+  if (!signal.aborted) throw gone();
+}
+
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }

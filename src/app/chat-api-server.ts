@@ -11,18 +11,24 @@
  *   POST /v1/block {who}             -> {}
  *   GET  /v1/messages?with=X         -> [MessageView]          POST /v1/messages {to,text} -> {"id","state"}
  *   POST /v1/read {who}              -> {}
+ *   POST /v1/typing {who,isTyping?}  -> {}                     (isTyping defaults to true)
+ *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
  * Errors: {"error":{"code","message"}} with 400 (our DhtchatError codes), 401, 404, 413 or 500.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DhtchatError } from '../runtime/index.ts';
-import type { ChatService } from './chat-api-types.ts';
+import { CHAT_EVENT_NAMES, type ChatService } from './chat-api-types.ts';
 
 /** A message is at most 16 KiB of text; JSON escaping can grow it up to 6x. */
 const MAX_BODY_BYTES = 128 * 1024;
 /** Past this, an oversized body is not even drained. */
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+/** A comment line this often keeps an idle event stream from looking dead to proxies and clients. */
+const EVENT_KEEPALIVE_MS = 15_000;
+/** An event stream whose reader stopped reading is dropped once this much is buffered for it. */
+const MAX_EVENT_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export const ApiErrorCode = {
   unauthorized: 'APP_API_UNAUTHORIZED',
@@ -37,7 +43,9 @@ export interface ChatApiServer {
 }
 
 type Body = Record<string, unknown>;
-type Route = (body: Body, query: URLSearchParams) => unknown;
+/** A route returns the JSON answer, or STREAMING when it has taken over the response itself. */
+type Route = (body: Body, query: URLSearchParams, res: ServerResponse) => unknown;
+const STREAMING = Symbol('streaming');
 
 export async function startChatApiServer(options: {
   service: ChatService;
@@ -46,6 +54,7 @@ export async function startChatApiServer(options: {
   onError?: (error: unknown) => void;
 }): Promise<ChatApiServer> {
   const routes = routesFor(options.service);
+  routes.set('GET /v1/events', (_b, _q, res) => streamEvents(options.service, res));
   const expected = Buffer.from(`Bearer ${options.token}`);
   const server = createServer((req, res) => {
     void handle(req, res, routes, expected).catch((error: unknown) => {
@@ -81,7 +90,37 @@ function routesFor(chat: ChatService): Map<string, Route> {
     ['GET /v1/messages', (_b, q) => chat.messages(queryField(q, 'with'))],
     ['POST /v1/messages', (b) => chat.send(stringField(b, 'to'), stringField(b, 'text'))],
     ['POST /v1/read', (b) => done(() => chat.markRead(who(b)))],
+    ['POST /v1/typing', (b) => done(() => chat.setTyping(who(b), optionalBoolean(b, 'isTyping') ?? true))],
   ]);
+}
+
+/**
+ * Server-sent events: every chat event as one `data:` line of JSON, until the client goes away. The API's
+ * client is the data dir's owner, so message events carry the text (the daemon's log lines never do).
+ */
+function streamEvents(chat: ChatService, res: ServerResponse): typeof STREAMING {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  res.write(': dhtchat events\n\n');
+  const write = (text: string): void => {
+    if (res.writableLength > MAX_EVENT_BACKLOG_BYTES) res.destroy();
+    else res.write(text);
+  };
+  const listeners = CHAT_EVENT_NAMES.map((name) => {
+    const listener = (event: object): void => write(`data: ${JSON.stringify({ event: name, ...event })}\n\n`);
+    chat.on(name, listener);
+    return [name, listener] as const;
+  });
+  const keepalive = setInterval(() => write(': keepalive\n\n'), EVENT_KEEPALIVE_MS);
+  keepalive.unref();
+  res.on('close', () => {
+    clearInterval(keepalive);
+    for (const [name, listener] of listeners) chat.off(name, listener);
+  });
+  return STREAMING;
 }
 
 /** Calls that return nothing answer an empty object. */
@@ -118,7 +157,8 @@ async function handle(
     return;
   }
   try {
-    reply(res, 200, await route(body, url.searchParams));
+    const answer = await route(body, url.searchParams, res);
+    if (answer !== STREAMING) reply(res, 200, answer);
   } catch (error) {
     if (error instanceof DhtchatError) reply(res, 400, errorBody(error.code, error.message));
     else throw error;
@@ -165,6 +205,12 @@ function stringField(body: Body, name: string): string {
     throw new DhtchatError(ApiErrorCode.badRequest, `"${name}" must be a string`);
   }
   return value;
+}
+
+function optionalBoolean(body: Body, name: string): boolean | undefined {
+  const value = body[name];
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new DhtchatError(ApiErrorCode.badRequest, `"${name}" must be true or false`);
 }
 
 function optionalStrings(body: Body, names: readonly string[]): Record<string, string> {

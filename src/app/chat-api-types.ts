@@ -4,9 +4,13 @@
  * The JSON shapes here are the CLI's --json output, field for field.
  */
 
-import type { ContactView, MessageState, MessageView, RequestView } from '../chat/index.ts';
+import type { ChatNodeEvents, ContactView, MessageState, MessageView, RequestView } from '../chat/index.ts';
 
-export type { ContactView, MessageView, RequestView };
+export type { ChatNodeEvents, ContactView, MessageView, RequestView };
+
+/** The events GET /v1/events streams, each as `{"event": name, ...the event's fields}`. */
+export const CHAT_EVENT_NAMES = ['message', 'state', 'presence', 'request', 'typing', 'accepted'] as const;
+export type ChatEventName = (typeof CHAT_EVENT_NAMES)[number];
 
 /** A message's state, in the exact strings of the contract. */
 export type MessageStateName = MessageState;
@@ -27,6 +31,10 @@ export interface ChatService {
   send(codeOrName: string, text: string): Promise<SentMessage>;
   messages(codeOrName: string): MessageView[];
   markRead(codeOrName: string): void;
+  /** Tells the friend we are (or stopped) typing; they show it until we stop or it goes stale. */
+  setTyping(codeOrName: string, isTyping: boolean): void;
+  on<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
+  off<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
 }
 
 /** The file the daemon writes in its data dir (mode 0600) so that clients find it; removed on a clean exit. */

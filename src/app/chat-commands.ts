@@ -1,14 +1,22 @@
 /**
  * The chat commands (docs/CLI.md, "## Chat"), registered on the program with the global `--data-dir`:
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
- *   add, requests, accept, decline, block, contacts, send, messages: clients of the running daemon's local API.
+ *   add, requests, accept, decline, block, contacts, send, messages, typing, events: clients of the running
+ *   daemon's local API.
  */
 import type { Command } from 'commander';
-import { callDaemon } from './chat-api-client.ts';
+import { callDaemon, followDaemonEvents } from './chat-api-client.ts';
 import type { ContactView, MessageView, RequestView, SentMessage } from './chat-api-types.ts';
 import { dataDirOf, loadChat } from './chat-data-dir.ts';
 import { parseDisplayName, registerChatIdentityCommands } from './chat-identity-commands.ts';
-import { formatContact, formatMessage, formatRequest, printJson, printLines } from './chat-output.ts';
+import {
+  formatContact,
+  formatEvent,
+  formatMessage,
+  formatRequest,
+  printJson,
+  printLines,
+} from './chat-output.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
 
@@ -24,6 +32,7 @@ export function registerChatCommands(program: Command): void {
   registerDaemonCommand(program);
   registerTestnetCommand(program);
   registerClientCommands(program);
+  registerLiveCommands(program);
 }
 
 function registerClientCommands(program: Command): void {
@@ -123,6 +132,38 @@ function registerClientCommands(program: Command): void {
         list.map((m) => formatMessage(m, code, names)),
         'no messages yet',
       );
+    });
+}
+
+function registerLiveCommands(program: Command): void {
+  program
+    .command('typing')
+    .description('show a friend that you are typing (until --stop, a message, or about 15 s pass)')
+    .argument('<name|code>', 'the friend')
+    .option('--stop', 'you stopped typing')
+    .action(async (who: string, flags: { stop?: boolean }, cmd: Command) => {
+      await callDaemon(dataDirOf(cmd), 'POST', '/v1/typing', { who, isTyping: flags.stop !== true });
+    });
+
+  program
+    .command('events')
+    .description('follow what happens (messages, states, presence, requests, typing) until interrupted')
+    .option('--json', 'one JSON object per line: {"event",...}')
+    .action(async (flags: JsonFlag, cmd: Command) => {
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        await followDaemonEvents(
+          dataDirOf(cmd),
+          (event) => process.stdout.write(`${flags.json ? JSON.stringify(event) : formatEvent(event)}\n`),
+          stop.signal,
+        );
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 }
 

@@ -19,6 +19,29 @@ export function formatMessage(m: MessageView, ownCode: string, names: ReadonlyMa
   return `${iso(m.ts)}  ${from}: ${m.text}  (${m.state})`;
 }
 
+/** One line per event of GET /v1/events (`dhtchat events`); unknown events print as their JSON. */
+export function formatEvent(e: Record<string, unknown>): string {
+  const str = (key: string): string => String(e[key]);
+  switch (e['event']) {
+    case 'message': {
+      const m = e['message'] as Partial<MessageView> | undefined;
+      return `message from ${str('from')}: ${m?.text ?? ''}  (${m?.id ?? '?'})`;
+    }
+    case 'state':
+      return `message ${str('id')} to ${str('with')}: ${str('state')}`;
+    case 'presence':
+      return `${str('code')} is ${str('presence')}`;
+    case 'typing':
+      return `${str('code')} ${e['isTyping'] === true ? 'is typing…' : 'stopped typing'}`;
+    case 'request':
+      return `friend request from ${str('code')}${typeof e['message'] === 'string' ? `: "${e['message']}"` : ''}`;
+    case 'accepted':
+      return `${str('name')} (${str('code')}) is now a friend`;
+    default:
+      return JSON.stringify(e);
+  }
+}
+
 export function printLines(lines: readonly string[], ifEmpty: string): void {
   process.stdout.write(lines.length === 0 ? `${ifEmpty}\n` : `${lines.join('\n')}\n`);
 }

@@ -1,10 +1,11 @@
 /** The daemon's local HTTP API in-process: token check, routing, body limits, error mapping, api.json. */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { callDaemon } from '../../src/app/chat-api-client.ts';
+import { callDaemon, followDaemonEvents } from '../../src/app/chat-api-client.ts';
 import { startChatApiServer } from '../../src/app/chat-api-server.ts';
 import type { ChatService } from '../../src/app/chat-api-types.ts';
 import { readApiFile, removeApiFile, writeApiFile } from '../../src/app/chat-data-dir.ts';
@@ -12,7 +13,11 @@ import { DhtchatError } from '../../src/runtime/index.ts';
 
 const TOKEN = 'ef'.repeat(32);
 
+const events = new EventEmitter();
+const typingCalls: string[] = [];
 const service: ChatService = {
+  on: (name, listener) => events.on(name, listener),
+  off: (name, listener) => events.off(name, listener),
   code: 'dhtchat:me',
   addFriend: async (code) => ({ name: 'x', code, presence: 'offline', lastSeen: null }),
   requests: () => [],
@@ -25,6 +30,7 @@ const service: ChatService = {
   send: async () => ({ id: '00'.repeat(16), state: 'queued' }),
   messages: () => [],
   markRead: () => {},
+  setTyping: (who, isTyping) => void typingCalls.push(`${who} ${isTyping}`),
 };
 
 async function withServer(run: (base: string) => Promise<void>): Promise<void> {
@@ -77,6 +83,47 @@ describe('chat API server', () => {
       });
       const sent = await post('/v1/messages', '{"to":"bob","text":"hi"}');
       assert.deepEqual(await sent.json(), { id: '00'.repeat(16), state: 'queued' });
+    });
+  });
+});
+
+describe('typing and the event stream', () => {
+  test('POST /v1/typing passes isTyping (default true) and rejects a non-boolean', async () => {
+    await withServer(async (base) => {
+      const post = (body: unknown) =>
+        fetch(`${base}/v1/typing`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+      typingCalls.length = 0;
+      assert.equal((await post({ who: 'bob' })).status, 200);
+      assert.equal((await post({ who: 'bob', isTyping: false })).status, 200);
+      assert.equal((await post({ who: 'bob', isTyping: 'yes' })).status, 400);
+      assert.deepEqual(typingCalls, ['bob true', 'bob false']);
+    });
+  });
+
+  test('GET /v1/events streams chat events to followDaemonEvents, and unsubscribes when it stops', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dhtchat-api-'));
+    await withServer(async (base) => {
+      await writeApiFile(dir, { port: Number(new URL(base).port), token: TOKEN, pid: process.pid });
+      const stop = new AbortController();
+      const seen: Record<string, unknown>[] = [];
+      const followed = followDaemonEvents(
+        dir,
+        (e) => {
+          seen.push(e);
+          if (seen.length === 2) stop.abort();
+        },
+        stop.signal,
+      );
+      while (events.listenerCount('typing') === 0) await new Promise((r) => setTimeout(r, 5));
+      events.emit('typing', { code: 'dhtchat:bob', isTyping: true });
+      events.emit('state', { with: 'dhtchat:bob', id: 'ab', state: 'delivered' });
+      await followed;
+      assert.deepEqual(seen, [
+        { event: 'typing', code: 'dhtchat:bob', isTyping: true },
+        { event: 'state', with: 'dhtchat:bob', id: 'ab', state: 'delivered' },
+      ]);
+      while (events.listenerCount('typing') > 0) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(events.listenerCount('state'), 0);
     });
   });
 });

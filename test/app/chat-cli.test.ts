@@ -4,6 +4,9 @@
  * (so the CLI's JSON shapes and human lines are checked without ChatNode).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +16,7 @@ import { startChatApiServer } from '../../src/app/chat-api-server.ts';
 import { writeApiFile } from '../../src/app/chat-data-dir.ts';
 import { CHAT_DATABASE_FILE, ChatStore, decodeFriendCode, encodeFriendCode } from '../../src/chat/index.ts';
 import { DhtchatError, SeededRandom, systemClock } from '../../src/runtime/index.ts';
-import { type CliResult, runCli } from '../helpers/cli-runner.ts';
+import { CLI_PATH, type CliResult, runCli } from '../helpers/cli-runner.ts';
 
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'dhtchat-cli-'));
 const random = new SeededRandom('chat-cli');
@@ -155,7 +158,10 @@ describe('dhtchat client commands against a local API', () => {
   const unknown = (who: string): never => {
     throw new DhtchatError('CHAT_UNKNOWN_FRIEND', `no contact "${who}"`);
   };
+  const events = new EventEmitter();
   const service: ChatService = {
+    on: (name, listener) => events.on(name, listener),
+    off: (name, listener) => events.off(name, listener),
     code: ME,
     addFriend: async (code, opts) => {
       calls.push(`add ${code} ${JSON.stringify(opts)}`);
@@ -173,6 +179,7 @@ describe('dhtchat client commands against a local API', () => {
     },
     messages: (who) => (who === 'bob' ? messages : unknown(who)),
     markRead: (who) => void calls.push(`read ${who}`),
+    setTyping: (who, isTyping) => void calls.push(`typing ${who} ${isTyping}`),
   };
   let close: () => Promise<void> = async () => {};
 
@@ -215,6 +222,40 @@ describe('dhtchat client commands against a local API', () => {
     const declined = await cli('decline', 'bob');
     assert.equal(declined.stdout, 'declined bob\n');
     assert.ok(calls.includes('decline bob'));
+  });
+
+  test('typing sends isTyping true, --stop sends false', async () => {
+    assert.equal((await cli('typing', 'bob')).code, 0);
+    assert.equal((await cli('typing', 'bob', '--stop')).code, 0);
+    const sent = calls.filter((c) => c.startsWith('typing '));
+    assert.deepEqual(sent, ['typing bob true', 'typing bob false']);
+  });
+
+  test('events --json prints each chat event as a JSON line until SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI_PATH, '--data-dir', dir, 'events', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const lines: unknown[] = [];
+    const gotTwo = new Promise<void>((resolve) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        lines.push(JSON.parse(line));
+        if (lines.length === 2) resolve();
+      });
+    });
+    const deadline = Date.now() + 20_000;
+    while (events.listenerCount('typing') === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    events.emit('typing', { code: BOB, isTyping: true });
+    events.emit('presence', { code: BOB, presence: 'away', lastSeen: 5 });
+    await gotTwo;
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.deepEqual(lines, [
+      { event: 'typing', code: BOB, isTyping: true },
+      { event: 'presence', code: BOB, presence: 'away', lastSeen: 5 },
+    ]);
   });
 
   test("the daemon's errors come back as one line, exit 1", async () => {
