@@ -1,11 +1,11 @@
 /**
- * Lookup parallelism sweep on the model network of test/dht/lookups/model-network.ts (virtual time, no codec):
+ * Lookup parallelism sweep on the model network of sim/lookup-model-network.ts (virtual time, no codec):
  * for each α, 40 find_node lookups per network, reporting virtual latency (p50/p90) and messages per lookup.
  * Two networks: healthy (latency 10-100 ms) and hostile (20% dead, 10% slow 2 s, 5% KRPC errors, 5% garbage).
  * Run: node --import tsx bench/lookup-alpha.ts
  */
 import { findNodeLookup } from '../src/dht/lookups/find-node.ts';
-import { drive, type ModelOptions, ModelNetwork } from '../test/dht/lookups/model-network.ts';
+import { drive, type ModelOptions, ModelNetwork } from '../sim/lookup-model-network.ts';
 
 const LOOKUPS = 40;
 const networks: Record<string, Omit<ModelOptions, 'seed'>> = {

@@ -6,7 +6,7 @@ import { findNodeLookup } from '../../src/dht/lookups/find-node.ts';
 import type { QuerySender } from '../../src/dht/rpc-manager.ts';
 import { runTraversal } from '../../src/dht/traversal.ts';
 import { DhtchatError } from '../../src/runtime/index.ts';
-import { drive, ModelNetwork } from './lookups/model-network.ts';
+import { drive, ModelNetwork } from '../../sim/lookup-model-network.ts';
 
 const hex = (nodes: NodeInfo[]) => nodes.map((n) => n.id.toString('hex')).sort();
 const overlap = (a: NodeInfo[], b: NodeInfo[]) => {

@@ -15,7 +15,14 @@ import { after, describe, test } from 'node:test';
 import { decodeFriendCode } from '../../src/chat/index.ts';
 import { callDaemon } from '../../src/app/chat-api-client.ts';
 import { runCli } from '../helpers/cli-runner.ts';
-import { eventually, type JsonLinesProcess, startJsonLines, waitForAnnouncement } from './chat-processes.ts';
+import {
+  dumpLogs,
+  eventually,
+  type JsonLinesProcess,
+  startChatDaemon,
+  startJsonLines,
+  waitForAnnouncement,
+} from './chat-processes.ts';
 
 interface Contact {
   name: string;
@@ -43,29 +50,17 @@ async function cliJson(dir: string, ...args: string[]): Promise<unknown> {
   return JSON.parse(result.stdout);
 }
 
+/** A daemon on a fresh port; its ready line has exactly the contract's fields. */
 async function startDaemon(
   dir: string,
   bootstrap: string,
 ): Promise<{ code: string; port: number; proc: JsonLinesProcess }> {
-  const proc = startJsonLines([
-    '--data-dir',
-    dir,
-    'daemon',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--bootstrap',
-    bootstrap,
-    '--allow-private',
-  ]);
-  running.push(proc);
-  const ready = await proc.waitFor(() => true, 30_000);
+  const daemon = await startChatDaemon(dir, bootstrap, running, { port: 0 });
+  const ready = daemon.proc.lines[0] ?? {};
   assert.deepEqual(Object.keys(ready), ['event', 'code', 'port', 'apiPort']);
-  assert.equal(ready['event'], 'ready', 'the first line is the ready line');
   assert.equal(typeof ready['port'], 'number');
   assert.equal(typeof ready['apiPort'], 'number');
-  return { code: ready['code'] as string, port: ready['port'] as number, proc };
+  return daemon;
 }
 
 describe('chat end to end on a loopback testnet', { timeout: 240_000 }, () => {
@@ -76,12 +71,7 @@ describe('chat end to end on a loopback testnet', { timeout: 240_000 }, () => {
     try {
       await aliceAndBob();
     } catch (error) {
-      // The daemons' own account of what happened (JSON lines; they never log message text).
-      for (const p of running) {
-        console.error(`--- ${p.child.spawnargs.slice(2).join(' ')}`);
-        for (const line of p.lines) console.error(JSON.stringify(line));
-        console.error(p.stderr());
-      }
+      dumpLogs(running);
       throw error;
     }
   });

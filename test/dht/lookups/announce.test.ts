@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { announceLookup } from '../../../src/dht/lookups/announce.ts';
 import { getPeersLookup } from '../../../src/dht/lookups/get-peers.ts';
-import { drive, ModelNetwork } from './model-network.ts';
+import { drive, ModelNetwork } from '../../../sim/lookup-model-network.ts';
 
 describe('announceLookup', () => {
   test('announces with each node’s own token to the k closest compliant nodes, then get_peers finds it', async () => {

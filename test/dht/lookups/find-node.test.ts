@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { findNodeLookup } from '../../../src/dht/lookups/find-node.ts';
 import { xorDistance } from '../../../src/dht/node-id.ts';
-import { drive, ModelNetwork } from './model-network.ts';
+import { drive, ModelNetwork } from '../../../sim/lookup-model-network.ts';
 
 describe('findNodeLookup', () => {
   test('returns the k closest compliant responders, closest first, and reports its stats once', async () => {

@@ -5,7 +5,7 @@ import { ed25519FromSeed, ed25519Sign } from '../../../src/crypto/index.ts';
 import { mutableTarget, signableBuffer } from '../../../src/dht/bep44.ts';
 import type { KrpcResponse } from '../../../src/dht/krpc-message.ts';
 import { getItemLookup, getItemLookupWithStats, verifyItem } from '../../../src/dht/lookups/get-item.ts';
-import { drive, ModelNetwork } from './model-network.ts';
+import { drive, ModelNetwork } from '../../../sim/lookup-model-network.ts';
 
 const keyPair = ed25519FromSeed(Buffer.alloc(32, 9));
 const signed = (seq: number, v: string, salt?: Buffer) => {

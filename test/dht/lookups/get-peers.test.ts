@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BEP33_BLOOM_BYTES } from '../../../src/dht/constants.ts';
 import { getPeersLookup, orBlooms } from '../../../src/dht/lookups/get-peers.ts';
-import { drive, ModelNetwork } from './model-network.ts';
+import { drive, ModelNetwork } from '../../../sim/lookup-model-network.ts';
 
 describe('getPeersLookup', () => {
   test('collects peers (deduplicated, filtered), tokens of the k closest, merged scrape filters', async () => {

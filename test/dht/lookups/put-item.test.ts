@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { ed25519FromSeed } from '../../../src/crypto/index.ts';
 import { getItemLookup } from '../../../src/dht/lookups/get-item.ts';
 import { putImmutableLookup, putMutableLookup } from '../../../src/dht/lookups/put-item.ts';
-import { drive, ModelNetwork } from './model-network.ts';
+import { drive, ModelNetwork } from '../../../sim/lookup-model-network.ts';
 
 const keyPair = ed25519FromSeed(Buffer.alloc(32, 7));
 

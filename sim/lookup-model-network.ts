@@ -6,19 +6,19 @@
  * ids, bogus items), noncompliant (fine, but ctx.isCompliant is false for it).
  */
 import { createHash } from 'node:crypto';
-import { BEP33_BLOOM_BYTES } from '../../../src/dht/constants.ts';
-import type { BValue, NodeInfo, UdpAddress } from '../../../src/dht/dht-types.ts';
-import type { KrpcResponse, OutgoingQuery } from '../../../src/dht/krpc-message.ts';
-import { commonPrefixBits, xorDistance } from '../../../src/dht/node-id.ts';
-import { KrpcRemoteError, type QuerySender } from '../../../src/dht/rpc-manager.ts';
-import type { LookupContext, LookupStats } from '../../../src/dht/traversal.ts';
+import { BEP33_BLOOM_BYTES } from '../src/dht/constants.ts';
+import type { BValue, NodeInfo, UdpAddress } from '../src/dht/dht-types.ts';
+import type { KrpcResponse, OutgoingQuery } from '../src/dht/krpc-message.ts';
+import { commonPrefixBits, xorDistance } from '../src/dht/node-id.ts';
+import { KrpcRemoteError, type QuerySender } from '../src/dht/rpc-manager.ts';
+import type { LookupContext, LookupStats } from '../src/dht/traversal.ts';
 import {
   addressKey,
   DhtchatError,
   ManualClock,
   nullLogger,
   SeededRandom,
-} from '../../../src/runtime/index.ts';
+} from '../src/runtime/index.ts';
 
 export type Behaviour = 'ok' | 'dead' | 'slow' | 'error' | 'garbage' | 'noncompliant';
 
