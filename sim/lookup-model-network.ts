@@ -12,13 +12,7 @@ import type { KrpcResponse, OutgoingQuery } from '../src/dht/krpc-message.ts';
 import { commonPrefixBits, xorDistance } from '../src/dht/node-id.ts';
 import { KrpcRemoteError, type QuerySender } from '../src/dht/rpc-manager.ts';
 import type { LookupContext, LookupStats } from '../src/dht/traversal.ts';
-import {
-  addressKey,
-  DhtchatError,
-  ManualClock,
-  nullLogger,
-  SeededRandom,
-} from '../src/runtime/index.ts';
+import { addressKey, DhtchatError, ManualClock, nullLogger, SeededRandom } from '../src/runtime/index.ts';
 
 export type Behaviour = 'ok' | 'dead' | 'slow' | 'error' | 'garbage' | 'noncompliant';
 
