@@ -3,7 +3,7 @@
  * init never replaces an existing identity (friends know that key): it fails with CHAT_IDENTITY_EXISTS.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { cryptoRandom } from '../runtime/index.ts';
+import { cryptoRandom, DhtchatError } from '../runtime/index.ts';
 import {
   dataDirOf,
   identityPath,
@@ -24,17 +24,7 @@ export function registerChatIdentityCommands(program: Command): void {
     .option('--name <NAME>', 'your display name (kept in the data dir)', parseDisplayName)
     .option('--json', 'print {"code":..}')
     .action(async (flags: { name?: string; json?: boolean }, command: Command) => {
-      const dataDir = dataDirOf(command);
-      await ensureDataDir(dataDir);
-      const { encodeFriendCode, encodeIdentityFile, generateIdentity, writeIdentityFile } = await loadChat();
-      const identity = generateIdentity(cryptoRandom);
-      const bytes = await encodeIdentityFile(identity, {
-        passphrase: passphraseFromEnv(),
-        random: cryptoRandom,
-      });
-      await writeIdentityFile(await identityPath(dataDir), bytes);
-      if (flags.name !== undefined) await writeProfile(dataDir, { name: flags.name });
-      const code = encodeFriendCode(identity.publicKey);
+      const code = await createIdentity(dataDirOf(command), flags.name);
       process.stdout.write(flags.json ? `${JSON.stringify({ code })}\n` : `${code}\n`);
     });
 
@@ -56,6 +46,28 @@ export function registerChatIdentityCommands(program: Command): void {
       if (name !== undefined) process.stdout.write(`name: ${name}\n`);
       if (isProtected) process.stdout.write('the key is protected by a passphrase\n');
     });
+}
+
+/** Makes a new identity in dataDir (passphrase from the environment); returns its friend code. */
+export async function createIdentity(dataDir: string, name?: string): Promise<string> {
+  await ensureDataDir(dataDir);
+  const { encodeFriendCode, encodeIdentityFile, generateIdentity, writeIdentityFile } = await loadChat();
+  const identity = generateIdentity(cryptoRandom);
+  const bytes = await encodeIdentityFile(identity, { passphrase: passphraseFromEnv(), random: cryptoRandom });
+  await writeIdentityFile(await identityPath(dataDir), bytes);
+  if (name !== undefined) await writeProfile(dataDir, { name });
+  return encodeFriendCode(identity.publicKey);
+}
+
+/** createIdentity unless dataDir has one already (`daemon --init`, the first run of `dhtchat`). */
+export async function ensureIdentity(dataDir: string): Promise<void> {
+  const { IdentityFileError } = await loadChat();
+  try {
+    await readPublicKey(dataDir);
+  } catch (error) {
+    if (!(error instanceof DhtchatError) || error.code !== IdentityFileError.notFound) throw error;
+    await createIdentity(dataDir);
+  }
 }
 
 /** A display name: 1-64 characters, no control characters (it is printed on terminals). */

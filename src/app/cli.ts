@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBootstrapCommand } from './bootstrap-command.ts';
 import { registerChatCommands } from './chat-commands.ts';
 import { registerDhtCommands } from './dht-commands.ts';
+import { withDefaultCommand } from './default-command.ts';
 import { EXIT_CODE, oneLine } from './exit-codes.ts';
 
 export function buildProgram(): Command {
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(withDefaultCommand(argv), { from: 'user' });
     return EXIT_CODE.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

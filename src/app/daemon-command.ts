@@ -1,5 +1,6 @@
 /**
- * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]`
+ * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
+ *   [--init]` — also what `dhtchat` with no command runs (`daemon --init` on the default data dir).
  *
  * Runs the chat node until SIGINT/SIGTERM, logging JSON lines on stdout. The first line is always
  * {"event":"ready","code":..,"port":..,"apiPort":..}, written once the local API answers (clients and tests wait
@@ -9,6 +10,7 @@
 import type { Command } from 'commander';
 import { jsonLinesLogger, type LogLevel, type UdpAddress } from '../runtime/index.ts';
 import { dataDirOf, removeApiFileSync } from './chat-data-dir.ts';
+import { ensureIdentity } from './chat-identity-commands.ts';
 import { DEFAULT_BOOTSTRAP_ROUTERS } from './default-routers.ts';
 import { type HostPort, parseHostPortList, parsePort, resolveHostPorts } from './parse-args.ts';
 import { untilStopSignal } from './stop-signal.ts';
@@ -19,6 +21,7 @@ interface DaemonFlags {
   bootstrap?: HostPort[];
   allowPrivate?: boolean;
   apiPort?: number;
+  init?: boolean;
 }
 
 export function registerDaemonCommand(program: Command): void {
@@ -38,8 +41,11 @@ export function registerDaemonCommand(program: Command): void {
     .option('--api-port <P>', 'local HTTP API port on 127.0.0.1 (default: any free port)', (t) =>
       parsePort(t, true),
     )
+    .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
     .action(async (flags: DaemonFlags, command: Command) => {
-      await runDaemon(flags, dataDirOf(command));
+      const dataDir = dataDirOf(command);
+      if (flags.init === true) await ensureIdentity(dataDir);
+      await runDaemon(flags, dataDir);
     });
 }
 

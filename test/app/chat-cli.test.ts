@@ -16,6 +16,7 @@ import { startChatApiServer } from '../../src/app/chat-api-server.ts';
 import { writeApiFile } from '../../src/app/chat-data-dir.ts';
 import { CHAT_DATABASE_FILE, ChatStore, decodeFriendCode, encodeFriendCode } from '../../src/chat/index.ts';
 import { DhtchatError, SeededRandom, systemClock } from '../../src/runtime/index.ts';
+import { startJsonLines } from '../e2e/chat-processes.ts';
 import { CLI_PATH, type CliResult, runCli } from '../helpers/cli-runner.ts';
 
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'dhtchat-cli-'));
@@ -134,6 +135,35 @@ describe('dhtchat client commands without a daemon', () => {
       store.close();
     }
   });
+});
+
+test('daemon --init makes the identity on the first run and keeps it on the next', async () => {
+  const dir = tempDir();
+  const codes: string[] = [];
+  for (let run = 0; run < 2; run++) {
+    const proc = startJsonLines([
+      '--data-dir',
+      dir,
+      'daemon',
+      '--init',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--bootstrap',
+      '127.0.0.1:9',
+      '--allow-private',
+    ]);
+    try {
+      const ready = await proc.waitFor((l) => l['event'] === 'ready', 30_000);
+      codes.push(ready['code'] as string);
+    } finally {
+      assert.equal(await proc.stop(), 0);
+    }
+  }
+  const id = await runCli(['--data-dir', dir, 'id']);
+  assert.equal(id.code, 0);
+  assert.deepEqual(codes, [id.stdout.trim(), id.stdout.trim()]);
 });
 
 test('a daemon on a corrupt chat database fails with one line and leaves the file alone', async () => {
