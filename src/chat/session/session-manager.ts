@@ -6,8 +6,12 @@
  *
  * Simultaneous open: when a second session to the same friend comes up within SIMULTANEOUS_WINDOW_MS of the
  * first, both sides keep the one initiated by the lower public key (same initiator: the older one). Outside the
- * window the newer one wins: a friend who dials again has lost the old session (restart, new address).
- * A lost session is redialled at once, then with exponential back-off (1 s doubling to 5 min, ±20 % jitter).
+ * window the newer one wins: a friend who dials again has lost the old session (restart, new address). A friend
+ * who restarted within the window looks like a simultaneous open, so before the old session is kept it is
+ * probed (PROBE_TIMEOUT_MS) while the new one waits: silent, it is closed and the new one takes over.
+ * A lost session is redialled at once, then with exponential back-off (1 s doubling to 5 min, ±20 % jitter) that
+ * restarts only after a session that lasted STABLE_SESSION_MS: a peer that closes every session (one who blocked
+ * us) is not redialled in a hot loop.
  * Presence: online while a session is up; away PRESENCE_GRACE_MS after the last one closed (lastSeen then);
  * offline after AWAY_TO_OFFLINE_MS more; an offline friend whose fresh record we fetch is away (lastSeen: now).
  */
@@ -38,6 +42,10 @@ export const RECORD_FRESH_MS = 65 * 60_000;
 const MAX_CANDIDATES = 8;
 const MAX_RECORD_ENDPOINTS = 8;
 const DIAL_STAGGER_MS = 400;
+/** How long an old session has to answer a ping before a friend's new session replaces it (a few RTTs). */
+export const PROBE_TIMEOUT_MS = 2000;
+/** A session that lasted this long was a good one: when it ends the friend is redialled at once. */
+export const STABLE_SESSION_MS = 10_000;
 
 interface PeerState {
   key: Buffer;
@@ -50,6 +58,8 @@ interface PeerState {
   retryTimer: { cancel(): void } | undefined;
   offlineTimer: { cancel(): void } | undefined;
   recordEndpoints: UdpAddress[];
+  /** The active session's probe, while a friend's new session waits for it (see #park). */
+  probe: { target: ChatSession; isAlive: Promise<boolean> } | undefined;
 }
 
 export class SessionManager {
@@ -232,13 +242,44 @@ export class SessionManager {
     const existing = state.active;
     if (existing?.isOpen === true && existing !== session) {
       if (this.#keepsExisting(existing, session, peer)) {
-        session.close(SessionCloseCode.replaced);
+        this.#park(state, existing, session);
         return;
       }
       existing.close(SessionCloseCode.replaced);
     }
+    this.#activate(state, session);
+  }
+
+  /**
+   * The tie-break keeps the old session, but it may be dead: the friend was killed (no FIN) and dialled again
+   * within the window, perhaps from a new address (no reset comes either). Kept blindly, it would turn away every
+   * redial until the window passed. So the new one waits unadmitted (frames held) while the old one is probed:
+   * alive, the new one is closed; silent, the old one is, and the new one is admitted (the outbox flushed on it).
+   */
+  #park(state: PeerState, existing: ChatSession, contender: ChatSession): void {
+    contender.park();
+    if (state.probe?.target !== existing) {
+      state.probe = { target: existing, isAlive: existing.probe(PROBE_TIMEOUT_MS) };
+    }
+    const probe = state.probe;
+    void probe.isAlive.then((isAlive) => {
+      if (state.probe === probe) state.probe = undefined;
+      // Closing the manager closes the active session, which ends the probe: the waiting one goes too.
+      if (isAlive && existing.isOpen && !this.#isClosed) {
+        contender.close(SessionCloseCode.replaced);
+        return;
+      }
+      const fields = { session: existing.id, isClosed: !existing.isOpen, contender: contender.id };
+      this.#ctx.logger.debug(fields, 'chat: old session gone or silent, the new one takes over');
+      existing.close(SessionCloseCode.timeout);
+      if (this.#isClosed) contender.close();
+      else if (contender.isOpen) this.#install(state.key, contender);
+    });
+  }
+
+  #activate(state: PeerState, session: ChatSession): void {
+    const peer = state.key;
     state.active = session;
-    state.attempts = 0;
     state.retryTimer?.cancel();
     state.retryTimer = undefined;
     state.offlineTimer?.cancel();
@@ -278,6 +319,8 @@ export class SessionManager {
     state.active = undefined;
     if (this.#isClosed) return;
     if (session.closeCode === SessionCloseCode.replaced) return;
+    // A session that lasted was a good one: redial at once with a fresh back-off; after a short one, back off.
+    if (this.#ctx.clock.now() - (session.establishedMs ?? 0) >= STABLE_SESSION_MS) state.attempts = 0;
     // Away only if no other session takes over within the grace period (a simultaneous open's loser closing
     // under us, a quick redial), so presence does not flap.
     state.offlineTimer?.cancel();
@@ -291,7 +334,7 @@ export class SessionManager {
         if (state.active?.isOpen !== true) this.#setPresence(state, 'offline');
       });
     });
-    this.#scheduleRetry(state, 0);
+    this.#scheduleRetry(state, state.attempts === 0 ? 0 : undefined);
   }
 
   #setPresence(state: PeerState, presence: Presence): void {
@@ -347,6 +390,7 @@ export class SessionManager {
         retryTimer: undefined,
         offlineTimer: undefined,
         recordEndpoints: [],
+        probe: undefined,
       };
       this.#peers.set(hex, state);
     }

@@ -5,7 +5,9 @@
  * held (bounded), so a stranger's frames are never handed on: the manager admits the session or closes it.
  *
  * Keepalive: a ping after keepaliveMs without traffic sent; nothing received for deadAfterMs closes the session
- * with CHAT_SESSION_TIMEOUT (the uTP connection may stay up through a dead peer for a while).
+ * with CHAT_SESSION_TIMEOUT (the uTP connection may stay up through a dead peer for a while). probe() asks now:
+ * a ping, and anything heard back within the timeout shows the peer is still there (the manager asks before it
+ * keeps an old session over a friend's new one: the friend may have restarted).
  */
 import {
   type SecurePeer,
@@ -40,6 +42,11 @@ export const DEFAULT_SESSION_TIMING: SessionTiming = {
 };
 /** Frames held before admission; a peer that sends more before we decide is dropped. */
 const MAX_HELD_FRAMES = 256;
+/**
+ * Held for a friend's session parked while the manager probes the old one: the friend may flush its whole outbox
+ * (up to 500 messages) on it meanwhile. Bounded, and only for a session whose key the manager knows as a friend.
+ */
+export const MAX_PARKED_FRAMES = 2048;
 
 export interface SessionContext {
   identity: Identity;
@@ -76,6 +83,9 @@ export class ChatSession {
   #lastSentMs: number;
   #timer: Timer | undefined;
   #pingNonce = 0;
+  #maxHeldFrames = MAX_HELD_FRAMES;
+  /** probe() callers waiting for the peer to say anything. */
+  #probes: Array<(isAlive: boolean) => void> = [];
 
   private constructor(
     ctx: SessionContext,
@@ -149,6 +159,30 @@ export class ChatSession {
     return this.#closeCode;
   }
 
+  /** A friend's session the manager has not decided on yet: hold up to MAX_PARKED_FRAMES meanwhile. */
+  park(): void {
+    this.#maxHeldFrames = MAX_PARKED_FRAMES;
+  }
+
+  /**
+   * Sends a ping; true as soon as anything arrives from the peer, false after timeoutMs or if the session closes
+   * first. Data received before the call proves nothing: a killed peer's last packets may still be arriving.
+   */
+  probe(timeoutMs: number): Promise<boolean> {
+    if (this.#isClosed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = this.#ctx.clock.setTimer(timeoutMs, () => settle(false));
+      const settle = (isAlive: boolean): void => {
+        timer.cancel();
+        this.#probes = this.#probes.filter((p) => p !== settle);
+        resolve(isAlive);
+      };
+      this.#probes.push(settle);
+      this.#pingNonce = (this.#pingNonce + 1) >>> 0;
+      this.send({ type: 'ping', nonce: this.#pingNonce });
+    });
+  }
+
   /** Starts handing frames on (the held ones first). */
   admit(handlers: SessionHandlers): void {
     this.#handlers = handlers;
@@ -180,6 +214,7 @@ export class ChatSession {
   #onData(chunk: Buffer): void {
     if (this.#isClosed) return;
     this.#lastReceivedMs = this.#ctx.clock.now();
+    for (const settle of this.#probes.slice()) settle(true);
     const { frames, error } = this.#reader.push(chunk);
     for (const frame of frames) {
       if (this.#isClosed) return;
@@ -189,7 +224,7 @@ export class ChatSession {
       }
       if (frame.type === 'pong') continue;
       if (this.#handlers !== undefined) this.#handlers.onFrame(frame);
-      else if (this.#held.push(frame) > MAX_HELD_FRAMES) {
+      else if (this.#held.push(frame) > this.#maxHeldFrames) {
         this.close(SessionCloseCode.badFrame);
         return;
       }
@@ -231,6 +266,7 @@ export class ChatSession {
     this.#closeCode = code;
     this.#timer?.cancel();
     this.#held = [];
+    for (const settle of this.#probes.slice()) settle(false);
     this.#handlers?.onClose(code, detail);
   }
 }
