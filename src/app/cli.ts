@@ -46,6 +46,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
 }
 
+// A reader that stopped early (`dhtchat id | head -1`) closes the pipe: that is not a failure of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
 const code = await runCli(process.argv.slice(2));
 process.exitCode = code;
 // Leftover handles (a DNS query, a socket close) must not keep a finished command alive.

@@ -50,7 +50,8 @@ export function registerDaemonCommand(program: Command): void {
 }
 
 async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
-  // A closed stdout (the log reader gone) must not kill the daemon.
+  // A closed stdout (the log reader gone) must not kill the daemon (cli.ts exits on EPIPE for one-shot commands).
+  process.stdout.removeAllListeners('error');
   process.stdout.on('error', () => {});
   const held: string[] = [];
   let isReady = false;
