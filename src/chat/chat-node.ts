@@ -88,6 +88,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #rendezvous: DhtServices['rendezvous'] | undefined;
   readonly #mailbox: DhtServices['mailbox'] | undefined;
   readonly #beacon: DhtServices['beacon'] | undefined;
+  readonly #nat: DhtServices['nat'] | undefined;
   readonly #offlineTimers = new Map<string, Timer>();
   #isStarted = false;
   #isClosed = false;
@@ -156,12 +157,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           onOfflineState: (peer, ids, state) => {
             for (const id of ids) this.#emitState(peer, id, state);
           },
-          onRequester: (endpoint) => this.#sessions.connectUnknown(endpoint),
+          sessions: this.#sessions,
         },
       );
       this.#rendezvous = services.rendezvous;
       this.#mailbox = services.mailbox;
       this.#beacon = services.beacon;
+      this.#nat = services.nat;
     }
   }
 
@@ -190,6 +192,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #startServices(): void {
     if (this.#isClosed) return;
     this.#beacon?.start();
+    this.#nat?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
     for (const task of background)
       task?.catch((error) => this.#logger.warn({ error: String(error) }, 'chat service failed'));
@@ -201,6 +204,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     for (const timer of this.#offlineTimers.values()) timer.cancel();
     this.#offlineTimers.clear();
     this.#beacon?.close();
+    this.#nat?.close();
     this.#mailbox?.close();
     this.#rendezvous?.close();
     this.#delivery.close();
@@ -267,6 +271,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#emitState(peer, message.id, message.state);
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);
+      this.#nat?.punchTowards(peer);
       this.#scheduleOffline(peer);
     }
     return { id: message.id.toString('hex'), state: message.state };
@@ -373,8 +378,15 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.emit('state', { with: codeOf(peer), id: id.toString('hex'), state });
   }
 
+  /** A contact by code or name; with anyState also a pending requester by the name their request gave. */
   #resolve(codeOrName: string, anyState: boolean): Buffer {
-    return resolveContact(this.#store, codeOrName, anyState);
+    try {
+      return resolveContact(this.#store, codeOrName, anyState);
+    } catch (error) {
+      const requester = anyState ? this.#requests.requesterNamed(codeOrName.trim()) : undefined;
+      if (requester === undefined) throw error;
+      return requester;
+    }
   }
 
   #resolveFriend(codeOrName: string): Buffer {

@@ -57,7 +57,7 @@ export interface RendezvousServiceOptions {
   readonly logger?: Logger;
   /** Where our chat socket listens locally (LAN addresses, port-mapped ones); the DHT adds the voted public one. */
   localEndpoints(): UdpAddress[];
-  /** Reachable DHT nodes that forward punch notes for us (none yet: introducers are future work). */
+  /** Reachable DHT nodes that forward punch notes for us (introducer-keeper.ts). */
   introducers?(): UdpAddress[];
 }
 

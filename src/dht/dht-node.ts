@@ -16,8 +16,8 @@ import {
   nullLogger,
   type Random,
 } from '../runtime/index.ts';
-import type { UdpAddress } from '../runtime/index.ts';
-import { familyOf } from './address-class.ts';
+import { addressKey, type UdpAddress } from '../runtime/index.ts';
+import { familiesOf } from './transport-families.ts';
 import { ALPHA, K } from './constants.ts';
 import type { DhtCounters } from './dht-stats.ts';
 import type { BValue, NodeInfo } from './dht-types.ts';
@@ -30,6 +30,7 @@ import { putImmutableLookup, putMutableLookup } from './lookups/put-item.ts';
 import { Maintenance } from './maintenance.ts';
 import { NodeCore } from './node-core.ts';
 import { NodeIdentity } from './node-identity.ts';
+import { type NoteListener, NoteRelay, type NoteRelayCounters } from './note-relay.ts';
 import { compareDistance } from './node-id.ts';
 import { PeerStore, type PeerStoreOptions } from './peer-store.ts';
 import { RateLimiter, type RateLimiterOptions } from './rate-limiter.ts';
@@ -38,6 +39,7 @@ import { RoutingTable } from './routing-table.ts';
 import { decodeRoutingTableState, encodeRoutingTableState } from './routing-table-state.ts';
 import type { RpcStats } from './rpc-manager.ts';
 import { TokenIssuer } from './tokens.ts';
+import { mergeOutcomes, type StoreResult } from './store-result.ts';
 import type { StoreOutcome } from './traversal.ts';
 
 export interface DhtNodeOptions {
@@ -88,15 +90,11 @@ export interface DhtStats extends DhtCounters {
   storedItems: number;
   republishing: number;
   rekeys: number;
+  /** The dhtchat introducer extension: notes forwarded for others, refused, and received. */
+  notes: NoteRelayCounters;
 }
 
-/** What a store operation (announce_peer / put) achieved. */
-export interface StoreResult {
-  /** Nodes that acknowledged the store. */
-  stored: number;
-  /** KRPC error answers by code, e.g. { 301: 2 } (cas mismatch) or { 302: 1 } (seq lower than stored). */
-  errorCodes: Record<number, number>;
-}
+export type { StoreResult } from './store-result.ts';
 
 export interface PutMutableArgs {
   keyPair: Ed25519KeyPair;
@@ -112,6 +110,8 @@ export class DhtNode {
   readonly #tables = new Map<4 | 6, RoutingTable>();
   readonly #maintenance: Maintenance;
   readonly #republisher: Republisher;
+  readonly #notes: NoteRelay;
+  readonly #random: Random;
   readonly #k: number;
   #isStarted = false;
   #isClosed = false;
@@ -135,6 +135,13 @@ export class DhtNode {
       onRekey: (newId) => this.#onRekey(newId),
     });
     const isRelaxed = (host: string) => core.isRelaxed(host);
+    this.#random = opts.random;
+    this.#notes = new NoteRelay({
+      random: opts.random,
+      ownId: () => this.#identity.id,
+      send: (bytes, to) => core.send(bytes, to),
+      sourceKey: (a) => (core.isRelaxed(a.host) ? addressKey(a) : a.host),
+    });
     for (const family of families) {
       this.#tables.set(
         family,
@@ -157,6 +164,7 @@ export class DhtNode {
       allowPrivate,
       enforceBep42: opts.enforceBep42 ?? true,
       isReadOnly: opts.readOnly ?? false,
+      notes: this.#notes,
       bootstrap: opts.bootstrap ?? [],
       k: this.#k,
       alpha: opts.alpha ?? ALPHA,
@@ -196,10 +204,39 @@ export class DhtNode {
     this.#core.close();
   }
 
-  async ping(address: UdpAddress): Promise<{ id: Buffer; address: UdpAddress }> {
+  /** Pings a node; yourAddress: how it sees us (its top-level `ip`), when it said. */
+  async ping(address: UdpAddress): Promise<{ id: Buffer; address: UdpAddress; yourAddress?: UdpAddress }> {
     this.#assertOpen();
     const r = await this.#core.rpc.query(address, { method: 'ping' });
-    return { id: r.id, address };
+    return { id: r.id, address, ...(r.yourAddress === undefined ? {} : { yourAddress: r.yourAddress }) };
+  }
+
+  /**
+   * Asks an introducer to forward a note (≤ NOTE_MAX_BYTES) to `to` (note-relay.ts); resolves with how it sees
+   * us. Rejects: KrpcRemoteError when refused (202, 203; other DHTs: 203/204), DhtchatError on timeout.
+   */
+  async forwardNote(
+    introducer: UdpAddress,
+    to: UdpAddress,
+    note: Buffer,
+  ): Promise<{ yourAddress?: UdpAddress }> {
+    this.#assertOpen();
+    const r = await this.#core.rpc.query(introducer, { method: 'dhtchat_forward', to, note });
+    return r.yourAddress === undefined ? {} : { yourAddress: r.yourAddress };
+  }
+
+  /** Notes introducers forward to us (dhtchat_note); returns the unsubscribe. Without a listener: answered 204. */
+  onNote(listener: NoteListener): () => void {
+    return this.#notes.onNote(listener);
+  }
+
+  /** Up to count nodes that answered us, spread over the id space (introducer candidates, diagnostics). */
+  answeringNodes(count: number): NodeInfo[] {
+    const out: NodeInfo[] = [];
+    for (const table of this.#tables.values()) {
+      out.push(...table.closest(this.#random.bytes(20), count, { confirmedOnly: true }));
+    }
+    return out.slice(0, count);
   }
 
   /** The k closest nodes to target that answered, over every family, closest first. */
@@ -328,6 +365,7 @@ export class DhtNode {
       storedItems: this.#core.opts.items.size,
       republishing: this.#republisher.trackedCount,
       rekeys: this.#identity.rekeyCount,
+      notes: { ...this.#notes.counters },
     };
   }
 
@@ -352,27 +390,4 @@ export class DhtNode {
   #assertOpen(): void {
     if (this.#isClosed) throw new DhtchatError('DHT_CLOSED', 'the DHT node is closed');
   }
-}
-
-function mergeOutcomes(outcomes: readonly StoreOutcome[]): StoreResult {
-  const errorCodes: Record<number, number> = {};
-  let stored = 0;
-  for (const o of outcomes) {
-    stored += o.stored;
-    for (const [code, n] of Object.entries(o.errorCodes))
-      errorCodes[Number(code)] = (errorCodes[Number(code)] ?? 0) + n;
-  }
-  return { stored, errorCodes };
-}
-
-/** Families a node on these transports speaks: '::' → both; an IPv6 host → 6; otherwise 4 (+6 with transport6). */
-function familiesOf(transport: DatagramTransport, transport6: DatagramTransport | undefined): (4 | 6)[] {
-  const host = transport.localAddress().host;
-  const families = new Set<4 | 6>();
-  if (host === '::') {
-    families.add(4);
-    families.add(6);
-  } else families.add(familyOf(host));
-  if (transport6 !== undefined) families.add(6);
-  return [...families].sort();
 }

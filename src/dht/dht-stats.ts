@@ -55,6 +55,8 @@ export function createCounters(): DhtCounters {
       get: 0,
       put: 0,
       sample_infohashes: 0,
+      dhtchat_forward: 0,
+      dhtchat_note: 0,
       unknown: 0,
     },
     responsesSent: 0,

@@ -60,3 +60,9 @@ export {
   type RoutingTableState,
 } from './routing-table-state.ts';
 export { KrpcRemoteError } from './rpc-manager.ts';
+export {
+  type IncomingNote,
+  NOTE_MAX_BYTES,
+  type NoteListener,
+  RECENT_QUERIER_MS,
+} from './note-relay.ts';

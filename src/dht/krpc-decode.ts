@@ -100,6 +100,14 @@ function senderId(d: BDict): Buffer {
   return Buffer.isBuffer(v) && v.length === NODE_ID_BYTES ? v : fail(KrpcDecodeCode.badId, 'id');
 }
 
+/** A compact address (6 or 18 bytes) the dhtchat extension carries (`to`, `from`). */
+function reqAddress(d: BDict, key: string): UdpAddress {
+  return readCompactAddress(reqBytes(d, key, 6, 18)) ?? fail(KrpcDecodeCode.badField, key);
+}
+
+/** Notes are small (the relay forwards at most NOTE_MAX_BYTES); anything longer is not a note. */
+const MAX_NOTE_FIELD_BYTES = 512;
+
 function reqId(d: BDict, key: string): Buffer {
   return reqBytes(d, key, NODE_ID_BYTES, NODE_ID_BYTES);
 }
@@ -177,6 +185,15 @@ function decodeQuery(bytes: Uint8Array, top: BDict, tid: Buffer, version: Buffer
       return { ...base, method };
     case 'find_node':
       return { ...base, method, target: reqId(a, 'target') };
+    case 'dhtchat_forward':
+      return { ...base, method, to: reqAddress(a, 'to'), note: reqBytes(a, 'note', 0, MAX_NOTE_FIELD_BYTES) };
+    case 'dhtchat_note':
+      return {
+        ...base,
+        method,
+        from: reqAddress(a, 'from'),
+        note: reqBytes(a, 'note', 0, MAX_NOTE_FIELD_BYTES),
+      };
     case 'get_peers':
       return {
         ...base,

@@ -24,6 +24,8 @@ const METHOD_WIRE_NAME = {
   get: 'get',
   put: 'put',
   sample_infohashes: 'sample_infohashes',
+  dhtchat_forward: 'dhtchat_forward',
+  dhtchat_note: 'dhtchat_note',
 } as const;
 
 function queryArguments(q: KrpcQuery): BDict {
@@ -61,6 +63,14 @@ function queryArguments(q: KrpcQuery): BDict {
       if (q.seq !== undefined) a['seq'] = q.seq;
       if (q.cas !== undefined) a['cas'] = q.cas;
       if (q.salt !== undefined && q.salt.length > 0) a['salt'] = q.salt;
+      break;
+    case 'dhtchat_forward':
+      a['to'] = writeCompactAddress(q.to);
+      a['note'] = q.note;
+      break;
+    case 'dhtchat_note':
+      a['from'] = writeCompactAddress(q.from);
+      a['note'] = q.note;
       break;
     case 'unknown':
       if (q.target !== undefined) a['target'] = q.target;

@@ -75,6 +75,23 @@ export interface SampleInfohashesQuery extends QueryBase {
   readonly target: Buffer;
 }
 
+/**
+ * dhtchat extension (docs/ARCHITECTURE.md "Introducers"): asks the receiver to pass `note` on to `to`, an address
+ * that queried the receiver recently. Other implementations refuse it (libtorrent: 203) or stay silent.
+ */
+export interface DhtchatForwardQuery extends QueryBase {
+  readonly method: 'dhtchat_forward';
+  readonly to: UdpAddress;
+  readonly note: Buffer;
+}
+
+/** dhtchat extension: a note an introducer forwards; `from` is the original caller as the introducer saw it. */
+export interface DhtchatNoteQuery extends QueryBase {
+  readonly method: 'dhtchat_note';
+  readonly from: UdpAddress;
+  readonly note: Buffer;
+}
+
 /** A query whose method we do not know but which carries `target` or `info_hash` (answered like find_node). */
 export interface UnknownQuery extends QueryBase {
   readonly method: 'unknown';
@@ -90,6 +107,8 @@ export type KrpcQuery =
   | GetQuery
   | PutQuery
   | SampleInfohashesQuery
+  | DhtchatForwardQuery
+  | DhtchatNoteQuery
   | UnknownQuery;
 
 export type KrpcMethod = KrpcQuery['method'];

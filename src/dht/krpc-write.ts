@@ -262,6 +262,8 @@ const METHOD_KEYS = {
 /** The query, or undefined for the generic path (put, unknown methods, odd field values). */
 export function writeQuery(q: KrpcQuery): Buffer | undefined {
   if (q.method === 'put' || q.method === 'unknown' || !isBytes(q.id) || !isBytes(q.tid)) return undefined;
+  // The dhtchat extension is rare traffic: the generic encoder is fast enough.
+  if (q.method === 'dhtchat_forward' || q.method === 'dhtchat_note') return undefined;
   const methodKey = METHOD_KEYS[q.method];
   // d 1:a d 2:id … e 1:q … 1:t … 1:y 1:q e
   let n = 23 + strSize(20) + methodKey.length + strSize(q.tid.length);

@@ -25,6 +25,7 @@ import type { ItemStore } from './item-store.ts';
 import { decodeKrpc } from './krpc-codec.ts';
 import type { KrpcError, KrpcQuery, KrpcResponse, OutgoingQuery, WantFamily } from './krpc-message.ts';
 import type { NodeIdentity } from './node-identity.ts';
+import type { NoteRelay } from './note-relay.ts';
 import type { PeerStore } from './peer-store.ts';
 import { dispatchQuery, fitError, fitResponse, replyBudget } from './query-dispatch.ts';
 import { OwnAddresses } from './own-addresses.ts';
@@ -69,6 +70,8 @@ export interface NodeCoreOptions {
   queryTimeoutMs?: number;
   queryRetries?: number;
   maxOutstandingQueries?: number;
+  /** The dhtchat introducer extension (note-relay.ts); without it those queries are answered 204. */
+  notes?: NoteRelay;
 }
 
 export class NodeCore {
@@ -204,6 +207,8 @@ export class NodeCore {
       return;
     }
     this.counters.queriesIn[q.method]++;
+    // Any query makes its source a possible forward target for a while (note-relay.ts).
+    this.opts.notes?.noteQuerier(fromKey, nowMs);
     const node: NodeInfo = { id: q.id, address: from };
     // BEP 43: never put a read-only node in the table; BEP 42: nor a non-compliant one. (The table copies the
     // id, a view into the packet, when it stores a new entry; a known one is only touched.)
@@ -310,6 +315,7 @@ export class NodeCore {
       peers: this.opts.peers,
       items: this.opts.items,
       random: this.opts.random,
+      ...(this.opts.notes === undefined ? {} : { notes: this.opts.notes }),
       closestNodes: (target, family, count) => {
         const table = this.opts.families.includes(family) ? this.opts.tables.get(family) : undefined;
         if (table === undefined) return [];

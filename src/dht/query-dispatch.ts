@@ -15,6 +15,8 @@
 import { MAX_OUTGOING_PACKET_BYTES } from './constants.ts';
 import type { UdpAddress } from './dht-types.ts';
 import { handleAnnouncePeer } from './handlers/announce-peer.ts';
+import { handleDhtchatForward } from './handlers/dhtchat-forward.ts';
+import { handleDhtchatNote } from './handlers/dhtchat-note.ts';
 import { handleFindNode } from './handlers/find-node.ts';
 import { handleGet } from './handlers/get.ts';
 import { handleGetPeers } from './handlers/get-peers.ts';
@@ -46,6 +48,10 @@ export function dispatchQuery(q: KrpcQuery, from: UdpAddress, ctx: HandlerContex
       return handlePut(q, from, ctx);
     case 'sample_infohashes':
       return handleSampleInfohashes(q, from, ctx);
+    case 'dhtchat_forward':
+      return handleDhtchatForward(q, from, ctx);
+    case 'dhtchat_note':
+      return handleDhtchatNote(q, from, ctx);
     case 'unknown':
       return handleUnknown(q, from, ctx);
   }

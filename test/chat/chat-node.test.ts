@@ -51,6 +51,37 @@ describe('ChatNode, online path', { timeout: 60_000 }, () => {
   });
 });
 
+describe('ChatNode, answering requests by name', { timeout: 60_000 }, () => {
+  test('accept and decline take the name a request gave, exactly or in another case; unknown names fail', async () => {
+    const sim = makeSim('chat-request-names');
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    const carol = sim.user('carol', 3);
+    await sim.startAll();
+    await alice.node.addFriend(bob.node.code, { endpoints: [bob.address] });
+    await carol.node.addFriend(bob.node.code, { endpoints: [bob.address] });
+    await sim.until(() => bob.node.requests().length === 2);
+    assert.deepEqual(
+      bob.node
+        .requests()
+        .map((r) => r.name)
+        .sort(),
+      ['alice', 'carol'],
+    );
+    assert.throws(() => bob.node.decline('dave'), { code: 'CHAT_UNKNOWN_FRIEND' });
+    const accepted = await bob.node.accept('alice');
+    assert.equal(accepted.code, alice.node.code);
+    bob.node.decline('CAROL');
+    assert.deepEqual(bob.node.requests(), []);
+    await sim.until(() => alice.node.isConnected(bob.node.code));
+    assert.equal(
+      bob.node.contacts().find((c) => c.code === carol.node.code),
+      undefined,
+      'a declined requester is no contact',
+    );
+  });
+});
+
 describe('ChatNode, three users and bad input', { timeout: 60_000 }, () => {
   test('alice talks to bob and carol; typing; bob cannot reach carol; errors are stable codes', async () => {
     const sim = makeSim('chat-three');

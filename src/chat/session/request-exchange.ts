@@ -9,8 +9,9 @@
  * A request session lives at most REQUEST_SESSION_MS.
  */
 import type { SecurePattern } from '../../net/index.ts';
-import type { Clock, Logger } from '../../runtime/index.ts';
+import { type Clock, DhtchatError, type Logger } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
+import { ChatStoreErrorCode } from '../store/store-errors.ts';
 import type { ChatFrame } from './frames.ts';
 import type { ChatSession } from './session.ts';
 import { SessionCloseCode } from './session.ts';
@@ -82,6 +83,27 @@ export class RequestExchange {
   requestName(peer: Buffer): string | undefined {
     const value = this.#store.kv.get(NAME_KV_PREFIX + peer.toString('hex'));
     return value === undefined || value.length === 0 ? undefined : value.toString('utf8');
+  }
+
+  /** The pending incoming request whose name is `name` (exactly, else ignoring case); ambiguous is an error. */
+  requesterNamed(name: string): Buffer | undefined {
+    if (name.length === 0 || name.toLowerCase().startsWith('dhtchat:')) return undefined;
+    const pending = this.#store.requests.list({ direction: 'incoming', state: 'pending' });
+    const named = pending.map((r) => ({ peer: r.publicKey, name: this.requestName(r.publicKey) }));
+    for (const isMatch of [
+      (n: string) => n === name,
+      (n: string) => n.toLowerCase() === name.toLowerCase(),
+    ]) {
+      const found = named.filter((r) => r.name !== undefined && isMatch(r.name));
+      if (found.length > 1) {
+        throw new DhtchatError(
+          ChatStoreErrorCode.unknownFriend,
+          `${found.length} requests are from someone named "${name}": use their friend code`,
+        );
+      }
+      if (found[0] !== undefined) return found[0].peer;
+    }
+    return undefined;
   }
 
   onRequestSession(peer: Buffer, session: ChatSession): void {

@@ -11,6 +11,7 @@ import { KrpcErrorCode } from '../constants.ts';
 import type { NodeInfo } from '../dht-types.ts';
 import type { ItemStore } from '../item-store.ts';
 import type { KrpcResponse } from '../krpc-message.ts';
+import type { NoteRelay } from '../note-relay.ts';
 import type { PeerStore } from '../peer-store.ts';
 import type { TokenIssuer } from '../tokens.ts';
 
@@ -22,6 +23,8 @@ export interface HandlerContext {
   readonly peers: PeerStore;
   readonly items: ItemStore;
   readonly random: Random;
+  /** The dhtchat introducer extension (dhtchat_forward / dhtchat_note); undefined: answered 204. */
+  readonly notes?: NoteRelay;
   /** Closest good nodes from the routing table for a family, at most count (already filtered for allowPrivate). */
   closestNodes(target: Buffer, family: 4 | 6, count: number): NodeInfo[];
 }
@@ -42,6 +45,10 @@ export const REJECTS = {
   BAD_PORT: { code: KrpcErrorCode.protocol, message: 'invalid port' },
   BAD_TOKEN: { code: KrpcErrorCode.protocol, message: 'invalid token' },
   UNKNOWN_METHOD: { code: KrpcErrorCode.methodUnknown, message: 'method unknown' },
+  FORWARD_NOTE_TOO_BIG: { code: KrpcErrorCode.protocol, message: 'note too long' },
+  FORWARD_UNKNOWN_TARGET: { code: KrpcErrorCode.protocol, message: 'target has not queried us recently' },
+  FORWARD_RATE_LIMITED: { code: KrpcErrorCode.server, message: 'too many forwards' },
+  FORWARD_AMPLIFICATION: { code: KrpcErrorCode.protocol, message: 'forward would amplify' },
   PUT_V_NOT_CANONICAL: { code: KrpcErrorCode.protocol, message: 'v is not canonical bencoding' },
   PUT_INCOMPLETE_MUTABLE: { code: KrpcErrorCode.protocol, message: 'mutable put needs k, sig and seq' },
   PUT_BAD_KEY: { code: KrpcErrorCode.protocol, message: 'k must be 32 bytes' },

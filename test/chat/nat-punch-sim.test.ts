@@ -1,0 +1,160 @@
+/**
+ * The whole punch chain on a MemoryNetwork under a ManualClock: two ChatNodes, each behind a simulated NAT, a
+ * public DHT of dhtchat nodes. The NAT model is the part that matters for punching: a packet from outside gets
+ * in only if the node sent to that exact address in the last 30 s (address- and port-dependent filtering; the
+ * mapping keeps the node's address, so it is endpoint-independent). The real thing, with Linux NATs in network
+ * namespaces, is test/integration/nat-punch.test.ts.
+ *
+ * The control drops the forwarded notes: Alice's dials then die at Bob's NAT until Bob dials her on his own (his
+ * next poll of her record, up to 5 min away with back-off) — the punch is what brings the session up at once.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ChatNode } from '../../src/chat/chat-node.ts';
+import { identityFromSeed } from '../../src/chat/identity.ts';
+import { RENDEZVOUS_TIMING } from '../../src/chat/rendezvous-service.ts';
+import { ChatStore } from '../../src/chat/store/chat-store.ts';
+import { DhtNode } from '../../src/dht/index.ts';
+import { DatagramDemux, UtpEndpoint } from '../../src/net/index.ts';
+import {
+  addressKey,
+  type Clock,
+  type DatagramTransport,
+  nullLogger,
+  SeededRandom,
+} from '../../src/runtime/index.ts';
+import { SimNet } from '../dht/dht-node-harness.ts';
+
+const NAT_TIMEOUT_MS = 30_000;
+/** How long after Alice's start the session must (punch) or must not (control) be up; before Bob's next poll. */
+const WINDOW_MS = 10_000;
+
+/** Filtering NAT in front of a transport; counts what it dropped. dropNotes: also drop forwarded punch notes. */
+function behindNat(
+  inner: DatagramTransport,
+  clock: Clock,
+  dropNotes: boolean,
+): DatagramTransport & { dropped: () => number } {
+  const sentTo = new Map<string, number>();
+  let dropped = 0;
+  return {
+    send: (bytes, to) => {
+      sentTo.set(addressKey(to), clock.now());
+      inner.send(bytes, to);
+    },
+    onPacket: (handler) =>
+      inner.onPacket((bytes, from) => {
+        const lastMs = sentTo.get(addressKey(from));
+        const isNote = dropNotes && bytes.includes('12:dhtchat_note');
+        if (lastMs !== undefined && clock.now() - lastMs <= NAT_TIMEOUT_MS && !isNote) handler(bytes, from);
+        else dropped++;
+      }),
+    localAddress: () => inner.localAddress(),
+    close: () => inner.close(),
+    dropped: () => dropped,
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'dhtchat-nat-sim-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Two NATed friends, Bob online first; Alice arrives and dials. */
+async function scenario(dropNotes: boolean) {
+  {
+    const sim = new SimNet('nat-punch-sim');
+    const clock = sim.clock;
+    const first = sim.add({ host: '10.9.0.1' });
+    for (let i = 1; i < 10; i++) sim.add({ host: `10.9.0.${i + 1}`, bootstrap: [first.address] });
+    await sim.startAll();
+
+    const people = ['alice', 'bob'].map((label, i) => {
+      const identity = identityFromSeed(Buffer.alloc(32, i + 1));
+      const address = { host: `10.1.0.${i + 1}`, port: 7000 };
+      const random = new SeededRandom(`nat-punch-sim/${label}`);
+      const nat = behindNat(sim.network.createTransport(address), clock, dropNotes);
+      const demux = new DatagramDemux(nat);
+      const utp = new UtpEndpoint({ transport: demux.utp, clock, random });
+      const dht = new DhtNode({
+        transport: demux.krpc,
+        clock,
+        random,
+        logger: nullLogger,
+        allowPrivate: true,
+        bootstrap: [first.address],
+      });
+      const store = ChatStore.open({
+        path: join(dir, `${label}-${dropNotes ? 'control' : 'punch'}.sqlite`),
+        ownPublicKey: identity.publicKey,
+        clock,
+        random,
+        synchronous: 'NORMAL',
+      });
+      const node = new ChatNode({
+        identity,
+        store,
+        dht,
+        utp,
+        clock,
+        random,
+        localEndpoints: () => [address],
+        name: label,
+      });
+      return { label, identity, address, nat, demux, utp, dht, store, node };
+    });
+    const [alice, bob] = people as [(typeof people)[0], (typeof people)[0]];
+    // Friends already (the request flow across NATs is not this test's subject).
+    alice.store.contacts.upsert(bob.identity.publicKey, 'accepted', 'bob');
+    bob.store.contacts.upsert(alice.identity.publicKey, 'accepted', 'alice');
+    const until = async (cond: () => boolean, maxMs: number): Promise<void> => {
+      for (let t = 0; t <= maxMs && !cond(); t += 20) await sim.settle(20, 20);
+      assert.ok(cond(), `not within ${maxMs} ms of virtual time`);
+    };
+    try {
+      // Bob is online first: he finds introducers among the DHT nodes and lists them in his records.
+      await sim.run(bob.dht.start());
+      await bob.node.start();
+      // Alice comes after Bob's first record poll: his next one is 2 × pollFirstMs later (back-off).
+      await sim.settle(RENDEZVOUS_TIMING.pollFirstMs + 5000, 20);
+      if (!dropNotes) assert.ok(bob.dht.stats().notes.notesIn > 0, 'the introducer probes came back to Bob');
+      // Alice arrives, fetches Bob's record, dials him and asks his introducers for a punch.
+      await sim.run(alice.dht.start());
+      await alice.node.start();
+      if (dropNotes) {
+        // Without the note, Bob does not dial Alice until his next poll of her record finds it (up to 5 min
+        // later, with back-off): meanwhile Alice's dials die at Bob's NAT.
+        await sim.settle(WINDOW_MS, 20);
+        assert.equal(alice.node.isConnected('bob'), false);
+        assert.ok(bob.nat.dropped() > 0, "Bob's NAT dropped Alice's packets");
+        return;
+      }
+      await until(() => alice.node.isConnected('bob') && bob.node.isConnected('alice'), WINDOW_MS);
+      const forwarded = sim.nodes.reduce((n, s) => n + s.node.stats().notes.forwarded, 0);
+      assert.ok(forwarded > 0, 'introducers forwarded notes');
+      assert.ok(alice.nat.dropped() + bob.nat.dropped() > 0, 'the NATs did drop unsolicited packets');
+      const sent = await alice.node.send('bob', 'through the NAT');
+      await until(
+        () => alice.node.messages('bob').find((m) => m.id === sent.id)?.state === 'delivered',
+        30_000,
+      );
+      assert.equal(bob.node.messages('alice')[0]?.text, 'through the NAT');
+    } finally {
+      for (const p of people) {
+        await p.node.close();
+        p.utp.close();
+        p.dht.close();
+        p.demux.close();
+        p.store.close();
+      }
+      sim.close();
+    }
+  }
+}
+
+describe('hole punching through introducers (simulated NATs)', { timeout: 120_000 }, () => {
+  test('two NATed friends get a session and a message through, after a punch', () => scenario(false));
+  test('control: with the punch notes dropped, no session until the callee happens to dial', () =>
+    scenario(true));
+});
