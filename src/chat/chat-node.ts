@@ -347,6 +347,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
+    if (presence !== 'online') this.#delivery.friendAway(peer);
     if (presence === 'away') {
       this.#rendezvous?.resetBackoff(peer);
       if (this.#store.messages.outbox(peer, 1).length > 0) this.#scheduleOffline(peer);

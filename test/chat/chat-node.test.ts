@@ -1,6 +1,7 @@
 /** Two and three ChatNodes on a MemoryNetwork + ManualClock, online path (sessions only, no DHT). */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { TYPING_STALE_MS } from '../../src/chat/typing-tracker.ts';
 import { befriend, ChatSim } from './session/chat-harness.ts';
 
 let sims: ChatSim[] = [];
@@ -79,6 +80,33 @@ describe('ChatNode, answering requests by name', { timeout: 60_000 }, () => {
       undefined,
       'a declined requester is no contact',
     );
+  });
+});
+
+describe('ChatNode, typing indicators', { timeout: 60_000 }, () => {
+  test('typing ends with the message it announced, or after TYPING_STALE_MS without a fresh frame', async () => {
+    const sim = makeSim('chat-typing');
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    const typing: [boolean, number][] = [];
+    bob.node.on('typing', (e) => typing.push([e.isTyping, sim.clock.now()]));
+    alice.node.setTyping('bob', true);
+    await sim.until(() => typing.length === 1);
+    await alice.node.send('bob', 'done typing');
+    await sim.until(() => typing.length === 2);
+    assert.deepEqual(
+      typing.map(([isTyping]) => isTyping),
+      [true, false],
+      'the message ends it',
+    );
+    alice.node.setTyping('bob', true);
+    await sim.until(() => typing.length === 3);
+    const shownAt = typing[2]![1];
+    await sim.until(() => typing.length === 4, TYPING_STALE_MS + 5000);
+    assert.equal(typing[3]![0], false);
+    assert.ok(typing[3]![1] - shownAt >= TYPING_STALE_MS, 'shown for TYPING_STALE_MS after the last frame');
   });
 });
 

@@ -9,6 +9,7 @@ import type { Clock, Logger, Timer } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import type { MessageState } from '../store/message-state.ts';
 import type { StoredMessage } from '../store/messages.ts';
+import { TypingTracker } from '../typing-tracker.ts';
 import { type ChatFrame, MAX_IDS_PER_FRAME } from './frames.ts';
 import type { ChatSession, SessionHandlers } from './session.ts';
 
@@ -39,6 +40,8 @@ export class Delivery {
   readonly #retransmitMs: number;
   readonly #sessionOf: (peer: Buffer) => ChatSession | undefined;
   readonly #timers = new Map<ChatSession, Timer>();
+  /** Friends' typing as the user sees it: on from their frame until they stop, send, leave or go quiet. */
+  readonly #typing: TypingTracker;
 
   constructor(opts: {
     store: ChatStore;
@@ -54,6 +57,7 @@ export class Delivery {
     this.#events = opts.events;
     this.#sessionOf = opts.sessionOf;
     this.#retransmitMs = opts.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
+    this.#typing = new TypingTracker(opts.clock, (peer, isTyping) => opts.events.onTyping(peer, isTyping));
   }
 
   /** A friend's session is up: flush the outbox and our read receipts; returns the frame handlers. */
@@ -76,6 +80,12 @@ export class Delivery {
   close(): void {
     for (const timer of this.#timers.values()) timer.cancel();
     this.#timers.clear();
+    this.#typing.close();
+  }
+
+  /** The friend's sessions are gone (presence away or offline): they are not typing any more. */
+  friendAway(peer: Buffer): void {
+    this.#typing.stop(peer);
   }
 
   /** Queues (commits) then sends if a session is up. */
@@ -156,7 +166,7 @@ export class Delivery {
         return;
       case 'typing':
         this.#commit(peer, session, batch);
-        this.#events.onTyping(peer, frame.isTyping);
+        this.#typing.onFrame(peer, frame.isTyping);
         return;
       case 'request':
         this.#commit(peer, session, batch);
@@ -188,6 +198,7 @@ export class Delivery {
           'ack',
           messages.map((m) => m.id),
         );
+        if (results.some((r) => r.isNew)) this.#typing.stop(peer);
         for (const r of results) if (r.isNew) this.#events.onMessage(peer, r.message);
       }
       if (receipts.length > 0) {
