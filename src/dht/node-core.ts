@@ -335,6 +335,9 @@ export class NodeCore {
       slowQueryMs: SLOW_QUERY_MS,
       family,
       logger: this.opts.logger,
+      // Others may still list our id at an address we left (a restart on a new port): never ask "ourselves"
+      // there, or every lookup near our id waits out that query's timeout.
+      ownId: this.id,
       seeds: (target) => this.seeds(target, family),
       isCompliant: (node) => this.isCompliant(node),
       isAcceptable: (address) => this.isAcceptable(address),

@@ -129,6 +129,27 @@ describe('DhtNode on a MemoryNetwork', () => {
     }
   });
 
+  test('a node back at a new address never queries its own old address (no wait for that timeout)', async () => {
+    const net = await createSimNet('restart-moved', 20);
+    try {
+      const old = net.nodes[11]!;
+      const state = old.node.exportState();
+      const oldHost = old.address.host;
+      old.node.close();
+      old.transport.close();
+      // Everyone still lists our id at the old address, where nothing answers now.
+      const moved = net.add({ host: '10.0.9.99', savedState: state });
+      const since = net.clock.now();
+      await net.run(moved.node.start());
+      const joinMs = net.clock.now() - since;
+      assert.ok(moved.node.routingTableSize() >= 8);
+      assert.equal(moved.node.stats().rpc.timeouts, 0, 'no query went to the old address');
+      assert.ok(joinMs < 1000, `joined in ${joinMs} ms of virtual time (the old address: ${oldHost})`);
+    } finally {
+      net.close();
+    }
+  });
+
   test('stats count queries by method, lookups and responses', async () => {
     const net = await createSimNet('stats', 10);
     try {
