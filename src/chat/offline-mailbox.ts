@@ -275,7 +275,7 @@ export class OfflineMailbox {
   async #fetchBundle(pk: Buffer, head: Buffer): Promise<IncomingMessage[] | undefined> {
     const { dht, store, identity, random } = this.#opts;
     const hex = head.toString('hex');
-    const headItem = await dht.get(head).catch(() => undefined);
+    const headItem = await dht.get(head, { isQuick: true }).catch(() => undefined);
     if (headItem === undefined) return undefined; // Not found (yet): the next poll tries again.
     const parsed = parseHead(head, headItem.v);
     if (!parsed.ok) return this.#dead(hex, parsed.code);

@@ -283,7 +283,8 @@ export class RendezvousService {
       epochs.map(async (epoch) => {
         const parties = { pairSecret: f.pairSecret, authorPk: f.pk, readerPk: identity.publicKey, epoch };
         const key = recordKeyFor(f.pairSecret, f.pk, epoch);
-        const item = await dht.get(key.target, { salt: key.salt }).catch(() => undefined);
+        // Quick: a dead node among the closest must not delay a friend's record by 3 s; we poll again anyway.
+        const item = await dht.get(key.target, { salt: key.salt, isQuick: true }).catch(() => undefined);
         if (item === undefined || item.seq === undefined) return undefined;
         const opened = openRecord(parties, item, key);
         if (!opened.ok) {

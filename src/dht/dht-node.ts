@@ -317,9 +317,16 @@ export class DhtNode {
     return { target, seq, ...mergeOutcomes(outcomes) };
   }
 
-  /** Finds an item (BEP 44); for mutable items the highest valid seq over every family. */
-  async get(target: Buffer, opts: { salt?: Buffer } = {}): Promise<FoundItem | undefined> {
-    const items = await this.#perFamily((ctx) => getItemLookup(ctx, target, opts));
+  /**
+   * Finds an item (BEP 44); for mutable items the highest valid seq over every family. isQuick: once k nodes
+   * answered, a node silent for a second is presumed gone instead of holding the lookup open until its query
+   * times out (3 s) — for callers that poll again anyway (chat records), at a small cost in recall.
+   */
+  async get(target: Buffer, opts: { salt?: Buffer; isQuick?: boolean } = {}): Promise<FoundItem | undefined> {
+    const lookupOpts = opts.salt === undefined ? {} : { salt: opts.salt };
+    const items = await this.#perFamily((ctx) =>
+      getItemLookup(opts.isQuick === true ? { ...ctx, canSkipSlow: true } : ctx, target, lookupOpts),
+    );
     let best: FoundItem | undefined;
     for (const item of items) {
       if (item === undefined) continue;
