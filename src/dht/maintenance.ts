@@ -42,15 +42,22 @@ export class Maintenance {
     this.#timer = undefined;
   }
 
-  /** Looks up our own id in every family (fills the table). Resolves when all those lookups ended; never rejects. */
+  /**
+   * Looks up our own id in every family (fills the table). Resolves when all those lookups ended; never rejects.
+   * Slow nodes do not hold it open once k answered: a restarted node's saved table often lists a neighbour that
+   * has since gone (a friend's daemon just stopped), and everything waiting for the join would wait out its
+   * timeout. The slow query still runs to its end, so the table learns whether that node is alive.
+   */
   bootstrap(): Promise<void> {
     if (this.#bootstrapRun !== undefined) return this.#bootstrapRun;
     this.#lastBootstrapMs = this.#core.opts.clock.now();
     const run = Promise.all(
       this.#core.opts.families.map((family) =>
-        findNodeLookup(this.#core.lookupContext(family), this.#core.id).catch((err: unknown) => {
-          this.#core.opts.logger.debug({ err, family }, 'bootstrap lookup failed');
-        }),
+        findNodeLookup({ ...this.#core.lookupContext(family), canSkipSlow: true }, this.#core.id).catch(
+          (err: unknown) => {
+            this.#core.opts.logger.debug({ err, family }, 'bootstrap lookup failed');
+          },
+        ),
       ),
     ).then(() => {
       this.#bootstrapRun = undefined;

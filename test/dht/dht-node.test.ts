@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { decodeRoutingTableState, xorDistance } from '../../src/dht/index.ts';
+import { compareDistance } from '../../src/dht/node-id.ts';
 import { SeededRandom } from '../../src/runtime/index.ts';
 import { createSimNet, SimNet } from './dht-node-harness.ts';
 
@@ -145,6 +146,29 @@ describe('DhtNode on a MemoryNetwork', () => {
       assert.ok(moved.node.routingTableSize() >= 8);
       assert.equal(moved.node.stats().rpc.timeouts, 0, 'no query went to the old address');
       assert.ok(joinMs < 1000, `joined in ${joinMs} ms of virtual time (the old address: ${oldHost})`);
+    } finally {
+      net.close();
+    }
+  });
+
+  test('a restart joins without waiting out the timeout of a dead node near our id', async () => {
+    const net = await createSimNet('restart-dead-neighbour', 20);
+    try {
+      const old = net.nodes[11]!;
+      const state = old.node.exportState();
+      old.node.close();
+      old.transport.close();
+      const nearest = net.nodes
+        .filter((n) => n !== old)
+        .sort((a, b) => compareDistance(old.node.id, a.node.id, b.node.id))[0]!;
+      nearest.node.close();
+      nearest.transport.close();
+      const again = net.add({ host: old.address.host, savedState: state });
+      const since = net.clock.now();
+      await net.run(again.node.start());
+      const joinMs = net.clock.now() - since;
+      assert.ok(again.node.routingTableSize() >= 8);
+      assert.ok(joinMs < 2000, `joined in ${joinMs} ms of virtual time (a query times out after 3000)`);
     } finally {
       net.close();
     }
