@@ -184,7 +184,7 @@ export class OfflineMailbox {
     const counts = await Promise.all(
       parts.map(async (part) => {
         try {
-          const put = await dht.putImmutable(part.v);
+          const put = await dht.putImmutable(part.v, { isQuick: true });
           dht.forgetItem(put.target); // We re-put from the store ourselves, until the friend acknowledges.
           return put.stored;
         } catch {

@@ -224,6 +224,7 @@ export class RendezvousService {
           salt: sealed.key.salt,
           v: sealed.v,
           seq,
+          isQuick: true,
         });
         dht.forgetItem(put.target);
         if (put.stored === 0)

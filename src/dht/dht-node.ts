@@ -40,7 +40,7 @@ import { decodeRoutingTableState, encodeRoutingTableState } from './routing-tabl
 import type { RpcStats } from './rpc-manager.ts';
 import { TokenIssuer } from './tokens.ts';
 import { mergeOutcomes, type StoreResult } from './store-result.ts';
-import type { StoreOutcome } from './traversal.ts';
+import type { LookupContext, StoreOutcome } from './traversal.ts';
 
 export interface DhtNodeOptions {
   /** The socket. Bound to '::' (dual-stack) it carries both families; to one IP, that IP's family. */
@@ -102,6 +102,8 @@ export interface PutMutableArgs {
   salt?: Buffer;
   seq?: number;
   cas?: number;
+  /** See get(): a node silent for a second does not hold the search open once k answered. */
+  isQuick?: boolean;
 }
 
 export class DhtNode {
@@ -274,9 +276,9 @@ export class DhtNode {
     return mergeOutcomes(results.map((r) => r.outcome));
   }
 
-  /** Stores an immutable item (BEP 44) and republishes it hourly until forgetItem(target). */
-  async putImmutable(v: BValue): Promise<StoreResult & { target: Buffer }> {
-    const results = await this.#perFamily((ctx) => putImmutableLookup(ctx, v));
+  /** Stores an immutable item (BEP 44) and republishes it hourly until forgetItem(target). isQuick: see get(). */
+  async putImmutable(v: BValue, opts: { isQuick?: boolean } = {}): Promise<StoreResult & { target: Buffer }> {
+    const results = await this.#perFamily((ctx) => putImmutableLookup(quick(ctx, opts.isQuick), v));
     const target = results[0]!.target;
     this.#republisher.track({ kind: 'immutable', target, v });
     return { target, ...mergeOutcomes(results.map((r) => r.outcome)) };
@@ -294,8 +296,9 @@ export class DhtNode {
     let firstError: unknown;
     for (const family of this.#tables.keys()) {
       try {
-        const r = await putMutableLookup(this.#core.lookupContext(family), {
-          ...args,
+        const { isQuick, ...item } = args;
+        const r = await putMutableLookup(quick(this.#core.lookupContext(family), isQuick), {
+          ...item,
           ...(seq === undefined ? {} : { seq }),
         });
         seq = r.seq;
@@ -324,9 +327,7 @@ export class DhtNode {
    */
   async get(target: Buffer, opts: { salt?: Buffer; isQuick?: boolean } = {}): Promise<FoundItem | undefined> {
     const lookupOpts = opts.salt === undefined ? {} : { salt: opts.salt };
-    const items = await this.#perFamily((ctx) =>
-      getItemLookup(opts.isQuick === true ? { ...ctx, canSkipSlow: true } : ctx, target, lookupOpts),
-    );
+    const items = await this.#perFamily((ctx) => getItemLookup(quick(ctx, opts.isQuick), target, lookupOpts));
     let best: FoundItem | undefined;
     for (const item of items) {
       if (item === undefined) continue;
@@ -397,4 +398,9 @@ export class DhtNode {
   #assertOpen(): void {
     if (this.#isClosed) throw new DhtchatError('DHT_CLOSED', 'the DHT node is closed');
   }
+}
+
+/** A lookup context that presumes slow nodes gone once k answered (isQuick), else ctx itself. */
+function quick(ctx: LookupContext, isQuick: boolean | undefined): LookupContext {
+  return isQuick === true ? { ...ctx, canSkipSlow: true } : ctx;
 }
