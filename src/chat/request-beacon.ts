@@ -131,6 +131,8 @@ export class RequestBeacon {
           .catch(() => [] as UdpAddress[]),
       ),
     );
+    // Closed while the lookups ran (the daemon stopping): the store may be closed too; nothing to report.
+    if (this.#isClosed) return [];
     const own = this.#ownKeys();
     const now = clock.now();
     const fresh: UdpAddress[] = [];

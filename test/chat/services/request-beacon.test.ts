@@ -57,6 +57,26 @@ describe('friend-request beacon on a 10-node in-memory DHT', () => {
     bobBeacon.close();
   });
 
+  test('a poll still running when the beacon closes reports nothing (the store may be closed by then)', async () => {
+    const { net } = world;
+    const intoHourMs = net.clock.now() % HOUR_EPOCH_MS;
+    if (intoHourMs > HOUR_EPOCH_MS - 20 * 60_000) net.clock.advance(HOUR_EPOCH_MS - intoHourMs + 60_000);
+    const aliceBeacon = beaconFor(world, alice);
+    assert.equal(await net.run(aliceBeacon.announceNow()), 1);
+    const open: UdpAddress[] = [];
+    const closing: UdpAddress[] = [];
+    const control = beaconFor(world, bob, open);
+    const closed = beaconFor(world, bob, closing);
+    const polls = Promise.all([control.pollNow(), closed.pollNow()]);
+    closed.close();
+    const [fromOpen, fromClosed] = await net.run(polls);
+    assert.deepEqual(fromOpen, [alice.sim.address], 'the same poll on an open beacon finds Alice');
+    assert.deepEqual(fromClosed, []);
+    assert.deepEqual(closing, []);
+    aliceBeacon.close();
+    control.close();
+  });
+
   test('started beacons announce on the next hour’s topic and poll every minute', async () => {
     const { net } = world;
     carol.store.requests.saveOutgoing(bob.pk, 'hello from Carol');
