@@ -113,7 +113,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       ownName: () => opts.name ?? '',
       events: {
         onRequest: (peer) => {
-          const view = this.#requestView(peer);
+          const view = this.#requests.view(peer);
           if (view !== undefined) this.emit('request', view);
         },
         onAccepted: (peer) => this.#onAccepted(peer),
@@ -242,7 +242,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   requests(): RequestView[] {
     return this.#store.requests
       .list({ direction: 'incoming', state: 'pending' })
-      .map((r) => this.#requestView(r.publicKey))
+      .map((r) => this.#requests.view(r.publicKey))
       .filter((v): v is RequestView => v !== undefined);
   }
 
@@ -392,17 +392,5 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #resolveFriend(codeOrName: string): Buffer {
     return resolveFriend(this.#store, codeOrName);
-  }
-
-  #requestView(peer: Buffer): RequestView | undefined {
-    const r = this.#store.requests.get(peer, 'incoming');
-    if (r === undefined) return undefined;
-    const name = this.#requests.requestName(peer);
-    return {
-      code: codeOf(peer),
-      ...(name === undefined ? {} : { name }),
-      ...(r.message.length === 0 ? {} : { message: r.message }),
-      receivedAt: r.createdMs,
-    };
   }
 }

@@ -16,6 +16,7 @@ import type { ChatFrame } from './frames.ts';
 import type { ChatSession } from './session.ts';
 import { SessionCloseCode } from './session.ts';
 import type { Admission } from './session-manager.ts';
+import { codeOf, type RequestView } from './views.ts';
 
 export const REQUEST_SESSION_MS = 30_000;
 export const REQUEST_RATE = {
@@ -80,6 +81,19 @@ export class RequestExchange {
   }
 
   /** The suggested name a requester sent with its request, if any. */
+  /** A pending or answered incoming request as the API shows it. */
+  view(peer: Buffer): RequestView | undefined {
+    const r = this.#store.requests.get(peer, 'incoming');
+    if (r === undefined) return undefined;
+    const name = this.requestName(peer);
+    return {
+      code: codeOf(peer),
+      ...(name === undefined ? {} : { name }),
+      ...(r.message.length === 0 ? {} : { message: r.message }),
+      receivedAt: r.createdMs,
+    };
+  }
+
   requestName(peer: Buffer): string | undefined {
     const value = this.#store.kv.get(NAME_KV_PREFIX + peer.toString('hex'));
     return value === undefined || value.length === 0 ? undefined : value.toString('utf8');
