@@ -9,19 +9,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callDaemon } from '../../src/app/chat-api-client.ts';
-import type { JsonLinesProcess } from './chat-processes.ts';
+import { type JsonLinesProcess, type Message, messagesWith } from './chat-processes.ts';
 
 /** How often one message is tried (and its lookup retried) before the client gives up. */
 const MAX_SEND_TRIES = 5;
 /** The longest a client waits for its daemon to be back after a kill. */
 const BACK_MS = 40_000;
 
-export interface Message {
-  id: string;
-  from: string;
-  text: string;
-  state: string;
-}
 export interface Side {
   readonly label: string;
   readonly dir: string;
@@ -33,11 +27,6 @@ export interface Side {
   markUp: () => void;
   /** What the client knows it sent, in its order: the id the API returned (or found after a crash). */
   readonly sent: { text: string; id: string }[];
-}
-
-/** The conversation without marking it read (the test reads states, it is not a user reading). */
-export async function messagesWith(dir: string, who: string): Promise<Message[]> {
-  return (await callDaemon(dir, 'GET', `/v1/messages?with=${encodeURIComponent(who)}`)) as Message[];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

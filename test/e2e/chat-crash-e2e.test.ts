@@ -23,33 +23,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test, type TestContext } from 'node:test';
-import { callDaemon } from '../../src/app/chat-api-client.ts';
-import { decodeFriendCode } from '../../src/chat/index.ts';
 import { SeededRandom } from '../../src/runtime/index.ts';
-import { runCli } from '../helpers/cli-runner.ts';
+import { bounded, newSide, Progress, type Side, type Stats, sendAll, sleep } from './chat-crash-client.ts';
 import {
-  bounded,
-  messagesWith,
-  newSide,
-  Progress,
-  type Side,
-  type Stats,
-  sendAll,
-  sleep,
-} from './chat-crash-client.ts';
-import {
-  dumpLogs,
+  DEBUG_ENV,
+  dumpingLogs,
   eventually,
   type JsonLinesProcess,
+  messagesWith,
+  STEP_MS,
   startChatDaemon,
-  startJsonLines,
-  waitForAnnouncement,
+  startFriendsOnTestnet,
+  stopAll,
 } from './chat-processes.ts';
 
-interface Contact {
-  code: string;
-  presence: string;
-}
 interface Kill {
   side: 'alice' | 'bob';
   /**
@@ -68,9 +55,6 @@ const ALICE_COUNT = 200;
 const BOB_COUNT = 60;
 const ALICE_PACE_MS = 120;
 const BOB_PACE_MS = 400;
-const STEP_MS = 45_000;
-/** A daemon polls for requests at start and every minute: one missed poll must not fail the test. */
-const REQUEST_POLL_MS = 100_000;
 /** A restart's spawn → ready, and ready → the friend's session up again (the acceptance asks ≤ 5 s). */
 const RESTART_MS = 30_000;
 const RECONNECT_MS = 30_000;
@@ -78,14 +62,7 @@ const RECONNECT_MS = 30_000;
 const DRAIN_MS = 60_000;
 /** A send's API call and its trip to the friend take milliseconds: kills land within this of one. */
 const KILL_JITTER_MS = 40;
-const DEBUG_ENV = { DHTCHAT_LOG_LEVEL: 'debug' };
 const running: JsonLinesProcess[] = [];
-
-async function cliJson(dir: string, ...args: string[]): Promise<unknown> {
-  const result = await runCli(['--data-dir', dir, ...args, '--json'], { timeoutMs: 30_000 });
-  if (result.code !== 0) throw new Error(`${args.join(' ')}: ${result.stderr.trim()}`);
-  return JSON.parse(result.stdout);
-}
 
 /** 2–4 kills, at least one of each side, spread over Alice's burst (one random point per segment). */
 function killPlan(random: SeededRandom): Kill[] {
@@ -108,18 +85,9 @@ function killPlan(random: SeededRandom): Kill[] {
 }
 
 describe('kill -9 during a burst of 200 messages on a loopback testnet', { timeout: 240_000 }, () => {
-  after(async () => {
-    await Promise.all(running.map((p) => p.stop()));
-  });
-  test('every message arrives exactly once, in order, and is delivered', async (t) => {
-    try {
-      await crashScenario(t);
-      if (process.env['DHTCHAT_E2E_DUMP'] === '1') dumpLogs(running);
-    } catch (error) {
-      dumpLogs(running);
-      throw error;
-    }
-  });
+  after(() => stopAll(running));
+  test('every message arrives exactly once, in order, and is delivered', (t) =>
+    dumpingLogs(running, () => crashScenario(t)));
 });
 
 async function crashScenario(t: TestContext): Promise<void> {
@@ -133,51 +101,24 @@ async function crashScenario(t: TestContext): Promise<void> {
     return ms;
   };
 
-  const testnet = startJsonLines(['testnet', '--nodes', '30', '--json']);
-  running.push(testnet);
+  // Friends, both online.
   const alice = newSide('Alice');
   const bob = newSide('Bob');
-  const [formed, aliceInit, bobInit] = await Promise.all([
-    testnet.waitFor((l) => typeof l['bootstrap'] === 'string', 60_000),
-    cliJson(alice.dir, 'init', '--name', 'Alice'),
-    cliJson(bob.dir, 'init', '--name', 'Bob'),
-  ]);
-  const bootstrap = formed['bootstrap'] as string;
-  alice.code = (aliceInit as { code: string }).code;
-  bob.code = (bobInit as { code: string }).code;
+  const friends = await startFriendsOnTestnet(running, {
+    dirs: { alice: alice.dir, bob: bob.dir },
+    env: DEBUG_ENV,
+  });
+  const { bootstrap } = friends;
+  alice.code = friends.alice.code;
+  bob.code = friends.bob.code;
   alice.peerCode = bob.code;
   bob.peerCode = alice.code;
-
-  // Friends, both online (the pattern of chat-offline-e2e.test.ts).
-  let since = Date.now();
-  const aliceStart = await startChatDaemon(alice.dir, bootstrap, running, { port: 0, env: DEBUG_ENV });
-  alice.proc = aliceStart.proc;
-  await cliJson(alice.dir, 'add', bob.code, '--name', 'bob');
-  await waitForAnnouncement(bootstrap, decodeFriendCode(bob.code), aliceStart.port, STEP_MS);
-  bob.proc = (await startChatDaemon(bob.dir, bootstrap, running, { port: 0, env: DEBUG_ENV })).proc;
-  await eventually(
-    "Alice's request at Bob",
-    async () => {
-      const list = (await callDaemon(bob.dir, 'GET', '/v1/requests')) as { code: string }[];
-      return list.some((r) => r.code === alice.code) ? true : undefined;
-    },
-    REQUEST_POLL_MS,
-  );
-  await cliJson(bob.dir, 'accept', alice.code);
-  await eventually(
-    'both online to each other',
-    async () => {
-      const a = (await callDaemon(alice.dir, 'GET', '/v1/contacts')) as Contact[];
-      const b = (await callDaemon(bob.dir, 'GET', '/v1/contacts')) as Contact[];
-      const isUp = a.some((c) => c.code === bob.code && c.presence === 'online');
-      return isUp && b.some((c) => c.code === alice.code && c.presence === 'online') ? true : undefined;
-    },
-    STEP_MS,
-  );
+  alice.proc = friends.alice.daemon.proc;
+  bob.proc = friends.bob.daemon.proc;
   mark('testnet, friends and online', t0);
 
   // The burst, both ways, with the kills running alongside.
-  since = Date.now();
+  let since = Date.now();
   const stats: Stats = { failedCalls: 0, failedLookups: 0, foundAfterCrash: 0, resent: 0 };
   const aliceTexts = Array.from({ length: ALICE_COUNT }, (_, i) => `a→b ${i + 1}/${ALICE_COUNT} ${seed}`);
   const bobTexts = Array.from({ length: BOB_COUNT }, (_, i) => `b→a ${i + 1}/${BOB_COUNT} ${seed}`);

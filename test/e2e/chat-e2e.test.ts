@@ -8,35 +8,27 @@
  * start and then once a minute, so this order keeps the test from waiting out a poll period.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { decodeFriendCode } from '../../src/chat/index.ts';
 import { callDaemon } from '../../src/app/chat-api-client.ts';
+import { decodeFriendCode } from '../../src/chat/index.ts';
 import { runCli } from '../helpers/cli-runner.ts';
 import {
+  type ChatDaemon,
+  type Contact,
+  cliJson,
   dumpLogs,
   eventually,
   type JsonLinesProcess,
+  type Message,
+  messagesWith,
+  STEP_MS,
   startChatDaemon,
-  startJsonLines,
+  startPairOnTestnet,
+  stopAll,
+  waitBothOnline,
   waitForAnnouncement,
 } from './chat-processes.ts';
 
-interface Contact {
-  name: string;
-  code: string;
-  presence: string;
-}
-interface Message {
-  id: string;
-  from: string;
-  text: string;
-  state: string;
-}
-
-const STEP_MS = 45_000;
 /** A daemon polls for requests at start and every minute: one missed poll must not fail the test. */
 const REQUEST_POLL_MS = 75_000;
 const running: JsonLinesProcess[] = [];
@@ -44,17 +36,8 @@ const running: JsonLinesProcess[] = [];
 /** Polling goes straight to the daemon's API (the client commands' own code), to spare a process per poll. */
 const api = callDaemon;
 
-async function cliJson(dir: string, ...args: string[]): Promise<unknown> {
-  const result = await runCli(['--data-dir', dir, ...args, '--json'], { timeoutMs: 30_000 });
-  if (result.code !== 0) throw new Error(`${args.join(' ')}: ${result.stderr.trim()}`);
-  return JSON.parse(result.stdout);
-}
-
 /** A daemon on a fresh port; its ready line has exactly the contract's fields. */
-async function startDaemon(
-  dir: string,
-  bootstrap: string,
-): Promise<{ code: string; port: number; proc: JsonLinesProcess }> {
+async function startDaemon(dir: string, bootstrap: string): Promise<ChatDaemon> {
   const daemon = await startChatDaemon(dir, bootstrap, running, { port: 0 });
   const ready = daemon.proc.lines[0] ?? {};
   assert.deepEqual(Object.keys(ready), ['event', 'code', 'port', 'apiPort']);
@@ -64,9 +47,7 @@ async function startDaemon(
 }
 
 describe('chat end to end on a loopback testnet', { timeout: 240_000 }, () => {
-  after(async () => {
-    await Promise.all(running.map((p) => p.stop()));
-  });
+  after(() => stopAll(running));
   test('Alice adds Bob, Bob accepts, messages both ways reach delivered and read', async () => {
     try {
       await aliceAndBob();
@@ -78,19 +59,10 @@ describe('chat end to end on a loopback testnet', { timeout: 240_000 }, () => {
 });
 
 async function aliceAndBob(): Promise<void> {
-  const testnet = startJsonLines(['testnet', '--nodes', '30', '--json']);
-  running.push(testnet);
-  const aliceDir = mkdtempSync(join(tmpdir(), 'dhtchat-alice-'));
-  const bobDir = mkdtempSync(join(tmpdir(), 'dhtchat-bob-'));
-  const [formed, aliceInit, bobInit] = await Promise.all([
-    testnet.waitFor((l) => typeof l['bootstrap'] === 'string', 60_000),
-    cliJson(aliceDir, 'init', '--name', 'Alice'),
-    cliJson(bobDir, 'init', '--name', 'Bob'),
-  ]);
-  const bootstrap = formed['bootstrap'] as string;
+  const { bootstrap, alice: aliceUser, bob: bobUser } = await startPairOnTestnet(running);
   assert.match(bootstrap, /^127\.0\.0\.1:\d+$/);
-  const aliceCode = (aliceInit as { code: string }).code;
-  const bobCode = (bobInit as { code: string }).code;
+  const { dir: aliceDir, code: aliceCode } = aliceUser;
+  const { dir: bobDir, code: bobCode } = bobUser;
 
   const alice = await startDaemon(aliceDir, bootstrap);
   assert.equal(alice.code, aliceCode);
@@ -122,26 +94,15 @@ async function aliceAndBob(): Promise<void> {
   const accepted = (await cliJson(bobDir, 'accept', aliceCode)) as Contact;
   assert.equal(accepted.code, aliceCode);
 
-  await eventually(
-    'both online to each other',
-    async () => {
-      const a = (await api(aliceDir, 'GET', '/v1/contacts')) as Contact[];
-      const b = (await api(bobDir, 'GET', '/v1/contacts')) as Contact[];
-      const isUp = a.some((c) => c.code === bobCode && c.presence === 'online');
-      return isUp && b.some((c) => c.code === aliceCode && c.presence === 'online') ? true : undefined;
-    },
-    STEP_MS,
-  );
+  await waitBothOnline(aliceUser, bobUser, STEP_MS);
 
   const fromAlice = (await cliJson(aliceDir, 'send', 'bob', 'hello Bob')) as { id: string; state: string };
   assert.match(fromAlice.id, /^[0-9a-f]{32}$/);
   assert.ok(['queued', 'stored', 'delivered'].includes(fromAlice.state), fromAlice.state);
   const fromBob = (await cliJson(bobDir, 'send', aliceCode, 'hello Alice')) as { id: string };
 
-  const stateAt = async (dir: string, who: string, id: string): Promise<Message | undefined> => {
-    const list = (await api(dir, 'GET', `/v1/messages?with=${encodeURIComponent(who)}`)) as Message[];
-    return list.find((m) => m.id === id);
-  };
+  const stateAt = async (dir: string, who: string, id: string): Promise<Message | undefined> =>
+    (await messagesWith(dir, who)).find((m) => m.id === id);
   // Delivered: the sender sees the friend's acknowledgement.
   for (const [dir, who, id] of [
     [aliceDir, 'bob', fromAlice.id],

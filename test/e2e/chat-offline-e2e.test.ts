@@ -9,68 +9,31 @@
  * DHTCHAT_E2E_DUMP=1 dumps them after a pass too. Restarts take no --port: the daemon reuses its last port, as a user's restart does.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
-import { callDaemon } from '../../src/app/chat-api-client.ts';
-import { decodeFriendCode } from '../../src/chat/index.ts';
-import { runCli } from '../helpers/cli-runner.ts';
 import {
-  dumpLogs,
+  cliJson,
+  DEBUG_ENV,
+  dumpingLogs,
   eventually,
   type JsonLinesProcess,
+  messagesWith,
+  STEP_MS,
   startChatDaemon,
-  startJsonLines,
-  waitForAnnouncement,
+  startFriendsOnTestnet,
+  stopAll,
 } from './chat-processes.ts';
 
-interface Message {
-  id: string;
-  from: string;
-  text: string;
-  state: string;
-}
-interface Contact {
-  code: string;
-  presence: string;
-}
-
-const STEP_MS = 45_000;
-/** A daemon polls for requests at start and every minute: one missed poll must not fail the test. */
-const REQUEST_POLL_MS = 100_000;
 /** The mailbox takes over 8 s after the session is lost; then seal, refresh the prekey, put 5 items' worth. */
 const STORED_MS = 60_000;
 /** Fetching at start: the friend's record, then the bundle's items. Generous, for a loaded 2-core CI machine. */
 const FETCH_MS = 60_000;
 const OFFLINE_COUNT = 5;
-const DEBUG_ENV = { DHTCHAT_LOG_LEVEL: 'debug' };
 const running: JsonLinesProcess[] = [];
 
-async function cliJson(dir: string, ...args: string[]): Promise<unknown> {
-  const result = await runCli(['--data-dir', dir, ...args, '--json'], { timeoutMs: 30_000 });
-  if (result.code !== 0) throw new Error(`${args.join(' ')}: ${result.stderr.trim()}`);
-  return JSON.parse(result.stdout);
-}
-
-/** The conversation without marking it read (the test reads states, it is not a user reading). */
-async function messagesWith(dir: string, who: string): Promise<Message[]> {
-  return (await callDaemon(dir, 'GET', `/v1/messages?with=${encodeURIComponent(who)}`)) as Message[];
-}
-
 describe('offline messages end to end on a loopback testnet', { timeout: 300_000 }, () => {
-  after(async () => {
-    await Promise.all(running.map((p) => p.stop()));
-  });
-  test('Bob offline: 5 messages wait in the DHT, Bob fetches them with Alice offline, Alice sees delivered', async (t) => {
-    try {
-      await offlineScenario(t);
-      if (process.env['DHTCHAT_E2E_DUMP'] === '1') dumpLogs(running);
-    } catch (error) {
-      dumpLogs(running);
-      throw error;
-    }
-  });
+  after(() => stopAll(running));
+  test('Bob offline: 5 messages wait in the DHT, Bob fetches them with Alice offline, Alice sees delivered', (t) =>
+    dumpingLogs(running, () => offlineScenario(t)));
 });
 
 async function offlineScenario(t: TestContext): Promise<void> {
@@ -80,45 +43,20 @@ async function offlineScenario(t: TestContext): Promise<void> {
     t.diagnostic(`${what}: ${ms} ms (at +${Date.now() - t0} ms)`);
     return ms;
   };
-  const testnet = startJsonLines(['testnet', '--nodes', '30', '--json']);
-  running.push(testnet);
-  const aliceDir = mkdtempSync(join(tmpdir(), 'dhtchat-alice-'));
-  const bobDir = mkdtempSync(join(tmpdir(), 'dhtchat-bob-'));
-  const [formed, aliceInit, bobInit] = await Promise.all([
-    testnet.waitFor((l) => typeof l['bootstrap'] === 'string', 60_000),
-    cliJson(aliceDir, 'init', '--name', 'Alice'),
-    cliJson(bobDir, 'init', '--name', 'Bob'),
-  ]);
-  const bootstrap = formed['bootstrap'] as string;
-  const aliceCode = (aliceInit as { code: string }).code;
-  const bobCode = (bobInit as { code: string }).code;
-  mark('testnet formed and both initialised', t0);
-
-  // Friends: Alice adds Bob, Bob (started once the request is in the DHT) accepts.
-  let since = Date.now();
-  let alice = await startChatDaemon(aliceDir, bootstrap, running, { port: 0, env: DEBUG_ENV });
-  await cliJson(aliceDir, 'add', bobCode, '--name', 'bob');
-  await waitForAnnouncement(bootstrap, decodeFriendCode(bobCode), alice.port, STEP_MS);
-  let bob = await startChatDaemon(bobDir, bootstrap, running, { port: 0, env: DEBUG_ENV });
-  await eventually(
-    "Alice's request at Bob",
-    async () => {
-      const list = (await callDaemon(bobDir, 'GET', '/v1/requests')) as { code: string }[];
-      return list.some((r) => r.code === aliceCode) ? true : undefined;
+  // Testnet, then friends: Alice adds Bob, Bob (started once the request is in the DHT) accepts.
+  let since = t0;
+  const friends = await startFriendsOnTestnet(running, {
+    env: DEBUG_ENV,
+    onInitialised: () => {
+      mark('testnet formed and both initialised', t0);
+      since = Date.now();
     },
-    REQUEST_POLL_MS,
-  );
-  await cliJson(bobDir, 'accept', aliceCode);
-  await eventually(
-    'both online to each other',
-    async () => {
-      const a = (await callDaemon(aliceDir, 'GET', '/v1/contacts')) as Contact[];
-      const b = (await callDaemon(bobDir, 'GET', '/v1/contacts')) as Contact[];
-      const isUp = a.some((c) => c.code === bobCode && c.presence === 'online');
-      return isUp && b.some((c) => c.code === aliceCode && c.presence === 'online') ? true : undefined;
-    },
-    STEP_MS,
-  );
+  });
+  const { bootstrap } = friends;
+  const { dir: aliceDir, code: aliceCode } = friends.alice;
+  const { dir: bobDir } = friends.bob;
+  let alice = friends.alice.daemon;
+  let bob = friends.bob.daemon;
   mark('friends and online', since);
 
   // The pair works: one message each way reaches delivered.

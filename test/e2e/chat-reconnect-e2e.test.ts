@@ -27,25 +27,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { callDaemon } from '../../src/app/chat-api-client.ts';
-import { decodeFriendCode } from '../../src/chat/index.ts';
-import { runCli } from '../helpers/cli-runner.ts';
 import {
-  dumpLogs,
+  type Contact,
+  DEBUG_ENV,
+  dumpingLogs,
   eventually,
   type JsonLinesProcess,
+  messagesWith,
+  STEP_MS,
   startChatDaemon,
-  startJsonLines,
-  waitForAnnouncement,
+  startFriendsOnTestnet,
+  stopAll,
 } from './chat-processes.ts';
 
-interface Message {
-  id: string;
-  state: string;
-}
-interface Contact {
-  code: string;
-  presence: string;
-}
 interface User {
   readonly label: string;
   readonly dir: string;
@@ -57,10 +51,6 @@ interface User {
 const RECONNECT_MS = 5000;
 /** How long a failing reconnect is still watched (so the report says how long it took, not just "> 5 s"). */
 const WATCH_MS = 30_000;
-const STEP_MS = 45_000;
-/** A daemon polls for requests at start and every minute: one missed poll must not fail the test. */
-const REQUEST_POLL_MS = 100_000;
-const DEBUG_ENV = { DHTCHAT_LOG_LEVEL: 'debug' };
 const running: JsonLinesProcess[] = [];
 const alice: User = {
   label: 'Alice',
@@ -78,24 +68,13 @@ let bootstrap = '';
 let testnet: JsonLinesProcess | undefined;
 const measured: string[] = [];
 
-async function cliJson(dir: string, ...args: string[]): Promise<unknown> {
-  const result = await runCli(['--data-dir', dir, ...args, '--json'], { timeoutMs: 30_000 });
-  if (result.code !== 0) throw new Error(`${args.join(' ')}: ${result.stderr.trim()}`);
-  return JSON.parse(result.stdout);
-}
-
 async function isOnlineTo(user: User, friend: User): Promise<boolean> {
   const list = (await callDaemon(user.dir, 'GET', '/v1/contacts')) as Contact[];
   return list.some((c) => c.code === friend.code && c.presence === 'online');
 }
 
 async function stateOf(user: User, friend: User, id: string): Promise<string | undefined> {
-  const list = (await callDaemon(
-    user.dir,
-    'GET',
-    `/v1/messages?with=${encodeURIComponent(friend.code)}`,
-  )) as Message[];
-  return list.find((m) => m.id === id)?.state;
+  return (await messagesWith(user.dir, friend.code)).find((m) => m.id === id)?.state;
 }
 
 async function send(from: User, to: User, text: string): Promise<string> {
@@ -106,15 +85,7 @@ async function send(from: User, to: User, text: string): Promise<string> {
 const isDone = (state: string | undefined): boolean => state === 'delivered' || state === 'read';
 
 /** Runs a scenario, dumping every process's log if it fails (or always with DHTCHAT_E2E_DUMP=1). */
-async function logged(fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-    if (process.env['DHTCHAT_E2E_DUMP'] === '1') dumpLogs(running);
-  } catch (error) {
-    dumpLogs(running);
-    throw error;
-  }
-}
+const logged = (fn: () => Promise<void>): Promise<void> => dumpingLogs(running, fn);
 
 /**
  * Stops `who` with signal and starts it again (no --port: the last one, if free). Measures from the new ready
@@ -164,29 +135,18 @@ async function restartAndMeasure(
 describe('reconnect after a daemon restart, on a loopback testnet', { timeout: 420_000 }, () => {
   before(async () => {
     await logged(async () => {
-      testnet = startJsonLines(['testnet', '--nodes', '30', '--json']);
-      running.push(testnet);
-      const [formed, aliceInit, bobInit] = await Promise.all([
-        testnet.waitFor((l) => typeof l['bootstrap'] === 'string', 60_000),
-        cliJson(alice.dir, 'init', '--name', 'Alice'),
-        cliJson(bob.dir, 'init', '--name', 'Bob'),
-      ]);
-      bootstrap = formed['bootstrap'] as string;
-      alice.code = (aliceInit as { code: string }).code;
-      bob.code = (bobInit as { code: string }).code;
-      alice.daemon = await startChatDaemon(alice.dir, bootstrap, running, { port: 0, env: DEBUG_ENV });
-      await cliJson(alice.dir, 'add', bob.code, '--name', 'bob');
-      await waitForAnnouncement(bootstrap, decodeFriendCode(bob.code), alice.daemon.port, STEP_MS);
-      bob.daemon = await startChatDaemon(bob.dir, bootstrap, running, { port: 0, env: DEBUG_ENV });
-      await eventually(
-        "Alice's request at Bob",
-        async () => {
-          const list = (await callDaemon(bob.dir, 'GET', '/v1/requests')) as { code: string }[];
-          return list.some((r) => r.code === alice.code) ? true : undefined;
-        },
-        REQUEST_POLL_MS,
-      );
-      await cliJson(bob.dir, 'accept', alice.code);
+      // Friends (not yet waiting for online: the wait below also has a message each way delivered).
+      const friends = await startFriendsOnTestnet(running, {
+        dirs: { alice: alice.dir, bob: bob.dir },
+        env: DEBUG_ENV,
+        isOnlineAwaited: false,
+      });
+      testnet = friends.testnet;
+      bootstrap = friends.bootstrap;
+      alice.code = friends.alice.code;
+      bob.code = friends.bob.code;
+      alice.daemon = friends.alice.daemon;
+      bob.daemon = friends.bob.daemon;
       const ids = [await send(alice, bob, 'hello Bob'), await send(bob, alice, 'hello Alice')];
       await eventually(
         'friends, online, one message each way delivered',
@@ -203,7 +163,7 @@ describe('reconnect after a daemon restart, on a loopback testnet', { timeout: 4
     });
   });
   after(async () => {
-    await Promise.all(running.map((p) => p.stop()));
+    await stopAll(running);
     for (const dir of [alice.dir, bob.dir]) rmSync(dir, { recursive: true, force: true });
     if (measured.length > 0) console.log(`reconnect times:\n  ${measured.join('\n  ')}`);
   });
