@@ -5,9 +5,8 @@
  * reach wait in the DHT) and RequestBeacon (friend requests meet through the DHT). Without a DhtNode it runs
  * the online path alone: sessions to last known endpoints and endpoint hints.
  *
- * Offline path: a message that finds no session is sent as soon as one comes up; when no session is up
- * OFFLINE_AFTER_MS after it was queued (or after a session was lost with messages outstanding), the mailbox
- * seals and puts the outbox (state `stored`). Whichever path delivers first wins: the receiver dedupes by id.
+ * Offline path: a message that finds no session is sent as soon as one comes up, or goes to the DHT after a
+ * wait (OfflineScheduler: 8 s, 2 s when the friend is already away).
  */
 import { EventEmitter } from 'node:events';
 import type { DhtNode } from '../dht/index.ts';
@@ -18,13 +17,13 @@ import {
   type Logger,
   nullLogger,
   type Random,
-  type Timer,
   type UdpAddress,
 } from '../runtime/index.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
 import { createDhtServices, type DhtServices } from './session/dht-services.ts';
+import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
 import { SessionManager } from './session/session-manager.ts';
@@ -75,8 +74,6 @@ export interface ChatNodeEvents {
   accepted: [event: ContactView];
 }
 
-export const OFFLINE_AFTER_MS = 8000;
-
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly code: string;
   readonly #opts: ChatNodeOptions;
@@ -89,7 +86,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #mailbox: DhtServices['mailbox'] | undefined;
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
-  readonly #offlineTimers = new Map<string, Timer>();
+  readonly #offline: OfflineScheduler | undefined;
   #isStarted = false;
   #isClosed = false;
 
@@ -136,7 +133,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
       dialMode: (peer) => this.#requests.dialMode(peer),
       onFriendSession: (peer, session) => {
-        this.#cancelOffline(peer);
+        this.#offline?.cancel(peer);
         this.#rendezvous?.resetBackoff(peer);
         return this.#delivery.attach(peer, session);
       },
@@ -162,6 +159,15 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       );
       this.#rendezvous = services.rendezvous;
       this.#mailbox = services.mailbox;
+      const mailbox = services.mailbox;
+      this.#offline = new OfflineScheduler({
+        clock: opts.clock,
+        logger: this.#logger,
+        ...(opts.offlineAfterMs === undefined ? {} : { afterMs: opts.offlineAfterMs }),
+        isOnline: (peer) => this.#store.contacts.get(peer)?.presence === 'online',
+        hasSession: (peer) => this.#sessions.sessionOf(peer) !== undefined,
+        store: (peer) => mailbox.storeFor(peer),
+      });
       this.#beacon = services.beacon;
       this.#nat = services.nat;
     }
@@ -180,7 +186,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
       this.#sessions.connect(contact.publicKey);
       if (this.#store.messages.outbox(contact.publicKey, 1).some((m) => m.state === 'queued')) {
-        this.#scheduleOffline(contact.publicKey);
+        this.#offline?.schedule(contact.publicKey, true);
       }
     }
     void dhtReady.then(
@@ -201,8 +207,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    for (const timer of this.#offlineTimers.values()) timer.cancel();
-    this.#offlineTimers.clear();
+    this.#offline?.close();
     this.#beacon?.close();
     this.#nat?.close();
     this.#mailbox?.close();
@@ -272,7 +277,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);
       this.#nat?.punchTowards(peer);
-      this.#scheduleOffline(peer);
+      this.#offline?.schedule(peer, false);
     }
     return { id: message.id.toString('hex'), state: message.state };
   }
@@ -350,29 +355,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (presence !== 'online') this.#delivery.friendAway(peer);
     if (presence === 'away') {
       this.#rendezvous?.resetBackoff(peer);
-      if (this.#store.messages.outbox(peer, 1).length > 0) this.#scheduleOffline(peer);
+      if (this.#store.messages.outbox(peer, 1).length > 0) {
+        this.#offline?.cancel(peer); // a longer wait from while they were online: they did not come back
+        this.#offline?.schedule(peer, false);
+      }
     }
-  }
-
-  #scheduleOffline(peer: Buffer): void {
-    const mailbox = this.#mailbox;
-    if (mailbox === undefined || this.#isClosed) return;
-    const hex = peer.toString('hex');
-    if (this.#offlineTimers.has(hex)) return;
-    const timer = this.#opts.clock.setTimer(this.#opts.offlineAfterMs ?? OFFLINE_AFTER_MS, () => {
-      this.#offlineTimers.delete(hex);
-      if (this.#isClosed || this.#sessions.sessionOf(peer) !== undefined) return;
-      mailbox
-        .storeFor(peer)
-        .catch((error) => this.#logger.warn({ error: String(error) }, 'offline store failed'));
-    });
-    this.#offlineTimers.set(hex, timer);
-  }
-
-  #cancelOffline(peer: Buffer): void {
-    const hex = peer.toString('hex');
-    this.#offlineTimers.get(hex)?.cancel();
-    this.#offlineTimers.delete(hex);
   }
 
   #emitState(peer: Buffer, id: Buffer, state: MessageState): void {

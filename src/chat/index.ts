@@ -141,9 +141,9 @@ export {
   type ChatNodeOptions,
   type ContactView,
   type MessageView,
-  OFFLINE_AFTER_MS,
   type RequestView,
 } from './chat-node.ts';
+export { OFFLINE_AFTER_MS, OFFLINE_WHEN_AWAY_MS, OfflineScheduler } from './offline-scheduler.ts';
 export {
   type ChatFrame,
   ChatFrameReader,
