@@ -24,6 +24,7 @@ import {
   UdpTransport,
 } from '../runtime/index.ts';
 import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
+import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
 import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 
@@ -32,7 +33,6 @@ const PORT_KV_KEY = 'app-daemon-udp-port';
 const ROUTING_TABLE_SAVE_INTERVAL_MS = 60_000;
 /** The longest the daemon waits for the DHT to join before starting the chat services anyway. */
 const JOIN_WAIT_MS = 10_000;
-const CHAT_EVENTS = ['message', 'state', 'presence', 'request', 'typing', 'accepted'] as const;
 
 export interface DaemonOptions {
   dataDir: string;
@@ -145,7 +145,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(name === undefined ? {} : { name }),
       localEndpoints: () => localEndpoints(transport, dht, options),
     });
-    for (const name of CHAT_EVENTS)
+    for (const name of CHAT_EVENT_NAMES)
       chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
     await chat.start(dhtReady);
     undo.push(() => chat.close());
