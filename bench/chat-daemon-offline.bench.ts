@@ -16,14 +16,14 @@ import { callDaemon } from '../src/app/chat-api-client.ts';
 import { intOption, printTable, type Summary, summarize } from './chat-bench-stats.ts';
 import {
   machine,
-  makeFriends,
   runBench,
   StateWatcher,
   sendMessage,
   sinceSpawn,
   startDaemon,
-  startTestnet,
   waitOnline,
+  friendsOnTestnet,
+  progressLog,
 } from './chat-harness.ts';
 
 /** The mailbox waits 8 s after the session is lost, then seals, refreshes the prekey and puts. */
@@ -31,8 +31,7 @@ const STORED_TIMEOUT_MS = 90_000;
 const FETCH_TIMEOUT_MS = 90_000;
 const runs = intOption('runs', 5);
 const count = intOption('messages', 5);
-const t0 = Date.now();
-const log = (what: string): void => console.error(`[+${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+const log = progressLog();
 
 interface RunTimes {
   /** Bob stopped → the last of the K `stored` at Alice (not the measure; how long the mailbox took). */
@@ -47,9 +46,7 @@ interface RunTimes {
 }
 
 await runBench(600_000, async () => {
-  const { bootstrap } = await startTestnet(30);
-  log(`testnet formed at ${bootstrap}`);
-  const pair = await makeFriends(bootstrap, log);
+  const { bootstrap, pair } = await friendsOnTestnet(30, log);
   const all: RunTimes[] = [];
   for (let run = 0; run < runs; run++) {
     await pair.bob.stop();

@@ -15,7 +15,14 @@
  * Prints a table and then one JSON object. Bounded: each message waits at most 60 s, the whole script 10 min.
  */
 import { intOption, printTable, type Summary, summarize } from './chat-bench-stats.ts';
-import { machine, makeFriends, runBench, StateWatcher, sendMessage, startTestnet } from './chat-harness.ts';
+import {
+  friendsOnTestnet,
+  machine,
+  progressLog,
+  runBench,
+  StateWatcher,
+  sendMessage,
+} from './chat-harness.ts';
 
 const MESSAGE_TIMEOUT_MS = 60_000;
 const sequentialCount = intOption('sequential', 200);
@@ -23,8 +30,7 @@ const total = intOption('messages', 1000);
 const window = intOption('window', 32);
 const WARM_UP = 10;
 const BODY = 'x'.repeat(100);
-const t0 = Date.now();
-const log = (what: string): void => console.error(`[+${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+const log = progressLog();
 
 interface Sample {
   latencyMs: number;
@@ -32,9 +38,7 @@ interface Sample {
 }
 
 await runBench(600_000, async () => {
-  const { bootstrap } = await startTestnet(30);
-  log(`testnet formed at ${bootstrap}`);
-  const pair = await makeFriends(bootstrap, log);
+  const { pair } = await friendsOnTestnet(30, log);
   const delivered = new StateWatcher(pair.alice, 'state', ['delivered', 'read']);
   const one = async (label: string): Promise<Sample & { doneMs: number }> => {
     const at = Date.now();

@@ -28,14 +28,14 @@ import {
   DAEMON_ENTRY,
   type DaemonProcess,
   machine,
-  makeFriends,
   type Pair,
   runBench,
   sendMessage,
   sinceSpawn,
   startDaemon,
-  startTestnet,
   waitOnline,
+  friendsOnTestnet,
+  progressLog,
 } from './chat-harness.ts';
 
 const RUN_TIMEOUT_MS = 60_000;
@@ -45,8 +45,7 @@ const runs = intOption('runs', 20);
 const variantArg = process.argv[process.argv.indexOf('--variant') + 1];
 const variants =
   process.argv.includes('--variant') && variantArg !== 'both' ? [variantArg as string] : ['restart', 'dht'];
-const t0 = Date.now();
-const log = (what: string): void => console.error(`[+${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+const log = progressLog();
 
 interface RunTimes {
   ready: number;
@@ -132,9 +131,7 @@ await runBench(600_000, async () => {
     cli.push(await processStartMs([CLI_PATH, '--version']));
     if (DAEMON_ENTRY !== CLI_PATH) entry.push(await processStartMs([DAEMON_ENTRY, '--version']));
   }
-  const { bootstrap } = await startTestnet(30);
-  log(`testnet formed at ${bootstrap}`);
-  const pair = await makeFriends(bootstrap, log);
+  const { bootstrap, pair } = await friendsOnTestnet(30, log);
   const result: Record<string, unknown> = {
     bench: 'chat-daemon-start',
     testnetNodes: 30,

@@ -220,6 +220,22 @@ export interface Pair {
  * Alice and Bob initialised, friends through the DHT (Alice adds, Bob's daemon finds the request and accepts),
  * both daemons running and online to each other. Up to a minute or two: the request travels through the DHT.
  */
+/** Progress lines on stderr, timed from now (stdout carries only the table and the JSON). */
+export function progressLog(): (what: string) => void {
+  const t0 = Date.now();
+  return (what) => console.error(`[+${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+}
+
+/** A testnet of a bootstrap node and `nodes` DHT nodes, with Alice and Bob made friends through it. */
+export async function friendsOnTestnet(
+  nodes: number,
+  log: (what: string) => void,
+): Promise<{ bootstrap: string; pair: Pair }> {
+  const { bootstrap } = await startTestnet(nodes);
+  log(`testnet formed at ${bootstrap}`);
+  return { bootstrap, pair: await makeFriends(bootstrap, log) };
+}
+
 export async function makeFriends(bootstrap: string, log: (what: string) => void): Promise<Pair> {
   const aliceDir = mkdtempSync(join(tmpdir(), 'dhtchat-bench-alice-'));
   const bobDir = mkdtempSync(join(tmpdir(), 'dhtchat-bench-bob-'));
