@@ -12,6 +12,8 @@
  *                   maxStrangers in all; a stranger that finds its host, subnet or the pool full takes the
  *                   place of the oldest stranger there that has not yet had data of ours acked ("unproven":
  *                   oldest first), or is refused.
+ *   trusted         at most maxTrustedPerHost from one host, the oldest unproven making room as for strangers:
+ *                   whoever shares a friend's address is trusted too, and must not crowd out other friends.
  *   incoming        trusted + strangers: at most maxIncoming, so our own dials always have
  *                   maxConnections - maxIncoming slots no peer can take.
  *   all             at most maxConnections. Outgoing dials and trusted connections that find no room evict the
@@ -36,6 +38,8 @@ export interface AdmissionLimits {
   maxStrangersPerHost: number;
   /** Per /24 (IPv4) or /64 (IPv6). */
   maxStrangersPerSubnet: number;
+  /** Trusted connections from one host (someone sharing a friend's address is trusted too, but only this far). */
+  maxTrustedPerHost: number;
   /** SYN-ACKs a host (and a subnet) may get from us, per second and in a burst. */
   synAcksPerHostPerSec: number;
   synAckHostBurst: number;
@@ -53,6 +57,7 @@ export const DEFAULT_ADMISSION_LIMITS: Readonly<AdmissionLimits> = {
   maxStrangers: 768,
   maxStrangersPerHost: 16,
   maxStrangersPerSubnet: 64,
+  maxTrustedPerHost: 32,
   synAcksPerHostPerSec: 10,
   synAckHostBurst: 20,
   synAcksPerSubnetPerSec: 50,
@@ -93,6 +98,7 @@ export class UtpAdmission<T> {
   readonly #strangers = new Set<T>();
   readonly #byHost = new Map<string, T[]>();
   readonly #bySubnet = new Map<string, T[]>();
+  readonly #trustedByHost = new Map<string, T[]>();
   #incoming = 0;
   readonly #hostSynAcks: SourceBuckets;
   readonly #subnetSynAcks: SourceBuckets;
@@ -130,7 +136,7 @@ export class UtpAdmission<T> {
       all: this.#slots.size,
       incoming: this.#incoming,
       strangers: this.#strangers.size,
-      trackedHosts: this.#byHost.size,
+      trackedHosts: this.#byHost.size + this.#trustedByHost.size,
       trackedSubnets: this.#bySubnet.size,
       trackedBudgets: this.#hostSynAcks.size + this.#subnetSynAcks.size + this.#trustedSynAcks.size,
     };
@@ -173,6 +179,7 @@ export class UtpAdmission<T> {
     };
     this.#slots.set(item, slot);
     if (origin !== 'outgoing') this.#incoming++;
+    if (origin === 'trusted') pushTo(this.#trustedByHost, slot.host, item);
     if (origin !== 'stranger') return;
     this.#strangers.add(item);
     pushTo(this.#byHost, slot.host, item);
@@ -185,6 +192,7 @@ export class UtpAdmission<T> {
     if (slot === undefined) return;
     this.#slots.delete(item);
     if (slot.origin !== 'outgoing') this.#incoming--;
+    if (slot.origin === 'trusted') removeFrom(this.#trustedByHost, slot.host, item);
     if (slot.origin !== 'stranger') return;
     this.#strangers.delete(item);
     removeFrom(this.#byHost, slot.host, item);
@@ -220,6 +228,11 @@ export class UtpAdmission<T> {
         return unproven(this.#strangers);
       }
       return { isAdmitted: true, origin, evict: undefined };
+    }
+    const fromHost = origin === 'trusted' ? this.#trustedByHost.get(host) : undefined;
+    if ((fromHost?.length ?? 0) >= l.maxTrustedPerHost) {
+      const evict = this.#oldest(fromHost, true);
+      return evict === undefined ? { isAdmitted: false } : { isAdmitted: true, origin, evict };
     }
     const isFull = isAllFull || (origin === 'trusted' && this.#incoming >= l.maxIncoming);
     if (!isFull) return { isAdmitted: true, origin, evict: undefined };

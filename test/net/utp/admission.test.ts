@@ -88,6 +88,17 @@ describe('uTP admission', () => {
     assert.equal(open('outgoing')?.evicted?.name, 'c1', 'table full: our dial evicts the oldest stranger');
   });
 
+  test("one trusted host holds at most maxTrustedPerHost: sharing a friend's address does not crowd out friends", () => {
+    const { open } = makeAdmission({ ...SMALL, maxTrustedPerHost: 3 }, ['192.0.2.1', '192.0.2.2']);
+    const first = [0, 1, 2].map((port) => open(at('192.0.2.1', port)));
+    assert.ok(first.every((r) => r?.origin === 'trusted' && r.evicted === undefined));
+    const fourth = open(at('192.0.2.1', 3));
+    assert.equal(fourth?.evicted, first[0]?.item, 'the oldest unproven of that host');
+    for (const r of [...first, fourth]) if (r !== undefined) r.item.isProven = true;
+    assert.equal(open(at('192.0.2.1', 4)), undefined, 'refused once the others are proven');
+    assert.equal(open(at('192.0.2.2'))?.origin, 'trusted', 'another friend host is untouched');
+  });
+
   test('with the pool full, the oldest unproven stranger anywhere makes room; proven ones are kept', () => {
     const { admission, open } = makeAdmission();
     const opened = [];
