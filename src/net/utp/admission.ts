@@ -4,9 +4,9 @@
  *
  * Origins: `outgoing` (our own dials), `trusted` (incoming from an address the layer above vouches for:
  * friends' known hosts) and `stranger` (every other incoming connection). Half-open entries do not exist: a SYN
- * gets a stateless SYN-ACK (syn-cookie.ts), so what a half-open costs us is one SYN-ACK, bounded per host and per
- * subnet (/24 for IPv4, /64 for IPv6) by token buckets, and refused outright when no room could be made. A
- * connection exists once the initiator proved its address, and then:
+ * gets a stateless SYN-ACK (syn-cookie.ts), so all a half-open costs us is one SYN-ACK, budgeted by token
+ * buckets per host, per subnet (/24 for IPv4, /64 for IPv6) and for all strangers together, and refused outright
+ * when no room could be made. A connection exists once the initiator proved its address, and then:
  *
  *   strangers       at most maxStrangersPerHost from one host, maxStrangersPerSubnet from one subnet, and
  *                   maxStrangers in all; a stranger that finds its host, subnet or the pool full takes the
@@ -19,8 +19,9 @@
  *   all             at most maxConnections. Outgoing dials and trusted connections that find no room evict the
  *                   oldest stranger (unproven first): strangers never make our dials or friends fail.
  *
- * Trust is the listener's decision (isTrusted), asked only about proven addresses for admission; a SYN from a
- * trusted host spends no subnet budget (a friend sharing a /24 with an attacker still gets its SYN-ACK).
+ * Trust is the listener's decision (isTrusted). A SYN from a trusted host spends only that host's own budget, not
+ * its subnet's nor the strangers' (a friend sharing a /24 with an attacker still gets its SYN-ACK); a spoofed
+ * friend's address gets SYN-ACKs, never a connection, since admission happens only once the address is proven.
  */
 import type { UdpAddress } from '../../runtime/index.ts';
 import { hostToBytes } from '../../wire/index.ts';
@@ -45,6 +46,12 @@ export interface AdmissionLimits {
   synAckHostBurst: number;
   synAcksPerSubnetPerSec: number;
   synAckSubnetBurst: number;
+  /**
+   * SYN-ACKs for all strangers together: the CPU bound (each can turn into a ~40 µs connection set-up) when a
+   * flood comes from more subnets than the per-subnet budget can hold back. Trusted hosts do not spend it.
+   */
+  strangerSynAcksPerSec: number;
+  strangerSynAckBurst: number;
   /** SYN-ACKs for a trusted host (its own bucket: a spoofed friend's address cannot drain a stranger's). */
   synAcksPerTrustedHostPerSec: number;
   /** Sources whose SYN-ACK budget is tracked (per kind): the memory bound of the buckets. */
@@ -62,9 +69,14 @@ export const DEFAULT_ADMISSION_LIMITS: Readonly<AdmissionLimits> = {
   synAckHostBurst: 20,
   synAcksPerSubnetPerSec: 50,
   synAckSubnetBurst: 100,
+  strangerSynAcksPerSec: 2000,
+  strangerSynAckBurst: 2000,
   synAcksPerTrustedHostPerSec: 100,
   maxTrackedSources: 4096,
 };
+
+/** The one key of the all-strangers SYN-ACK bucket. */
+const ALL_STRANGERS = '';
 
 /** What to do with a SYN: answer with a SYN-ACK, refuse (ST_RESET: no room could be made), or drop silently. */
 export type SynDecision = 'syn-ack' | 'refuse' | 'over-budget';
@@ -102,6 +114,7 @@ export class UtpAdmission<T> {
   #incoming = 0;
   readonly #hostSynAcks: SourceBuckets;
   readonly #subnetSynAcks: SourceBuckets;
+  readonly #strangerSynAcks: SourceBuckets;
   readonly #trustedSynAcks: SourceBuckets;
 
   constructor(isProven: (item: T) => boolean, limits: Partial<AdmissionLimits> = {}) {
@@ -118,6 +131,11 @@ export class UtpAdmission<T> {
       ratePerSec: l.synAcksPerSubnetPerSec,
       burst: l.synAckSubnetBurst,
       maxSources,
+    });
+    this.#strangerSynAcks = new SourceBuckets({
+      ratePerSec: l.strangerSynAcksPerSec,
+      burst: l.strangerSynAckBurst,
+      maxSources: 1,
     });
     this.#trustedSynAcks = new SourceBuckets({
       ratePerSec: l.synAcksPerTrustedHostPerSec,
@@ -150,12 +168,17 @@ export class UtpAdmission<T> {
       return this.#canMakeRoom('trusted', host, subnetOf(host)) ? 'syn-ack' : 'refuse';
     }
     const subnet = subnetOf(host);
-    // Both buckets must have a token before either is spent.
-    if (!this.#hostSynAcks.canTake(host, nowMs) || !this.#subnetSynAcks.canTake(subnet, nowMs)) {
+    // Every bucket must have a token before any is spent.
+    if (
+      !this.#hostSynAcks.canTake(host, nowMs) ||
+      !this.#subnetSynAcks.canTake(subnet, nowMs) ||
+      !this.#strangerSynAcks.canTake(ALL_STRANGERS, nowMs)
+    ) {
       return 'over-budget';
     }
     this.#hostSynAcks.take(host, nowMs);
     this.#subnetSynAcks.take(subnet, nowMs);
+    this.#strangerSynAcks.take(ALL_STRANGERS, nowMs);
     return this.#canMakeRoom('stranger', host, subnet) ? 'syn-ack' : 'refuse';
   }
 

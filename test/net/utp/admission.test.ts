@@ -135,6 +135,18 @@ describe('uTP admission', () => {
     assert.equal(answered('198.51.100.1', 100, 1000), 10, 'a second later: 10 more for the host');
   });
 
+  test('all strangers together get at most strangerSynAckBurst SYN-ACKs at once; trusted hosts are not counted', () => {
+    const limits = { ...SMALL, strangerSynAcksPerSec: 100, strangerSynAckBurst: 300 };
+    const { admission } = makeAdmission(limits, ['192.0.2.1']);
+    let answered = 0;
+    for (let i = 0; i < 1000; i++) {
+      if (admission.onSyn(at(`10.${i >> 8}.${i & 0xff}.1`), 0) === 'syn-ack') answered++;
+    }
+    assert.equal(answered, 300, 'a flood from 1,000 subnets: the global burst, no more');
+    assert.equal(admission.onSyn(at('192.0.2.1'), 0), 'syn-ack', 'a friend still gets its SYN-ACK');
+    assert.equal(admission.onSyn(at('10.200.0.1'), 1000), 'syn-ack', 'refilled at strangerSynAcksPerSec');
+  });
+
   test('a SYN is refused (not answered) when no room could be made for it', () => {
     const { admission, open } = makeAdmission();
     for (let p = 0; p < 4; p++) open(at('198.51.100.1', p), true);
