@@ -10,7 +10,9 @@
  * that packet handled as its first. Who may hold a connection, and who is evicted to make room, is admission.ts:
  * per-host and per-subnet caps for strangers, a reserve strangers cannot touch for our own dials and trusted
  * peers, the oldest unproven stranger evicted first. A SYN-ACK is never bigger than the SYN it answers and is
- * budgeted per host and subnet, so SYNs from a forged address cannot turn us into an amplifier.
+ * budgeted per host, per subnet and for all strangers, so SYNs from a forged address cannot turn us into an
+ * amplifier. Without state, a proving packet replayed within the cookie's lifetime after its connection is gone
+ * opens it again; that costs the replayer nothing new, and the same caps apply.
  *
  * Any other packet for an unknown id is answered with ST_RESET, at most once per source address per
  * resetIntervalMs, so forged traffic cannot be amplified or turned into a flood.
