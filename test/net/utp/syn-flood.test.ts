@@ -243,6 +243,44 @@ describe('uTP SYN floods', () => {
     assert.equal(scene.victim.connectionCount, 1);
   });
 
+  test('a first flight whose first packet is late: the later ones are not reset, the resend opens the connection', () => {
+    const scene = makeScene('first-flight');
+    const peer = scene.network.createTransport({ host: '10.0.55.1', port: 5000 });
+    const replies: Buffer[] = [];
+    peer.onPacket((bytes) => replies.push(bytes));
+    const header = { timestampUs: 1, timestampDiffUs: 0, wndSize: 1 << 20 };
+    peer.send(
+      encodePacket({ ...header, type: PacketType.ST_SYN, connectionId: 40, seqNr: 500, ackNr: 0 }),
+      VICTIM,
+    );
+    scene.clock.advance(5);
+    const synAck = decodePacket(replies.shift() as Buffer);
+    assert.ok(synAck.ok);
+    const data = (seqNr: number, text: string) =>
+      encodePacket({
+        ...header,
+        type: PacketType.ST_DATA,
+        connectionId: 41,
+        seqNr,
+        ackNr: synAck.packet.seqNr - 1,
+        payload: Buffer.from(text),
+      });
+    peer.send(data(502, 'second'), VICTIM);
+    peer.send(data(503, 'third'), VICTIM);
+    scene.clock.advance(5);
+    assert.deepEqual(replies, [], 'no ST_RESET for a good initiator');
+    assert.equal(scene.victim.connectionCount, 0);
+    assert.equal(scene.victim.stats.firstFlightHeld, 1, 'checked once: the reset limiter covers the rest');
+    for (const seqNr of [501, 502, 503])
+      peer.send(data(seqNr, ['first', 'second', 'third'][seqNr - 501] ?? ''), VICTIM);
+    scene.clock.advance(5);
+    assert.equal(scene.accepted.length, 1);
+    const socket = scene.accepted[0] as UtpSocket;
+    const chunks: string[] = [];
+    for (let c = socket.read(); c !== undefined; c = socket.read()) chunks.push(c.toString());
+    assert.equal(chunks.join(''), 'firstsecondthird');
+  });
+
   test('a lost SYN-ACK: the resent SYN gets the same cookie and the initiator connects', () => {
     const scene = makeScene('lost-syn-ack');
     const transport = scene.network.createTransport(STRANGER);
