@@ -34,6 +34,7 @@ export {
   type IdentityFileInfo,
   identityFromSeed,
   inspectIdentityFile,
+  publicKeyCheck,
   type ScryptParams,
 } from './identity.ts';
 export {
