@@ -5,6 +5,7 @@
  *   daemon's local API.
  */
 import type { Command } from 'commander';
+import { registerBackupCommands } from './backup-commands.ts';
 import { callDaemon, followDaemonEvents } from './chat-api-client.ts';
 import type { ContactView, MessageView, RequestView, SentMessage } from './chat-api-types.ts';
 import { dataDirOf, loadChat } from './chat-data-dir.ts';
@@ -33,6 +34,7 @@ export function registerChatCommands(program: Command): void {
   registerTestnetCommand(program);
   registerClientCommands(program);
   registerLiveCommands(program);
+  registerBackupCommands(program);
 }
 
 function registerClientCommands(program: Command): void {

@@ -20,6 +20,8 @@ import { canPrompt, PassphrasePromptError, promptPassphrase } from './passphrase
 
 export const PROFILE_FILE = 'profile.json';
 export const PASSPHRASE_ENV = 'DHTCHAT_PASSPHRASE';
+/** The backup file's passphrase, when it should differ from the identity's (else DHTCHAT_PASSPHRASE serves). */
+export const BACKUP_PASSPHRASE_ENV = 'DHTCHAT_BACKUP_PASSPHRASE';
 
 export const ChatAppErrorCode = {
   noDaemon: 'APP_NO_DAEMON',
@@ -88,6 +90,26 @@ export async function loadIdentity(dataDir: string): Promise<{ identity: Identit
       process.stderr.write('wrong passphrase, try again\n');
     }
   }
+}
+
+/**
+ * The backup file's passphrase (`export`, `import`): DHTCHAT_BACKUP_PASSPHRASE, else DHTCHAT_PASSPHRASE, else
+ * asked on the terminal (twice for a new file). Never empty: a backup holds the secret key.
+ */
+export async function backupPassphrase(isNew: boolean, what: string): Promise<string> {
+  const backupEnv = process.env[BACKUP_PASSPHRASE_ENV];
+  if (backupEnv !== undefined && backupEnv !== '') return backupEnv;
+  const fromEnv = passphraseFromEnv();
+  if (fromEnv !== undefined) return fromEnv;
+  if (!canPrompt()) {
+    throw new DhtchatError(
+      PassphrasePromptError.unavailable,
+      `${what} needs a passphrase for the backup: set ${BACKUP_PASSPHRASE_ENV} or ${PASSPHRASE_ENV} (stdin is not a terminal to ask on)`,
+    );
+  }
+  return promptPassphrase(isNew ? 'New passphrase for the backup file' : 'Passphrase of the backup file', {
+    isNew,
+  });
 }
 
 /**
