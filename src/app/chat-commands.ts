@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { registerBackupCommands } from './backup-commands.ts';
+import { registerInteractiveChatCommand } from './chat-interactive-command.ts';
 import { callDaemon, followDaemonEvents } from './chat-api-client.ts';
 import type { ContactView, MessageView, RequestView, SentMessage } from './chat-api-types.ts';
 import { dataDirOf, loadChat } from './chat-data-dir.ts';
@@ -35,6 +36,7 @@ export function registerChatCommands(program: Command): void {
   registerClientCommands(program);
   registerLiveCommands(program);
   registerBackupCommands(program);
+  registerInteractiveChatCommand(program);
 }
 
 function registerClientCommands(program: Command): void {
