@@ -43,7 +43,8 @@ export function encodeBackupPayload(payload: BackupPayload): Buffer {
 export function decodeBackupPayload(bytes: Uint8Array): BackupPayload & {
   readonly decodedStore: ReturnType<typeof decodeBackupStore>;
 } {
-  const decoded = decodeBencode(Buffer.from(bytes), {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const decoded = decodeBencode(view, {
     maxBytes: MAX_BACKUP_BYTES,
     maxDepth: 2,
     maxItems: 16,
