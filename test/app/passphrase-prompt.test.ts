@@ -1,7 +1,7 @@
 /**
  * The passphrase prompt on a real pseudo-terminal (test/helpers/pty.ts): `init --passphrase` asks twice without
  * echo and protects the key; a daemon on a protected identity asks, says so on a wrong passphrase and starts on
- * the right one; a mismatch or Ctrl-C is one error line. Without a terminal and without DHTCHAT_PASSPHRASE, the
+ * the right one; export asks twice for the backup's, import once; a mismatch or Ctrl-C is one error line. Without a terminal and without DHTCHAT_PASSPHRASE, the
  * error names the variable.
  */
 import assert from 'node:assert/strict';
@@ -54,6 +54,29 @@ describe('passphrase prompt on a terminal', { timeout: 120_000 }, () => {
     } finally {
       daemon.kill();
     }
+  });
+
+  test('export asks for a new backup passphrase twice, import asks for it once', async () => {
+    const dir = tempDir();
+    const init = await runCli(['--data-dir', dir, 'init', '--json'], { env: NO_ENV });
+    assert.equal(init.code, 0, init.stderr);
+    const file = join(tempDir(), 'backup');
+    const exporting = startOnPty(['--data-dir', dir, 'export', file], NO_ENV);
+    await exporting.waitFor('New passphrase for the backup file: ', STEP_MS);
+    exporting.type(`${SECRET}\r`);
+    await exporting.waitFor('New passphrase for the backup file (again): ', STEP_MS);
+    exporting.type(`${SECRET}\r`);
+    assert.equal(await exporting.exited, 0, exporting.output());
+    assert.match(exporting.output(), /backup written to /);
+
+    const target = tempDir();
+    const importing = startOnPty(['--data-dir', target, 'import', file], NO_ENV);
+    await importing.waitFor('Passphrase of the backup file: ', STEP_MS);
+    importing.type(`${SECRET}\r`);
+    assert.equal(await importing.exited, 0, importing.output());
+    assert.ok(!`${exporting.output()}${importing.output()}`.includes(SECRET), 'the passphrase was echoed');
+    const { code } = JSON.parse(init.stdout) as { code: string };
+    assert.match(importing.output(), new RegExp(`restored ${code}`));
   });
 
   test('two different passphrases: one error line, exit 1, no identity written', async () => {
