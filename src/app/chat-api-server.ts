@@ -16,6 +16,8 @@
  *   POST /v1/read {who}              -> {}
  *   POST /v1/typing {who,isTyping?}  -> {}                     (isTyping defaults to true)
  *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
+ *   GET  /v1/backup                  -> {"owner":hex,"store":base64}: the store's backup rows (`dhtchat export`
+ *                                       while the daemon holds the store's lock); never the identity's secret key
  * Errors: {"error":{"code","message"}} with 400 (our DhtchatError codes), 401, 403, 404, 405, 413 or 500.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -59,9 +61,13 @@ export async function startChatApiServer(options: {
   token: string;
   port?: number;
   onError?: (error: unknown) => void;
+  /** The store section of a backup (src/chat/backup-store-codec.ts); without it GET /v1/backup is a 404. */
+  backup?: () => { owner: string; store: string };
 }): Promise<ChatApiServer> {
   const routes = routesFor(options.service);
   routes.set('GET /v1/events', (_b, _q, res) => streamEvents(options.service, res));
+  const { backup } = options;
+  if (backup !== undefined) routes.set('GET /v1/backup', () => backup());
   const expected = Buffer.from(`Bearer ${options.token}`);
   let port = 0;
   // Node would answer a request without Host with a bare 400; the wall answers it, as it answers a foreign one.

@@ -5,6 +5,8 @@
  *   clients of the running daemon's local API.
  */
 import type { Command } from 'commander';
+import { registerBackupCommands } from './backup-commands.ts';
+import { registerInteractiveChatCommand } from './chat-interactive-command.ts';
 import { callDaemon } from './chat-api-client.ts';
 import type { ContactView, MessageView, RequestView, SentMessage } from './chat-api-types.ts';
 import { dataDirOf, loadChat } from './chat-data-dir.ts';
@@ -35,6 +37,8 @@ export function registerChatCommands(program: Command): void {
   registerClientCommands(program);
   registerLiveCommands(program);
   registerEventsCommand(program);
+  registerBackupCommands(program);
+  registerInteractiveChatCommand(program);
 }
 
 function registerClientCommands(program: Command): void {

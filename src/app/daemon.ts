@@ -13,7 +13,14 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { CHAT_DATABASE_FILE, ChatNode, ChatStore, encodeFriendCode, KvKey } from '../chat/index.ts';
+import {
+  CHAT_DATABASE_FILE,
+  ChatNode,
+  ChatStore,
+  encodeBackupStore,
+  encodeFriendCode,
+  KvKey,
+} from '../chat/index.ts';
 import type { DhtNode } from '../dht/index.ts';
 import {
   type Clock,
@@ -166,6 +173,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       token,
       ...(options.apiPort === undefined ? {} : { port: options.apiPort }),
       onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
+      backup: () => ({
+        owner: identity.publicKey.toString('hex'),
+        store: encodeBackupStore({ owner: identity.publicKey, rows: store.backupRows() }).toString('base64'),
+      }),
     });
     undo.push(() => api.close());
     await writeApiFile(dataDir, { port: api.port, token, pid: process.pid });
