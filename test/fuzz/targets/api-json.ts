@@ -62,7 +62,7 @@ export const apiJsonTarget: FuzzTarget = {
       // The kind of error, not its details (a position or a quoted excerpt would make every input new).
       return `bad:${error.message
         .split(/[\s:'"]+/)
-        .slice(3, 6)
+        .slice(3, 5)
         .join(' ')}`;
     }
   },
