@@ -214,16 +214,25 @@ function readJsonBody(req: IncomingMessage): Promise<Body> {
         return;
       }
       try {
-        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-          throw new Error('the body must be a JSON object');
-        }
-        resolve(parsed as Body);
+        resolve(parseJsonBody(Buffer.concat(chunks)));
       } catch (error) {
-        reject(new DhtchatError(ApiErrorCode.badRequest, `bad JSON body: ${messageOf(error)}`));
+        reject(error);
       }
     });
   });
+}
+
+/** A request body as a JSON object (empty: {}); anything else throws APP_API_BAD_REQUEST, never another error. */
+export function parseJsonBody(bytes: Buffer): Body {
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8') || '{}');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new Error('the body must be a JSON object');
+    }
+    return parsed as Body;
+  } catch (error) {
+    throw new DhtchatError(ApiErrorCode.badRequest, `bad JSON body: ${messageOf(error)}`);
+  }
 }
 
 function stringField(body: Body, name: string): string {

@@ -31,6 +31,13 @@ export type KrpcErrorCode = (typeof KrpcErrorCode)[keyof typeof KrpcErrorCode];
 
 /** BEP 32: outgoing packets must fit in 1024 bytes (a minimum IPv6 MTU minus headers, with room to spare). */
 export const MAX_OUTGOING_PACKET_BYTES = 1024;
+/**
+ * A packet carrying a BEP 44 item (a `put` query, a `get` reply with `v`) may be larger: what one UDP datagram
+ * carries through a 1,500-byte Ethernet MTU over IPv6 (1500 − 40 − 8). BEP 44 allows a `v` of 1000 bytes, and with
+ * `k`, `sig`, `seq`, `salt` and the token such a packet is ~1,250-1,350 bytes, over BEP 32's 1024 (libtorrent sends
+ * them too). Every item we accept must be servable; every other packet stays within MAX_OUTGOING_PACKET_BYTES.
+ */
+export const MAX_ITEM_PACKET_BYTES = 1500 - 40 - 8;
 /** Incoming packets above this are dropped unparsed (a full Ethernet MTU plus slack). */
 export const MAX_INCOMING_PACKET_BYTES = 1500 + 500;
 /** Decoder limits for one KRPC packet. */

@@ -182,7 +182,7 @@ export class NodeCore {
       bump(this.counters.malformedByCode, decoded.code);
       if (decoded.isQuery && decoded.tid !== undefined && !this.opts.isReadOnly) {
         const detail = decoded.field === undefined ? decoded.code : `${decoded.code} (${decoded.field})`;
-        const maxBytes = replyBudget(bytes.length, this.#verified.has(fromKey));
+        const { maxBytes } = replyBudget(bytes.length, this.#verified.has(fromKey));
         this.#sendError(decoded.tid, 203, `invalid message: ${detail}`, from, maxBytes);
       }
       return;
@@ -232,7 +232,7 @@ export class NodeCore {
       reply = { kind: 'error', code: 202, message: 'server error' };
     }
     if (reply.kind === 'error') {
-      const maxBytes = replyBudget(receivedBytes, this.#verified.has(fromKey));
+      const { maxBytes } = replyBudget(receivedBytes, this.#verified.has(fromKey));
       this.#sendError(q.tid, reply.code, reply.message, from, maxBytes);
       return;
     }
@@ -248,13 +248,14 @@ export class NodeCore {
     response.id = this.id;
     response.yourAddress = from;
     response.version = CLIENT_VERSION;
-    const maxBytes = replyBudget(receivedBytes, this.#verified.has(fromKey));
-    const fitted = fitResponse(response as KrpcResponse, maxBytes);
+    const budget = replyBudget(receivedBytes, this.#verified.has(fromKey));
+    const fitted = fitResponse(response as KrpcResponse, budget);
     if (fitted === undefined) {
       this.counters.dropped.replyTooBig++;
       return;
     }
     if (fitted.isTrimmed) this.counters.repliesTrimmed++;
+    if (fitted.isItemWithheld) this.counters.itemsWithheld++;
     this.counters.responsesSent++;
     this.send(fitted.bytes, from);
   }
