@@ -9,7 +9,8 @@
  *                      │  ▲
  *          no answer ──┘  └── retry timer: 1 s, 2 s, 4 s … JOIN_RETRY_MAX_MS (state "waiting")
  *
- * - Waiting, the retry doubles up to 16 s: a network that comes back is noticed within 16 s plus one attempt.
+ * - Waiting, the retry doubles up to 16 s: a network that comes back is noticed within 16 s plus one attempt —
+ *   or at the next maintenance tick, when another query of ours (a chat lookup) was answered meanwhile.
  * - Joined, the DHT is lost when nothing answered any of our queries for LOST_AFTER_SILENT_MS while at least
  *   LOST_AFTER_TIMEOUTS of them timed out (one silent node cannot trigger it, a working network answers
  *   something), or when the routing table emptied. A node with nothing to do would send no query and never
@@ -71,6 +72,7 @@ export class Joiner {
   #hasAttempted = false;
   #isFollowUpWanted = false;
   #lastLookupMs = Number.NEGATIVE_INFINITY;
+  #waitingSinceMs = 0;
   #isStopped = false;
 
   constructor(core: NodeCore, opts: JoinerOptions) {
@@ -113,10 +115,15 @@ export class Joiner {
     }
   }
 
-  /** From the maintenance tick: is the DHT still there, and is the table big enough? */
+  /** From the maintenance tick: is the DHT still there (or back), and is the table big enough? */
   onTick(nowMs: number, tableSize: number): void {
-    if (this.#isStopped || this.#state !== 'joined') return;
+    if (this.#isStopped) return;
     const core = this.#core;
+    if (this.#state === 'waiting' && core.lastAnswerMs > this.#waitingSinceMs) {
+      void this.#runAttempt(); // Something answered us: no need to wait out the back-off.
+      return;
+    }
+    if (this.#state !== 'joined') return;
     const silentMs = nowMs - core.lastAnswerMs;
     const lostBecause =
       tableSize === 0
@@ -179,6 +186,7 @@ export class Joiner {
     this.#failures++;
     const retryInMs = Math.min(JOIN_RETRY_FIRST_MS * 2 ** (this.#failures - 1), JOIN_RETRY_MAX_MS);
     this.#state = 'waiting';
+    this.#waitingSinceMs = this.#core.opts.clock.now();
     this.#retryTimer = this.#core.opts.clock.setTimer(retryInMs, () => {
       this.#retryTimer = undefined;
       void this.#runAttempt();

@@ -95,6 +95,30 @@ describe('Joiner: back-off while the DHT cannot be reached', () => {
       net.close();
     }
   });
+
+  test('an answer to another query while waiting: joined at the next tick, before the retry is due', async () => {
+    const net = await createSimNet('join-answer', 10);
+    const { seen, onJoinEvent } = recorder(net);
+    let routers: UdpAddress[] = [{ host: '10.0.9.9', port: 6881 }];
+    const x = net.add({ host: '10.0.9.1', bootstrap: async () => routers, onJoinEvent });
+    try {
+      await net.run(x.node.start());
+      // The 5th failure has just happened: the next retry is 16 s away.
+      await net.until(() => kinds(seen).length === 5, 60_000);
+      const last = seen.at(-1)!.event;
+      assert.ok(last.kind === 'join_failed' && last.retryInMs === 16_000, JSON.stringify(last));
+      routers = [net.nodes[0]!.address];
+      const pingedMs = net.clock.now();
+      await net.run(x.node.ping(net.nodes[1]!.address)); // e.g. a chat lookup that got through
+      await net.until(() => joinedAfter(seen, pingedMs) !== undefined, 30_000);
+      const tookMs = joinedAfter(seen, pingedMs)!.atMs - pingedMs;
+      assert.ok(tookMs <= 5_000 + 1_000, `joined ${tookMs} ms after the answer, not 16 s (a tick is 5 s)`);
+      const retries = seen.filter((e) => e.atMs > pingedMs && e.event.kind === 'join_failed');
+      assert.deepEqual(retries, [], 'no failed retry in between');
+    } finally {
+      net.close();
+    }
+  });
 });
 
 describe('Joiner: joining again', () => {
