@@ -124,6 +124,15 @@ export class DaemonConsole {
         return `stopped (${terminalSafe(String(fields['signal']))})`;
       case 'identity_file_readable_by_others':
         return 'warning: the identity file can be read by other users of this machine (chmod 600 it)';
+      case 'loose_mode': {
+        const path = terminalSafe(String(fields['path']));
+        const mode = terminalSafe(String(fields['mode']));
+        return fields['isFixed'] === true
+          ? `warning: ${path} was open to other users (mode ${mode}); made private`
+          : `warning: ${path} is open to other users (mode ${mode}) and could not be made private`;
+      }
+      case 'profile_name_ignored':
+        return `warning: the name in profile.json is not used: ${terminalSafe(String(fields['problem']))}`;
       default:
         return undefined;
     }

@@ -177,9 +177,13 @@ describe('DaemonConsole', () => {
     start();
     const skip = lines().length;
     plain.logger.warn({ event: 'save_failed', error: 'disk full' });
+    plain.logger.warn({ event: 'loose_mode', path: '/d/chat.sqlite', mode: '0644', isFixed: true });
     plain.logger.child({ part: 'chat' }).warn({ error: 'x' }, 'chat service failed');
     plain.logger.error({ event: 'fatal', error: 'Error: boom\n    at x' });
-    assert.deepEqual(lines().slice(skip), ['warning: save_failed (error=disk full)']);
+    assert.deepEqual(lines().slice(skip), [
+      'warning: save_failed (error=disk full)',
+      'warning: /d/chat.sqlite was open to other users (mode 0644); made private',
+    ]);
     assert.equal(err(), 'fatal: Error: boom\\n    at x\n');
   });
 });
