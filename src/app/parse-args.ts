@@ -109,15 +109,16 @@ export async function resolveHostPorts(
   list: readonly HostPort[],
   onSkip: (entry: HostPort, error: unknown) => void = () => {},
 ): Promise<UdpAddress[]> {
-  const failures: Array<{ host: string; why: string }> = [];
+  /** Why each entry failed, in list order (lookups finish in any order). */
+  const failures: Array<{ host: string; why: string } | undefined> = list.map(() => undefined);
   const resolved = await Promise.all(
-    list.map(async (entry): Promise<UdpAddress[]> => {
+    list.map(async (entry, i): Promise<UdpAddress[]> => {
       if (isIP(entry.host) !== 0) return [{ host: entry.host, port: entry.port }];
       try {
         const found = await lookup(entry.host, { all: true });
         return found.map((a) => ({ host: a.address.toLowerCase(), port: entry.port }));
       } catch (error) {
-        failures.push({ host: entry.host, why: dnsFailureText(error) });
+        failures[i] = { host: entry.host, why: dnsFailureText(error) };
         onSkip(entry, error);
         return [];
       }
@@ -127,7 +128,10 @@ export async function resolveHostPorts(
   if (flat.length === 0) {
     // Grouped by cause: "a, b: name not found (a typo, or no network?)".
     const hostsByWhy = new Map<string, string[]>();
-    for (const { host, why } of failures) hostsByWhy.set(why, [...(hostsByWhy.get(why) ?? []), host]);
+    for (const failure of failures) {
+      if (failure === undefined) continue;
+      hostsByWhy.set(failure.why, [...(hostsByWhy.get(failure.why) ?? []), failure.host]);
+    }
     const text = [...hostsByWhy].map(([why, hosts]) => `${hosts.join(', ')}: ${why}`).join('; ');
     throw new DhtchatError('APP_NO_ADDRESS', text === '' ? 'no address given' : text);
   }
