@@ -3,7 +3,8 @@
  *
  * An attempt: take the bootstrap contacts (a fixed list, or the app's resolver, called again at every attempt so
  * router names are looked up anew: DNS lives in the app, never here), then look up our own id in every family,
- * asking the bootstrap contacts as well as the table. It succeeds when any node answered.
+ * asking the bootstrap contacts as well as the table. It succeeds when any node answered (one that may enter the
+ * routing table: BEP 42).
  *
  *   idle ──start──▶ joining ──any answer──▶ joined ──lost / address changed──▶ joining …
  *                      │  ▲
