@@ -86,6 +86,22 @@ export const REBOOTSTRAP_MS = 60_000;
 /** A table below this size asks the bootstrap nodes again. */
 export const MIN_HEALTHY_TABLE_SIZE = K;
 
+/**
+ * Joining and rejoining (joiner.ts). A failed join is retried after 1 s, doubling up to 16 s: a network that
+ * comes back is noticed within 16 s plus one attempt (silent contacts end an attempt after QUERY_TIMEOUT_MS),
+ * inside the 30 s a user waits before thinking the program hung.
+ */
+export const JOIN_RETRY_FIRST_MS = 1_000;
+export const JOIN_RETRY_MAX_MS = 16_000;
+/** Re-resolving the router names may hang on a network whose DNS is down; an attempt goes on without them. */
+export const JOIN_RESOLVE_TIMEOUT_MS = 10_000;
+/** Joined, with no answer to any query for this long, the node pings a few table nodes each tick to find out. */
+export const LIVENESS_PROBE_AFTER_MS = 30_000;
+export const LIVENESS_PROBES_PER_TICK = 2;
+/** Joined, the DHT is lost when nothing answered for this long and at least this many queries timed out since. */
+export const LOST_AFTER_SILENT_MS = 60_000;
+export const LOST_AFTER_TIMEOUTS = 8;
+
 /** BEP 42: distinct external-IP voters needed before we re-key. */
 export const EXTERNAL_IP_MIN_VOTES = 3;
 

@@ -64,6 +64,7 @@ export interface NodeCoreOptions {
   allowPrivate: boolean;
   enforceBep42: boolean;
   isReadOnly: boolean;
+  /** The first bootstrap contacts (the joiner replaces them when it re-resolves router names). */
   bootstrap: readonly UdpAddress[];
   k?: number;
   alpha: number;
@@ -78,6 +79,12 @@ export class NodeCore {
   readonly opts: NodeCoreOptions;
   readonly counters: DhtCounters = createCounters();
   readonly rpc: RpcManager;
+  /** Contacts for a join: IP addresses the app resolved (seeds() adds them while the table is small). */
+  bootstrapContacts: readonly UdpAddress[];
+  /** When a query of ours was last answered (a response or a KRPC error): proof that the DHT still hears us. */
+  lastAnswerMs: number;
+  /** Our queries that timed out since that answer (joiner.ts decides from both whether the DHT is lost). */
+  timeoutsSinceAnswer = 0;
   readonly #verified = new Map<string, number>();
   readonly #verifyPinged = new Map<string, number>();
   readonly #verifyPingBudget: RateLimiter;
@@ -90,6 +97,8 @@ export class NodeCore {
 
   constructor(opts: NodeCoreOptions) {
     this.opts = opts;
+    this.bootstrapContacts = opts.bootstrap;
+    this.lastAnswerMs = opts.clock.now();
     this.#own = new OwnAddresses([opts.transport, opts.transport6], this.#hosts, () =>
       opts.identity.externalAddress(),
     );
@@ -106,7 +115,10 @@ export class NodeCore {
       ...(opts.queryTimeoutMs === undefined ? {} : { timeoutMs: opts.queryTimeoutMs }),
       ...(opts.queryRetries === undefined ? {} : { retries: opts.queryRetries }),
       ...(opts.maxOutstandingQueries === undefined ? {} : { maxOutstanding: opts.maxOutstandingQueries }),
-      onTimeout: (to) => this.tableFor(to.host)?.nodeFailed(to),
+      onTimeout: (to) => {
+        this.timeoutsSinceAnswer++;
+        this.tableFor(to.host)?.nodeFailed(to);
+      },
     });
     this.#queryContext = this.handlerContext(0) as HandlerContext & { nowMs: number };
     const onPacket = (bytes: Buffer, from: UdpAddress) => this.handlePacket(bytes, from);
@@ -278,6 +290,8 @@ export class NodeCore {
       return;
     }
     this.counters.answersIn++;
+    this.lastAnswerMs = nowMs;
+    this.timeoutsSinceAnswer = 0;
     this.#markVerified(addressKey(from));
     if (message.yourAddress !== undefined) this.opts.identity.vote(from.host, message.yourAddress, nowMs);
     if (message.kind !== 'response') return;
@@ -357,14 +371,17 @@ export class NodeCore {
     this.tableFor(node.address.host)?.heardAbout({ id: Buffer.from(node.id), address: node.address });
   }
 
-  /** Table contacts closest to target; while the table is small, the bootstrap contacts too (id unknown: zeros). */
-  seeds(target: Buffer, family: 4 | 6): NodeInfo[] {
+  /**
+   * Table contacts closest to target; while the table is small (or always, withBootstrap: a join, which must
+   * reach the network even when every node in the table has gone), the bootstrap contacts too (id unknown: zeros).
+   */
+  seeds(target: Buffer, family: 4 | 6, withBootstrap = false): NodeInfo[] {
     const k = this.opts.k ?? K;
     const table = this.opts.tables.get(family);
     const nodes = table?.closest(target, k * 2) ?? [];
-    if (nodes.length >= k) return nodes;
+    if (nodes.length >= k && !withBootstrap) return nodes;
     const known = new Set(nodes.map((n) => addressKey(n.address)));
-    for (const address of this.opts.bootstrap) {
+    for (const address of this.bootstrapContacts) {
       if (familyOf(address.host) !== family || known.has(addressKey(address))) continue;
       if (!this.isAcceptable(address)) continue; // a private contact needs allowPrivate like any other
       nodes.push({ id: ZERO_ID, address });
