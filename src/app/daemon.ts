@@ -25,7 +25,7 @@ import {
 } from '../runtime/index.ts';
 import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
 import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
-import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
+import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
@@ -143,6 +143,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       random,
       logger: logger.child({ part: 'chat' }),
       ...(name === undefined ? {} : { name }),
+      saveName: (newName) => writeProfile(dataDir, { name: newName }),
       localEndpoints: () => localEndpoints(transport, dht, options),
     });
     for (const name of CHAT_EVENT_NAMES)
