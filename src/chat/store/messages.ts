@@ -321,14 +321,16 @@ export class Messages {
     const needle = query.toLowerCase();
     const peer =
       options.conversation === undefined ? null : checkPublicKey(options.conversation, 'conversation key');
+    // One conversation walks its (conversation, seq) index backwards; all of them walk the table's rowids.
+    const sql =
+      peer === null
+        ? `SELECT * FROM messages WHERE instr(dhtchat_lower(text), @needle) > 0 ORDER BY rowid DESC LIMIT @limit`
+        : `SELECT * FROM messages WHERE conversation = @peer AND instr(dhtchat_lower(text), @needle) > 0
+           ORDER BY seq DESC LIMIT @limit`;
     return this.#ctx.read('searching messages', () =>
       this.#ctx.db
-        .prepare(
-          `SELECT * FROM messages WHERE (@peer IS NULL OR conversation = @peer)
-             AND instr(dhtchat_lower(text), @needle) > 0
-           ORDER BY rowid DESC LIMIT @limit`,
-        )
-        .all({ peer, needle, limit: options.limit ?? 100 })
+        .prepare(sql)
+        .all({ ...(peer === null ? {} : { peer }), needle, limit: options.limit ?? 100 })
         .reverse()
         .map(toMessage),
     );
