@@ -331,9 +331,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
    */
   remove(codeOrName: string, opts: { isHistoryForgotten?: boolean } = {}): ContactView {
     const peer = this.#resolveContact(codeOrName);
-    const contact = this.#store.contacts.get(peer);
-    if (contact === undefined)
-      throw new DhtchatError(ChatStoreErrorCode.unknownFriend, `no contact "${codeOrName}"`);
+    const contact = this.#store.contacts.get(peer) as Contact;
     this.#store.removeContact(peer, { isHistoryForgotten: opts.isHistoryForgotten === true });
     this.#requests.forget(peer);
     this.#offline?.cancel(peer);
