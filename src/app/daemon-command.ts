@@ -1,6 +1,6 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init]` — also what `dhtchat` with no command runs (`daemon --init` on the default data dir).
+ *   [--init] [--no-port-mapping]` — also what `dhtchat` with no command runs (`daemon --init` on the default data dir).
  *
  * Runs the chat node until SIGINT/SIGTERM, logging JSON lines on stdout. The first line is always
  * {"event":"ready","code":..,"port":..,"apiPort":..}, written once the local API answers (clients and tests wait
@@ -22,6 +22,7 @@ interface DaemonFlags {
   allowPrivate?: boolean;
   apiPort?: number;
   init?: boolean;
+  portMapping?: boolean;
 }
 
 export function registerDaemonCommand(program: Command): void {
@@ -42,6 +43,7 @@ export function registerDaemonCommand(program: Command): void {
       parsePort(t, true),
     )
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
+    .option('--no-port-mapping', 'do not ask the router to map our UDP port (PCP, NAT-PMP, UPnP)')
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
       if (flags.init === true) await ensureIdentity(dataDir);
@@ -67,6 +69,7 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     dataDir,
     bootstrap,
     allowPrivate: flags.allowPrivate ?? false,
+    portMapping: flags.portMapping ?? true,
     logger,
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(flags.host === undefined ? {} : { host: flags.host }),

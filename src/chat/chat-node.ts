@@ -88,6 +88,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
   #isStarted = false;
+  #areServicesStarted = false;
   #isClosed = false;
 
   constructor(opts: ChatNodeOptions) {
@@ -197,6 +198,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #startServices(): void {
     if (this.#isClosed) return;
+    this.#areServicesStarted = true;
     this.#beacon?.start();
     this.#nat?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
@@ -298,6 +300,14 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
   addEndpoints(codeOrName: string, endpoints: readonly UdpAddress[]): void {
     this.#sessions.addCandidates(this.#resolve(codeOrName, false), endpoints);
+  }
+
+  /**
+   * Our endpoints changed (a port mapping came, moved or went): republish our records now. Before the DHT
+   * services start there is nothing to do: their first publish carries the change.
+   */
+  endpointsChanged(): void {
+    if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
   }
 
   /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */
