@@ -2,7 +2,7 @@
  * Runs inside the lab's host namespace (miniupnpd-lab.test.ts): the daemon's port-mapping wiring with one
  * protocol, for one UDP socket, as JSON lines on stdout.
  *
- *   node --import tsx lab-mapper-driver.ts <pcp|natpmp|upnp> <port> <lifetimeS>
+ *   node --import tsx lab-mapper-driver.ts <pcp|natpmp|upnp|all> <port> <lifetimeS>
  *
  * Prints {"event":"asking","time"} when it starts asking (the wiring's lines carry "time" too, so the time to a
  * mapping is port_mapped.time − asking.time), the wiring's log lines (port_mapped, port_mapping_renewed,
@@ -16,8 +16,9 @@ import { MappingProtocolName } from '../../../src/net/index.ts';
 import { cryptoRandom, jsonLinesLogger, systemClock, UdpTransport } from '../../../src/runtime/index.ts';
 
 const [protocol, portText, lifetimeText] = process.argv.slice(2);
-if (!Object.values(MappingProtocolName).includes(protocol as MappingProtocolName)) {
-  throw new Error(`usage: lab-mapper-driver.ts <pcp|natpmp|upnp> <port> <lifetimeS>, got ${protocol}`);
+const all = Object.values(MappingProtocolName);
+if (protocol !== 'all' && !all.includes(protocol as MappingProtocolName)) {
+  throw new Error(`usage: lab-mapper-driver.ts <pcp|natpmp|upnp|all> <port> <lifetimeS>, got ${protocol}`);
 }
 const print = (fields: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(fields)}\n`);
@@ -33,7 +34,7 @@ const wiring = await startPortMapping({
   clock: systemClock,
   random: cryptoRandom,
   onEndpointsChanged: () => print({ event: 'endpoints', endpoints: wiring.endpoints() }),
-  protocols: [protocol as MappingProtocolName],
+  protocols: protocol === 'all' ? all : [protocol as MappingProtocolName],
   timing: { requestedLifetimeS: Number(lifetimeText) },
 });
 createInterface({ input: process.stdin }).on('line', (command) => {

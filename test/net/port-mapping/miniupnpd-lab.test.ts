@@ -44,15 +44,18 @@ describe('port mapping against miniupnpd (network namespaces)', { skip: unavaila
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  const protocols = [
-    ['pcp', 40011],
-    ['natpmp', 40012],
-    ['upnp', 40013],
+  const cases = [
+    { name: 'pcp', protocol: 'pcp', port: 40011, router: {} },
+    { name: 'natpmp', protocol: 'natpmp', port: 40012, router: {} },
+    { name: 'upnp (IGD v2)', protocol: 'upnp', port: 40013, router: {} },
+    // Most home routers describe themselves as IGD v1: AddPortMapping, no AddAnyPortMapping.
+    { name: 'upnp (IGD v1)', protocol: 'upnp', port: 40014, router: { isIgdV1: true } },
   ] as const;
-  for (const [protocol, port] of protocols) {
-    test(`${protocol}: mapped, reachable from outside, renewed, removed on close`, {
+  for (const { name, protocol, port, router } of cases) {
+    test(`${name}: mapped, reachable from outside, renewed, removed on close`, {
       timeout: 60_000,
     }, async () => {
+      if ('isIgdV1' in router) await lab.startMiniupnpd(router);
       const driver = lab.spawnNode(lab.host, [
         '--import',
         'tsx',
@@ -67,8 +70,13 @@ describe('port mapping against miniupnpd (network namespaces)', { skip: unavaila
         assert.equal(mapped['external'], `${ROUTER_WAN}:${port}`);
         const asking = driver.lines.find((l) => l['event'] === 'asking');
         const tookMs = Number(mapped['time']) - Number(asking?.['time']);
-        process.stderr.write(`# ${protocol}: mapped in ${tookMs} ms, lifetime ${mapped['lifetimeS']} s\n`);
+        process.stderr.write(`# ${name}: mapped in ${tookMs} ms, lifetime ${mapped['lifetimeS']} s\n`);
         assert.match(lab.forwardedRules(), new RegExp(`dport ${port}\\b`));
+        if (protocol === 'upnp') {
+          // miniupnpd logs AddPortMapping calls (IGD v1's action), not AddAnyPortMapping (v2's, which we prefer).
+          const usedV1Action = lab.miniupnpdLog().includes(`AddPortMapping: ext port ${port} `);
+          assert.equal(usedV1Action, 'isIgdV1' in router);
+        }
 
         lab.probe(ROUTER_WAN, port, `${protocol}-first`);
         await waitPacket(driver, `${protocol}-first`);
@@ -95,6 +103,7 @@ describe('port mapping against miniupnpd (network namespaces)', { skip: unavaila
         );
       } finally {
         await driver.stop();
+        if ('isIgdV1' in router) await lab.startMiniupnpd();
       }
     });
   }

@@ -63,12 +63,21 @@ export interface JsonLinesProcess {
   stop(): Promise<void>;
 }
 
+export interface MiniupnpdOptions {
+  /** NAT-PMP and PCP (one switch in miniupnpd: they share port 5351). Default on. */
+  hasNatPmp?: boolean;
+  /** UPnP IGD. Default on. */
+  hasUpnp?: boolean;
+  /** Describe itself as IGD v1 (WANIPConnection:1, no AddAnyPortMapping), as most home routers do. */
+  isIgdV1?: boolean;
+}
+
 export interface UpnpLab {
   readonly internet: string;
   readonly router: string;
   readonly host: string;
   /** Starts miniupnpd in the router (stopping one already running); resolves once it listens. */
-  startMiniupnpd(): Promise<void>;
+  startMiniupnpd(options?: MiniupnpdOptions): Promise<void>;
   stopMiniupnpd(): Promise<void>;
   miniupnpdLog(): string;
   /** Packets from the LAN to the router's port-control services so far (PCP/NAT-PMP, SSDP, HTTP). */
@@ -157,14 +166,16 @@ table inet filter {
 }
 `;
 
-function miniupnpdConfig(dir: string): string {
+function miniupnpdConfig(dir: string, options: MiniupnpdOptions): string {
+  const yesNo = (value: boolean | undefined): string => (value === false ? 'no' : 'yes');
   return [
     'ext_ifname=wan',
     'listening_ip=lan',
     'http_port=0',
-    'enable_upnp=yes',
+    `enable_upnp=${yesNo(options.hasUpnp)}`,
     // NAT-PMP and PCP share this switch and port 5351.
-    'enable_natpmp=yes',
+    `enable_natpmp=${yesNo(options.hasNatPmp)}`,
+    `force_igd_desc_v1=${options.isIgdV1 === true ? 'yes' : 'no'}`,
     'secure_mode=yes',
     'system_uptime=no',
     // Short lifetimes are what the lab asks for, to see renewals in seconds (the default floor is 120 s).
@@ -276,7 +287,6 @@ export async function createUpnpLab(tag: string): Promise<UpnpLab> {
     ip(['-n', names.host, 'route', 'add', 'default', 'via', ROUTER_LAN]);
     inNs(names.router, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
     inNs(names.router, 'nft', ['-f', '-'], ROUTER_RULES);
-    writeFileSync(join(dir, 'miniupnpd.conf'), miniupnpdConfig(dir));
     const stun = spawnNode(names.internet, ['-e', STUN_RESPONDER]);
     await stun.waitFor((l) => l['event'] === 'ready', 10_000, 'STUN responder');
   } catch (error) {
@@ -286,8 +296,9 @@ export async function createUpnpLab(tag: string): Promise<UpnpLab> {
 
   return {
     ...names,
-    async startMiniupnpd() {
+    async startMiniupnpd(options = {}) {
       await stopMiniupnpd();
+      writeFileSync(join(dir, 'miniupnpd.conf'), miniupnpdConfig(dir, options));
       const child = spawn(
         'ip',
         [
@@ -305,11 +316,13 @@ export async function createUpnpLab(tag: string): Promise<UpnpLab> {
       );
       const running = { child, log: '' };
       miniupnpd = running;
+      const ready =
+        options.hasNatPmp === false ? 'HTTP listening on port' : 'Listening for NAT-PMP/PCP traffic';
       const listening = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`miniupnpd did not start:\n${running.log}`)), 15_000);
         const onData = (d: Buffer): void => {
           running.log += d.toString();
-          if (running.log.includes('Listening for NAT-PMP/PCP traffic')) {
+          if (running.log.includes(ready)) {
             clearTimeout(timer);
             resolve();
           }
