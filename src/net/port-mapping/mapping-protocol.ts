@@ -43,6 +43,12 @@ export type MapOutcome =
 
 export interface MappingProtocol {
   readonly name: MappingProtocolName;
+  /**
+   * The gateway port its server listens on. PCP and NAT-PMP share 5351, and each protocol's server must answer
+   * the other's requests with "unsupported version" (RFC 6887 §9, RFC 6886 §3.5): when one of them met silence
+   * there, the other will too, and the PortMapper skips it in that round.
+   */
+  readonly serverPort: number;
   map(request: MapRequest): Promise<MapOutcome>;
   /** Removes the mapping; true when the gateway confirmed it. */
   unmap(mapping: { internalPort: number; externalPort: number }): Promise<boolean>;

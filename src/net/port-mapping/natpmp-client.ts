@@ -43,6 +43,7 @@ export interface NatPmpClientOptions {
 
 export class NatPmpClient implements MappingProtocol {
   readonly name = MappingProtocolName.natpmp;
+  readonly serverPort = NATPMP_SERVER_PORT;
   readonly #opts: NatPmpClientOptions;
   readonly #epoch = new GatewayEpoch();
 

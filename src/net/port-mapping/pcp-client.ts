@@ -46,6 +46,7 @@ export interface PcpClientOptions {
 
 export class PcpClient implements MappingProtocol {
   readonly name = MappingProtocolName.pcp;
+  readonly serverPort = PCP_SERVER_PORT;
   readonly #opts: PcpClientOptions;
   /** One nonce for the mapping's whole life: renewals and the delete must repeat it. */
   readonly #nonce: Buffer;

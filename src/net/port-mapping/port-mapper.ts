@@ -8,6 +8,9 @@
  *              to 30 min, ±10 %)                                       └───┘
  *   close() ─► no more rounds; the mapping is deleted (bounded wait; else it expires on its own)
  *
+ * Within a round, a protocol whose server port already stayed silent is skipped (PCP and NAT-PMP share 5351 and
+ * must answer each other's versions: MappingProtocol.serverPort), so a UPnP-only router costs one ~4 s wait.
+ *
  * Sans-I/O in time: every wait is a timer on the injected clock, every exchange goes through a MappingProtocol
  * (which owns its socket), so tests run the whole life on virtual time against a fake gateway. Listeners hear
  * each change as a PortMappingEvent; `external()` is the endpoint to publish while a mapping holds.
@@ -21,7 +24,7 @@ import {
   type Timer,
   type UdpAddress,
 } from '../../runtime/index.ts';
-import type { MappingFailureReason, MappingProtocol, MappingProtocolName } from './mapping-protocol.ts';
+import { MappingFailureReason, type MappingProtocol, type MappingProtocolName } from './mapping-protocol.ts';
 
 export const PORT_MAPPER_TIMING = {
   /** What we ask for: RFC 6886 §3.3's recommendation; PCP and UPnP gateways grant what they like. */
@@ -150,8 +153,14 @@ export class PortMapper {
   /** Each protocol in turn until one maps; else back off. */
   async #round(): Promise<void> {
     const attempts: AttemptResult[] = [];
+    const silentPorts = new Set<number>();
     const { internalPort } = this.#opts;
     for (const protocol of this.#opts.protocols) {
+      if (silentPorts.has(protocol.serverPort)) {
+        const detail = `port ${protocol.serverPort} did not answer`;
+        attempts.push({ protocol: protocol.name, reason: MappingFailureReason.noAnswer, detail });
+        continue;
+      }
       const outcome = await protocol.map({
         internalPort,
         lifetimeS: this.#timing.requestedLifetimeS,
@@ -173,6 +182,7 @@ export class PortMapper {
         });
         return;
       }
+      if (outcome.reason === MappingFailureReason.noAnswer) silentPorts.add(protocol.serverPort);
       attempts.push({
         protocol: protocol.name,
         reason: outcome.reason,

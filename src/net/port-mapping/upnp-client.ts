@@ -53,6 +53,7 @@ type ActionResult =
 
 export class UpnpClient implements MappingProtocol {
   readonly name = MappingProtocolName.upnp;
+  readonly serverPort = SSDP_PORT;
   readonly #opts: UpnpClientOptions;
   #service: WanConnectionService | undefined;
   #isPermanentOnly = false;

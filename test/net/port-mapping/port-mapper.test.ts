@@ -64,7 +64,16 @@ test('falls through PCP → NAT-PMP → UPnP: the first that maps wins', async (
   assert.equal(mapper.protocol(), 'upnp');
   assert.deepEqual(mapper.external(), { host: '203.0.113.7', port: PORT });
   assert.equal(gateway.received.pcp, 4);
-  assert.equal(gateway.received.natpmp, 4);
+  assert.equal(gateway.received.natpmp, 0, 'port 5351 was silent to PCP: NAT-PMP is not asked');
+});
+
+test('a NAT-PMP-only router answers PCP with "unsupported version": NAT-PMP is asked at once', async () => {
+  const { clock, gateway, mapper, typed } = mapperWorld();
+  gateway.settings.pcp = 'natpmp-only';
+  mapper.start();
+  await runUntil(clock, () => typed('mapped').length > 0, 1000);
+  assert.equal(typed('mapped')[0]?.protocol, 'natpmp');
+  assert.ok(clock.now() - 1_700_000_000_000 < 100, 'three round trips, no waiting');
 });
 
 test('a PCP router maps at once and nothing else is asked', async () => {
@@ -124,6 +133,10 @@ test('back-off when nothing answers: 2, 4, 8, 16, 30, 30 min (±10 %); a router 
   gateway.settings.upnp = 'off';
   mapper.start();
   await runUntil(clock, () => typed('failed').length >= 6, 4 * 3_600_000, 500);
+  assert.deepEqual(
+    typed('failed')[0]?.attempts.map((a) => a.detail),
+    [undefined, 'port 5351 did not answer', 'no IGD answered the search'],
+  );
   const waits = typed('failed').map((e) => e.retryInMs / 60_000);
   const expected = [2, 4, 8, 16, 30, 30];
   waits.forEach((minutes, i) => {
@@ -139,6 +152,7 @@ test('back-off when nothing answers: 2, 4, 8, 16, 30, 30 min (±10 %); a router 
       .join(' ') ?? '',
     /pcp:no-answer natpmp:no-answer upnp:no-answer/,
   );
+  gateway.settings.pcp = 'natpmp-only';
   gateway.settings.natpmp = 'on';
   await runUntil(clock, () => typed('mapped').length > 0, 40 * 60_000, 500);
   assert.equal(typed('mapped')[0]?.protocol, 'natpmp');
@@ -166,7 +180,7 @@ test('the external address moves: the renewal says changed and external() follow
 test('a restarted router lost our mapping: the next renewal re-creates it and says so', async () => {
   const { clock, gateway, mapper, typed } = mapperWorld();
   gateway.settings.grantedLifetimeS = 600;
-  gateway.settings.pcp = 'off';
+  gateway.settings.pcp = 'natpmp-only';
   mapper.start();
   await runUntil(clock, () => typed('mapped').length > 0, 20_000);
   assert.equal(typed('mapped')[0]?.protocol, 'natpmp');
@@ -178,7 +192,7 @@ test('a restarted router lost our mapping: the next renewal re-creates it and sa
   assert.equal(gateway.live().length, 1);
 });
 
-test('a router that goes silent: retries at half the time left, then lost, then another protocol', async () => {
+test('a router whose PCP goes silent: retries at half the time left, then lost, then UPnP', async () => {
   const { clock, gateway, mapper, typed } = mapperWorld();
   gateway.settings.grantedLifetimeS = 600;
   mapper.start();
@@ -191,7 +205,7 @@ test('a router that goes silent: retries at half the time left, then lost, then 
   const mappedAtMs = 1_700_000_000_000;
   assert.ok(clock.now() - mappedAtMs <= 600_000 + 4000, 'lost no later than the expiry (plus one exchange)');
   await runUntil(clock, () => typed('mapped').length > 1, 20_000);
-  assert.equal(typed('mapped')[1]?.protocol, 'natpmp');
+  assert.equal(typed('mapped')[1]?.protocol, 'upnp', 'NAT-PMP shares the silent port 5351: skipped');
 });
 
 test('close during the first round: a mapping granted meanwhile is removed, nothing stays at the router', async () => {
