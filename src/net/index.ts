@@ -1,4 +1,7 @@
-/** The net layer's public surface: one UDP port demultiplexed between KRPC and uTP; uTP (BEP 29) streams; port mapping. */
+/**
+ * The net layer's public surface: one UDP port shared by KRPC and uTP; uTP (BEP 29); secure streams; port
+ * mapping (PCP, NAT-PMP, UPnP IGD).
+ */
 export { type DemuxCounters, DatagramDemux } from './demux.ts';
 export { DEFAULT_UTP_CONFIG, type UtpConfig } from './utp/config.ts';
 export {
