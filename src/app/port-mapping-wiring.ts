@@ -39,7 +39,8 @@ export interface PortMappingWiringOptions {
   isEnabled: boolean;
   /** The chat socket's local address (host may be 0.0.0.0). */
   socket: UdpAddress;
-  bootstrap: readonly UdpAddress[];
+  /** The bootstrap contacts' hosts (names or addresses): all loopback means a local test network. */
+  bootstrapHosts: readonly string[];
   logger: Logger;
   clock: Clock;
   random: Random;
@@ -77,7 +78,7 @@ export async function startPortMapping(opts: PortMappingWiringOptions): Promise<
   if (!isAnyAddress && opts.socket.host !== gateway?.localHost) {
     return skip(`socket bound to ${opts.socket.host}`);
   }
-  if (opts.bootstrap.length > 0 && opts.bootstrap.every((a) => isLoopback(a.host))) {
+  if (opts.bootstrapHosts.length > 0 && opts.bootstrapHosts.every(isLoopback)) {
     return skip('loopback network');
   }
   if (gateway === undefined) return skip('no default gateway');

@@ -27,7 +27,7 @@ async function skipReason(overrides: Partial<Parameters<typeof startPortMapping>
   const wiring = await startPortMapping({
     isEnabled: true,
     socket: { host: '0.0.0.0', port: 40001 },
-    bootstrap: [{ host: '198.51.100.1', port: 6881 }],
+    bootstrapHosts: ['198.51.100.1'],
     logger,
     clock: systemClock,
     random: cryptoRandom,
@@ -54,11 +54,9 @@ test('a socket bound to loopback or another address is never mapped', async () =
 });
 
 test('a loopback-only bootstrap list is a local test network: no mapping', async () => {
-  const bootstrap = [
-    { host: '127.0.0.1', port: 9 },
-    { host: '::1', port: 9 },
-  ];
-  assert.deepEqual(await skipReason({ bootstrap }), ['loopback network']);
+  assert.deepEqual(await skipReason({ bootstrapHosts: ['127.0.0.1', '::1', 'localhost'] }), [
+    'loopback network',
+  ]);
 });
 
 test('a public address needs no mapping; no default gateway means nobody to ask', async () => {

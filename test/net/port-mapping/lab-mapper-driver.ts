@@ -29,7 +29,7 @@ print({ event: 'asking', time: Date.now() });
 const wiring = await startPortMapping({
   isEnabled: true,
   socket: socket.localAddress(),
-  bootstrap: [],
+  bootstrapHosts: [],
   logger: jsonLinesLogger((line) => process.stdout.write(line), 'debug'),
   clock: systemClock,
   random: cryptoRandom,
