@@ -131,6 +131,14 @@ export class DaemonConsole {
           ? `warning: ${path} was open to other users (mode ${mode}); made private`
           : `warning: ${path} is open to other users (mode ${mode}) and could not be made private`;
       }
+      case 'port_mapped':
+      case 'port_mapping_changed': {
+        const external = terminalSafe(String(fields['external']));
+        const how = terminalSafe(String(fields['protocol']));
+        return `your router forwards ${external} to this daemon (${how}): friends can reach you there`;
+      }
+      case 'port_mapping_lost':
+        return 'your router dropped its port forwarding for this daemon; asking again…';
       case 'profile_name_ignored':
         return `warning: the name in profile.json is not used: ${terminalSafe(String(fields['problem']))}`;
       default:

@@ -115,6 +115,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #offline: OfflineScheduler | undefined;
   #ownName: string | undefined;
   #isStarted = false;
+  #areServicesStarted = false;
   #isClosed = false;
 
   constructor(opts: ChatNodeOptions) {
@@ -227,6 +228,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #startServices(): void {
     if (this.#isClosed) return;
+    this.#areServicesStarted = true;
     this.#beacon?.start();
     this.#nat?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
@@ -428,6 +430,14 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
   addEndpoints(codeOrName: string, endpoints: readonly UdpAddress[]): void {
     this.#sessions.addCandidates(this.#resolve(codeOrName, false), endpoints);
+  }
+
+  /**
+   * Our endpoints changed (a port mapping came, moved or went): republish our records now. Before the DHT
+   * services start there is nothing to do: their first publish carries the change.
+   */
+  endpointsChanged(): void {
+    if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
   }
 
   /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */
