@@ -1,6 +1,6 @@
 /**
- * `dhtchat testnet --host H`: every node binds H (127.0.0.1 by default), the bootstrap address printed is on H, and
- * a node elsewhere joins through it. Usage errors (not an IP) exit 2; an address this machine does not have
+ * `dhtchat testnet --host H,…`: the nodes bind the hosts in turn (127.0.0.1 by default), the bootstrap address
+ * printed is on the first, and a node elsewhere joins through it. Usage errors (not an IP) exit 2; an address this machine does not have
  * exits 1 with APP_TESTNET_BIND's message.
  */
 import assert from 'node:assert/strict';
@@ -15,11 +15,11 @@ after(async () => {
   await Promise.all(running.map((p) => p.stop()));
 });
 
-test('--host binds every node on that address and a node joins through the printed bootstrap', {
+test('--host spreads the nodes over the addresses and a node joins through the printed bootstrap', {
   timeout: 60_000,
 }, async () => {
-  // 127.0.0.2 is loopback too, yet not the default: the printed address proves where the nodes are bound.
-  const testnet = startJsonLines(['testnet', '--host', '127.0.0.2', '--nodes', '4', '--json']);
+  // 127.0.0.2 and .3 are loopback too, yet not the default: what is printed and found proves where nodes bind.
+  const testnet = startJsonLines(['testnet', '--host', '127.0.0.2,127.0.0.3', '--nodes', '4', '--json']);
   running.push(testnet);
   const line = await testnet.waitFor((l) => typeof l['bootstrap'] === 'string', 30_000);
   const bootstrap = String(line['bootstrap']);
@@ -36,8 +36,10 @@ test('--host binds every node on that address and a node joins through the print
     await node.start();
     const nodes = await node.findNode(node.id);
     assert.ok(nodes.length >= 4, `found ${nodes.length} testnet nodes`);
-    assert.ok(
-      nodes.every((n) => n.address.host === '127.0.0.2'),
+    const hosts = new Set(nodes.map((n) => n.address.host));
+    assert.deepEqual(
+      [...hosts].sort(),
+      ['127.0.0.2', '127.0.0.3'],
       JSON.stringify(nodes.map((n) => n.address)),
     );
   } finally {
@@ -46,10 +48,10 @@ test('--host binds every node on that address and a node joins through the print
   }
 });
 
-test('--host must be an IP address (exit 2) that this machine has (exit 1)', async () => {
+test('--host must be IP addresses (exit 2) that this machine has (exit 1)', async () => {
   const notIp = await runCli(['testnet', '--host', 'example.org', '--nodes', '1'], { timeoutMs: 20_000 });
   assert.equal(notIp.code, 2);
-  assert.match(notIp.stderr, /^error: .*--host must be an IP address, got "example\.org"/);
+  assert.match(notIp.stderr, /^error: .*--host must be IP addresses, got "example\.org"/);
   // 203.0.113.0/24 is documentation space: no interface here holds it.
   const absent = await runCli(['testnet', '--host', '203.0.113.9', '--nodes', '1'], { timeoutMs: 20_000 });
   assert.equal(absent.code, 1);
