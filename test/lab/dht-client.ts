@@ -5,9 +5,11 @@
  * It joins (allowPrivate: the lab's 198.18.0.0/15), waits until responders have voted on its external address
  * (BEP 42 `ip`) and it has re-keyed to an id valid for that address, pings every bootstrap contact and checks
  * their ids against their addresses, puts a BEP 44 mutable item (salt = label), and reads it back through a
- * second, read-only node (so the item is served by the Internet's nodes, never by the writer's own store).
- * Prints one JSON line:
- *   {"tableSize","externalAddress","isIdValid","contactsValid","contacts","stored","isFound","isSameValue"}
+ * second, read-only node (so the item is served by the Internet's nodes, never by the writer's own store). The
+ * second node also looks up the first one's id: finding it shows the Internet's nodes took our re-keyed id into
+ * their routing tables. Prints one JSON line:
+ *   {"tableSize","externalAddress","isIdValid","contactsValid","contacts","stored","isFound","isSameValue",
+ *    "isKnownToInternet"}
  */
 import { createHash } from 'node:crypto';
 import { ed25519FromSeed } from '../../src/crypto/index.ts';
@@ -66,6 +68,7 @@ try {
   const put = await node.putMutable({ keyPair, v: value, seq: Date.now(), salt });
   await reader.start();
   const item = await reader.get(mutableTarget(keyPair.publicKey, salt), { salt });
+  const closest = await reader.findNode(node.id).catch(() => []);
   process.stdout.write(
     `${JSON.stringify({
       tableSize: node.routingTableSize(),
@@ -76,6 +79,7 @@ try {
       stored: put.stored,
       isFound: item !== undefined,
       isSameValue: item !== undefined && Buffer.isBuffer(item.v) && item.v.equals(value),
+      isKnownToInternet: closest.some((n) => n.id.equals(node.id)),
     })}\n`,
   );
 } finally {

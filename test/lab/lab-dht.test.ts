@@ -31,6 +31,7 @@ interface ClientReport {
   stored: number;
   isFound: boolean;
   isSameValue: boolean;
+  isKnownToInternet: boolean;
 }
 
 async function runClient(lab: Lab, user: string, bootstrap: string): Promise<ClientReport> {
@@ -84,6 +85,11 @@ describe('the lab DHT from behind each router kind (network namespaces)', {
       assert.ok(report.tableSize >= NODES / 2, `table: ${report.tableSize}`);
       assert.ok(report.stored >= 1, `stored on libtorrent nodes: ${JSON.stringify(report)}`);
       assert.equal(report.isSameValue, true, `read back: ${JSON.stringify(report)}`);
+      assert.equal(
+        report.isKnownToInternet,
+        true,
+        `libtorrent tables hold our id: ${JSON.stringify(report)}`,
+      );
     });
   }
 });

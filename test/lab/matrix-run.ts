@@ -8,8 +8,10 @@
  *     └─ Bob's site (kind B)   ─ host b<i>: bob's daemon, later the recipient's      (same-nat: one site, 2 hosts)
  *
  * A message run: fresh identities made friends through their stores, both daemons started, then Alice sends a
- * burst at once. Measured: time from both ready to Bob's first message, the path it came by (lab-chat.ts), and
- * whether the whole burst arrived in order, exactly once (Bob's log and Bob's store both checked).
+ * burst at once. Measured: time from both ready to Bob's first message and the path it came by (lab-chat.ts),
+ * whether and when a session formed and on which path, and whether the whole burst arrived in order, exactly
+ * once (Bob's log and Bob's store both checked). A cell passes on its session's path: a message sent before the
+ * session exists goes through the DHT, which says how long the session took, not where it runs.
  * A request run: fresh identities, no friendship; Alice `add`s Bob with a note, Bob `accept`s when the request
  * shows; measured until Alice's daemon logs the acceptance.
  */
@@ -77,9 +79,12 @@ export interface MessageRunResult {
   readonly firstMessageMs: number | null;
   /** From both ready to the whole burst at Bob; null if it did not all arrive. */
   readonly allDeliveredMs: number | null;
-  readonly path: Path | null;
+  /** How Bob's first message from Alice came. */
+  readonly firstMessagePath: Path | null;
   /** From both ready to both daemons showing the other online (a session); null if none formed. */
   readonly sessionMs: number | null;
+  /** The session's path (today every session is a direct UDP one; relays will say so); null if none formed. */
+  readonly sessionPath: Path | null;
   readonly sent: number;
   readonly delivered: number;
   /** Bob's store and Bob's log both hold exactly the burst, in the order sent. */
@@ -125,14 +130,13 @@ export async function runMessages(
       firstLine(d, (l) => l['event'] === 'presence' && l['code'] === code && l['presence'] === 'online');
     const aliceSeesBob = online(alice, bobUser.code);
     const bobSeesAlice = online(bob, aliceUser.code);
+    const isSession = aliceSeesBob !== undefined && bobSeesAlice !== undefined;
     return {
       firstMessageMs: got[0] === undefined ? null : got[0].atMs - readyAtMs,
       allDeliveredMs: isDelivered ? (got[ids.length - 1]?.atMs ?? 0) - readyAtMs : null,
-      path: got[0]?.path ?? null,
-      sessionMs:
-        aliceSeesBob === undefined || bobSeesAlice === undefined
-          ? null
-          : Math.max(aliceSeesBob.atMs, bobSeesAlice.atMs) - readyAtMs,
+      firstMessagePath: got[0]?.path ?? null,
+      sessionMs: isSession ? Math.max(aliceSeesBob.atMs, bobSeesAlice.atMs) - readyAtMs : null,
+      sessionPath: isSession ? 'direct' : null,
       sent: ids.length,
       delivered: new Set(got.map((g) => g.id)).size,
       isInOrderExactlyOnce:
@@ -186,9 +190,9 @@ export async function runFriendRequest(
   }
 }
 
-/** Does the message run meet the cell's expectation (path and burst)? */
+/** Does the message run meet the cell's expectation (a session on an expected path, the burst intact)? */
 export function meetsExpectation(cell: MatrixCell, r: MessageRunResult): boolean {
-  return r.path !== null && cell.expectedPaths.includes(r.path) && r.isInOrderExactlyOnce;
+  return r.sessionPath !== null && cell.expectedPaths.includes(r.sessionPath) && r.isInOrderExactlyOnce;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -95,7 +95,9 @@ function jsonOf(r: CellReport): Record<string, unknown> {
     expected: r.cell.expectedPaths,
     passes: r.runs.filter((x) => meetsExpectation(r.cell, x)).length,
     runs: r.runs.length,
-    paths: tally(r.runs.map((x) => x.path ?? 'none')),
+    sessionPaths: tally(r.runs.map((x) => x.sessionPath ?? 'none')),
+    firstMessagePaths: tally(r.runs.map((x) => x.firstMessagePath ?? 'none')),
+    sessionP50Ms: percentile(sessionMs(r.runs), 50),
     firstMessageP50Ms: percentile(firstMs, 50),
     firstMessageP95Ms: percentile(firstMs, 95),
     inOrderExactlyOnce: r.runs.filter((x) => x.isInOrderExactlyOnce).length,
@@ -107,21 +109,30 @@ function jsonOf(r: CellReport): Record<string, unknown> {
 
 function table(all: readonly CellReport[]): string {
   const rows = [
-    ['cell', 'expected', 'pass', 'paths', 'first msg p50/p95 s', 'all in order', 'session', 'request s'],
+    [
+      'cell',
+      'expected',
+      'pass',
+      'session p50 s (formed)',
+      'first msg p50/p95 s',
+      'first msg path',
+      'all in order',
+      'request s',
+    ],
     ...all.map((r) => {
       const firstMs = delivered(r.runs).map((x) => x.firstMessageMs as number);
       return [
         r.cell.id,
         r.cell.expectedPaths.join('|'),
         `${r.runs.filter((x) => meetsExpectation(r.cell, x)).length}/${r.runs.length}`,
-        Object.entries(tally(r.runs.map((x) => x.path ?? 'none')))
-          .map(([p, n]) => `${p} ${n}`)
-          .join(', '),
+        `${seconds(percentile(sessionMs(r.runs), 50))} (${sessionMs(r.runs).length}/${r.runs.length})`,
         firstMs.length === 0
           ? '-'
           : `${seconds(percentile(firstMs, 50))} / ${seconds(percentile(firstMs, 95))}`,
+        Object.entries(tally(r.runs.map((x) => x.firstMessagePath ?? 'none')))
+          .map(([p, n]) => `${p} ${n}`)
+          .join(', '),
         `${r.runs.filter((x) => x.isInOrderExactlyOnce).length}/${r.runs.length}`,
-        `${r.runs.filter((x) => x.sessionMs !== null).length}/${r.runs.length}`,
         r.request === null
           ? 'skipped'
           : r.request.completedMs === null
@@ -132,6 +143,10 @@ function table(all: readonly CellReport[]): string {
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   return rows.map((row) => `| ${row.map((v, c) => v.padEnd(widths[c]!)).join(' | ')} |`).join('\n');
+}
+
+function sessionMs(all: readonly MessageRunResult[]): number[] {
+  return all.flatMap((x) => (x.sessionMs === null ? [] : [x.sessionMs]));
 }
 
 function delivered(all: readonly MessageRunResult[]): MessageRunResult[] {
