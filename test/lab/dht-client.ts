@@ -9,7 +9,7 @@
  * second node also looks up the first one's id: finding it shows the Internet's nodes took our re-keyed id into
  * their routing tables. Prints one JSON line:
  *   {"tableSize","externalAddress","isIdValid","contactsValid","contacts","stored","isFound","isSameValue",
- *    "isKnownToInternet"}
+ *    "isKnownToInternet","queriesIn","knownAs"}   (knownAs: under which of our ids the lookup found our address)
  */
 import { createHash } from 'node:crypto';
 import { ed25519FromSeed } from '../../src/crypto/index.ts';
@@ -41,6 +41,7 @@ const reader = new DhtNode({
   bootstrap,
   readOnly: true,
 });
+const initialId = Buffer.from(node.id);
 try {
   await node.start();
   const endMs = Date.now() + VOTE_WAIT_MS;
@@ -80,6 +81,10 @@ try {
       isFound: item !== undefined,
       isSameValue: item !== undefined && Buffer.isBuffer(item.v) && item.v.equals(value),
       isKnownToInternet: closest.some((n) => n.id.equals(node.id)),
+      queriesIn: node.stats().queriesIn,
+      knownAs: closest
+        .filter((n) => n.address.host === external?.host)
+        .map((n) => (n.id.equals(node.id) ? 'new' : n.id.equals(initialId) ? 'initial' : 'other')),
     })}\n`,
   );
 } finally {
