@@ -10,6 +10,8 @@
  * their routing tables. Prints one JSON line:
  *   {"tableSize","externalAddress","isIdValid","contactsValid","contacts","stored","isFound","isSameValue",
  *    "isKnownToInternet","queriesIn","knownAs"}   (knownAs: under which of our ids the lookup found our address)
+ *
+ *   host (behind its NAT): writer node ──put──► libtorrent nodes 198.18.i.10 ◄──get── reader node (read-only)
  */
 import { createHash } from 'node:crypto';
 import { ed25519FromSeed } from '../../src/crypto/index.ts';

@@ -2,6 +2,8 @@
  * Holds a lab open until killed, for topology.test.ts: run as root as
  *   node --import tsx test/lab/lab-holder.ts
  * prints {"namespaces":[…]} once the lab is built (a port-restricted site with one user), then waits.
+ *
+ *   nlab<this pid>-0-inet ── nlab<this pid>-0-r1 (port-restricted) ── nlab<this pid>-0-held
  */
 import { spawnSync } from 'node:child_process';
 import { createLab } from './topology.ts';

@@ -6,6 +6,9 @@
  *
  * Paths: `direct` (a UDP session between the two: punched, mapped, LAN or to a public side), `relayed` (through a
  * volunteer `dhtchat relay`, issue 11 §4), `dht` (no session: messages through the offline mailbox).
+ *
+ *   cell A×B:   Internet ──┬── site of kind A ── alice        same-nat:  Internet ── router ──┬── alice
+ *                          └── site of kind B ── bob                                          └── bob
  */
 import type { Path } from './lab-chat.ts';
 import { SITE_KINDS, type SiteKind } from './routers.ts';

@@ -7,6 +7,9 @@
  *   {"natpmp":{"external":"ip:port","isReachable":bool},"pcp":{…},"upnp":{…}}   (an "error" field if a step failed)
  * These are the lab's own minimal clients, only enough to show the router works; the product's port mapping is
  * issue 11 §3.
+ *
+ *   this host ──NAT-PMP/PCP :5351, SSDP :1900, HTTP──► miniupnpd (router lan0) ── maps WAN:E → this host:p
+ *   probe server B (198.18.0.2) ──► WAN:E ──► this host:p ?      (asked for through A1, 198.18.0.1:3478)
  */
 import { createSocket, type Socket } from 'node:dgram';
 

@@ -3,6 +3,8 @@
  * the probes' and the Internet's format; anything else is kept as {unparsed}). Every wait is bounded; stop()
  * escalates from SIGTERM to SIGKILL. The lab also kills whatever still runs in its namespaces when it is torn
  * down, so a process forgotten here cannot outlive the lab.
+ *
+ *   test process ──spawn──► ip netns exec nlab…-<role> <command> ──stdout JSON lines──► lines[], arrivedAtMs[]
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';

@@ -4,6 +4,8 @@
  *   node --import tsx test/lab/send-burst.ts <data dir> <to: name|code> <count> <prefix>
  * and prints {"ids":[…],"states":[…]} (texts are "<prefix> 0", "<prefix> 1", …). One process for the whole burst:
  * a `dhtchat send` per message would cost a Node start-up each, longer than the delivery being measured.
+ *
+ *   alice's host ns: this script ──HTTP 127.0.0.1──► alice's daemon ──(session or DHT)──► bob's daemon
  */
 import { callDaemon } from '../../src/app/chat-api-client.ts';
 
