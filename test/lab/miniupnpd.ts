@@ -13,12 +13,11 @@
  * - miniupnpd refuses to map anything when its WAN address is reserved, and 198.18.0.0/15 is on its list. With
  *   ext_perform_stun it asks a STUN server instead: the lab's probe server answers as an unfiltered public
  *   address would (probe-server.ts), so miniupnpd takes 198.19.k.1 as its public address and maps ports.
- * - Everything it reads or writes is in a temp dir of ours (config, leases, pid file); it runs in the
- *   foreground (-d) in the router's namespace and is stopped with the lab.
+ * - Everything it reads or writes is in a temp dir of the lab's (config, leases, pid file), deleted with it; it
+ *   runs in the foreground (-d) in the router's namespace and is stopped with the lab.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execInNs } from './netns.ts';
 import type { NsProcess } from './processes.ts';
@@ -79,7 +78,7 @@ export interface Miniupnpd {
  * has found its public address and listens for NAT-PMP/PCP.
  */
 export async function startMiniupnpd(lab: Lab, routerNs: string, siteIndex: number): Promise<Miniupnpd> {
-  const dir = mkdtempSync(join(tmpdir(), 'dhtchat-lab-miniupnpd-'));
+  const dir = lab.tempDir('miniupnpd');
   const config = join(dir, 'miniupnpd.conf');
   writeFileSync(config, configText(dir, `192.168.${siteIndex}`));
   execInNs(routerNs, 'nft', ['-f', '-'], CHAINS);
@@ -90,10 +89,7 @@ export async function startMiniupnpd(lab: Lab, routerNs: string, siteIndex: numb
     '-P',
     join(dir, 'miniupnpd.pid'),
   ]);
-  const stop = async (): Promise<void> => {
-    await proc.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = (): Promise<void> => proc.stop();
   // -d logs to stderr; it is ready once STUN has run and the NAT-PMP/PCP socket is open.
   const endMs = Date.now() + START_TIMEOUT_MS;
   const isReady = (log: string): boolean =>

@@ -14,6 +14,9 @@
  * Lifetime: createLab() deletes namespaces left by dead runs first; lab.close() (after(), failure or not) stops
  * what runs inside and deletes every namespace; a process exit or SIGINT/SIGTERM destroys every lab still open.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildSite, type LabHost, type LabSite, type SiteKind } from './routers.ts';
 import { addNamespace, deleteNamespace, ip, NAMESPACE_PREFIX, removeStaleNamespaces } from './netns.ts';
 import { type NsProcess, type SpawnOptions, spawnInNs } from './processes.ts';
@@ -55,6 +58,8 @@ export interface Lab {
   /** Starts a process in ns; the lab stops it on close(). */
   spawn(name: string, ns: string, command: string, args: readonly string[], opts?: SpawnOptions): NsProcess;
   readonly processes: readonly NsProcess[];
+  /** A fresh temp dir (for a router daemon's files) that the lab deletes with its namespaces. */
+  tempDir(name: string): string;
   /** Stops every process (SIGTERM, then SIGKILL) and deletes every namespace. Idempotent. */
   close(): Promise<void>;
 }
@@ -69,6 +74,7 @@ export function createLab(spec: LabSpec): Lab {
   const prefix = `${NAMESPACE_PREFIX}${process.pid}-${labCount++}-`;
   const namespaces: string[] = [];
   const processes: NsProcess[] = [];
+  const dirs: string[] = [];
   const own = (ns: string): string => {
     namespaces.push(ns);
     return ns;
@@ -76,6 +82,7 @@ export function createLab(spec: LabSpec): Lab {
   const destroy = (): void => {
     for (const p of processes) if (p.isRunning()) p.child.kill('SIGKILL');
     for (const ns of namespaces.splice(0).reverse()) deleteNamespace(ns);
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     openLabs.delete(handle);
   };
   const handle = { destroy };
@@ -107,6 +114,11 @@ export function createLab(spec: LabSpec): Lab {
       host: (user) => find(user).host,
       siteOf: (user) => find(user).site,
       processes,
+      tempDir(name) {
+        const dir = mkdtempSync(join(tmpdir(), `dhtchat-lab-${name}-`));
+        dirs.push(dir);
+        return dir;
+      },
       spawn(name, ns, command, args, opts) {
         const proc = spawnInNs(name, ns, command, args, opts);
         processes.push(proc);
