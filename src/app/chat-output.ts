@@ -37,6 +37,8 @@ export function formatEvent(e: Record<string, unknown>): string {
       return `friend request from ${str('code')}${typeof e['message'] === 'string' ? `: "${e['message']}"` : ''}`;
     case 'accepted':
       return `${str('name')} (${str('code')}) is now a friend`;
+    case 'request_received':
+      return `${str('name')} (${str('code')}) received your friend request`;
     default:
       return JSON.stringify(e);
   }

@@ -17,6 +17,8 @@ export interface ContactView {
   readonly code: string;
   readonly presence: Presence;
   readonly lastSeen: number | null;
+  /** Only for a contact we sent a request to and who has not accepted: has their daemon received it yet? */
+  readonly request?: 'sent' | 'received';
 }
 export interface RequestView {
   readonly code: string;
@@ -40,9 +42,15 @@ export function toView(m: StoredMessage): MessageView {
   return { id: m.id.toString('hex'), from: codeOf(m.sender), text: m.text, ts: m.createdMs, state: m.state };
 }
 
-export function toContactView(c: Contact): ContactView {
+export function toContactView(c: Contact, request?: 'sent' | 'received'): ContactView {
   const code = codeOf(c.publicKey);
-  return { name: c.name ?? code, code, presence: c.presence, lastSeen: c.lastSeenMs ?? null };
+  return {
+    name: c.name ?? code,
+    code,
+    presence: c.presence,
+    lastSeen: c.lastSeenMs ?? null,
+    ...(request === undefined ? {} : { request }),
+  };
 }
 
 /** A requester's suggested name, if it is a valid contact name not taken yet (else the contact stays unnamed). */
