@@ -21,7 +21,7 @@
  */
 import type { SecurePattern } from '../../net/index.ts';
 import { type Clock, DhtchatError, type Logger, type Random, type Timer } from '../../runtime/index.ts';
-import { HOUR_EPOCH_MS, hourEpoch } from '../epoch.ts';
+import { HOUR_EPOCH_MS } from '../epoch.ts';
 import { checkStamp, type RequestStamp, STAMP_NONCE_BYTES } from '../request-stamp.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import { ChatStoreErrorCode } from '../store/store-errors.ts';
@@ -359,14 +359,12 @@ export class RequestExchange {
     this.#events.onRequestReceived(peer);
   }
 
-  /** Our stamp for `peer`; a blank one when none is ready (the recipient's ack then asks for one). */
+  /**
+   * Our stamp for `peer`; when none is ready, a blank one (hour 0: never current, so never valid by chance) that
+   * a recipient who still has our request ignores and one who does not answers with `stamp-refused`.
+   */
   #stampFor(peer: Buffer): RequestStamp {
-    return (
-      this.stamps.get(peer) ?? {
-        hour: hourEpoch(this.#clock.now()),
-        nonce: Buffer.alloc(STAMP_NONCE_BYTES),
-      }
-    );
+    return this.stamps.get(peer) ?? { hour: 0, nonce: Buffer.alloc(STAMP_NONCE_BYTES) };
   }
 
   #markAccepted(peer: Buffer): void {
