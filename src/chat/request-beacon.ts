@@ -17,12 +17,12 @@
  *
  * A topic holds up to ~300 peers per storage node and anyone who knows our code can fill it, so what we dial is
  * rationed and sampled, never taken in the order the DHT returned (issue 10 §3): at most 8 endpoints a poll and
- * 60 an hour (persisted), at most 4 an hour from one network (IPv4 /24, IPv6 /64), the same endpoint again only
- * after 10 minutes. Endpoints not reported in the last hour go first; among them each network gets one pick per
- * round, in random order, and a random endpoint within it. So a stranger filling the topic from one network gets
- * one dial a poll and four an hour, and one holding many networks competes at random with the real requesters
- * instead of ahead of them (who also announce again every 10 minutes). A requester whose request was already
- * acknowledged (needsAnnouncing) is no longer announced.
+ * 60 an hour (persisted), one a poll from any network (IPv4 /24, IPv6 /64) and 4 an hour (a token bucket: 4 at
+ * once, then one every 15 minutes), the same endpoint again only after 10 minutes. Networks are taken in random
+ * order, those with an endpoint not reported this hour first, and a random endpoint of each. So a stranger
+ * filling the topic from one network gets one dial a poll and about four an hour, and one holding many networks
+ * competes at random with the real requesters instead of ahead of them (who also announce again every 10
+ * minutes). A requester whose request was already acknowledged (needsAnnouncing) is no longer announced.
  */
 import type { DhtNode } from '../dht/index.ts';
 import {
@@ -169,8 +169,8 @@ export class RequestBeacon {
   }
 
   /**
-   * Picks what to dial: never-seen endpoints before repeats, one per network per round with the networks in
-   * random order, within the per-poll, per-network and hourly limits.
+   * Picks what to dial: one endpoint per network (a random one), networks in random order, those with an
+   * endpoint not reported this hour first; within the per-poll, per-network and hourly limits.
    */
   #choose(candidates: UdpAddress[], now: number): UdpAddress[] {
     const own = this.#ownKeys();
@@ -189,25 +189,24 @@ export class RequestBeacon {
       else group.push(peer);
     }
     const chosen: UdpAddress[] = [];
+    const pickedPrefixes = new Set<string>();
     const { random, store } = this.#opts;
     for (const tier of tiers) {
-      const prefixes = shuffle([...tier.keys()], random);
-      while (prefixes.length > 0 && chosen.length < REQUEST_BEACON_TIMING.maxPerPoll) {
-        for (const prefix of prefixes.splice(0)) {
-          if (chosen.length >= REQUEST_BEACON_TIMING.maxPerPoll) break;
-          const group = tier.get(prefix) as UdpAddress[];
-          const [peer] = group.splice(random.int(group.length), 1);
-          if (peer === undefined || !this.#perPrefix.allow(prefix, now)) continue;
-          const slot = store.requests.takeRateSlot(
-            RATE_BUCKET,
-            HOUR_EPOCH_MS,
-            REQUEST_BEACON_TIMING.maxPerHour,
-          );
-          if (!slot.isAllowed) return chosen;
-          this.#reportedMs.set(addressKey(peer), now);
-          chosen.push(peer);
-          if (group.length > 0) prefixes.push(prefix);
-        }
+      for (const prefix of shuffle([...tier.keys()], random)) {
+        if (chosen.length >= REQUEST_BEACON_TIMING.maxPerPoll) return chosen;
+        if (pickedPrefixes.has(prefix)) continue;
+        const group = tier.get(prefix) as UdpAddress[];
+        const peer = group[random.int(group.length)] as UdpAddress;
+        if (!this.#perPrefix.allow(prefix, now)) continue;
+        const slot = store.requests.takeRateSlot(
+          RATE_BUCKET,
+          HOUR_EPOCH_MS,
+          REQUEST_BEACON_TIMING.maxPerHour,
+        );
+        if (!slot.isAllowed) return chosen;
+        pickedPrefixes.add(prefix);
+        this.#reportedMs.set(addressKey(peer), now);
+        chosen.push(peer);
       }
     }
     return chosen;
