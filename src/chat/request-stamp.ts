@@ -1,11 +1,16 @@
 /**
  * The proof of work a friend request carries (issue 10 §3): a hashcash stamp that costs a requester about a
- * second of CPU per recipient and hour, and the recipient one hash to check. A real person sends a handful of
+ * second of CPU per recipient and hour, and the recipient a few µs to check. A real person sends a handful of
  * requests and never notices; someone who makes up a fresh identity per request to get past the per-key limits
  * pays that second for every one of them.
  *
- *   digest = SHA-256(label ‖ 0x00 ‖ recipientPk ‖ requesterPk ‖ hour (u32 BE) ‖ nonce (8 bytes))
- *   valid  ⇔ digest starts with ≥ bits zero bits, and hour is the recipient's current or previous hour epoch
+ *   part i = SHA-256(label ‖ 0x00 ‖ recipientPk ‖ requesterPk ‖ hour (u32 BE) ‖ i (u8) ‖ nonce_i (8 bytes))
+ *   valid  ⇔ each of the STAMP_PARTS parts starts with ≥ bits zero bits, and hour is the recipient's current or
+ *            previous hour epoch
+ *
+ * Sixteen small puzzles instead of one big one of the same total work: one puzzle's solve time is exponential
+ * (1 in 100 requesters would wait 4.6× the mean), the sum of sixteen is nearly constant (1 in 100 waits 1.7×),
+ * so "about a second" holds for everyone. The index in each part keeps one nonce from serving twice.
  *
  * Binding both keys means a stamp cannot be reused for another identity or another recipient; binding the hour
  * means it cannot be mined in advance for more than the hour it names and the next one. The previous hour is
@@ -24,23 +29,28 @@ import { hourEpoch } from './epoch.ts';
 import { LABELS } from './labels.ts';
 
 /**
- * Leading zero bits a stamp needs. 2^19 hashes take ~0.8 s on average on the reference machine (Node 20, one
- * 2.8 GHz Xeon core, ~640k SHA-256/s): bench/request-pow.bench.ts, docs/BENCHMARKS.md "Friend-request stamps".
+ * Leading zero bits each part needs. 16 parts × 2^15 hashes = 2^19 on average, ~0.8 s on the reference machine
+ * (Node 20, one 2.8 GHz Xeon core, ~640k SHA-256/s): bench/request-pow.bench.ts, docs/BENCHMARKS.md.
  */
-export const REQUEST_STAMP_BITS = 19;
+export const REQUEST_STAMP_BITS = 15;
+export const STAMP_PARTS = 16;
 export const STAMP_NONCE_BYTES = 8;
+/** The nonces of all parts, in order: what the request frame carries after the hour. */
+export const STAMP_NONCES_BYTES = STAMP_PARTS * STAMP_NONCE_BYTES;
 /** Hashes per slice of a solve (~3 ms here) before yielding to the event loop. */
 export const SOLVE_SLICE_ATTEMPTS = 2048;
 
 const KEY_BYTES = 32;
 const LABEL = Buffer.from(`${LABELS.requestStamp}\0`, 'ascii');
 const HOUR_OFFSET = LABEL.length + 2 * KEY_BYTES;
-const NONCE_OFFSET = HOUR_OFFSET + 4;
+const INDEX_OFFSET = HOUR_OFFSET + 4;
+const NONCE_OFFSET = INDEX_OFFSET + 1;
 const INPUT_BYTES = NONCE_OFFSET + STAMP_NONCE_BYTES;
 
 export interface RequestStamp {
   readonly hour: number;
-  readonly nonce: Buffer;
+  /** STAMP_NONCES_BYTES: part i's nonce at i × 8. */
+  readonly nonces: Buffer;
 }
 
 export interface StampParties {
@@ -73,15 +83,20 @@ function leadingZeroBits(digest: Buffer): number {
   return Math.clz32(digest.readUInt32BE(0));
 }
 
-/** How many leading zero bits this stamp's digest has. */
+/** The least work among the stamp's parts, in leading zero bits (0 for a malformed stamp). */
 export function stampWork(parties: StampParties, stamp: RequestStamp): number {
-  if (stamp.nonce.length !== STAMP_NONCE_BYTES) return 0;
+  if (stamp.nonces.length !== STAMP_NONCES_BYTES) return 0;
   const input = stampInput(parties, stamp.hour);
-  stamp.nonce.copy(input, NONCE_OFFSET);
-  return leadingZeroBits(sha256(input));
+  let least = 32;
+  for (let i = 0; i < STAMP_PARTS && least > 0; i++) {
+    input[INDEX_OFFSET] = i;
+    stamp.nonces.copy(input, NONCE_OFFSET, i * STAMP_NONCE_BYTES, (i + 1) * STAMP_NONCE_BYTES);
+    least = Math.min(least, leadingZeroBits(sha256(input)));
+  }
+  return least;
 }
 
-/** One hash: is this stamp for these parties, this hour or the last one, with at least `bits` of work? */
+/** Sixteen hashes: is this stamp for these parties, this hour or the last one, with `bits` in every part? */
 export function checkStamp(
   parties: StampParties,
   stamp: RequestStamp,
@@ -95,7 +110,7 @@ export function checkStamp(
 
 export interface SolveOptions {
   readonly bits?: number;
-  /** Where the nonces start (random, so two solves for the same parties do not repeat each other's work). */
+  /** Where each part's nonces start (random, so two solves for the same parties do not repeat each other). */
   readonly startNonce: Buffer;
   /** Called between slices; resolves when the solver may go on. */
   yieldNow(): Promise<void>;
@@ -103,32 +118,37 @@ export interface SolveOptions {
   isCancelled?(): boolean;
 }
 
-/** Searches nonces from startNonce upwards until one gives `bits` zero bits; undefined when cancelled. */
+/** Solves each part in turn, nonces counting up from startNonce; undefined when cancelled. */
 export async function solveStamp(
   parties: StampParties,
   hour: number,
   opts: SolveOptions,
 ): Promise<RequestStamp | undefined> {
   const bits = opts.bits ?? REQUEST_STAMP_BITS;
-  const input = stampInput(parties, hour);
   if (opts.startNonce.length !== STAMP_NONCE_BYTES) throw new RangeError('a stamp nonce is 8 bytes');
-  opts.startNonce.copy(input, NONCE_OFFSET);
-  // The nonce is a 64-bit counter; its low 32 bits count here and carry into the high 32.
-  let high = input.readUInt32BE(NONCE_OFFSET);
-  let low = input.readUInt32BE(NONCE_OFFSET + 4);
-  for (;;) {
-    for (let i = 0; i < SOLVE_SLICE_ATTEMPTS; i++) {
-      if (leadingZeroBits(sha256(input)) >= bits) {
-        return { hour, nonce: Buffer.from(input.subarray(NONCE_OFFSET)) };
-      }
+  const input = stampInput(parties, hour);
+  const nonces = Buffer.alloc(STAMP_NONCES_BYTES);
+  let sliceLeft = SOLVE_SLICE_ATTEMPTS;
+  for (let part = 0; part < STAMP_PARTS; part++) {
+    input[INDEX_OFFSET] = part;
+    opts.startNonce.copy(input, NONCE_OFFSET);
+    // The nonce is a 64-bit counter; its low 32 bits count here and carry into the high 32.
+    let high = input.readUInt32BE(NONCE_OFFSET);
+    let low = input.readUInt32BE(NONCE_OFFSET + 4);
+    while (leadingZeroBits(sha256(input)) < bits) {
       low = (low + 1) >>> 0;
       if (low === 0) {
         high = (high + 1) >>> 0;
         input.writeUInt32BE(high, NONCE_OFFSET);
       }
       input.writeUInt32BE(low, NONCE_OFFSET + 4);
+      if (--sliceLeft === 0) {
+        await opts.yieldNow();
+        if (opts.isCancelled?.() === true) return undefined;
+        sliceLeft = SOLVE_SLICE_ATTEMPTS;
+      }
     }
-    await opts.yieldNow();
-    if (opts.isCancelled?.() === true) return undefined;
+    input.copy(nonces, part * STAMP_NONCE_BYTES, NONCE_OFFSET);
   }
+  return { hour, nonces };
 }

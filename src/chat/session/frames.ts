@@ -7,14 +7,14 @@
  *   read     0x04  count u8 (1..64) ids[16 × count]        (read receipts)
  *   typing   0x05  isTyping u8 (0|1)
  *   ping     0x06  nonce u32;   pong 0x07 nonce u32
- *   request  0x08  stampHour u32 stampNonce[8] nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the rest,
- *                  ≤ 1 KiB)                                (the stamp: request-stamp.ts)
+ *   request  0x08  stampHour u32 stampNonces[16 × 8] nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the
+ *                  rest, ≤ 1 KiB)                          (the stamp: request-stamp.ts)
  *   request-ack 0x0a  status u8 (0 received | 1 stamp refused) stampBits u8 (the work the recipient asks for)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
 import { MESSAGE_ID_BYTES } from '../labels.ts';
-import { type RequestStamp, STAMP_NONCE_BYTES } from '../request-stamp.ts';
+import { type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
 export const CHAT_PROTOCOL_VERSION = 1;
@@ -36,7 +36,7 @@ export const MAX_IDS_PER_FRAME = 64;
 export const MAX_REQUEST_NAME_BYTES = 64;
 export const MAX_REQUEST_MESSAGE_BYTES = 1024;
 const LENGTH_BYTES = 4;
-const STAMP_BYTES = 4 + STAMP_NONCE_BYTES;
+const STAMP_BYTES = 4 + STAMP_NONCES_BYTES;
 const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
 /** The largest body a valid frame can have: a message of 16 KiB. */
 export const MAX_CHAT_FRAME_BYTES = MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES;
@@ -108,11 +108,12 @@ function encodeBody(frame: ChatFrame): Buffer {
       const message = Buffer.from(frame.message, 'utf8');
       if (name.length > MAX_REQUEST_NAME_BYTES) throw new RangeError('request name over 64 bytes');
       if (message.length > MAX_REQUEST_MESSAGE_BYTES) throw new RangeError('request message over 1 KiB');
-      if (frame.stamp.nonce.length !== STAMP_NONCE_BYTES) throw new RangeError('a stamp nonce is 8 bytes');
+      if (frame.stamp.nonces.length !== STAMP_NONCES_BYTES)
+        throw new RangeError('stamp nonces are 128 bytes');
       const head = Buffer.alloc(1 + STAMP_BYTES + 1);
       head[0] = FrameType.request;
       head.writeUInt32BE(frame.stamp.hour >>> 0, 1);
-      frame.stamp.nonce.copy(head, 5);
+      frame.stamp.nonces.copy(head, 5);
       head[1 + STAMP_BYTES] = name.length;
       return Buffer.concat([head, name, message]);
     }
@@ -184,7 +185,7 @@ export function decodeChatFrame(body: Buffer): FrameResult {
       const name = decodeText(rest.subarray(nameStart, nameStart + nameLength), MAX_REQUEST_NAME_BYTES);
       const message = decodeText(rest.subarray(nameStart + nameLength), MAX_REQUEST_MESSAGE_BYTES);
       if (name === undefined || message === undefined) return bad('malformed');
-      const stamp = { hour: rest.readUInt32BE(0), nonce: Buffer.from(rest.subarray(4, STAMP_BYTES)) };
+      const stamp = { hour: rest.readUInt32BE(0), nonces: Buffer.from(rest.subarray(4, STAMP_BYTES)) };
       return ok({ type: 'request', name, message, stamp });
     }
     case FrameType.requestAck: {

@@ -22,7 +22,7 @@
 import type { SecurePattern } from '../../net/index.ts';
 import { type Clock, DhtchatError, type Logger, type Random, type Timer } from '../../runtime/index.ts';
 import { HOUR_EPOCH_MS } from '../epoch.ts';
-import { checkStamp, type RequestStamp, STAMP_NONCE_BYTES } from '../request-stamp.ts';
+import { checkStamp, type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import { ChatStoreErrorCode } from '../store/store-errors.ts';
 import type { ChatFrame, RequestAckStatus } from './frames.ts';
@@ -364,7 +364,7 @@ export class RequestExchange {
    * a recipient who still has our request ignores and one who does not answers with `stamp-refused`.
    */
   #stampFor(peer: Buffer): RequestStamp {
-    return this.stamps.get(peer) ?? { hour: 0, nonce: Buffer.alloc(STAMP_NONCE_BYTES) };
+    return this.stamps.get(peer) ?? { hour: 0, nonces: Buffer.alloc(STAMP_NONCES_BYTES) };
   }
 
   #markAccepted(peer: Buffer): void {

@@ -24,9 +24,9 @@ const samples: ChatFrame[] = [
     type: 'request',
     name: 'Alice',
     message: 'hi, it is me',
-    stamp: { hour: 491_234, nonce: id(9).subarray(0, 8) },
+    stamp: { hour: 491_234, nonces: Buffer.alloc(128, 9) },
   },
-  { type: 'request', name: '', message: '', stamp: { hour: 0, nonce: Buffer.alloc(8) } },
+  { type: 'request', name: '', message: '', stamp: { hour: 0, nonces: Buffer.alloc(128) } },
   { type: 'request-ack', status: 'received', stampBits: 19 },
   { type: 'request-ack', status: 'stamp-refused', stampBits: 0 },
 ];
@@ -65,21 +65,26 @@ describe('chat frames', () => {
 
   test('request and request-ack: short stamps, long names, unknown ack statuses are malformed', () => {
     const request = encodeChatFrame(samples[9] as ChatFrame).subarray(4);
-    // Type, 12 stamp bytes, name length: anything cut inside the stamp or the name is refused.
-    for (const cut of [1, 5, 12, 13, 14]) {
+    // Type, 132 stamp bytes, name length: anything cut inside the stamp or the name is refused.
+    for (const cut of [1, 5, 100, 133, 134, 136]) {
       assert.deepEqual(decodeChatFrame(request.subarray(0, cut)), {
         ok: false,
         code: 'CHAT_FRAME_MALFORMED',
       });
     }
     const longName = Buffer.from(request);
-    longName[13] = 65;
+    longName[133] = 65;
     assert.deepEqual(decodeChatFrame(longName), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
     assert.deepEqual(decodeChatFrame(Buffer.of(0x0a, 2, 19)), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
     assert.deepEqual(decodeChatFrame(Buffer.of(0x0a, 0)), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
     assert.deepEqual(decodeChatFrame(Buffer.of(0x0a, 0, 19, 0)), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
     assert.throws(() =>
-      encodeChatFrame({ type: 'request', name: '', message: '', stamp: { hour: 1, nonce: Buffer.alloc(7) } }),
+      encodeChatFrame({
+        type: 'request',
+        name: '',
+        message: '',
+        stamp: { hour: 1, nonces: Buffer.alloc(127) },
+      }),
     );
   });
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { HOUR_EPOCH_MS } from '../../../src/chat/epoch.ts';
 import { identityFromSeed } from '../../../src/chat/identity.ts';
-import { type RequestStamp, stampWork } from '../../../src/chat/request-stamp.ts';
+import { type RequestStamp, STAMP_NONCES_BYTES, stampWork } from '../../../src/chat/request-stamp.ts';
 import type { ChatFrame } from '../../../src/chat/session/frames.ts';
 import { REQUEST_BUDGET } from '../../../src/chat/session/request-budget.ts';
 import { ChatSession, DEFAULT_SESSION_TIMING } from '../../../src/chat/session/session.ts';
@@ -99,10 +99,10 @@ describe('friend-request stamps and budget', { timeout: 60_000 }, () => {
     const hour = Math.floor(now / HOUR_EPOCH_MS);
     const forBob = await mallory.stamp(bob);
     const stale = await mallory.stamp(alice, now - 2 * HOUR_EPOCH_MS);
-    // A nonce whose digest has fewer zero bits than Alice asks for.
-    const weak: RequestStamp = { hour, nonce: Buffer.alloc(8) };
+    // Nonces whose digests have fewer zero bits than Alice asks for.
+    const weak: RequestStamp = { hour, nonces: Buffer.alloc(STAMP_NONCES_BYTES) };
     const parties = { recipientPk: alice.identity.publicKey, requesterPk: mallory.identity.publicKey };
-    while (stampWork(parties, weak) >= TEST_STAMP_BITS) weak.nonce.writeUInt8((weak.nonce[7] ?? 0) + 1, 7);
+    while (stampWork(parties, weak) >= TEST_STAMP_BITS) weak.nonces.writeUInt8((weak.nonces[7] ?? 0) + 1, 7);
     for (const stamp of [weak, stale, forBob])
       assert.equal(ackOf(await mallory.ask(alice, stamp)), 'stamp-refused');
     assert.equal(writes.count, 0);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { HOUR_EPOCH_MS } from '../../../src/chat/epoch.ts';
 import { type Identity, identityFromSeed } from '../../../src/chat/identity.ts';
-import { type RequestStamp, stampWork } from '../../../src/chat/request-stamp.ts';
+import { type RequestStamp, STAMP_NONCES_BYTES, stampWork } from '../../../src/chat/request-stamp.ts';
 import type { ChatFrame } from '../../../src/chat/session/frames.ts';
 import { REQUEST_BUDGET } from '../../../src/chat/session/request-budget.ts';
 import { REQUEST_FRAME_DEADLINE_MS } from '../../../src/chat/session/request-exchange.ts';
@@ -56,16 +56,17 @@ function stranger(sim: ChatSim, utp: UtpEndpoint, name: string): Stranger {
 }
 
 /**
- * A stamp that fails: odd i, an hour too old; even i, this hour but short of the work (a nonce whose digest has
- * fewer zero bits than asked: at 4 bits a blank nonce would pass one time in 16).
+ * A stamp that fails: odd i, an hour too old; even i, this hour but short of the work (blank nonces would pass
+ * at 4 bits now and then: the first part's nonce is moved on until that part lacks the work).
  */
 function badStamp(recipientPk: Buffer, requesterPk: Buffer, nowMs: number, i: number): RequestStamp {
   const hour = Math.floor(nowMs / HOUR_EPOCH_MS);
-  if (i % 2 === 1) return { hour: hour - 2, nonce: Buffer.alloc(8) };
-  const nonce = Buffer.alloc(8);
-  while (stampWork({ recipientPk, requesterPk }, { hour, nonce }) >= TEST_STAMP_BITS)
-    nonce.writeUInt8(nonce[7]! + 1, 7);
-  return { hour, nonce };
+  if (i % 2 === 1) return { hour: hour - 2, nonces: Buffer.alloc(STAMP_NONCES_BYTES) };
+  const nonces = Buffer.alloc(STAMP_NONCES_BYTES);
+  while (stampWork({ recipientPk, requesterPk }, { hour, nonces }) >= TEST_STAMP_BITS) {
+    nonces.writeUInt8((nonces[7] ?? 0) + 1, 7);
+  }
+  return { hour, nonces };
 }
 
 /** A stranger's request session to `to`; the frames it gets back are collected once it is up. */
