@@ -5,7 +5,7 @@
  */
 
 export const LABELS = {
-  /** HKDF salt of the pair secret K = HKDF(X25519(a, B), salt, info = sorted(pkA, pkB)) (DESIGN.md). */
+  /** HKDF salt of the pair secret K = HKDF(X25519(a, B), salt, …) (docs/PROTOCOL.md "Pair secret"). */
   pair: 'dhtchat/pair/v1',
   /** Seed of the per-(K, author, epoch) Ed25519 key that signs a rendezvous record (BEP 44 `k`). */
   recordSigning: 'dhtchat/record/signing/v1',

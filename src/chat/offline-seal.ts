@@ -1,5 +1,5 @@
 /**
- * Offline messages (DESIGN.md "Offline messages"): queued messages for an unreachable friend, sealed into one
+ * Offline messages (docs/PROTOCOL.md "Offline messages"): queued messages for an unreachable friend, sealed into one
  * blob and split into immutable DHT items (offline-parts.ts); the head's target goes into the sender's record.
  *
  * Sealing, for sender S and recipient R with pair secret K and R's one-time prekey P (from R's record):
