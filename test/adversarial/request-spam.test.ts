@@ -56,6 +56,7 @@ describe('adversarial: friend-request spam', { timeout: 240_000 }, () => {
   test('12 keys × 5 requests, then 1,000 fresh identities: a real request is listed, Bob reconnects, nothing grows', async (t) => {
     const alicePk = decodeFriendCode(scene.alice.code);
     const target = { host: '127.0.0.1', port: scene.alice.port };
+    const quietRequestMs = await scene.legitRequestMs();
     const rssBeforeMb = scene.victimRssMb();
     const bytesBefore = storeBytes(scene.alice.dir);
     const startedMs = Date.now();
@@ -118,10 +119,11 @@ describe('adversarial: friend-request spam', { timeout: 240_000 }, () => {
     while (fresh.length < FRESH_IDENTITIES && Date.now() - floodStartMs < 15_000) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await Promise.race([
-      Promise.allSettled(fresh.map((f) => f.closed)),
-      new Promise((resolve) => setTimeout(resolve, 16_000)),
-    ]);
+    // The sessions Alice let in are answered and closed within her deadlines (those whose SYN her uTP layer left
+    // unanswered are only ours to time out).
+    const isSettled = (f: SentRequest): boolean => f.session.establishedMs === undefined || !f.session.isOpen;
+    const waitEndMs = Date.now() + 8000;
+    while (!fresh.every(isSettled) && Date.now() < waitEndMs) await new Promise((r) => setTimeout(r, 100));
     const listed = (await callDaemon(scene.alice.dir, 'GET', '/v1/requests')) as { code: string }[];
     const rssMb = scene.victimRssMb();
     const grownBytes = storeBytes(scene.alice.dir) - bytesBefore;
@@ -129,6 +131,7 @@ describe('adversarial: friend-request spam', { timeout: 240_000 }, () => {
       list.filter((r) => ackOf(r) === status).length;
     const figures = {
       keysMs,
+      quietRequestMs,
       requestMs,
       reconnectMs,
       listed: listed.length,
@@ -144,12 +147,15 @@ describe('adversarial: friend-request spam', { timeout: 240_000 }, () => {
     };
     t.diagnostic(JSON.stringify(figures));
 
-    assert.ok(requestMs <= 10_000, `Carol's request took ${requestMs} ms to be listed`);
+    assert.ok(
+      requestMs <= Math.max(10_000, 4 * quietRequestMs),
+      `Carol's request took ${requestMs} ms to be listed`,
+    );
     assert.ok(reconnectMs <= 2000, `Bob took ${reconnectMs} ms to reconnect during the spam`);
     // The paid keys are pending (their 5 sends acknowledged); the unpaid ones were told why and stored nothing.
     assert.equal(figures.throwawayReceived, PAID_KEYS * 5);
     assert.equal(figures.throwawayRefused, (12 - PAID_KEYS) * 5);
-    assert.equal(listed.length, PAID_KEYS + 1, 'the paid throwaway keys and Carol');
+    assert.equal(listed.length, PAID_KEYS + 2, 'the paid throwaway keys and the two Carols');
     assert.equal(figures.freshSent, FRESH_IDENTITIES);
     assert.equal(figures.freshReceived, 0);
     assert.ok(figures.freshRefused > 100, `${figures.freshRefused} stampless requests were answered`);

@@ -1,17 +1,19 @@
 /**
- * Issue 10 §2, against a real daemon: a stranger opens Noise XX sessions to Alice from one host as fast as it can
- * (125 a second for 10 s) and never sends a request, to hold every session she has. Meanwhile her friend Bob
- * restarts on a new port and must be back within 2 s, a real person's request must be listed as usual, and
- * Alice's memory must stay bounded. Before the fix each such session was held 30 s and 1,024 of them filled her
- * uTP table: Bob and every other peer were refused until they expired.
+ * Issue 10 §2, against a real daemon: a stranger opens Noise XX sessions to Alice from 64 hosts in 16 networks
+ * (100 a second for 10 s) and never sends a request, to hold every session she has and spend her CPU (~3 ms of
+ * DH each). Meanwhile her friend Bob restarts on a new port and must be back within 2 s, a real person's request
+ * must be listed as usual, and Alice's memory must stay bounded. Before the fix each such session was held 30 s:
+ * 1,024 of them filled her uTP table (issue 10); with the uTP layer's per-source caps alone, they fill its 768
+ * stranger places with sessions that proved their address, which nobody can displace, so a real stranger's
+ * request is refused until they expire.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ChatSession } from '../../src/chat/session/session.ts';
-import { strangerContext, strangerHost } from './stranger-sessions.ts';
+import { type StrangerHost, strangerContext, strangerHost } from './stranger-sessions.ts';
 import { startVictimScene, type VictimScene } from './victim.ts';
 
-const FLOOD_PER_SEC = 125;
+const FLOOD_PER_SEC = 100;
 const FLOOD_MS = 10_000;
 
 describe('adversarial: Noise XX slot holding', { timeout: 180_000 }, () => {
@@ -23,26 +25,32 @@ describe('adversarial: Noise XX slot holding', { timeout: 180_000 }, () => {
     await scene?.stop();
   });
 
-  test('1,250 stranger handshakes from one host in 10 s: Bob reconnects within 2 s, a request is listed, few strangers are held and briefly', async (t) => {
+  test('1,000 stranger handshakes from 16 networks in 10 s: Bob reconnects within 2 s, a request is listed, few strangers are held and briefly', async (t) => {
     // The same questions without an attack first: the figures to compare with.
     const quietReconnectMs = await scene.friendReconnectMs();
     const quietRequestMs = await scene.legitRequestMs();
     const rssBeforeMb = scene.victimRssMb();
-    const attacker = await strangerHost('127.0.66.1');
-    t.after(() => attacker.close());
+    const hosts = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => strangerHost(`127.0.${130 + (i % 16)}.${1 + Math.floor(i / 16)}`)),
+    );
+    t.after(() => {
+      for (const host of hosts) host.close();
+    });
+    const attacker = hosts[0] as StrangerHost;
     const ctx = strangerContext();
     const target = { host: '127.0.0.1', port: scene.alice.port };
     const stats = { started: 0, established: 0, openEstablished: 0, maxOpenEstablished: 0, longestMs: 0 };
-    const closedAll: Promise<unknown>[] = [];
+    const flooding: ChatSession[] = [];
     const launch = (): void => {
       stats.started++;
       let session: ChatSession;
       try {
-        session = ChatSession.connectUnknown(ctx, attacker.utp, target);
+        const host = hosts[stats.started % hosts.length] as StrangerHost;
+        session = ChatSession.connectUnknown(ctx, host.utp, target);
       } catch {
         return; // our own uTP table: not the victim's
       }
-      closedAll.push(session.closed);
+      flooding.push(session);
       session.established.then(
         () => {
           const upMs = Date.now();
@@ -72,16 +80,36 @@ describe('adversarial: Noise XX slot holding', { timeout: 180_000 }, () => {
     }, 10);
     t.after(() => clearInterval(flood));
 
-    // Let the flood build up (before the fix, ~400 sessions held by now), then ask the questions during it.
+    // Let the flood build up (before the fix, ~300 sessions held by now), then ask the questions during it.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const reconnectMs = await scene.friendReconnectMs();
     const requestMs = await scene.legitRequestMs();
     const duringMs = Date.now() - floodStartMs;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, FLOOD_MS - (Date.now() - floodStartMs))));
     const rssMb = scene.victimRssMb();
-    // Every stranger session ends by the victim's deadlines: 5 s to finish a handshake, 5 s more for a request.
-    const allClosed = Promise.allSettled(closedAll);
-    await Promise.race([allClosed, new Promise((resolve) => setTimeout(resolve, 12_000))]);
+    // Alice holds nothing for the flooder any more: once it stops, and its handshake budget has refilled (1 a
+    // second; its last SYNs, retried until they were answered, spent it), a host's worth is let in again.
+    for (const session of flooding) session.close();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const again = Array.from({ length: 4 }, () => ChatSession.connectUnknown(ctx, attacker.utp, target));
+    const admittedAgain = (
+      await Promise.all(
+        again.map((s) =>
+          Promise.race([
+            s.established.then(
+              () => true,
+              () => false,
+            ),
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
+          ]),
+        ),
+      )
+    ).filter(Boolean).length;
+    for (const s of again) s.close();
+    // Every session Alice let in ends by her deadlines: 5 s to finish a handshake, 5 s more for a request.
+    // (Those whose SYN her uTP layer left unanswered are only ours to time out.)
+    const waitEndMs = Date.now() + 8000;
+    while (stats.openEstablished > 0 && Date.now() < waitEndMs) await new Promise((r) => setTimeout(r, 100));
     const figures = {
       quietReconnectMs,
       quietRequestMs,
@@ -90,19 +118,33 @@ describe('adversarial: Noise XX slot holding', { timeout: 180_000 }, () => {
       duringMs,
       rssBeforeMb,
       rssMb,
+      admittedAgain,
       ...stats,
     };
     t.diagnostic(JSON.stringify(figures));
 
     assert.ok(reconnectMs <= 2000, `Bob took ${reconnectMs} ms to reconnect during the flood`);
-    // A direct request's usual time is its stamp (~1 s, exponential tail) plus a round trip.
-    assert.ok(requestMs <= 10_000, `Carol's request took ${requestMs} ms to be listed`);
-    assert.ok(duringMs < FLOOD_MS + 15_000);
-    assert.ok(stats.started >= 1000, `the flood opened ${stats.started} sessions`);
-    assert.ok(stats.maxOpenEstablished <= 8, `${stats.maxOpenEstablished} stranger sessions held at once`);
-    assert.ok(stats.established <= 120, `${stats.established} of ${stats.started} handshakes completed`);
-    assert.ok(stats.longestMs <= 7000, `a stranger session was held ${stats.longestMs} ms`);
-    assert.equal(stats.openEstablished, 0);
+    // A direct request's usual time is its stamp (~1 s of CPU, in this busy process) plus a round trip.
+    assert.ok(
+      requestMs <= Math.max(10_000, 4 * quietRequestMs),
+      `Carol's request took ${requestMs} ms to be listed`,
+    );
+    assert.ok(stats.started >= 500, `the flood opened ${stats.started} sessions`);
+    // Alice holds at most 64 strangers (we see her closes a round trip late: a little slack).
+    assert.ok(stats.maxOpenEstablished <= 72, `${stats.maxOpenEstablished} stranger sessions held at once`);
+    // 100 at once, then 50 a second overall (and fewer: each one holds its place up to 10 s).
+    const handshakeBound = 100 + 50 * Math.ceil(FLOOD_MS / 1000);
+    assert.ok(
+      stats.established <= handshakeBound,
+      `${stats.established} of ${stats.started} handshakes completed`,
+    );
+    // 5 s to send a request once Alice has the handshake (and whatever her CPU or ours lagged): far from 30 s.
+    assert.ok(stats.longestMs <= 12_000, `a stranger session was held ${stats.longestMs} ms`);
+    assert.equal(
+      admittedAgain,
+      4,
+      'after the flood, the flooding host is let in again (nothing of its is held)',
+    );
     assert.ok(rssMb <= rssBeforeMb + 100, `RSS ${rssBeforeMb.toFixed(0)} → ${rssMb.toFixed(0)} MB`);
   });
 });

@@ -236,7 +236,9 @@ export class SessionManager {
       session.close(SessionCloseCode.refused),
     );
     if (ticket === undefined) {
-      this.#ctx.logger.debug({ session: session.id }, 'chat: stranger handshake refused (ration)');
+      const { refused } = this.#strangers.stats;
+      const fields = { session: session.id, active: this.#strangers.active, ...refused };
+      this.#ctx.logger.debug(fields, 'chat: stranger handshake refused (ration)');
       return false;
     }
     this.#tickets.set(session, ticket);
