@@ -13,23 +13,31 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { CHAT_DATABASE_FILE, ChatNode, ChatStore, encodeFriendCode, KvKey } from '../chat/index.ts';
-import type { DhtNode } from '../dht/index.ts';
+import {
+  CHAT_DATABASE_FILE,
+  ChatNode,
+  ChatStore,
+  encodeBackupStore,
+  encodeFriendCode,
+  KvKey,
+} from '../chat/index.ts';
+import type { BootstrapSource, DhtNode, JoinEvent } from '../dht/index.ts';
 import {
   type Clock,
   cryptoRandom,
-  DhtchatError,
   type Logger,
   type Random,
   systemClock,
   type UdpAddress,
   UdpTransport,
 } from '../runtime/index.ts';
+import { bindFailure } from './bind-failure.ts';
 import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
 import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
-import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
+import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
+import { startPortMapping } from './port-mapping-wiring.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
 const PORT_KV_KEY = 'app-daemon-udp-port';
@@ -42,13 +50,21 @@ export interface DaemonOptions {
   /** UDP port; undefined: the last port used (if still free), else any. */
   port?: number;
   host?: string;
-  bootstrap: UdpAddress[];
+  /** IP addresses, or a function re-resolving the router names at every join attempt (daemon-command.ts). */
+  bootstrap: BootstrapSource;
   allowPrivate: boolean;
   apiPort?: number;
   /** Our display name, sent with friend requests; default: profile.json's (checked there, not here). */
   name?: string;
   /** How long to wait for the DHT to join before starting the chat services (default 10 s). */
   joinWaitMs?: number;
+  /** Ask the gateway to map our UDP port (PCP, NAT-PMP, UPnP); default true (`--no-port-mapping`). */
+  portMapping?: boolean;
+  /**
+   * The bootstrap hosts as given (names or addresses) when `bootstrap` is a resolver; all loopback means a local
+   * testnet, where port mapping is skipped.
+   */
+  bootstrapHosts?: readonly string[];
   logger: Logger;
   clock?: Clock;
   random?: Random;
@@ -101,6 +117,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     undo.push(() => transport.close());
     const port = transport.localAddress().port;
     store.kv.setJson(PORT_KV_KEY, port);
+    // The mapping may land before the chat exists; once it does, a change republishes our records.
+    let onMappingChanged = (): void => {};
+    const portMapping = await startPortMapping({
+      isEnabled: options.portMapping ?? true,
+      socket: transport.localAddress(),
+      bootstrapHosts:
+        typeof options.bootstrap === 'function'
+          ? (options.bootstrapHosts ?? [])
+          : options.bootstrap.map((a) => a.host),
+      logger,
+      clock,
+      random,
+      onEndpointsChanged: () => onMappingChanged(),
+    });
+    undo.push(() => portMapping.close());
 
     const { DhtNode } = await import('../dht/index.ts');
     const { DatagramDemux, UtpEndpoint } = await import('../net/index.ts');
@@ -113,6 +144,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger: logger.child({ part: 'dht' }),
       bootstrap: options.bootstrap,
       allowPrivate: options.allowPrivate,
+      onJoinEvent: (event) => logJoinEvent(logger, event),
       ...(savedState === undefined ? {} : { savedState }),
     });
     const saveTable = (): void => {
@@ -153,19 +185,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       random,
       logger: logger.child({ part: 'chat' }),
       ...(name === undefined ? {} : { name }),
-      localEndpoints: () => localEndpoints(transport, dht, options),
+      saveName: (newName) => writeProfile(dataDir, { name: newName }),
+      localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, dht, options)],
     });
+    onMappingChanged = () => chat.endpointsChanged();
     for (const name of CHAT_EVENT_NAMES)
       chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
     await chat.start(dhtReady);
     undo.push(() => chat.close());
 
     const token = randomBytes(32).toString('hex');
+    const apiPort = options.apiPort ?? 0;
     const api: ChatApiServer = await startChatApiServer({
       service: chat,
       token,
-      ...(options.apiPort === undefined ? {} : { port: options.apiPort }),
+      port: apiPort,
       onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
+      backup: () => ({
+        owner: identity.publicKey.toString('hex'),
+        store: encodeBackupStore({ owner: identity.publicKey, rows: store.backupRows() }).toString('base64'),
+      }),
+    }).catch((cause: unknown) => {
+      const target = { label: 'API port', host: '127.0.0.1', port: apiPort, portOption: '--api-port' };
+      throw bindFailure(cause, target);
     });
     undo.push(() => api.close());
     await writeApiFile(dataDir, { port: api.port, token, pid: process.pid });
@@ -191,16 +233,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 }
 
-/** The port asked for; else the last one used (friends remember it), falling back to any free port. */
+/**
+ * The port asked for; else the last one used (friends remember it), falling back to any free port. A failure
+ * says which port, why and what to do (bind-failure.ts).
+ */
 async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTransport> {
   const host = options.host ?? '0.0.0.0';
-  if (options.port !== undefined) {
+  const bind = async (port: number): Promise<UdpTransport> => {
     try {
-      return await UdpTransport.bind({ host, port: options.port });
+      return await UdpTransport.bind({ host, port });
     } catch (cause) {
-      throw new DhtchatError('APP_PORT_IN_USE', `cannot bind UDP ${host}:${options.port}`, { cause });
+      throw bindFailure(cause, { label: 'UDP port', host, port, portOption: '--port' });
     }
-  }
+  };
+  if (options.port !== undefined) return bind(options.port);
   const last = store.kv.getJson(PORT_KV_KEY);
   if (typeof last === 'number' && Number.isInteger(last) && last > 0 && last < 65536) {
     try {
@@ -209,7 +255,7 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
       // Taken by someone else now: any port will do, the records announce the new one.
     }
   }
-  return UdpTransport.bind({ host, port: 0 });
+  return bind(0);
 }
 
 /**
@@ -241,6 +287,28 @@ export function localEndpoints(transport: UdpTransport, dht: DhtNode, options: D
   }
   if (options.allowPrivate) for (const host of loopback) add(host);
   return out;
+}
+
+/**
+ * The DHT's join outcomes as log lines (docs/CLI.md): `bootstrapped` is logged when the first attempt ends (by
+ * the caller of start()), so a first-try join adds nothing here; later ones are `rejoined`.
+ */
+function logJoinEvent(logger: Logger, event: JoinEvent): void {
+  switch (event.kind) {
+    case 'joined':
+      if (event.isRejoin) logger.info({ event: 'rejoined', nodes: event.nodes });
+      return;
+    case 'join_failed':
+      logger.warn({
+        event: 'join_failed',
+        reason: event.reason,
+        retryInMs: event.retryInMs,
+        attempt: event.attempt,
+      });
+      return;
+    case 'rejoining':
+      logger.warn({ event: 'rejoining', reason: event.reason });
+  }
 }
 
 /** A chat event as a log line: ids, codes and states, never message text. */

@@ -13,6 +13,18 @@ export {
   hourEpoch,
   nextRecordSeq,
 } from './epoch.ts';
+export { BackupError, MAX_BACKUP_BYTES } from './backup-errors.ts';
+export {
+  BACKUP_FILE_VERSION,
+  BACKUP_HEADER_BYTES,
+  BACKUP_MAGIC,
+  looksLikeBackup,
+  openBackup,
+  type SealBackupOptions,
+  sealBackup,
+} from './backup-file.ts';
+export { type BackupPayload, decodeBackupPayload, encodeBackupPayload } from './backup-payload.ts';
+export { type BackupStore, decodeBackupStore, encodeBackupStore } from './backup-store-codec.ts';
 export {
   decodeFriendCode,
   encodeFriendCode,
@@ -34,6 +46,7 @@ export {
   type IdentityFileInfo,
   identityFromSeed,
   inspectIdentityFile,
+  publicKeyCheck,
   type ScryptParams,
 } from './identity.ts';
 export {
@@ -104,6 +117,7 @@ export {
   RequestDirection,
   RequestState,
 } from './store/friend-requests.ts';
+export { BACKUP_TABLES, type BackupRow } from './store/backup-rows.ts';
 export { KvKey } from './store/kv.ts';
 export {
   canAdvance,
@@ -137,12 +151,20 @@ export {
 export { REQUEST_BEACON_TIMING, RequestBeacon, type RequestBeaconOptions } from './request-beacon.ts';
 export {
   ChatNode,
+  ChatNodeErrorCode,
   type ChatNodeEvents,
   type ChatNodeOptions,
   type ContactView,
+  type FoundMessage,
+  MAX_MESSAGES_PER_CALL,
+  MAX_SEARCH_QUERY_CHARS,
   type MessageView,
+  type ProfileView,
   type RequestView,
+  type TypingResult,
 } from './chat-node.ts';
+export { checkName, isValidName, MAX_NAME_CHARS, NameErrorCode, nameProblem } from './contact-name.ts';
+export { NAME_KEY_VERSION, type NameKeys, nameKeys } from './name-key.ts';
 export { OFFLINE_AFTER_MS, OFFLINE_WHEN_AWAY_MS, OfflineScheduler } from './offline-scheduler.ts';
 export {
   type ChatFrame,

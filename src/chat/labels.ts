@@ -29,6 +29,10 @@ export const LABELS = {
   friendCode: 'dhtchat/friend-code/v1',
   /** AEAD associated data prefix of a passphrase-protected identity file. */
   identityFile: 'dhtchat/identity-file/v1',
+  /** SHA-256 prefix of the identity file's public-key checksum (readable without the passphrase). */
+  identityPublicKeyCheck: 'dhtchat/identity-pk-check/v1',
+  /** AEAD associated data prefix of a backup file (then the file's header). */
+  backupFile: 'dhtchat/backup-file/v1',
 } as const;
 
 export type Label = (typeof LABELS)[keyof typeof LABELS];

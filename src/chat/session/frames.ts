@@ -9,7 +9,9 @@
  *   ping     0x06  nonce u32;   pong 0x07 nonce u32
  *   request  0x08  stampHour u32 stampNonces[16 × 8] nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the
  *                  rest, ≤ 1 KiB)                          (the stamp: request-stamp.ts)
- *   request-ack 0x0a  status u8 (0 received | 1 stamp refused) stampBits u8 (the work the recipient asks for)
+ *   profile  0x0a  name (UTF-8, the rest, 1..256 bytes: 64 code points)   (the name the sender gives itself;
+ *                  sent only to a peer whose hello said version ≥ 2: a version-1 peer drops unknown frames)
+ *   request-ack 0x0b  status u8 (0 received | 1 stamp refused) stampBits u8 (the work the recipient asks for)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
@@ -17,7 +19,10 @@ import { MESSAGE_ID_BYTES } from '../labels.ts';
 import { type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
-export const CHAT_PROTOCOL_VERSION = 1;
+/** 2: knows the profile frame. */
+export const CHAT_PROTOCOL_VERSION = 2;
+/** The first version whose peers accept a profile frame. */
+export const PROFILE_FRAME_VERSION = 2;
 export const FrameType = {
   hello: 0x01,
   message: 0x02,
@@ -27,7 +32,8 @@ export const FrameType = {
   ping: 0x06,
   pong: 0x07,
   request: 0x08,
-  requestAck: 0x0a,
+  profile: 0x0a,
+  requestAck: 0x0b,
 } as const;
 /** What a request-ack says: the request is stored for the user, or it was dropped for want of a valid stamp. */
 export const REQUEST_ACK_STATUSES = ['received', 'stamp-refused'] as const;
@@ -35,6 +41,8 @@ export type RequestAckStatus = (typeof REQUEST_ACK_STATUSES)[number];
 export const MAX_IDS_PER_FRAME = 64;
 export const MAX_REQUEST_NAME_BYTES = 64;
 export const MAX_REQUEST_MESSAGE_BYTES = 1024;
+/** 64 code points of at most 4 bytes each. */
+export const MAX_PROFILE_NAME_BYTES = 256;
 const LENGTH_BYTES = 4;
 const STAMP_BYTES = 4 + STAMP_NONCES_BYTES;
 const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
@@ -50,6 +58,7 @@ export type ChatFrame =
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
   | { type: 'request'; name: string; message: string; stamp: RequestStamp }
+  | { type: 'profile'; name: string }
   | { type: 'request-ack'; status: RequestAckStatus; stampBits: number };
 
 export const FrameErrorCode = {
@@ -123,6 +132,11 @@ function encodeBody(frame: ChatFrame): Buffer {
         REQUEST_ACK_STATUSES.indexOf(frame.status),
         frame.stampBits & 0xff,
       );
+    case 'profile': {
+      const name = Buffer.from(frame.name, 'utf8');
+      if (name.length < 1 || name.length > MAX_PROFILE_NAME_BYTES) throw new RangeError('profile name size');
+      return Buffer.concat([Buffer.of(FrameType.profile), name]);
+    }
   }
 }
 
@@ -192,6 +206,10 @@ export function decodeChatFrame(body: Buffer): FrameResult {
       const status = REQUEST_ACK_STATUSES[rest[0] ?? REQUEST_ACK_STATUSES.length];
       if (rest.length !== 2 || status === undefined) return bad('malformed');
       return ok({ type: 'request-ack', status, stampBits: rest[1] as number });
+    }
+    case FrameType.profile: {
+      const name = rest.length === 0 ? undefined : decodeText(rest, MAX_PROFILE_NAME_BYTES);
+      return name === undefined ? bad('malformed') : ok({ type: 'profile', name });
     }
     default:
       return bad('unknownType');

@@ -187,6 +187,13 @@ export class RequestExchange {
     };
   }
 
+  /** Forgets what was kept for a removed contact: the name it suggested, our request's ack mark and stamp. */
+  forget(peer: Buffer): void {
+    this.#store.kv.delete(NAME_KV_PREFIX + peer.toString('hex'));
+    this.#store.kv.delete(RECEIVED_KV_PREFIX + peer.toString('hex'));
+    this.stamps.forget(peer);
+  }
+
   /** The suggested name a requester sent with its request, if any. */
   requestName(peer: Buffer): string | undefined {
     const value = this.#store.kv.get(NAME_KV_PREFIX + peer.toString('hex'));
@@ -296,11 +303,13 @@ export class RequestExchange {
       return undefined;
     }
     if (contact !== undefined && contact.state !== 'pending-incoming') return undefined;
-    if (contact !== undefined) {
+    const hasContact = contact !== undefined;
+    if (this.#store.requests.get(peer, 'incoming')?.state === 'pending') {
       // Pending already: it paid when it came; a re-send is written now and then, and acknowledged always.
-      if (this.budget.takeRepeatWrite(peer)) this.#storeRequest(peer, session, frame, true);
+      if (this.budget.takeRepeatWrite(peer)) this.#storeRequest(peer, session, frame, hasContact);
       return 'received';
     }
+    // A new request (a pending-incoming contact without one is a removed contact whose conversation was kept).
     const parties = { recipientPk: this.#ownPublicKey, requesterPk: peer };
     const check = checkStamp(parties, frame.stamp, this.#clock.now(), this.stamps.bits);
     if (check !== 'valid') {
@@ -314,7 +323,7 @@ export class RequestExchange {
     }
     for (const key of this.budget.makeRoom()) this.#store.kv.delete(NAME_KV_PREFIX + key.toString('hex'));
     this.budget.takeRepeatWrite(peer); // the first write counts among the key's writes for the hour
-    if (!this.#storeRequest(peer, session, frame, false)) return undefined;
+    if (!this.#storeRequest(peer, session, frame, hasContact)) return undefined;
     this.#events.onRequest(peer);
     return 'received';
   }

@@ -19,6 +19,8 @@
  */
 import { chmodSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { type Clock, DhtchatError, type Random } from '../../runtime/index.ts';
+import { type BackupRow, readBackupRows, writeBackupRows } from './backup-rows.ts';
+import { type RemovalResult, removeContact } from './contact-removal.ts';
 import { Contacts } from './contacts.ts';
 import { FriendRequests } from './friend-requests.ts';
 import { KeyValue, KvKey } from './kv.ts';
@@ -99,6 +101,7 @@ export class ChatStore {
       const ctx = new StoreContext(db, path, options.clock, options.random, ownKey);
       const store = new ChatStore(ctx);
       store.#claimOwner(ownKey);
+      store.contacts.refreshNameKeys(store.kv);
       return store;
     } catch (err) {
       if (db?.open === true) db.close();
@@ -114,11 +117,29 @@ export class ChatStore {
     return this.#ctx.write('a transaction', fn);
   }
 
+  /** Makes a contact a stranger again, keeping or forgetting the conversation (contact-removal.ts). */
+  removeContact(publicKey: Uint8Array, opts: { isHistoryForgotten: boolean }): RemovalResult {
+    return removeContact(this.#ctx, publicKey, opts);
+  }
+
   /** `PRAGMA integrity_check` rows: ['ok'] when the file is sound. */
   integrityCheck(): string[] {
     return this.#ctx.read('checking integrity', () =>
       this.#ctx.db.pragma('integrity_check').map((row) => String(Object.values(row)[0])),
     );
+  }
+
+  /** Every row a backup carries (backup-rows.ts says which), read in one synchronous pass. */
+  backupRows(): BackupRow[] {
+    return readBackupRows(this.#ctx);
+  }
+
+  /** Fills this store, which must hold no chat data yet, from a backup's rows in one transaction; a count. */
+  restoreBackupRows(rows: Iterable<BackupRow>): number {
+    const count = writeBackupRows(this.#ctx, rows);
+    // A backup carries names, not their keys (derived, and from tables that may differ here): compute them now.
+    this.contacts.refreshNameKeys(this.kv, { isForced: true });
+    return count;
   }
 
   schemaVersion(): number {

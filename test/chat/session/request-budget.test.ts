@@ -180,6 +180,30 @@ describe('friend-request stamps and budget', { timeout: 60_000 }, () => {
   });
 });
 
+describe('a removed contact is a stranger again', { timeout: 60_000 }, () => {
+  test('with the conversation kept, its next request needs a stamp and is announced as new', async () => {
+    const sim = makeSim('removed');
+    const alice = sim.user('alice', 1);
+    await sim.startAll();
+    const bob = stranger(sim, 'bob', '10.6.6.9');
+    assert.equal(ackOf(await bob.ask(alice, await bob.stamp(alice))), 'received');
+    await alice.node.accept(alice.node.requests()[0]?.code ?? '');
+    // A message from Alice keeps a conversation (the contact row stays, bare, after the removal).
+    await alice.node.send(alice.node.contacts()[0]?.code ?? '', 'before');
+    alice.node.remove(alice.node.contacts()[0]?.code ?? '');
+    assert.equal(alice.store.contacts.get(bob.identity.publicKey)?.state, 'pending-incoming');
+    const events: string[] = [];
+    alice.node.on('request', (r) => events.push(r.code));
+    const blank = { hour: 0, nonces: Buffer.alloc(STAMP_NONCES_BYTES) };
+    assert.equal(ackOf(await bob.ask(alice, blank)), 'stamp-refused');
+    assert.deepEqual(alice.node.requests(), []);
+    assert.equal(ackOf(await bob.ask(alice, await bob.stamp(alice))), 'received');
+    assert.equal(events.length, 1);
+    assert.equal(alice.node.requests().length, 1);
+    bob.utp.close();
+  });
+});
+
 describe('the requester learns its request arrived', { timeout: 60_000 }, () => {
   test('contacts show request "sent" then "received" with a request_received event; announcing stops', async () => {
     const sim = makeSim('ack');
