@@ -81,6 +81,9 @@ export class DaemonConsole {
     view.chat.on('presence', (e) => this.#line(this.#presenceLine(e.code, e.presence)));
     view.chat.on('request', (e) => this.#line(this.#requestLine(e)));
     view.chat.on('accepted', (e) => this.#line(`you and ${this.#nameOf(e.code, e)} are now friends`));
+    view.chat.on('request_received', (e) =>
+      this.#line(`${this.#nameOf(e.code, e)} received your friend request`),
+    );
   }
 
   #onLog(level: ConsoleLevel, fields: LogFields, message: string | undefined): void {
