@@ -399,7 +399,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       );
     }
     const peer = this.#resolveFriend(codeOrName);
-    const message = this.#delivery.send(peer, text);
+    // Resolves after the group commit that wrote it (store/group-commit.ts): the answer means it is durable.
+    const message = await this.#delivery.send(peer, text);
     this.#emitState(peer, message.id, message.state);
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);

@@ -59,8 +59,6 @@ export interface SessionContext {
 
 export interface SessionHandlers {
   onFrame(frame: ChatFrame): void;
-  /** After the frames of one received chunk: lets the owner commit them in one transaction. */
-  onBatchEnd?(): void;
   onClose(code: SessionCloseCode, detail?: string): void;
 }
 
@@ -87,6 +85,8 @@ export class ChatSession {
   #timer: Timer | undefined;
   #pingNonce = 0;
   #maxHeldFrames = MAX_HELD_FRAMES;
+  /** Frames written in this synchronous run are held back (corked) and leave as one encrypted write. */
+  #isCorked = false;
   /** probe() callers waiting for the peer to say anything. */
   #probes: Array<(isAlive: boolean) => void> = [];
   #resolveClosed: (code: SessionCloseCode) => void = () => {};
@@ -208,21 +208,33 @@ export class ChatSession {
       if (this.#isClosed) return;
       handlers.onFrame(frame);
     }
-    handlers.onBatchEnd?.();
   }
 
   /** Sends a frame; false when the session is closed (the caller keeps the work for the next session). */
   send(frame: ChatFrame): boolean {
     if (this.#isClosed || this.#secure.destroyed) return false;
     this.#lastSentMs = this.#ctx.clock.now();
+    // A group commit's acks and messages go out together: one Noise frame and full uTP packets, not one each.
+    if (!this.#isCorked) {
+      this.#isCorked = true;
+      this.#secure.cork();
+      queueMicrotask(() => this.#uncork());
+    }
     this.#secure.write(encodeChatFrame(frame));
     return true;
   }
 
   close(code: SessionCloseCode = SessionCloseCode.local): void {
     if (this.#isClosed) return;
+    this.#uncork();
     this.#finish(code);
     this.#secure.destroy();
+  }
+
+  #uncork(): void {
+    if (!this.#isCorked) return;
+    this.#isCorked = false;
+    if (!this.#secure.destroyed) this.#secure.uncork();
   }
 
   #onData(chunk: Buffer): void {
@@ -243,7 +255,6 @@ export class ChatSession {
         return;
       }
     }
-    if (!this.#isClosed) this.#handlers?.onBatchEnd?.();
     if (error !== undefined) {
       this.#ctx.logger.debug({ code: error, session: this.id }, 'bad chat frame');
       this.close(SessionCloseCode.badFrame);
