@@ -1,6 +1,6 @@
 /**
  * One chat session's throughput and latency (issue 13 §3), the session path alone: two ChatNodes in one process
- * over real UDP on 127.0.0.1 (uTP + Noise IK + chat frames), each with a real SQLite file (synchronous=FULL) in a
+ * (Alice on the main thread, Bob in a worker thread) over real UDP on 127.0.0.1 (uTP + Noise IK + chat frames), each with a real SQLite file (synchronous=FULL) in a
  * temp dir; no DHT, no HTTP, no process start (friends already, each knowing the other's endpoint). In one run:
  *   - paced: `--paced` messages at `--rate`/s (default 500 at 100/s): send → delivered p50/p99, where delivered =
  *     the friend committed it and acked, and the ack was committed here (the `delivered` state event);
@@ -10,12 +10,14 @@
  *   - `--baseline DIR`: the same on the code of another checkout (e.g. `git archive <commit> | tar -x -C DIR`,
  *     with DIR/node_modules linked to ours), alternating with ours round by round (`--rounds`, default 2), so
  *     both see the same machine load: the ratios come from one run.
+ * Bob runs in a worker thread (his own event loop, as on his own device); CPU per message counts both threads.
  * Run: node --import tsx bench/chat-session.bench.ts [--baseline DIR] [--rounds N] [--messages N] [--window N]
  *      [--paced N] [--rate N]. Prints a table, then one JSON object. Bounded: each phase 120 s, the script 20 min.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { intOption, printTable, stringOption, type Summary, summarize } from './chat-bench-stats.ts';
 import { type Delivered, fsyncsPerSecond, type LoadResult, paced, windowed } from './chat-load-shapes.ts';
 
@@ -53,61 +55,109 @@ async function loadTree(label: string, root: string): Promise<Tree> {
 }
 
 type Node = InstanceType<Tree['ChatNode']>;
+type Address = { host: string; port: number };
+const SEEDS = { alice: 1, bob: 2 } as const;
 
-/** Alice and Bob, friends, each knowing where the other listens; Alice's session to Bob up. */
-async function pairOn(tree: Tree, dir: string): Promise<{ alice: Node; close(): void }> {
+/** One side, friends with the other (who listens at peerAddress); started. */
+async function startSide(
+  tree: Tree,
+  dir: string,
+  who: 'alice' | 'bob',
+  socket: Awaited<ReturnType<Tree['runtime']['UdpTransport']['bind']>>,
+  peerAddress: Address,
+): Promise<{ node: Node; close(): void }> {
   const { runtime, net } = tree;
-  const sockets = await Promise.all(
-    [0, 1].map(() => runtime.UdpTransport.bind({ host: '127.0.0.1', port: 0 })),
-  );
-  const seeds = [1, 2];
-  const closers: (() => void)[] = [];
-  const nodes = sockets.map((socket, i) => {
-    const identity = tree.identityFromSeed(Buffer.alloc(32, seeds[i]));
-    const peerKey = tree.identityFromSeed(Buffer.alloc(32, seeds[1 - i])).publicKey;
-    const peerSocket = sockets[1 - i] as typeof socket;
-    const demux = new net.DatagramDemux(socket);
-    const utp = new net.UtpEndpoint({
-      transport: demux.utp,
-      clock: runtime.systemClock,
-      random: runtime.cryptoRandom,
-    });
-    const store = tree.ChatStore.open({
-      path: join(dir, `${i === 0 ? 'alice' : 'bob'}.sqlite`),
-      ownPublicKey: identity.publicKey,
-      clock: runtime.systemClock,
-      random: runtime.cryptoRandom,
-    });
-    store.contacts.upsert(peerKey, 'accepted', i === 0 ? 'bob' : 'alice');
-    store.contacts.noteEndpoint(peerKey, peerSocket.localAddress(), 'session');
-    const address = socket.localAddress();
-    const node = new tree.ChatNode({
-      identity,
-      store,
-      utp,
-      clock: runtime.systemClock,
-      random: runtime.cryptoRandom,
-      localEndpoints: () => [address],
-    });
-    closers.push(() => {
+  const other = who === 'alice' ? 'bob' : 'alice';
+  const identity = tree.identityFromSeed(Buffer.alloc(32, SEEDS[who]));
+  const peerKey = tree.identityFromSeed(Buffer.alloc(32, SEEDS[other])).publicKey;
+  const demux = new net.DatagramDemux(socket);
+  const utp = new net.UtpEndpoint({
+    transport: demux.utp,
+    clock: runtime.systemClock,
+    random: runtime.cryptoRandom,
+  });
+  const store = tree.ChatStore.open({
+    path: join(dir, `${who}.sqlite`),
+    ownPublicKey: identity.publicKey,
+    clock: runtime.systemClock,
+    random: runtime.cryptoRandom,
+  });
+  store.contacts.upsert(peerKey, 'accepted', other);
+  store.contacts.noteEndpoint(peerKey, peerAddress, 'session');
+  const address = socket.localAddress();
+  const node = new tree.ChatNode({
+    identity,
+    store,
+    utp,
+    clock: runtime.systemClock,
+    random: runtime.cryptoRandom,
+    localEndpoints: () => [address],
+  });
+  await node.start();
+  return {
+    node,
+    close: () => {
       void node.close();
       utp.close();
       demux.close();
       store.close();
-    });
-    return node;
+    },
+  };
+}
+
+/**
+ * Bob in a worker thread: his own event loop, as on his own device (in one thread every commit of one side would
+ * hold up the other's). Told the tree, the dir and Alice's address; answers with his own; stops on 'close'.
+ */
+async function runBobWorker(): Promise<void> {
+  const { root, label, dir, alice } = workerData as {
+    root: string;
+    label: string;
+    dir: string;
+    alice: Address;
+  };
+  const tree = await loadTree(label, root);
+  const socket = await tree.runtime.UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+  const bob = await startSide(tree, dir, 'bob', socket, alice);
+  parentPort?.once('message', () => {
+    bob.close();
+    parentPort?.close();
   });
-  const [alice, bob] = nodes as [Node, Node];
-  await Promise.all([alice.start(), bob.start()]);
+  parentPort?.postMessage(socket.localAddress());
+}
+
+/** Alice here, Bob in a worker thread; Alice's session to Bob up. */
+async function pairOn(
+  tree: Tree,
+  root: string,
+  dir: string,
+): Promise<{ alice: Node; close(): Promise<void> }> {
+  const socket = await tree.runtime.UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+  // The worker runs this file, TypeScript: tsx's loader is registered in its thread first (Node 20 does not run
+  // `--import` in workers).
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const worker = new Worker(boot, {
+    eval: true,
+    workerData: { root, label: tree.label, dir, alice: socket.localAddress() },
+  });
+  const bobAddress = await new Promise<Address>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const alice = await startSide(tree, dir, 'alice', socket, bobAddress);
   const start = performance.now();
-  while (!alice.isConnected('bob') || !bob.isConnected('alice')) {
+  while (!alice.node.isConnected('bob')) {
     if (performance.now() - start > 30_000) throw new Error('no session within 30 s');
     await new Promise((r) => setTimeout(r, 5));
   }
   return {
-    alice,
-    close: () => {
-      for (const close of closers) close();
+    alice: alice.node,
+    close: async () => {
+      alice.close();
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage('close');
+      await exited;
     },
   };
 }
@@ -119,10 +169,10 @@ interface RoundResult {
   cpuMicrosPerMessage: number;
 }
 
-async function round(tree: Tree): Promise<RoundResult> {
+async function round(tree: Tree, root: string): Promise<RoundResult> {
   const dir = mkdtempSync(join(tmpdir(), 'dhtchat-bench-session-'));
   const fsyncs = fsyncsPerSecond(dir);
-  const { alice, close } = await pairOn(tree, dir);
+  const { alice, close } = await pairOn(tree, root, dir);
   try {
     const deliveredAt = new Map<string, number>();
     const waiting = new Map<string, (atMs: number) => void>();
@@ -156,88 +206,95 @@ async function round(tree: Tree): Promise<RoundResult> {
       cpuMicrosPerMessage: (cpu.user + cpu.system) / windowCount,
     };
   } finally {
-    close();
+    await close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const deadline = setTimeout(() => {
-  console.error(`bench: deadline of ${SCRIPT_DEADLINE_MS} ms passed`);
-  process.exit(2);
-}, SCRIPT_DEADLINE_MS);
-deadline.unref();
+if (isMainThread) await main();
+else await runBobWorker();
 
-const trees = [await loadTree('this tree', resolve(import.meta.dirname, '..'))];
-if (baselineDir !== undefined) trees.push(await loadTree(`baseline ${baselineDir}`, resolve(baselineDir)));
-const results = new Map<string, RoundResult[]>(trees.map((t) => [t.label, []]));
-for (let r = 0; r < rounds; r++) {
-  for (const tree of trees) {
-    const result = await round(tree);
-    results.get(tree.label)?.push(result);
-    console.error(
-      `round ${r + 1} ${tree.label}: window ${result.window.messagesPerSecond.toFixed(0)}/s, paced p99 ` +
-        `${summarize(result.paced.samples.map((s) => s.latencyMs)).p99} ms, fsync ${result.fsyncsPerSecond.toFixed(0)}/s, ` +
-        `load ${loadavg()[0]?.toFixed(2)}`,
+async function main(): Promise<void> {
+  const deadline = setTimeout(() => {
+    console.error(`bench: deadline of ${SCRIPT_DEADLINE_MS} ms passed`);
+    process.exit(2);
+  }, SCRIPT_DEADLINE_MS);
+  deadline.unref();
+
+  const roots = new Map([['this tree', resolve(import.meta.dirname, '..')]]);
+  if (baselineDir !== undefined) roots.set(`baseline ${baselineDir}`, resolve(baselineDir));
+  const trees: Tree[] = [];
+  for (const [label, root] of roots) trees.push(await loadTree(label, root));
+  const results = new Map<string, RoundResult[]>(trees.map((t) => [t.label, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const tree of trees) {
+      const result = await round(tree, roots.get(tree.label) as string);
+      results.get(tree.label)?.push(result);
+      console.error(
+        `round ${r + 1} ${tree.label}: window ${result.window.messagesPerSecond.toFixed(0)}/s, paced p99 ` +
+          `${summarize(result.paced.samples.map((s) => s.latencyMs)).p99} ms, fsync ${result.fsyncsPerSecond.toFixed(0)}/s, ` +
+          `load ${loadavg()[0]?.toFixed(2)}`,
+      );
+    }
+  }
+
+  /** Per tree: all rounds' samples pooled; rates as the median round. */
+  const median = (xs: number[]): number =>
+    [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
+  const report = trees.map((tree) => {
+    const rs = results.get(tree.label) ?? [];
+    return {
+      tree: tree.label,
+      windowMessagesPerSecond: Math.round(median(rs.map((r) => r.window.messagesPerSecond))),
+      windowPerRound: rs.map((r) => Math.round(r.window.messagesPerSecond)),
+      cpuMicrosPerMessage: Math.round(median(rs.map((r) => r.cpuMicrosPerMessage))),
+      fsyncsPerSecond: Math.round(median(rs.map((r) => r.fsyncsPerSecond))),
+      paced: summarize(rs.flatMap((r) => r.paced.samples.map((s) => s.latencyMs))),
+      pacedAnswer: summarize(rs.flatMap((r) => r.paced.samples.map((s) => s.answerMs))),
+      window: summarize(rs.flatMap((r) => r.window.samples.map((s) => s.latencyMs))),
+    };
+  });
+  const rows: Record<string, Summary> = {};
+  for (const r of report) {
+    rows[`${r.tree}: paced ${rate}/s send → delivered`] = r.paced;
+    rows[`${r.tree}: paced ${rate}/s send answered`] = r.pacedAnswer;
+    rows[`${r.tree}: window ${window} send → delivered`] = r.window;
+  }
+  printTable(rows, ['n', 'p50', 'p95', 'p99', 'max', 'mean']);
+  for (const r of report) {
+    console.log(
+      `${r.tree}: ${r.windowMessagesPerSecond} messages/s sustained (window ${window}, rounds ${r.windowPerRound.join(', ')}), ` +
+        `${r.cpuMicrosPerMessage} µs CPU per message, disk ${r.fsyncsPerSecond} fsyncs/s`,
     );
   }
-}
-
-/** Per tree: all rounds' samples pooled; rates as the median round. */
-const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
-const report = trees.map((tree) => {
-  const rs = results.get(tree.label) ?? [];
-  return {
-    tree: tree.label,
-    windowMessagesPerSecond: Math.round(median(rs.map((r) => r.window.messagesPerSecond))),
-    windowPerRound: rs.map((r) => Math.round(r.window.messagesPerSecond)),
-    cpuMicrosPerMessage: Math.round(median(rs.map((r) => r.cpuMicrosPerMessage))),
-    fsyncsPerSecond: Math.round(median(rs.map((r) => r.fsyncsPerSecond))),
-    paced: summarize(rs.flatMap((r) => r.paced.samples.map((s) => s.latencyMs))),
-    pacedAnswer: summarize(rs.flatMap((r) => r.paced.samples.map((s) => s.answerMs))),
-    window: summarize(rs.flatMap((r) => r.window.samples.map((s) => s.latencyMs))),
-  };
-});
-const rows: Record<string, Summary> = {};
-for (const r of report) {
-  rows[`${r.tree}: paced ${rate}/s send → delivered`] = r.paced;
-  rows[`${r.tree}: paced ${rate}/s send answered`] = r.pacedAnswer;
-  rows[`${r.tree}: window ${window} send → delivered`] = r.window;
-}
-printTable(rows, ['n', 'p50', 'p95', 'p99', 'max', 'mean']);
-for (const r of report) {
+  const [ours, base] = report;
+  const ratios =
+    ours !== undefined && base !== undefined
+      ? {
+          windowMessagesPerSecond:
+            Math.round((ours.windowMessagesPerSecond / base.windowMessagesPerSecond) * 100) / 100,
+          pacedP99: Math.round((ours.paced.p99 / base.paced.p99) * 100) / 100,
+          cpuPerMessage: Math.round((ours.cpuMicrosPerMessage / base.cpuMicrosPerMessage) * 100) / 100,
+        }
+      : undefined;
+  if (ratios !== undefined) console.log(`this tree ÷ baseline: ${JSON.stringify(ratios)}`);
   console.log(
-    `${r.tree}: ${r.windowMessagesPerSecond} messages/s sustained (window ${window}, rounds ${r.windowPerRound.join(', ')}), ` +
-      `${r.cpuMicrosPerMessage} µs CPU per message, disk ${r.fsyncsPerSecond} fsyncs/s`,
+    JSON.stringify({
+      bench: 'chat-session',
+      rounds,
+      messages: windowCount,
+      window,
+      paced: pacedCount,
+      rate,
+      bodyChars: BODY.length,
+      report,
+      ratios,
+      machine: {
+        node: process.version,
+        cpus: availableParallelism(),
+        loadAverageAtStart: loadAtStart.map((x) => Math.round(x * 100) / 100),
+        loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      },
+    }),
   );
 }
-const [ours, base] = report;
-const ratios =
-  ours !== undefined && base !== undefined
-    ? {
-        windowMessagesPerSecond:
-          Math.round((ours.windowMessagesPerSecond / base.windowMessagesPerSecond) * 100) / 100,
-        pacedP99: Math.round((ours.paced.p99 / base.paced.p99) * 100) / 100,
-        cpuPerMessage: Math.round((ours.cpuMicrosPerMessage / base.cpuMicrosPerMessage) * 100) / 100,
-      }
-    : undefined;
-if (ratios !== undefined) console.log(`this tree ÷ baseline: ${JSON.stringify(ratios)}`);
-console.log(
-  JSON.stringify({
-    bench: 'chat-session',
-    rounds,
-    messages: windowCount,
-    window,
-    paced: pacedCount,
-    rate,
-    bodyChars: BODY.length,
-    report,
-    ratios,
-    machine: {
-      node: process.version,
-      cpus: availableParallelism(),
-      loadAverageAtStart: loadAtStart.map((x) => Math.round(x * 100) / 100),
-      loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
-    },
-  }),
-);

@@ -8,8 +8,10 @@
  * Group commit (store/group-commit.ts): what arrives in one event-loop turn — sends, messages and receipts read
  * from every session — is written in one transaction, one fsync. A `send` resolves after that commit (the
  * message survives kill -9 and power loss from then on) and only then goes out; received messages are acked
- * after it, all of a turn's ids in as few ack frames as fit (64 ids each). A typing or request frame first
- * commits what arrived before it, so nothing is reported out of order.
+ * after it, all of a turn's ids in as few ack frames as fit (64 ids each). A group of nothing but a friend's
+ * receipts is not fsync'd: it survives kill -9, and if a power cut takes it, the message is still queued, so it
+ * is resent, deduped and acked again. A typing or request frame first commits what arrived before it, so nothing
+ * is reported out of order.
  *
  * Profiles: our name goes out once the friend's hello shows it knows the profile frame, and again when it changes.
  */
@@ -89,7 +91,7 @@ export class Delivery {
     this.#typing = new TypingTracker(opts.clock, (peer, isTyping) => opts.events.onTyping(peer, isTyping));
     this.#ownName = opts.ownName ?? (() => undefined);
     this.#group = new GroupCommit({
-      transaction: (fn) => opts.store.transaction(fn),
+      transaction: (fn, durability) => opts.store.transaction(fn, durability),
       defer: opts.defer ?? atTurnEnd,
       ...(opts.maxGroupJobs === undefined ? {} : { maxJobs: opts.maxGroupJobs }),
       onCallbackError: (error) =>
@@ -301,6 +303,8 @@ export class Delivery {
     inbox.hasReceiptsJob = true;
     let changed: StoredMessage[] = [];
     this.#group.add({
+      // Lost in a power cut, a receipt comes again: the message is still queued, resent, deduped and re-acked.
+      durability: 'process-crash',
       write: () => {
         inbox.hasReceiptsJob = false;
         // A receipt for anything but our message to them is ignored (a friend can only ack what we sent them).

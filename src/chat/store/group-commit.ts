@@ -9,13 +9,20 @@
  * (answer the API, send an ack) rests on rows that survive kill -9 and power loss. A COMMIT that fails fails
  * every job of the group: nothing of it is on disk.
  *
+ * A group whose jobs all say their rows may be lost in a power cut (a friend's receipts: they come again when we
+ * resend) commits without fsync ('process-crash', store-context.ts); one job that needs more makes the whole
+ * group fsync'd.
+ *
  * When: at the end of the turn in which the first job arrived (DeferToTurnEnd), at once when maxJobs are waiting
  * (bounds the group's memory and how long one commit holds the event loop), or when flush() is called (a frame
  * that must not overtake what arrived before it; closing).
  */
 import type { DeferToTurnEnd } from '../../runtime/index.ts';
+import type { CommitDurability } from './store-context.ts';
 
 export interface GroupCommitJob {
+  /** Default 'power-loss' (fsync'd). */
+  readonly durability?: CommitDurability;
   /** Runs inside the group's transaction; a throw undoes this job's writes alone. */
   write(): void;
   /** After the group's COMMIT returned: the job's writes are durable. */
@@ -26,7 +33,7 @@ export interface GroupCommitJob {
 
 export interface GroupCommitOptions {
   /** Runs fn in a transaction and returns after COMMIT; nested calls are savepoints (ChatStore.transaction). */
-  transaction<R>(fn: () => R): R;
+  transaction<R>(fn: () => R, durability?: CommitDurability): R;
   defer: DeferToTurnEnd;
   /** A group is committed at once when this many jobs are waiting. */
   maxJobs?: number;
@@ -75,6 +82,9 @@ export class GroupCommit {
     const jobs = this.#jobs;
     this.#jobs = [];
     const failures = new Map<GroupCommitJob, unknown>();
+    const durability = jobs.every((job) => job.durability === 'process-crash')
+      ? 'process-crash'
+      : 'power-loss';
     this.#isWriting = true;
     try {
       this.#opts.transaction(() => {
@@ -85,7 +95,7 @@ export class GroupCommit {
             failures.set(job, error);
           }
         }
-      });
+      }, durability);
     } catch (error) {
       this.#isWriting = false;
       for (const job of jobs) this.#tell(() => job.failed(error));

@@ -221,7 +221,9 @@ describe('Delivery across crashes', () => {
     let link = connect(alice, bob);
     const sent = await sendNow(alice, 'acked, but not yet for Alice');
     carry(link.atAlice, bob, link.toBob);
-    link.atBob.deliverTo(link.toAlice); // Alice read the ack; her group commit waits for the end of the turn.
+    // Alice read the ack; her group commit waits for the end of the turn. (The same as a receipts-only commit that
+    // a power cut took: those are not fsync'd.)
+    link.atBob.deliverTo(link.toAlice);
     alice = crash(alice);
     link.atBob.isOpen = false;
     assert.equal(alice.store.messages.get(sent.id)?.state, 'queued', 'the receipt was not committed');
