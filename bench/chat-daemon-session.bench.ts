@@ -5,9 +5,10 @@
  * "delivered" is the time in Alice's own log of the message's `delivered` state (Bob committed it, his ack came
  * back and Alice committed it). Latency = that time − our Date.now() just before the POST (same clock). In one run:
  *   - paced: `--paced` messages (default 500) at `--rate`/s (default 100): send → delivered p50/p99;
- *   - window: `--messages` (default 10,000) with at most `--window` (default 256) posted and not yet delivered:
- *     sustained messages/s = messages ÷ (last delivered − first POST), latencies under that load, and the two
- *     daemons' CPU per message (from /proc: user + system of both processes);
+ *   - window: up to `--messages` (default 10,000) or `--window-seconds` (default 30) of posting, whichever ends
+ *     first, with at most `--window` (default 256) posted and not yet delivered: sustained messages/s =
+ *     messages ÷ (last delivered − first POST), latencies under that load, and the two daemons' CPU per message
+ *     (from /proc: user + system of both processes);
  *   - `--baseline-cli FILE`: a second pair of daemons run from another CLI (e.g. the bin/dhtchat.js of a checkout
  *     of an earlier commit, its node_modules linked to ours) on the same testnet, measured round by round
  *     alternating with ours (`--rounds`, default 1): the ratios come from one run, under one machine load.
@@ -15,7 +16,7 @@
  * durable-send latency a client sees.
  *
  * Run: node --import tsx bench/chat-daemon-session.bench.ts [--baseline-cli FILE] [--rounds N] [--messages N]
- *      [--window N] [--paced N] [--rate N]. Prints a table and then one JSON object. Bounded: each message waits
+ *      [--window N] [--window-seconds N] [--paced N] [--rate N]. Prints a table and then one JSON object. Bounded: each message waits
  *      at most 60 s, each phase 180 s, the whole script 20 min.
  */
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,7 @@ const rounds = intOption('rounds', 1);
 const windowCount = intOption('messages', 10_000);
 const window = intOption('window', 256);
 const pacedCount = intOption('paced', 500);
+const windowSeconds = intOption('window-seconds', 30);
 const rate = intOption('rate', 100);
 const baselineCli = stringOption('baseline-cli');
 const WARM_UP = 20;
@@ -74,12 +76,14 @@ async function measure(pair: Pair): Promise<RoundResult> {
     for (let i = 0; i < WARM_UP; i++) await one(`warm-up ${i}`);
     const pacedResult = await paced(pacedCount, rate, PHASE_DEADLINE_MS, (i) => one(`paced ${i}`));
     const cpuBefore = cpuMs(pair.alice) + cpuMs(pair.bob);
-    const windowResult = await windowed(windowCount, window, PHASE_DEADLINE_MS, (i) => one(`window ${i}`));
+    const windowResult = await windowed(windowCount, window, windowSeconds * 1000, PHASE_DEADLINE_MS, (i) =>
+      one(`window ${i}`),
+    );
     const cpuUsedMs = cpuMs(pair.alice) + cpuMs(pair.bob) - cpuBefore;
     return {
       paced: pacedResult,
       window: windowResult,
-      daemonCpuMicrosPerMessage: (cpuUsedMs * 1000) / windowCount,
+      daemonCpuMicrosPerMessage: (cpuUsedMs * 1000) / windowResult.samples.length,
     };
   } finally {
     delivered.close();

@@ -1,18 +1,20 @@
 /**
  * One chat session's throughput and latency (issue 13 §3), the session path alone: two ChatNodes in one process
- * (Alice on the main thread, Bob in a worker thread) over real UDP on 127.0.0.1 (uTP + Noise IK + chat frames), each with a real SQLite file (synchronous=FULL) in a
- * temp dir; no DHT, no HTTP, no process start (friends already, each knowing the other's endpoint). In one run:
+ * (Alice on the main thread, Bob in a worker thread: his own event loop, as on his own device) over real UDP on
+ * 127.0.0.1 (uTP + Noise IK + chat frames), each with a real SQLite file (synchronous=FULL) in a temp dir; no DHT,
+ * no HTTP, no process start (friends already, each knowing the other's endpoint). In one run:
  *   - paced: `--paced` messages at `--rate`/s (default 500 at 100/s): send → delivered p50/p99, where delivered =
  *     the friend committed it and acked, and the ack was committed here (the `delivered` state event);
- *   - window: `--messages` messages (default 20,000) with at most `--window` (default 256) sent and not yet
- *     delivered: the sustained messages/s, the latencies under that load, and CPU per message (both nodes);
+ *   - window: up to `--messages` messages (default 20,000) or `--window-seconds` (default 20) of sending,
+ *     whichever ends first, with at most `--window` (default 256) sent and not yet delivered: the sustained
+ *     messages/s, the latencies under that load, and CPU per message (both threads);
  *   - fsync: this disk's fsyncs/s at the start of the round (4 KiB + fsync): what every commit waits for;
  *   - `--baseline DIR`: the same on the code of another checkout (e.g. `git archive <commit> | tar -x -C DIR`,
  *     with DIR/node_modules linked to ours), alternating with ours round by round (`--rounds`, default 2), so
  *     both see the same machine load: the ratios come from one run.
- * Bob runs in a worker thread (his own event loop, as on his own device); CPU per message counts both threads.
  * Run: node --import tsx bench/chat-session.bench.ts [--baseline DIR] [--rounds N] [--messages N] [--window N]
- *      [--paced N] [--rate N]. Prints a table, then one JSON object. Bounded: each phase 120 s, the script 20 min.
+ *      [--window-seconds N] [--paced N] [--rate N]. Prints a table, then one JSON object. Bounded: each phase
+ *      120 s, the script 20 min.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ const rounds = intOption('rounds', 2);
 const windowCount = intOption('messages', 20_000);
 const window = intOption('window', 256);
 const pacedCount = intOption('paced', 500);
+const windowSeconds = intOption('window-seconds', 20);
 const rate = intOption('rate', 100);
 const baselineDir = stringOption('baseline');
 const BODY = 'x'.repeat(100);
@@ -197,13 +200,15 @@ async function round(tree: Tree, root: string): Promise<RoundResult> {
     for (let i = 0; i < 20; i++) await one(`warm-up ${i}`);
     const pacedResult = await paced(pacedCount, rate, PHASE_DEADLINE_MS, (i) => one(`paced ${i}`));
     const cpuBefore = process.cpuUsage();
-    const windowResult = await windowed(windowCount, window, PHASE_DEADLINE_MS, (i) => one(`window ${i}`));
+    const windowResult = await windowed(windowCount, window, windowSeconds * 1000, PHASE_DEADLINE_MS, (i) =>
+      one(`window ${i}`),
+    );
     const cpu = process.cpuUsage(cpuBefore);
     return {
       fsyncsPerSecond: fsyncs,
       paced: pacedResult,
       window: windowResult,
-      cpuMicrosPerMessage: (cpu.user + cpu.system) / windowCount,
+      cpuMicrosPerMessage: (cpu.user + cpu.system) / windowResult.samples.length,
     };
   } finally {
     await close();
