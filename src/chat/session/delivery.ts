@@ -9,9 +9,9 @@
  * from every session — is written in one transaction, one fsync. A `send` resolves after that commit (the
  * message survives kill -9 and power loss from then on) and only then goes out; received messages are acked
  * after it, all of a turn's ids in as few ack frames as fit (64 ids each). A group of nothing but a friend's
- * receipts is not fsync'd: it survives kill -9, and if a power cut takes it, the message is still queued, so it
- * is resent, deduped and acked again. A typing or request frame first commits what arrived before it, so nothing
- * is reported out of order.
+ * receipts is not fsync'd: it survives kill -9, and what a power cut takes comes again (the message is still
+ * queued, so it is resent, deduped and acked again; read receipts are repeated on every new session). A typing or
+ * request frame first commits what arrived before it, so nothing is reported out of order.
  *
  * Profiles: our name goes out once the friend's hello shows it knows the profile frame, and again when it changes.
  */
@@ -303,7 +303,8 @@ export class Delivery {
     inbox.hasReceiptsJob = true;
     let changed: StoredMessage[] = [];
     this.#group.add({
-      // Lost in a power cut, a receipt comes again: the message is still queued, resent, deduped and re-acked.
+      // Lost in a power cut, a receipt comes again: an ack because the message is still queued (resent, deduped,
+      // acked again), a read receipt because the friend repeats its latest ones on every new session.
       durability: 'process-crash',
       write: () => {
         inbox.hasReceiptsJob = false;
