@@ -56,18 +56,25 @@ export async function callDaemon(
   return value;
 }
 
+/** Why followDaemonEvents returned: the caller stopped it, or the daemon went away mid-stream. */
+export type EventStreamEnd = 'stopped' | 'daemon-gone';
+
+/** An event longer than this is not one of ours (a message is at most 16 KiB of text, ~100 KiB as JSON). */
+const MAX_EVENT_CHARS = 1024 * 1024;
+
 /**
- * Follows the daemon's event stream (GET /v1/events), calling onEvent with each event object, until signal
- * aborts (resolves) or the daemon goes away (rejects with APP_NO_DAEMON).
+ * Follows the daemon's event stream (GET /v1/events), calling onEvent with each event object in order (awaiting
+ * it), until signal aborts ('stopped') or the stream ends or breaks ('daemon-gone': the daemon stopped or died).
+ * No daemon to connect to at all is APP_NO_DAEMON, as for every other client call.
  */
 export async function followDaemonEvents(
   dataDir: string,
-  onEvent: (event: Record<string, unknown>) => void,
+  onEvent: (event: Record<string, unknown>) => void | Promise<void>,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<EventStreamEnd> {
   const api = await readApiFile(dataDir);
-  const gone = (): DhtchatError =>
-    new DhtchatError(ChatAppErrorCode.noDaemon, `no daemon running for data dir ${dataDir}`);
+  const gone = (detail = ''): DhtchatError =>
+    new DhtchatError(ChatAppErrorCode.noDaemon, `no daemon running for data dir ${dataDir}${detail}`);
   if (api === undefined) throw gone();
   let response: Response;
   try {
@@ -76,30 +83,52 @@ export async function followDaemonEvents(
       signal,
     });
   } catch (cause) {
-    if (signal.aborted) return;
+    if (signal.aborted) return 'stopped';
     throw new DhtchatError(ChatAppErrorCode.noDaemon, `no daemon running for data dir ${dataDir}`, { cause });
   }
-  if (!response.ok || response.body === null) throw gone();
+  if (response.status === 401) throw gone(' (api.json belongs to an older daemon)');
+  if (!response.ok || response.body === null) throw gone(` (the daemon answered ${response.status})`);
   const decoder = new TextDecoder();
   let pending = '';
-  try {
-    for await (const chunk of response.body) {
-      pending += decoder.decode(chunk, { stream: true });
-      let end = pending.indexOf('\n\n');
-      while (end >= 0) {
-        const block = pending.slice(0, end);
-        pending = pending.slice(end + 2);
-        for (const line of block.split('\n')) {
-          if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)) as Record<string, unknown>);
-        }
-        end = pending.indexOf('\n\n');
-      }
+  const reader = response.body[Symbol.asyncIterator]();
+  for (;;) {
+    let chunk: IteratorResult<Uint8Array>;
+    try {
+      chunk = await reader.next();
+    } catch {
+      // A reset connection: the daemon was killed, or we aborted.
+      return signal.aborted ? 'stopped' : 'daemon-gone';
     }
-  } catch (error) {
-    if (signal.aborted) return;
-    throw error;
+    if (chunk.done === true) return signal.aborted ? 'stopped' : 'daemon-gone';
+    pending += decoder.decode(chunk.value, { stream: true });
+    let end = pending.indexOf('\n\n');
+    while (end >= 0) {
+      const block = pending.slice(0, end);
+      pending = pending.slice(end + 2);
+      for (const line of block.split('\n')) {
+        if (line.startsWith('data: ')) await onEvent(parseEvent(line.slice(6)));
+      }
+      end = pending.indexOf('\n\n');
+    }
+    if (pending.length > MAX_EVENT_CHARS) {
+      throw new DhtchatError(
+        'APP_API_BAD_EVENT',
+        `the daemon sent an event over ${MAX_EVENT_CHARS} characters`,
+      );
+    }
   }
-  if (!signal.aborted) throw gone();
+}
+
+function parseEvent(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      return value as Record<string, unknown>;
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new DhtchatError('APP_API_BAD_EVENT', 'the daemon sent an event that is not a JSON object');
 }
 
 function isTimeout(error: unknown): boolean {

@@ -2,7 +2,10 @@
  * The daemon's local HTTP API: JSON over node:http, bound to 127.0.0.1 only, every request carrying
  * `Authorization: Bearer <token>` (32 random bytes from api.json, compared in constant time). Only the user who
  * can read the data dir can read the token, so other local users and web pages (which cannot set that header
- * cross-origin without a preflight we never answer) cannot drive the daemon.
+ * cross-origin without a preflight we never answer) cannot drive the daemon. In front of the token, a second
+ * wall (api-host-origin.ts) refuses with 403 any request whose Host is not the API's own address (DNS
+ * rebinding) or that comes from another origin (CSRF); OPTIONS (a CORS preflight) is 405, and no answer ever
+ * carries an Access-Control-* header.
  *
  *   GET  /v1/id                      -> {"code"}
  *   GET  /v1/contacts                -> [ContactView]          POST /v1/contacts {code,name?,message?} -> ContactView
@@ -13,12 +16,13 @@
  *   POST /v1/read {who}              -> {}
  *   POST /v1/typing {who,isTyping?}  -> {}                     (isTyping defaults to true)
  *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
- * Errors: {"error":{"code","message"}} with 400 (our DhtchatError codes), 401, 404, 413 or 500.
+ * Errors: {"error":{"code","message"}} with 400 (our DhtchatError codes), 401, 403, 404, 405, 413 or 500.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DhtchatError } from '../runtime/index.ts';
+import { ForbiddenCode, forbiddenRequest } from './api-host-origin.ts';
 import { CHAT_EVENT_NAMES, type ChatService } from './chat-api-types.ts';
 
 /** A message is at most 16 KiB of text; JSON escaping can grow it up to 6x. */
@@ -32,7 +36,10 @@ const MAX_EVENT_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export const ApiErrorCode = {
   unauthorized: 'APP_API_UNAUTHORIZED',
+  forbiddenHost: ForbiddenCode.host,
+  forbiddenOrigin: ForbiddenCode.origin,
   notFound: 'APP_API_NOT_FOUND',
+  methodNotAllowed: 'APP_API_METHOD_NOT_ALLOWED',
   badRequest: 'APP_API_BAD_REQUEST',
   internal: 'APP_API_INTERNAL',
 } as const;
@@ -56,14 +63,16 @@ export async function startChatApiServer(options: {
   const routes = routesFor(options.service);
   routes.set('GET /v1/events', (_b, _q, res) => streamEvents(options.service, res));
   const expected = Buffer.from(`Bearer ${options.token}`);
-  const server = createServer((req, res) => {
-    void handle(req, res, routes, expected).catch((error: unknown) => {
+  let port = 0;
+  // Node would answer a request without Host with a bare 400; the wall answers it, as it answers a foreign one.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    void handle(req, res, routes, expected, port).catch((error: unknown) => {
       options.onError?.(error);
       if (!res.headersSent) reply(res, 500, errorBody(ApiErrorCode.internal, 'internal error'));
     });
   });
   await listen(server, options.port ?? 0);
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   return {
     port,
     close: () =>
@@ -134,7 +143,19 @@ async function handle(
   res: ServerResponse,
   routes: Map<string, Route>,
   expected: Buffer,
+  port: number,
 ): Promise<void> {
+  const forbidden = forbiddenRequest(req.headers, port);
+  if (forbidden !== undefined) {
+    req.resume();
+    reply(res, 403, errorBody(forbidden.code, forbidden.message));
+    return;
+  }
+  if (req.method === 'OPTIONS') {
+    req.resume();
+    reply(res, 405, errorBody(ApiErrorCode.methodNotAllowed, 'the API answers no CORS preflight'));
+    return;
+  }
   const given = Buffer.from(req.headers.authorization ?? '');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     req.resume();

@@ -1,23 +1,24 @@
 /**
  * The chat commands (docs/CLI.md, "## Chat"), registered on the program with the global `--data-dir`:
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
- *   add, requests, accept, decline, block, contacts, send, messages, typing, events: clients of the running
- *   daemon's local API.
+ *   add, requests, accept, decline, block, contacts, send, messages, typing, events (events-command.ts):
+ *   clients of the running daemon's local API.
  */
 import type { Command } from 'commander';
-import { callDaemon, followDaemonEvents } from './chat-api-client.ts';
+import { callDaemon } from './chat-api-client.ts';
 import type { ContactView, MessageView, RequestView, SentMessage } from './chat-api-types.ts';
 import { dataDirOf, loadChat } from './chat-data-dir.ts';
 import { parseDisplayName, registerChatIdentityCommands } from './chat-identity-commands.ts';
 import {
   formatContact,
-  formatEvent,
+  formatContactRef,
   formatMessage,
   formatRequest,
   printJson,
   printLines,
 } from './chat-output.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
+import { registerEventsCommand } from './events-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
 
 interface JsonFlag {
@@ -33,6 +34,7 @@ export function registerChatCommands(program: Command): void {
   registerTestnetCommand(program);
   registerClientCommands(program);
   registerLiveCommands(program);
+  registerEventsCommand(program);
 }
 
 function registerClientCommands(program: Command): void {
@@ -48,7 +50,7 @@ function registerClientCommands(program: Command): void {
       const body = { code, ...pick(flags, ['name', 'message']) };
       const contact = (await callDaemon(dataDirOf(cmd), 'POST', '/v1/contacts', body)) as ContactView;
       if (flags.json) printJson(contact);
-      else process.stdout.write(`request sent to ${contact.name} (${contact.code})\n`);
+      else process.stdout.write(`request sent to ${formatContactRef(contact)}\n`);
     });
 
   program
@@ -71,7 +73,7 @@ function registerClientCommands(program: Command): void {
         who,
       })) as ContactView;
       if (flags.json) printJson(contact);
-      else process.stdout.write(`accepted ${contact.name} (${contact.code})\n`);
+      else process.stdout.write(`accepted ${formatContactRef(contact)}\n`);
     });
 
   for (const [verb, path, done] of [
@@ -143,27 +145,6 @@ function registerLiveCommands(program: Command): void {
     .option('--stop', 'you stopped typing')
     .action(async (who: string, flags: { stop?: boolean }, cmd: Command) => {
       await callDaemon(dataDirOf(cmd), 'POST', '/v1/typing', { who, isTyping: flags.stop !== true });
-    });
-
-  program
-    .command('events')
-    .description('follow what happens (messages, states, presence, requests, typing) until interrupted')
-    .option('--json', 'one JSON object per line: {"event",...}')
-    .action(async (flags: JsonFlag, cmd: Command) => {
-      const stop = new AbortController();
-      const onSignal = (): void => stop.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        await followDaemonEvents(
-          dataDirOf(cmd),
-          (event) => process.stdout.write(`${flags.json ? JSON.stringify(event) : formatEvent(event)}\n`),
-          stop.signal,
-        );
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
     });
 }
 

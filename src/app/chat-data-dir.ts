@@ -15,6 +15,7 @@ import type { Identity } from '../chat/index.ts';
 import { DhtchatError } from '../runtime/index.ts';
 import { API_FILE, type ApiFile } from './chat-api-types.ts';
 import { defaultDataDir } from './data-dir.ts';
+import { displayNameProblem } from './display-name.ts';
 
 export const PROFILE_FILE = 'profile.json';
 export const PASSPHRASE_ENV = 'DHTCHAT_PASSPHRASE';
@@ -70,15 +71,29 @@ export interface Profile {
   readonly name?: string;
 }
 
-export async function readProfile(dataDir: string): Promise<Profile> {
+/**
+ * profile.json. Its name is checked as `init --name` checks it (display-name.ts): a file edited by hand or by
+ * another program could hold a name with escape sequences or bidi controls, which `id` would print and the daemon
+ * would send to everyone it asks to be friends. Such a name is ignored (the profile reads as unnamed), and
+ * onIgnoredName hears why, so the caller can warn: the name is only a label, not worth refusing to start over.
+ */
+export async function readProfile(
+  dataDir: string,
+  onIgnoredName?: (problem: string) => void,
+): Promise<Profile> {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(await readFile(join(dataDir, PROFILE_FILE), 'utf8'));
-    const name = (parsed as Record<string, unknown> | null)?.['name'];
-    return typeof name === 'string' ? { name } : {};
+    parsed = JSON.parse(await readFile(join(dataDir, PROFILE_FILE), 'utf8'));
   } catch {
     // No profile (init without --name) or an unreadable one: the name is only a label.
     return {};
   }
+  const name = (parsed as Record<string, unknown> | null)?.['name'];
+  if (typeof name !== 'string') return {};
+  const problem = displayNameProblem(name);
+  if (problem === undefined) return { name };
+  onIgnoredName?.(`${problem}: ${JSON.stringify(name)}`);
+  return {};
 }
 
 export async function writeProfile(dataDir: string, profile: Profile): Promise<void> {

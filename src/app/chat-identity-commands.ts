@@ -14,8 +14,8 @@ import {
   writeProfile,
 } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
-
-const MAX_NAME_CHARS = 64;
+import { displayNameProblem, MAX_DISPLAY_NAME_CHARS } from './display-name.ts';
+import { terminalSafe } from './terminal-text.ts';
 
 export function registerChatIdentityCommands(program: Command): void {
   program
@@ -35,7 +35,9 @@ export function registerChatIdentityCommands(program: Command): void {
     .action(async (flags: { json?: boolean }, command: Command) => {
       const dataDir = dataDirOf(command);
       const { publicKey, isProtected } = await readPublicKey(dataDir);
-      const { name } = await readProfile(dataDir);
+      const { name } = await readProfile(dataDir, (problem) =>
+        process.stderr.write(`warning: the name in profile.json is ignored: ${terminalSafe(problem)}\n`),
+      );
       const code = (await loadChat()).encodeFriendCode(publicKey);
       if (flags.json) {
         const out = { code, publicKey: publicKey.toString('hex'), name: name ?? null, isProtected };
@@ -43,7 +45,7 @@ export function registerChatIdentityCommands(program: Command): void {
         return;
       }
       process.stdout.write(`${code}\n`);
-      if (name !== undefined) process.stdout.write(`name: ${name}\n`);
+      if (name !== undefined) process.stdout.write(`name: ${terminalSafe(name)}\n`);
       if (isProtected) process.stdout.write('the key is protected by a passphrase\n');
     });
 }
@@ -70,11 +72,14 @@ export async function ensureIdentity(dataDir: string): Promise<void> {
   }
 }
 
-/** A display name: 1-64 characters, no control characters (it is printed on terminals). */
+/** A display name (display-name.ts): 1-64 printable characters, no control or bidi characters. */
 export function parseDisplayName(text: string): string {
   const name = text.trim();
-  if (name === '' || [...name].length > MAX_NAME_CHARS || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new InvalidArgumentError(`a name has 1-${MAX_NAME_CHARS} printable characters, got "${text}".`);
+  const problem = displayNameProblem(name);
+  if (problem !== undefined) {
+    throw new InvalidArgumentError(
+      `a name has 1-${MAX_DISPLAY_NAME_CHARS} printable characters (${problem}), got "${terminalSafe(text)}".`,
+    );
   }
   return name;
 }

@@ -3,7 +3,8 @@
  * file and is registered below with one line.
  *
  * Exit codes: 0 success · 1 failure (network, not found, I/O) · 2 usage error (bad argument, missing option).
- * Every error is one line on stderr ("error: ..."); results go to stdout (one JSON object with --json).
+ * Every error is one line on stderr ("error: ..."); results go to stdout (one JSON object with --json). An error
+ * can echo text from someone else (a name the daemon lists, a requester's name), so the line is terminal-safe.
  */
 import { Command, CommanderError } from 'commander';
 import { registerBootstrapCommand } from './bootstrap-command.ts';
@@ -11,6 +12,7 @@ import { registerChatCommands } from './chat-commands.ts';
 import { registerDhtCommands } from './dht-commands.ts';
 import { withDefaultCommand } from './default-command.ts';
 import { EXIT_CODE, oneLine } from './exit-codes.ts';
+import { terminalSafe } from './terminal-text.ts';
 
 export function buildProgram(): Command {
   const program = new Command('dhtchat')
@@ -19,7 +21,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({
       // Commander adds "(Did you mean ...?)" on a second line; errors stay one line.
-      outputError: (text, write) => write(`${oneLine(text)}\n`),
+      outputError: (text, write) => write(`${terminalSafe(oneLine(text))}\n`),
     });
 
   // Command groups: one line each.
@@ -41,7 +43,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT_CODE.ok : EXIT_CODE.usage;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`error: ${oneLine(message)}\n`);
+    process.stderr.write(`error: ${terminalSafe(oneLine(message))}\n`);
     return EXIT_CODE.failure;
   }
 }

@@ -6,7 +6,9 @@
  * One socket carries both protocols, so the address the DHT learns for us is the one friends reach over uTP.
  * The routing table and the last UDP port are kept in the chat store, so a restarted daemon rejoins without its
  * bootstrap nodes and is found again at the endpoint its friends remember. Every piece opened is closed again
- * if a later one fails, so a refused start (locked store, busy port) leaves nothing behind.
+ * if a later one fails, so a refused start (locked store, busy port) leaves nothing behind. Before anything is
+ * read, the data dir must be the user's own and private (data-dir-permissions.ts); this sets the process umask
+ * to 0o077.
  */
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
@@ -27,6 +29,7 @@ import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
 import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
 import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
+import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
 const PORT_KV_KEY = 'app-daemon-udp-port';
@@ -42,6 +45,8 @@ export interface DaemonOptions {
   bootstrap: UdpAddress[];
   allowPrivate: boolean;
   apiPort?: number;
+  /** Our display name, sent with friend requests; default: profile.json's (checked there, not here). */
+  name?: string;
   /** How long to wait for the DHT to join before starting the chat services (default 10 s). */
   joinWaitMs?: number;
   logger: Logger;
@@ -75,9 +80,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   };
   try {
+    tightenProcessUmask();
     await ensureDataDir(dataDir);
+    for (const { path, mode, isFixed } of await secureDataDir(dataDir)) {
+      logger.warn({ event: 'loose_mode', path, mode: modeText(mode), isFixed });
+    }
     const { identity, isPrivate } = await loadIdentity(dataDir);
-    const { name } = await readProfile(dataDir);
+    const onIgnoredName = (problem: string): void => logger.warn({ event: 'profile_name_ignored', problem });
+    const name = options.name ?? (await readProfile(dataDir, onIgnoredName)).name;
     if (!isPrivate) logger.warn({ event: 'identity_file_readable_by_others', dataDir });
     const store = ChatStore.open({
       path: join(dataDir, CHAT_DATABASE_FILE),

@@ -1,6 +1,7 @@
 /** How one-shot commands print results: one JSON object with --json, short readable lines otherwise. */
 import type { StoreResult } from '../dht/index.ts';
 import type { BValue } from '../wire/index.ts';
+import { terminalSafe } from './terminal-text.ts';
 
 export function printResult(
   isJson: boolean | undefined,
@@ -23,10 +24,10 @@ export function bvalueToJson(value: BValue): unknown {
   return out;
 }
 
-/** v for human output: a byte string as its text, anything else as JSON. */
+/** v for human output: a byte string as its text, anything else as JSON; terminal-safe (anyone can put an item). */
 export function bvalueToText(value: BValue): string {
   const json = bvalueToJson(value);
-  return typeof json === 'string' ? json : JSON.stringify(json);
+  return terminalSafe(typeof json === 'string' ? json : JSON.stringify(json));
 }
 
 /** BEP 44 refusals by code, e.g. " (refused: 302 seq lower than stored ×3)". */

@@ -1,4 +1,7 @@
-/** The daemon's local HTTP API in-process: token check, routing, body limits, error mapping, api.json. */
+/**
+ * The daemon's local HTTP API in-process: the Host/Origin wall, token check, routing, body limits, error mapping,
+ * api.json.
+ */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, statSync } from 'node:fs';
@@ -10,6 +13,7 @@ import { startChatApiServer } from '../../src/app/chat-api-server.ts';
 import type { ChatService } from '../../src/app/chat-api-types.ts';
 import { readApiFile, removeApiFile, writeApiFile } from '../../src/app/chat-data-dir.ts';
 import { DhtchatError } from '../../src/runtime/index.ts';
+import { rawRequest } from '../helpers/raw-http.ts';
 
 const TOKEN = 'ef'.repeat(32);
 
@@ -43,6 +47,14 @@ async function withServer(run: (base: string) => Promise<void>): Promise<void> {
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function until(what: string, isDone: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const endMs = Date.now() + timeoutMs;
+  while (!isDone()) {
+    if (Date.now() > endMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 describe('chat API server', () => {
   test('rejects a missing or wrong token with 401', async () => {
@@ -87,6 +99,96 @@ describe('chat API server', () => {
   });
 });
 
+describe('the Host and Origin wall, in front of the token', () => {
+  test('a foreign, missing or wrong-port Host is 403 (DNS rebinding), even with the token', async () => {
+    await withServer(async (base) => {
+      const port = Number(new URL(base).port);
+      for (const host of [
+        `attacker.example:${port}`,
+        undefined,
+        `127.0.0.1:${port + 1}`,
+        '127.0.0.1',
+        `localhost:${port}.attacker.example`,
+        `127.0.0.2:${port}`,
+      ]) {
+        const answer = await rawRequest(port, { ...(host === undefined ? {} : { host }), headers: auth });
+        assert.equal(answer.status, 403, `Host ${host}`);
+        assert.equal(answer.code, 'APP_API_FORBIDDEN_HOST', `Host ${host}`);
+      }
+      // Before the token: a rebinding page without it learns nothing about the token either.
+      assert.equal(
+        (await rawRequest(port, { host: `attacker.example:${port}` })).code,
+        'APP_API_FORBIDDEN_HOST',
+      );
+    });
+  });
+
+  test("the API's own Host names pass, in any case", async () => {
+    await withServer(async (base) => {
+      const port = Number(new URL(base).port);
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+        assert.equal((await rawRequest(port, { host, headers: auth })).status, 200, `Host ${host}`);
+      }
+    });
+  });
+
+  test('a foreign or null Origin, or a cross-site fetch, is 403 (CSRF); its own origin passes', async () => {
+    await withServer(async (base) => {
+      const port = Number(new URL(base).port);
+      const host = `127.0.0.1:${port}`;
+      const refused: Record<string, string>[] = [
+        { origin: 'http://attacker.example' },
+        { origin: 'null' },
+        { origin: `http://localhost:${port + 1}` },
+        { origin: `https://127.0.0.1:${port}` },
+        { origin: `http://127.0.0.1:${port}, http://attacker.example` },
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+      ];
+      for (const headers of refused) {
+        const answer = await rawRequest(port, { host, headers: { ...auth, ...headers } });
+        assert.equal(answer.status, 403, JSON.stringify(headers));
+        assert.equal(answer.code, 'APP_API_FORBIDDEN_ORIGIN', JSON.stringify(headers));
+      }
+      const passed: Record<string, string>[] = [
+        { origin: `http://127.0.0.1:${port}` },
+        { origin: `http://localhost:${port}` },
+        { origin: `http://[::1]:${port}`, 'sec-fetch-site': 'same-origin' },
+        { 'sec-fetch-site': 'none' },
+      ];
+      for (const headers of passed) {
+        const answer = await rawRequest(port, { host, headers: { ...auth, ...headers } });
+        assert.equal(answer.status, 200, JSON.stringify(headers));
+      }
+    });
+  });
+
+  test('a CORS preflight is never answered: 405, or 403 from a foreign origin, no Access-Control-* header', async () => {
+    await withServer(async (base) => {
+      const port = Number(new URL(base).port);
+      const host = `127.0.0.1:${port}`;
+      const preflight = {
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      };
+      const own = await rawRequest(port, { host, method: 'OPTIONS', headers: preflight });
+      assert.equal(own.status, 405);
+      assert.equal(own.code, 'APP_API_METHOD_NOT_ALLOWED');
+      const foreign = await rawRequest(port, {
+        host,
+        method: 'OPTIONS',
+        path: '/v1/messages',
+        headers: { ...preflight, origin: 'http://attacker.example' },
+      });
+      assert.equal(foreign.status, 403);
+      for (const answer of [own, foreign]) {
+        const cors = Object.keys(answer.headers).filter((h) => h.startsWith('access-control-'));
+        assert.deepEqual(cors, []);
+      }
+    });
+  });
+});
+
 describe('typing and the event stream', () => {
   test('POST /v1/typing passes isTyping (default true) and rejects a non-boolean', async () => {
     await withServer(async (base) => {
@@ -117,7 +219,7 @@ describe('typing and the event stream', () => {
       while (events.listenerCount('typing') === 0) await new Promise((r) => setTimeout(r, 5));
       events.emit('typing', { code: 'dhtchat:bob', isTyping: true });
       events.emit('state', { with: 'dhtchat:bob', id: 'ab', state: 'delivered' });
-      await followed;
+      assert.equal(await followed, 'stopped');
       assert.deepEqual(seen, [
         { event: 'typing', code: 'dhtchat:bob', isTyping: true },
         { event: 'state', with: 'dhtchat:bob', id: 'ab', state: 'delivered' },
@@ -125,6 +227,20 @@ describe('typing and the event stream', () => {
       while (events.listenerCount('typing') > 0) await new Promise((r) => setTimeout(r, 5));
       assert.equal(events.listenerCount('state'), 0);
     });
+  });
+
+  test("followDaemonEvents ends with 'daemon-gone' when the daemon closes the stream", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dhtchat-api-'));
+    const server = await startChatApiServer({ service, token: TOKEN });
+    await writeApiFile(dir, { port: server.port, token: TOKEN, pid: process.pid });
+    const seen: unknown[] = [];
+    const followed = followDaemonEvents(dir, (e) => void seen.push(e), new AbortController().signal);
+    await until('the stream subscribed', () => events.listenerCount('presence') > 0);
+    events.emit('presence', { code: 'dhtchat:bob', presence: 'online', lastSeen: 1 });
+    await until('the event arrived', () => seen.length > 0);
+    await server.close();
+    assert.equal(await followed, 'daemon-gone');
+    assert.deepEqual(seen, [{ event: 'presence', code: 'dhtchat:bob', presence: 'online', lastSeen: 1 }]);
   });
 });
 
