@@ -1,8 +1,8 @@
 /**
  * The chat commands (docs/CLI.md, "## Chat"), registered on the program with the global `--data-dir`:
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
- *   add, requests, accept, decline, block, contacts, send, messages, typing, events (events-command.ts):
- *   clients of the running daemon's local API.
+ *   add, requests, accept, decline, block, contacts, send, messages, typing, events (events-command.ts),
+ *   web (web-command.ts): clients of the running daemon's local API.
  */
 import type { Command } from 'commander';
 import { callDaemon } from './chat-api-client.ts';
@@ -20,6 +20,7 @@ import {
 import { registerDaemonCommand } from './daemon-command.ts';
 import { registerEventsCommand } from './events-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
+import { registerWebCommand } from './web-command.ts';
 
 interface JsonFlag {
   json?: boolean;
@@ -35,6 +36,7 @@ export function registerChatCommands(program: Command): void {
   registerClientCommands(program);
   registerLiveCommands(program);
   registerEventsCommand(program);
+  registerWebCommand(program);
 }
 
 function registerClientCommands(program: Command): void {

@@ -14,6 +14,7 @@ import { ensureIdentity } from './chat-identity-commands.ts';
 import { DEFAULT_BOOTSTRAP_ROUTERS } from './default-routers.ts';
 import { type HostPort, parseHostPortList, parsePort, resolveHostPorts } from './parse-args.ts';
 import { untilStopSignal } from './stop-signal.ts';
+import { announceWebClient } from './web-client/web-announce.ts';
 
 interface DaemonFlags {
   port?: number;
@@ -22,6 +23,7 @@ interface DaemonFlags {
   allowPrivate?: boolean;
   apiPort?: number;
   init?: boolean;
+  open?: boolean;
 }
 
 export function registerDaemonCommand(program: Command): void {
@@ -42,6 +44,7 @@ export function registerDaemonCommand(program: Command): void {
       parsePort(t, true),
     )
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
+    .option('--open', 'open the web client in the browser once the daemon runs')
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
       if (flags.init === true) await ensureIdentity(dataDir);
@@ -77,6 +80,16 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
   );
   isReady = true;
   for (const line of held.splice(0)) process.stdout.write(line);
+  // Web client hook: a login link on a terminal, a `web` event otherwise; --open opens the browser.
+  announceWebClient({
+    loginUrl: daemon.loginUrl,
+    apiPort: daemon.apiPort,
+    dataDir,
+    isTerminal: process.stdout.isTTY === true,
+    shouldOpen: flags.open === true,
+    write: (text) => process.stdout.write(text),
+    logger,
+  });
   const onFatal = (error: unknown): void => {
     // A bug must not leave a daemon half-alive: log it, drop api.json so clients say "no daemon", exit 1.
     // Everything users wrote is already committed to SQLite; the next start resumes from there.

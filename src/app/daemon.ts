@@ -30,6 +30,7 @@ import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
 import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
+import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-client/daemon-web-client.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
 const PORT_KV_KEY = 'app-daemon-udp-port';
@@ -60,6 +61,8 @@ export interface Daemon {
   readonly apiPort: number;
   /** The API's bearer token (also in api.json). */
   readonly apiToken: string;
+  /** A fresh one-time login link to the web client (web-client/login-links.ts). */
+  loginUrl(): string;
   readonly chat: ChatNode;
   readonly dht: DhtNode;
   close(): Promise<void>;
@@ -161,13 +164,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     undo.push(() => chat.close());
 
     const token = randomBytes(32).toString('hex');
-    const api: ChatApiServer = await startChatApiServer({
-      service: chat,
-      token,
-      ...(options.apiPort === undefined ? {} : { port: options.apiPort }),
-      onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
-    });
+    // Web client hook: the API server also serves the browser client, on the API port used last time.
+    const web = daemonWebClient({ dataDir, identity, store, chat, dht, udpPort: port, random, logger });
+    const startApi = (apiPort: number | undefined): Promise<ChatApiServer> =>
+      startChatApiServer({
+        service: chat,
+        token,
+        web,
+        ...(apiPort === undefined ? {} : { port: apiPort }),
+        onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
+      });
+    const lastApiPort = options.apiPort === undefined ? rememberedApiPort(store) : undefined;
+    const api =
+      lastApiPort === undefined
+        ? await startApi(options.apiPort)
+        : await startApi(lastApiPort).catch(() => startApi(undefined));
     undo.push(() => api.close());
+    rememberApiPort(store, api.port);
     await writeApiFile(dataDir, { port: api.port, token, pid: process.pid });
     undo.push(() => removeApiFile(dataDir, token));
 
@@ -177,6 +190,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       port,
       apiPort: api.port,
       apiToken: token,
+      loginUrl: () => web.loginUrl(api.port),
       chat,
       dht,
       close: async () => {
