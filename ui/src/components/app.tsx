@@ -4,7 +4,7 @@
  */
 import { useSignalEffect } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { totalUnread } from '../state/contacts.ts';
+import { isContactsLoaded, totalUnread } from '../state/contacts.ts';
 import { openChatCode, screen } from '../state/navigation.ts';
 import { signIn } from '../state/session.ts';
 import { AddFriend } from './add-friend.tsx';
@@ -27,10 +27,10 @@ export function App() {
     document.title = unread > 0 ? `(${unread}) dhtchat` : 'dhtchat';
   });
   const state = signIn.value;
-  if (state !== 'signed-in') {
+  if (state !== 'signed-in' || !isContactsLoaded.value) {
     return (
       <>
-        <SignInPage state={state} />
+        <SignInPage state={state === 'signed-in' ? 'checking' : state} />
         <LiveRegion />
       </>
     );

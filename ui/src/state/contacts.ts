@@ -12,6 +12,8 @@ export const requests = signal<readonly RequestView[]>([]);
 export const unread = signal<Readonly<Record<string, number>>>({});
 /** Friend codes currently typing to us. */
 export const typing = signal<ReadonlySet<string>>(new Set());
+/** True once the lists were loaded (before that, the first-run screens cannot tell a first run). */
+export const isContactsLoaded = signal(false);
 /** False when the daemon has no rename/remove calls yet (an older version). */
 export const canEditContacts = signal(true);
 
@@ -39,6 +41,7 @@ export async function loadContacts(): Promise<void> {
   contacts.value = list;
   requests.value = pending;
   unread.value = counts;
+  isContactsLoaded.value = true;
 }
 
 export function upsertContact(contact: ContactView): void {
@@ -121,8 +124,8 @@ export async function removeContact(code: string, isHistoryForgotten: boolean): 
   countUnread(code, 'clear');
 }
 
+/** Their messages are seen: the daemon marks them read (and tells them). Cheap when nothing is unread. */
 export async function markRead(code: string): Promise<void> {
-  if ((unread.value[code] ?? 0) === 0) return;
   countUnread(code, 'clear');
   await apiPost('/v1/read', { who: code });
 }
