@@ -2,7 +2,7 @@
  * The chat commands (docs/CLI.md, "## Chat"), registered on the program with the global `--data-dir`:
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
  *   add, requests, accept, decline, block, contacts, send, messages, typing, events (events-command.ts),
- *   web (web-command.ts): clients of the running daemon's local API.
+ *   web (web-command.ts): clients of the running daemon's local API · demo (demo-command.ts)
  */
 import type { Command } from 'commander';
 import { callDaemon } from './chat-api-client.ts';
@@ -18,6 +18,7 @@ import {
   printLines,
 } from './chat-output.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 import { registerEventsCommand } from './events-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
 import { registerWebCommand } from './web-command.ts';
@@ -37,6 +38,7 @@ export function registerChatCommands(program: Command): void {
   registerLiveCommands(program);
   registerEventsCommand(program);
   registerWebCommand(program);
+  registerDemoCommand(program);
 }
 
 function registerClientCommands(program: Command): void {
