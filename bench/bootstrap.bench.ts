@@ -1,10 +1,11 @@
 /**
  * Bootstrap server benchmark: sustained find_node replies per second with ≤ 1 % loss, from a separate C load
- * process (udp-blast, sendmmsg/recvmmsg) on 16 source IPs in 127/8, against
+ * process (bench/load/krpc-blast.c, sendmmsg/recvmmsg) on 16 source IPs in 127/8, one query per socket in turn,
+ * against
  *   1. the real bootstrap worker (src/app/bootstrap-worker.ts) with 1 M BEP 42-valid nodes in its buffer,
  *      16-node replies (repeat requesters also get 16: the generator has only 16 source addresses),
  *   2. the same with the default rules (repeat requesters get 3 nodes),
- *   3. the minimal Node KRPC responder of ../shared/tools/dht-load as the ceiling,
+ *   3. the minimal Node KRPC responder bench/load/krpc-responder.ts as the ceiling,
  * each pinned to CPU 0 (generator on CPU 1). Also: memory with 10 M nodes in the buffer, measured in a child.
  *
  *   node --import tsx bench/bootstrap.bench.ts [--quick | --core-only]
@@ -12,14 +13,17 @@
  * Prints a table and a JSON object. Needs cc and taskset; loopback only.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { encodeNodeFile, nodeFileName } from '../src/bootstrap/index.ts';
 import { nodeIdForHost } from '../src/dht/index.ts';
 import { cryptoRandom } from '../src/runtime/index.ts';
+import { KrpcReplier } from './load/krpc-reply.ts';
+import { sustainedStep } from './load/load-step.ts';
+import { buildKrpcBlast, runLoad } from './load/run-load.ts';
 
-const TOOLS = join(import.meta.dirname, '..', '..', 'shared', 'tools', 'dht-load');
 const WORK = join(tmpdir(), 'dhtchat-bootstrap-bench');
 const IS_QUICK = process.argv.includes('--quick');
 const RATES = IS_QUICK
@@ -31,7 +35,7 @@ if (process.argv[2] === '--serve') await serve(process.argv.slice(3));
 else if (process.argv[2] === '--core-only') await measureCore();
 else await main();
 
-/** Child mode: one bootstrap worker on 127.0.0.1:port with the given data dir; "ready" on stdout. */
+/** Child mode: one bootstrap worker on 127.0.0.1:port with the given data dir; a "ready" JSON line on stdout. */
 async function serve(args: string[]): Promise<void> {
   const [port, dataDir, repeat, nodes] = args.map(String);
   const { startBootstrapWorker } = await import('../src/app/bootstrap-worker.ts');
@@ -58,7 +62,9 @@ async function serve(args: string[]): Promise<void> {
     logger: nullLogger,
   });
   const snap = worker.snapshot();
-  process.stdout.write(`ready ${worker.address.port} nodes4=${snap.nodes4}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ event: 'ready', port: worker.address.port, nodes4: snap.nodes4 })}\n`,
+  );
   // CPU per reply from the server's own accounting: meaningful even when the machine is shared.
   const cpuStart = process.cpuUsage();
   process.on('SIGTERM', () => {
@@ -71,21 +77,11 @@ async function serve(args: string[]): Promise<void> {
   });
 }
 
-interface Step {
-  offered: number;
-  sentPerS: number;
-  respPerS: number;
-  lossPct: number;
-  p50Ms: number;
-  p99Ms: number;
-  serverCpuPct: number;
-  serverRssMb: number;
-}
-
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  const blast = join(WORK, 'udp-blast');
-  if (!existsSync(blast)) execFileSync('cc', ['-O2', '-o', blast, join(TOOLS, 'udp-blast.c')]);
+  const blastPath = buildKrpcBlast();
+  if (blastPath === undefined)
+    throw new Error('this benchmark needs a C compiler (cc) for bench/load/krpc-blast.c');
   const nodeCount = IS_QUICK ? 100_000 : 1_000_000;
   const dataDir = join(WORK, `nodes-${nodeCount}`);
   makeNodeFile(dataDir, nodeCount);
@@ -95,107 +91,61 @@ async function main(): Promise<void> {
     machine: '2 vCPU VM',
     nodeCount,
   };
-  const runs: Array<[string, string[] | undefined]> = [
-    ['bootstrap (16 nodes, repeats too)', ['17101', dataDir, '16', String(nodeCount + 1000)]],
-    ['bootstrap (default: 3 for repeats)', ['17102', dataDir, '3', String(nodeCount + 1000)]],
-    ['node-krpc-responder (ceiling)', undefined],
+  const serve = (repeat: string): string[] => [
+    '--import',
+    'tsx',
+    import.meta.filename,
+    '--serve',
+    '0',
+    dataDir,
+    repeat,
+    String(nodeCount + 1000),
+  ];
+  const runs: Array<[string, string[]]> = [
+    ['bootstrap (16 nodes, repeats too)', serve('16')],
+    ['bootstrap (default: 3 for repeats)', serve('3')],
+    [
+      'krpc-responder (ceiling)',
+      ['--import', 'tsx', join(import.meta.dirname, 'load', 'krpc-responder.ts'), '--max-seconds', '300'],
+    ],
   ];
   for (const [name, args] of runs) {
-    const port = args === undefined ? 17103 : Number(args[0]);
-    const child =
-      args === undefined
-        ? spawn(
-            'taskset',
-            [
-              '-c',
-              '0',
-              process.execPath,
-              join(TOOLS, 'servers', 'node-krpc-responder.mjs'),
-              '127.0.0.1',
-              String(port),
-              '300',
-            ],
-            { stdio: ['ignore', 'pipe', 'inherit'] },
-          )
-        : spawn(
-            'taskset',
-            ['-c', '0', process.execPath, '--import', 'tsx', import.meta.filename, '--serve', ...args],
-            { stdio: ['ignore', 'pipe', 'inherit'] },
-          );
-    const firstLine = await new Promise<string>((resolve) =>
-      child.stdout!.once('data', (d: Buffer) => resolve(d.toString())),
-    );
-    const steps = runBlast(blast, port, child.pid!);
-    const tail = new Promise<string>((resolve) => {
-      let text = '';
-      child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-      child.once('exit', () => resolve(text));
+    const child = spawn('taskset', ['-c', '0', process.execPath, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const cpuSeconds = processCpuSeconds(child.pid!);
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const ready = JSON.parse(String((await lines.next()).value)) as { port: number };
+    const steps = await runLoad({
+      engine: 'c',
+      blastPath,
+      target: { host: '127.0.0.1', port: ready.port },
+      query: 'find_node',
+      sockets: 16,
+      sources: '127.0.0.2-127.0.0.17',
+      rates: RATES,
+      stepSeconds: STEP_SECONDS,
+      batch: 1,
+      serverPid: child.pid!,
+      cpu: 1,
+    });
     child.kill('SIGTERM');
-    const exit = (await tail).trim();
-    // Server CPU per reply over the whole run: ours reports it (load time excluded); the responder prints its count.
-    const answered = Number(/answered (\d+)/.exec(exit)?.[1] ?? Number.NaN);
-    const cpuUsPerReply = Number.isNaN(answered)
-      ? (JSON.parse(exit.split('\n').at(-1)!) as { cpuUsPerReply: number }).cpuUsPerReply
-      : (cpuSeconds * 1e6) / answered;
-    const best = steps.filter((s) => s.lossPct <= 1 && s.sentPerS >= 0.97 * s.offered).at(-1);
-    results[name] = { start: firstLine.trim(), steps, sustained: best, exit, cpuUsPerReply };
-    console.log(`\n## ${name}  (${firstLine.trim()})  server CPU ${cpuUsPerReply.toFixed(2)} µs per reply`);
+    // Both servers print their own CPU per reply on exit (ours excludes loading the node file).
+    const exit = JSON.parse(String((await lines.next()).value)) as { cpuUsPerReply: number };
+    const best = sustainedStep(steps);
+    results[name] = { ready, steps, sustained: best, exit, cpuUsPerReply: exit.cpuUsPerReply };
+    console.log(
+      `\n## ${name}  (port ${ready.port})  server CPU ${exit.cpuUsPerReply.toFixed(2)} µs per reply`,
+    );
     console.table(steps);
-    if (best !== undefined) {
+    if (best !== undefined && best.serverCpuPct !== null) {
       console.log(
-        `sustained ${best.respPerS.toFixed(0)}/s at ≤1% loss, ${((best.serverCpuPct / 100 / best.respPerS) * 1e6).toFixed(2)} µs CPU per reply`,
+        `sustained ${best.answeredPerS.toFixed(0)}/s at ≤1% loss, ${((best.serverCpuPct / 100 / best.answeredPerS) * 1e6).toFixed(2)} µs CPU per reply`,
       );
     }
   }
   results['coreOnly'] = await measureCore();
   results['memory10M'] = measureMemory(IS_QUICK ? 1_000_000 : 10_000_000);
   console.log('\n', JSON.stringify(results, null, 1));
-}
-
-/** utime + stime of a process, in seconds. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function runBlast(blast: string, port: number, pid: number): Step[] {
-  const out = execFileSync('taskset', [
-    '-c',
-    '1',
-    blast,
-    '-t',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-q',
-    'find_node',
-    '-1',
-    '-n',
-    '16',
-    '-i',
-    '127.0.0.2',
-    '-k',
-    '16',
-    '-R',
-    RATES.join(','),
-    '-s',
-    String(STEP_SECONDS),
-    '-P',
-    String(pid),
-  ]).toString();
-  return out
-    .split('\n')
-    .filter((l) => /^\s*\d/.test(l))
-    .map((l) => {
-      const [offered, sentPerS, respPerS, lossPct, p50Ms, p99Ms, serverCpuPct, serverRssMb] = l
-        .trim()
-        .split(/\s+/)
-        .map(Number);
-      return { offered, sentPerS, respPerS, lossPct, p50Ms, p99Ms, serverCpuPct, serverRssMb } as Step;
-    });
 }
 
 /** A saved v4 buffer of count BEP 42-valid nodes on random public IPv4 addresses (cached between runs). */
@@ -235,13 +185,10 @@ function makeNodeFile(dir: string, count: number): void {
 
 /**
  * The per-packet logic alone, without sockets, in CPU time (robust on a shared machine): our handleDatagram with
- * 16 nodes from a 1 M buffer, against the responder's logic (krpc-lite bdecode + Buffer.concat of the reply).
+ * 16 nodes from a 1 M buffer, against the reference responder's logic (KrpcReplier: strict decode + Buffer.concat).
  */
 async function measureCore(): Promise<Record<string, number>> {
   const { BootstrapServer } = await import('../src/bootstrap/index.ts');
-  const lite = (await import(join(TOOLS, 'krpc-lite.mjs'))) as {
-    bdecode(b: Buffer): Record<string, unknown>;
-  };
   let sink = 0;
   const server = new BootstrapServer({
     sockets: [
@@ -281,23 +228,9 @@ async function measureCore(): Promise<Record<string, number>> {
     return ((c.user + c.system) * 1000) / n;
   };
   const oursNs = time((i) => server.handleDatagram(query, hosts[i & 15]!, 40000 + (i & 15), 1000 + i, 0));
-  const nodes = cryptoRandom.bytes(16 * 26);
-  const L = (t: string): Buffer => Buffer.from(t, 'latin1');
-  const [pIp, pR, pNodes, pE, pY] = [
-    L('d2:ip6:'),
-    Buffer.concat([L('1:rd2:id20:'), Buffer.alloc(20)]),
-    Buffer.concat([L('5:nodes416:'), nodes]),
-    L('e'),
-    L('1:y1:re'),
-  ];
+  const replier = new KrpcReplier();
   const responderNs = time((i) => {
-    const q = lite.bdecode(query) as { t: Buffer; a: { id: Buffer }; q: Buffer };
-    if (!Buffer.isBuffer(q.t) || q.a.id.length !== 20 || q.q.toString('latin1') !== 'find_node') return;
-    const ip = Buffer.alloc(6);
-    hosts[i & 15]!.split('.').forEach((x, k) => {
-      ip[k] = +x;
-    });
-    sink += Buffer.concat([pIp, ip, pR, pNodes, pE, L(`1:t${q.t.length}:`), q.t, pY]).length;
+    sink += replier.reply(query, hosts[i & 15]!, 40000 + (i & 15))?.length ?? 0;
   });
   console.log(
     `\ncore only (CPU time): ours ${oursNs.toFixed(0)} ns per find_node, responder logic ${responderNs.toFixed(0)} ns (sink ${sink > 0})`,

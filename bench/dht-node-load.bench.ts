@@ -1,20 +1,21 @@
 /**
  * Benchmark (2): queries one dhtchat node answers per second over loopback, driven from a separate load process
- * (/work/shared/tools/dht-load/dht-load.mjs, or $DHT_LOAD). The node runs as users run it:
+ * (the Node generator bench/load/krpc-load.ts). The node runs as users run it:
  *   node bin/dhtchat.js dht node --port 0 --host 127.0.0.1 --allow-private --rate-limit 0
  * pinned to core 0 and the generator to core 1 (taskset, when present). Open-loop rate steps per query kind,
- * reporting answered/s, loss and p50/p99 latency; then one run with the default per-source rate limit to show
- * the abuse limit at work.
+ * reporting answered/s, loss and p50/p99 latency; then the same load against the reference responder
+ * (bench/load/krpc-responder.ts); then one run with the default per-source rate limit to show the abuse limit at
+ * work.
  *
  *   node --import tsx bench/dht-node-load.bench.ts [--rates 5000,10000,20000,40000] [--step-seconds 3]
  *        [--queries ping,find_node,get_peers] [--json out.json] [--no-pin]   (--no-pin: no taskset, for busy machines)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { writeFileSync } from 'node:fs';
 import { DhtNode } from '../src/dht/index.ts';
 import {
   cryptoRandom,
@@ -24,32 +25,21 @@ import {
 } from '../src/runtime/index.ts';
 import { encodeBencode } from '../src/wire/index.ts';
 import { CLI_PATH, REPO_ROOT } from '../test/helpers/cli-runner.ts';
-
-const DHT_LOAD = process.env['DHT_LOAD'] ?? '/work/shared/tools/dht-load/dht-load.mjs';
+import { type LoadStep, peakStep, sustainedStep } from './load/load-step.ts';
+import { type LoadOptions, runLoad } from './load/run-load.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
 }
 
-const rates = arg('--rates', '5000,10000,20000,40000,60000');
-const stepSeconds = arg('--step-seconds', '3');
+const rates = arg('--rates', '5000,10000,20000,40000,60000').split(',').map(Number);
+const stepSeconds = Number(arg('--step-seconds', '3'));
 const queries = arg('--queries', 'ping,find_node,get_peers').split(',');
 const jsonOut = arg('--json', '');
 const hasTaskset = !process.argv.includes('--no-pin') && spawnSync('taskset', ['-V']).status === 0;
 const pin = (core: number, cmd: string[]): string[] =>
   hasTaskset ? ['taskset', '-c', String(core), ...cmd] : cmd;
-
-interface Step {
-  target: number;
-  sendRate: number;
-  respRate: number;
-  lossPct: number;
-  p50ms: number;
-  p99ms: number;
-  serverCpuPct?: number;
-  serverRssMb?: number;
-}
 
 interface NodeUnderTest {
   child: ChildProcess;
@@ -85,26 +75,21 @@ async function startNode(extra: string[]): Promise<NodeUnderTest> {
   return { child, port };
 }
 
-function runLoad(node: NodeUnderTest, args: string[]): { steps: Step[]; peak: Step | null } {
-  const out = join(mkdtempSync(join(tmpdir(), 'dhtchat-load-out-')), 'load.json');
-  const cmd = pin(1, [
-    process.execPath,
-    DHT_LOAD,
-    '--target',
-    `127.0.0.1:${node.port}`,
-    '--server-pid',
-    String(node.child.pid),
-    '--json',
-    out,
-    '--quiet',
-    ...args,
-  ]);
-  const r = spawnSync(cmd[0] as string, cmd.slice(1), {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    timeout: 300_000,
+/** One load run from the Node generator (on core 1 when pinning) against a server; steps, sustained and peak. */
+async function load(
+  server: NodeUnderTest,
+  options: Pick<LoadOptions, 'query' | 'sources' | 'rates' | 'stopLossPct'>,
+): Promise<{ steps: LoadStep[]; sustained: LoadStep | undefined; peak: LoadStep | undefined }> {
+  const steps = await runLoad({
+    engine: 'node',
+    target: { host: '127.0.0.1', port: server.port },
+    sockets: 16,
+    stepSeconds,
+    serverPid: server.child.pid,
+    cpu: hasTaskset ? 1 : undefined,
+    ...options,
   });
-  if (r.status !== 0 || !existsSync(out)) throw new Error(`dht-load failed (${r.status})`);
-  return JSON.parse(readFileSync(out, 'utf8')) as { steps: Step[]; peak: Step | null };
+  return { steps, sustained: sustainedStep(steps), peak: peakStep(steps) };
 }
 
 async function stopNode(node: NodeUnderTest): Promise<void> {
@@ -114,14 +99,14 @@ async function stopNode(node: NodeUnderTest): Promise<void> {
 
 const results: Record<string, unknown> = {};
 const rows: string[] = [];
-const row = (label: string, s: Step): string =>
+const row = (label: string, s: LoadStep): string =>
   [
     label.padEnd(30),
-    String(s.target).padStart(7),
-    String(s.respRate).padStart(8),
+    String(s.offeredPerS).padStart(7),
+    String(s.answeredPerS).padStart(8),
     `${s.lossPct.toFixed(2)}%`.padStart(8),
-    s.p50ms.toFixed(2).padStart(9),
-    s.p99ms.toFixed(2).padStart(9),
+    (s.p50Ms?.toFixed(2) ?? '-').padStart(9),
+    (s.p99Ms?.toFixed(2) ?? '-').padStart(9),
     `${s.serverCpuPct ?? '-'}`.padStart(7),
     `${s.serverRssMb ?? '-'}`.padStart(7),
   ].join(' ');
@@ -133,22 +118,14 @@ results['in_process_queries_per_sec'] = inProcess;
 for (const query of queries) {
   const node = await startNode(['--rate-limit', '0']);
   try {
-    const load = runLoad(node, [
-      '--query',
-      query,
-      '--sockets',
-      '16',
-      '--src-ips',
-      '127.0.0.2-127.0.0.17',
-      '--rates',
+    const run = await load(node, {
+      query: query as LoadOptions['query'],
+      sources: '127.0.0.2-127.0.0.17',
       rates,
-      '--step-seconds',
-      stepSeconds,
-      '--stop-loss',
-      '20',
-    ]);
-    results[query] = load;
-    for (const s of load.steps) rows.push(row(`${query} (no rate limit)`, s));
+      stopLossPct: 20,
+    });
+    results[query] = run;
+    for (const s of run.steps) rows.push(row(`${query} (no rate limit)`, s));
   } finally {
     await stopNode(node);
   }
@@ -156,26 +133,15 @@ for (const query of queries) {
 
 // The reference: a minimal Node KRPC responder under the same load, so the ratio survives a noisy machine.
 {
-  const responder = join(DHT_LOAD, '..', 'servers', 'node-krpc-responder.mjs');
-  const port = 17_000 + Math.floor(Math.random() * 900);
-  const cmd = pin(0, [process.execPath, responder, '127.0.0.1', String(port), '120']);
-  const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
+  const responder = join(import.meta.dirname, 'load', 'krpc-responder.ts');
+  const cmd = pin(0, [process.execPath, '--import', 'tsx', responder, '--max-seconds', '300']);
+  const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [listening] = await once(createInterface({ input: child.stdout! }), 'line');
+  const { port } = JSON.parse(String(listening)) as { port: number };
   try {
-    const load = runLoad({ child, port }, [
-      '--query',
-      'find_node',
-      '--sockets',
-      '16',
-      '--src-ips',
-      '127.0.0.2-127.0.0.17',
-      '--rates',
-      rates,
-      '--step-seconds',
-      stepSeconds,
-    ]);
-    results['reference_responder_find_node'] = load;
-    for (const s of load.steps) rows.push(row('reference responder find_node', s));
+    const run = await load({ child, port }, { query: 'find_node', sources: '127.0.0.2-127.0.0.17', rates });
+    results['reference_responder_find_node'] = run;
+    for (const s of run.steps) rows.push(row('reference responder find_node', s));
   } finally {
     child.kill();
   }
@@ -185,18 +151,9 @@ for (const query of queries) {
 {
   const node = await startNode([]);
   try {
-    const load = runLoad(node, [
-      '--query',
-      'ping',
-      '--sockets',
-      '16',
-      '--rates',
-      '2000',
-      '--step-seconds',
-      stepSeconds,
-    ]);
-    results['ping_default_rate_limit'] = load;
-    for (const s of load.steps) rows.push(row('ping (default limit, 16 src)', s));
+    const run = await load(node, { query: 'ping', rates: [2000] });
+    results['ping_default_rate_limit'] = run;
+    for (const s of run.steps) rows.push(row('ping (default limit, 16 src)', s));
   } finally {
     await stopNode(node);
   }
@@ -211,7 +168,9 @@ if (jsonOut !== '') writeFileSync(jsonOut, JSON.stringify(summary, null, 1));
 console.log(
   JSON.stringify({
     ...summary,
-    results: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, (v as { steps: Step[] }).steps])),
+    results: Object.fromEntries(
+      Object.entries(results).map(([k, v]) => [k, (v as { steps: LoadStep[] }).steps]),
+    ),
   }),
 );
 console.log(

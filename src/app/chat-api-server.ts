@@ -16,6 +16,8 @@
  *   POST /v1/read {who}              -> {}
  *   POST /v1/typing {who,isTyping?}  -> {}                     (isTyping defaults to true)
  *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
+ *   GET  /v1/backup                  -> {"owner":hex,"store":base64}: the store's backup rows (`dhtchat export`
+ *                                       while the daemon holds the store's lock); never the identity's secret key
  * Errors: {"error":{"code","message"}} with 400 (our DhtchatError codes), 401, 403, 404, 405, 413 or 500.
  *
  * Events carry ids (`id: <boot>-<seq>`); a client that reconnects with `Last-Event-ID` gets what it missed, or a
@@ -67,6 +69,8 @@ export async function startChatApiServer(options: {
   token: string;
   port?: number;
   onError?: (error: unknown) => void;
+  /** The store section of a backup (src/chat/backup-store-codec.ts); without it GET /v1/backup is a 404. */
+  backup?: () => { owner: string; store: string };
   /** The web client (pages, login, session cookie, its routes); without it the server is the bare API. */
   web?: WebClient;
 }): Promise<ChatApiServer> {
@@ -74,6 +78,8 @@ export async function startChatApiServer(options: {
   const eventLog = new EventLog();
   const unsubscribe = logChatEvents(options.service, eventLog);
   routes.set('GET /v1/events', (_b, _q, res) => streamEvents(eventLog, res));
+  const { backup } = options;
+  if (backup !== undefined) routes.set('GET /v1/backup', () => backup());
   const expected = Buffer.from(`Bearer ${options.token}`);
   let port = 0;
   // Node would answer a request without Host with a bare 400; the wall answers it, as it answers a foreign one.
@@ -266,16 +272,25 @@ function readJsonBody(req: IncomingMessage): Promise<Body> {
         return;
       }
       try {
-        const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-          throw new Error('the body must be a JSON object');
-        }
-        resolve(parsed as Body);
+        resolve(parseJsonBody(Buffer.concat(chunks)));
       } catch (error) {
-        reject(new DhtchatError(ApiErrorCode.badRequest, `bad JSON body: ${messageOf(error)}`));
+        reject(error);
       }
     });
   });
+}
+
+/** A request body as a JSON object (empty: {}); anything else throws APP_API_BAD_REQUEST, never another error. */
+export function parseJsonBody(bytes: Buffer): Body {
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8') || '{}');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new Error('the body must be a JSON object');
+    }
+    return parsed as Body;
+  } catch (error) {
+    throw new DhtchatError(ApiErrorCode.badRequest, `bad JSON body: ${messageOf(error)}`);
+  }
 }
 
 function stringField(body: Body, name: string): string {

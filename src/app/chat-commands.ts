@@ -5,6 +5,8 @@
  *   web (web-command.ts): clients of the running daemon's local API · demo (demo-command.ts)
  */
 import type { Command } from 'commander';
+import { registerBackupCommands } from './backup-commands.ts';
+import { registerInteractiveChatCommand } from './chat-interactive-command.ts';
 import { callDaemon } from './chat-api-client.ts';
 import type { ContactView, MessageView, RequestView, SentMessage } from './chat-api-types.ts';
 import { dataDirOf, loadChat } from './chat-data-dir.ts';
@@ -37,6 +39,8 @@ export function registerChatCommands(program: Command): void {
   registerClientCommands(program);
   registerLiveCommands(program);
   registerEventsCommand(program);
+  registerBackupCommands(program);
+  registerInteractiveChatCommand(program);
   registerWebCommand(program);
   registerDemoCommand(program);
 }

@@ -3,9 +3,10 @@
  * init), api.json (the running daemon's port and token). The data dir is the program-level `--data-dir` option
  * (before the subcommand), default $XDG_DATA_HOME/dhtchat.
  *
- * Passphrase: DHTCHAT_PASSPHRASE, when set and non-empty, protects a new identity (init) and unlocks one (daemon).
- * An environment variable, not a prompt, so daemons and scripts can start unattended; it is visible to the same
- * user's processes, which can read the data dir anyway.
+ * Passphrase: DHTCHAT_PASSPHRASE, when set and non-empty, protects a new identity (init) and unlocks one (daemon):
+ * daemons and scripts start unattended; it is visible to the same user's processes, which can read the data dir
+ * anyway. Without it, a person at a terminal is asked (passphrase-prompt.ts); with neither, the command fails
+ * with a message naming the variable.
  */
 import { constants, readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
@@ -16,9 +17,12 @@ import { DhtchatError } from '../runtime/index.ts';
 import { API_FILE, type ApiFile } from './chat-api-types.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { displayNameProblem } from './display-name.ts';
+import { canPrompt, PassphrasePromptError, promptPassphrase } from './passphrase-prompt.ts';
 
 export const PROFILE_FILE = 'profile.json';
 export const PASSPHRASE_ENV = 'DHTCHAT_PASSPHRASE';
+/** The backup file's passphrase, when it should differ from the identity's (else DHTCHAT_PASSPHRASE serves). */
+export const BACKUP_PASSPHRASE_ENV = 'DHTCHAT_BACKUP_PASSPHRASE';
 
 export const ChatAppErrorCode = {
   noDaemon: 'APP_NO_DAEMON',
@@ -45,26 +49,84 @@ export async function identityPath(dataDir: string): Promise<string> {
   return join(dataDir, (await loadChat()).IDENTITY_FILE_NAME);
 }
 
-/** The public key, readable without the passphrase. */
-export async function readPublicKey(dataDir: string): Promise<{ publicKey: Buffer; isProtected: boolean }> {
+/** The public key, readable (and checked, see src/chat/identity.ts) without the passphrase. */
+export async function readPublicKey(
+  dataDir: string,
+): Promise<{ publicKey: Buffer; isProtected: boolean; isPublicKeyVerified: boolean }> {
   const { readIdentityFile, inspectIdentityFile } = await loadChat();
   const file = await readIdentityFile(await identityPath(dataDir));
   return inspectIdentityFile(file.bytes);
 }
 
-/** The full identity (unlocked with DHTCHAT_PASSPHRASE when protected); isPrivate false means a loose mode. */
+/** Wrong passphrases typed at the prompt before giving up (each costs a scrypt, ~0.5 s). */
+const PROMPT_ATTEMPTS = 3;
+
+/**
+ * The full identity: unlocked with DHTCHAT_PASSPHRASE when protected, else with a passphrase asked on the
+ * terminal (up to 3 tries). isPrivate false means a loose file mode.
+ */
 export async function loadIdentity(dataDir: string): Promise<{ identity: Identity; isPrivate: boolean }> {
-  const { readIdentityFile, decodeIdentityFile } = await loadChat();
-  const file = await readIdentityFile(await identityPath(dataDir));
-  const passphrase = passphraseFromEnv();
-  try {
-    return { identity: await decodeIdentityFile(file.bytes, passphrase), isPrivate: file.isPrivate };
-  } catch (error) {
-    if (error instanceof DhtchatError && error.code === 'CHAT_IDENTITY_PASSPHRASE_REQUIRED') {
-      throw new DhtchatError(error.code, `${error.message}: set ${PASSPHRASE_ENV}`, { cause: error });
+  const { readIdentityFile, decodeIdentityFile, inspectIdentityFile, IdentityError } = await loadChat();
+  const path = await identityPath(dataDir);
+  const file = await readIdentityFile(path);
+  const fromEnv = passphraseFromEnv();
+  const isAsking = fromEnv === undefined && inspectIdentityFile(file.bytes).isProtected && canPrompt();
+  if (!isAsking) {
+    try {
+      return { identity: await decodeIdentityFile(file.bytes, fromEnv), isPrivate: file.isPrivate };
+    } catch (error) {
+      if (error instanceof DhtchatError && error.code === IdentityError.passphraseRequired) {
+        throw new DhtchatError(error.code, `${error.message}: set ${PASSPHRASE_ENV}`, { cause: error });
+      }
+      throw error;
     }
-    throw error;
   }
+  for (let attempt = 1; ; attempt++) {
+    const passphrase = await promptPassphrase(`Passphrase for ${path}`);
+    try {
+      return { identity: await decodeIdentityFile(file.bytes, passphrase), isPrivate: file.isPrivate };
+    } catch (error) {
+      const isWrong = error instanceof DhtchatError && error.code === IdentityError.wrongPassphrase;
+      if (!isWrong || attempt >= PROMPT_ATTEMPTS) throw error;
+      process.stderr.write('wrong passphrase, try again\n');
+    }
+  }
+}
+
+/**
+ * The backup file's passphrase (`export`, `import`): DHTCHAT_BACKUP_PASSPHRASE, else DHTCHAT_PASSPHRASE, else
+ * asked on the terminal (twice for a new file). Never empty: a backup holds the secret key.
+ */
+export async function backupPassphrase(isNew: boolean, what: string): Promise<string> {
+  const backupEnv = process.env[BACKUP_PASSPHRASE_ENV];
+  if (backupEnv !== undefined && backupEnv !== '') return backupEnv;
+  const fromEnv = passphraseFromEnv();
+  if (fromEnv !== undefined) return fromEnv;
+  if (!canPrompt()) {
+    throw new DhtchatError(
+      PassphrasePromptError.unavailable,
+      `${what} needs a passphrase for the backup: set ${BACKUP_PASSPHRASE_ENV} or ${PASSPHRASE_ENV} (stdin is not a terminal to ask on)`,
+    );
+  }
+  return promptPassphrase(isNew ? 'New passphrase for the backup file' : 'Passphrase of the backup file', {
+    isNew,
+  });
+}
+
+/**
+ * A passphrase to protect something new with: DHTCHAT_PASSPHRASE, else asked twice on the terminal. `what` ends
+ * the error when neither is possible ("init --passphrase needs ...").
+ */
+export async function newPassphrase(question: string, what: string): Promise<string> {
+  const fromEnv = passphraseFromEnv();
+  if (fromEnv !== undefined) return fromEnv;
+  if (!canPrompt()) {
+    throw new DhtchatError(
+      PassphrasePromptError.unavailable,
+      `${what} needs a passphrase: set ${PASSPHRASE_ENV} (stdin is not a terminal to ask on)`,
+    );
+  }
+  return promptPassphrase(question, { isNew: true });
 }
 
 export interface Profile {

@@ -1,13 +1,17 @@
 /**
- * `dhtchat init [--name NAME] [--json]` and `dhtchat id [--json]`: the user's identity, no daemon needed.
- * init never replaces an existing identity (friends know that key): it fails with CHAT_IDENTITY_EXISTS.
+ * `dhtchat init [--name NAME] [--passphrase] [--json]` and `dhtchat id [--json]`: the user's identity, no daemon
+ * needed. init never replaces an existing identity (friends know that key): it fails with CHAT_IDENTITY_EXISTS.
+ * id checks the file's public key before printing it (src/chat/identity.ts says how far that check goes) and
+ * refuses an altered one with CHAT_IDENTITY_CORRUPT, exit 1: a wrong friend code would send friends elsewhere.
  */
+import { access } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { cryptoRandom, DhtchatError } from '../runtime/index.ts';
 import {
   dataDirOf,
   identityPath,
   loadChat,
+  newPassphrase,
   passphraseFromEnv,
   readProfile,
   readPublicKey,
@@ -22,9 +26,19 @@ export function registerChatIdentityCommands(program: Command): void {
     .command('init')
     .description('create your identity (key pair) in the data dir and print your friend code')
     .option('--name <NAME>', 'your display name (kept in the data dir)', parseDisplayName)
+    .option(
+      '--passphrase',
+      `protect the key with a passphrase (asked on the terminal, or $DHTCHAT_PASSPHRASE)`,
+    )
     .option('--json', 'print {"code":..}')
-    .action(async (flags: { name?: string; json?: boolean }, command: Command) => {
-      const code = await createIdentity(dataDirOf(command), flags.name);
+    .action(async (flags: { name?: string; passphrase?: boolean; json?: boolean }, command: Command) => {
+      // Refused before asking for a passphrase that could not be used (createIdentity checks again, atomically).
+      if (flags.passphrase === true) await refuseExistingIdentity(dataDirOf(command));
+      const passphrase =
+        flags.passphrase === true
+          ? await newPassphrase('New passphrase for your key', 'init --passphrase')
+          : passphraseFromEnv();
+      const code = await createIdentity(dataDirOf(command), flags.name, passphrase);
       process.stdout.write(flags.json ? `${JSON.stringify({ code })}\n` : `${code}\n`);
     });
 
@@ -34,7 +48,7 @@ export function registerChatIdentityCommands(program: Command): void {
     .option('--json', 'print {"code","publicKey","name","isProtected"}')
     .action(async (flags: { json?: boolean }, command: Command) => {
       const dataDir = dataDirOf(command);
-      const { publicKey, isProtected } = await readPublicKey(dataDir);
+      const { publicKey, isProtected, isPublicKeyVerified } = await readPublicKey(dataDir);
       const { name } = await readProfile(dataDir, (problem) =>
         process.stderr.write(`warning: the name in profile.json is ignored: ${terminalSafe(problem)}\n`),
       );
@@ -47,18 +61,35 @@ export function registerChatIdentityCommands(program: Command): void {
       process.stdout.write(`${code}\n`);
       if (name !== undefined) process.stdout.write(`name: ${terminalSafe(name)}\n`);
       if (isProtected) process.stdout.write('the key is protected by a passphrase\n');
+      if (!isPublicKeyVerified) {
+        process.stdout.write(
+          '(an old-format key file: this code is verified only when the daemon unlocks it)\n',
+        );
+      }
     });
 }
 
-/** Makes a new identity in dataDir (passphrase from the environment); returns its friend code. */
-export async function createIdentity(dataDir: string, name?: string): Promise<string> {
+/** Makes a new identity in dataDir (protected when a passphrase is given); returns its friend code. */
+export async function createIdentity(dataDir: string, name?: string, passphrase?: string): Promise<string> {
   await ensureDataDir(dataDir);
   const { encodeFriendCode, encodeIdentityFile, generateIdentity, writeIdentityFile } = await loadChat();
   const identity = generateIdentity(cryptoRandom);
-  const bytes = await encodeIdentityFile(identity, { passphrase: passphraseFromEnv(), random: cryptoRandom });
+  const bytes = await encodeIdentityFile(identity, { passphrase, random: cryptoRandom });
   await writeIdentityFile(await identityPath(dataDir), bytes);
   if (name !== undefined) await writeProfile(dataDir, { name });
   return encodeFriendCode(identity.publicKey);
+}
+
+async function refuseExistingIdentity(dataDir: string): Promise<void> {
+  const path = await identityPath(dataDir);
+  const isPresent = await access(path).then(
+    () => true,
+    () => false,
+  );
+  if (isPresent) {
+    const { IdentityFileError } = await loadChat();
+    throw new DhtchatError(IdentityFileError.exists, `an identity already exists at ${path}`);
+  }
 }
 
 /** createIdentity unless dataDir has one already (`daemon --init`, the first run of `dhtchat`). */
@@ -68,7 +99,7 @@ export async function ensureIdentity(dataDir: string): Promise<void> {
     await readPublicKey(dataDir);
   } catch (error) {
     if (!(error instanceof DhtchatError) || error.code !== IdentityFileError.notFound) throw error;
-    await createIdentity(dataDir);
+    await createIdentity(dataDir, undefined, passphraseFromEnv());
   }
 }
 

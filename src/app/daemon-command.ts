@@ -1,18 +1,31 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init]` — also what `dhtchat` with no command runs (`daemon --init` on the default data dir).
+ *   [--init] [--json]` — also what `dhtchat` with no command runs (`daemon --init` on the default data dir).
  *
- * Runs the chat node until SIGINT/SIGTERM, logging JSON lines on stdout. The first line is always
+ * Runs the chat node until SIGINT/SIGTERM. On a terminal (stdout a TTY, no --json) it says what it is doing in
+ * plain words (daemon-console.ts). Otherwise it logs JSON lines on stdout: the first line is always
  * {"event":"ready","code":..,"port":..,"apiPort":..}, written once the local API answers (clients and tests wait
  * for it); lines logged during start-up are held back and follow it. A failed start (no identity, a second daemon
  * on the data dir, a busy port) is one `error:` line on stderr and exit code 1.
+ *
+ * The router names are resolved again at every join attempt (a daemon started before the network is up joins
+ * once it is, without a restart); a name that stops or starts failing is logged once (`resolve_failed`).
  */
 import type { Command } from 'commander';
-import { jsonLinesLogger, type LogLevel, type UdpAddress } from '../runtime/index.ts';
-import { dataDirOf, removeApiFileSync } from './chat-data-dir.ts';
+import { jsonLinesLogger, type Logger, type LogLevel, type UdpAddress } from '../runtime/index.ts';
+import { dataDirOf, readProfile, removeApiFileSync } from './chat-data-dir.ts';
 import { ensureIdentity } from './chat-identity-commands.ts';
+import type { Daemon } from './daemon.ts';
+import { DaemonConsole } from './daemon-console.ts';
+import { defaultDataDir } from './data-dir.ts';
 import { DEFAULT_BOOTSTRAP_ROUTERS } from './default-routers.ts';
-import { type HostPort, parseHostPortList, parsePort, resolveHostPorts } from './parse-args.ts';
+import {
+  dnsFailureText,
+  type HostPort,
+  parseHostPortList,
+  parsePort,
+  resolveHostPorts,
+} from './parse-args.ts';
 import { untilStopSignal } from './stop-signal.ts';
 import { announceWebClient } from './web-client/web-announce.ts';
 
@@ -24,6 +37,14 @@ interface DaemonFlags {
   apiPort?: number;
   init?: boolean;
   open?: boolean;
+  json?: boolean;
+}
+
+/** Where the daemon's log goes: JSON lines, or plain words on a terminal. */
+interface DaemonOutput {
+  readonly logger: Logger;
+  /** The daemon is up: the first line (ready, or the greeting), then whatever was logged meanwhile. */
+  ready(daemon: Daemon, dataDir: string): Promise<void>;
 }
 
 export function registerDaemonCommand(program: Command): void {
@@ -44,6 +65,7 @@ export function registerDaemonCommand(program: Command): void {
       parsePort(t, true),
     )
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
+    .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
     .option('--open', 'open the web client in the browser once the daemon runs')
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
@@ -56,36 +78,29 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
   // A closed stdout (the log reader gone) must not kill the daemon (cli.ts exits on EPIPE for one-shot commands).
   process.stdout.removeAllListeners('error');
   process.stdout.on('error', () => {});
-  const held: string[] = [];
-  let isReady = false;
-  const logger = jsonLinesLogger((line) => {
-    if (isReady) process.stdout.write(line);
-    else held.push(line);
-  }, logLevelFromEnv());
+  const routers = flags.bootstrap ?? DEFAULT_BOOTSTRAP_ROUTERS;
+  const isConsole = flags.json !== true && process.stdout.isTTY === true;
+  const output = isConsole ? consoleOutput(routers, dataDir) : jsonOutput(logLevelFromEnv());
+  const { logger } = output;
   const stopping = untilStopSignal();
-  const bootstrap = await resolveBootstrap(flags.bootstrap, (fields) => logger.warn(fields));
   // Loaded here, not at the top: the chat layer is heavy and only this command needs all of it.
   const { startDaemon } = await import('./daemon.ts');
   const daemon = await startDaemon({
     dataDir,
-    bootstrap,
+    bootstrap: bootstrapResolver(routers, (fields) => logger.warn(fields)),
     allowPrivate: flags.allowPrivate ?? false,
     logger,
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.apiPort === undefined ? {} : { apiPort: flags.apiPort }),
   });
-  process.stdout.write(
-    `${JSON.stringify({ event: 'ready', code: daemon.code, port: daemon.port, apiPort: daemon.apiPort })}\n`,
-  );
-  isReady = true;
-  for (const line of held.splice(0)) process.stdout.write(line);
+  await output.ready(daemon, dataDir);
   // Web client hook: a login link on a terminal, a `web` event otherwise; --open opens the browser.
   announceWebClient({
     loginUrl: daemon.loginUrl,
     apiPort: daemon.apiPort,
     dataDir,
-    isTerminal: process.stdout.isTTY === true,
+    isTerminal: isConsole,
     shouldOpen: flags.open === true,
     write: (text) => process.stdout.write(text),
     logger,
@@ -107,23 +122,75 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
   logger.info({ event: 'closed', signal });
 }
 
+/** JSON lines on stdout, `ready` first: what scripts, tests and the web client read. */
+function jsonOutput(level: LogLevel): DaemonOutput {
+  const held: string[] = [];
+  let isReady = false;
+  return {
+    logger: jsonLinesLogger((line) => {
+      if (isReady) process.stdout.write(line);
+      else held.push(line);
+    }, level),
+    ready: async (daemon) => {
+      process.stdout.write(
+        `${JSON.stringify({ event: 'ready', code: daemon.code, port: daemon.port, apiPort: daemon.apiPort })}\n`,
+      );
+      isReady = true;
+      for (const line of held.splice(0)) process.stdout.write(line);
+    },
+  };
+}
+
+/** Plain words on a terminal (daemon-console.ts). */
+function consoleOutput(routers: readonly HostPort[], dataDir: string): DaemonOutput {
+  const plain = new DaemonConsole({
+    write: (text) => process.stdout.write(text),
+    writeError: (text) => process.stderr.write(text),
+    bootstrapNames: routers.map((r) =>
+      r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`,
+    ),
+    dataDirForHints: dataDir === defaultDataDir() ? '' : dataDir,
+  });
+  return {
+    logger: plain.logger,
+    ready: async (daemon) => {
+      const { name } = await readProfile(dataDir);
+      plain.start({
+        code: daemon.code,
+        name,
+        port: daemon.port,
+        apiPort: daemon.apiPort,
+        chat: daemon.chat,
+      });
+    },
+  };
+}
+
 /** DHTCHAT_LOG_LEVEL=debug|info|warn|error (default info). */
 function logLevelFromEnv(): LogLevel {
   const level = process.env['DHTCHAT_LOG_LEVEL'];
   return level === 'debug' || level === 'warn' || level === 'error' ? level : 'info';
 }
 
-async function resolveBootstrap(
-  given: HostPort[] | undefined,
+/**
+ * The DHT's bootstrap source: resolves the names again at every call. When nothing resolves it throws
+ * APP_NO_ADDRESS naming each host and why (the join_failed reason). A name failing while others resolve is
+ * logged as resolve_failed once, and again only if why it fails changes.
+ */
+function bootstrapResolver(
+  list: readonly HostPort[],
   warn: (fields: Record<string, unknown>) => void,
-): Promise<UdpAddress[]> {
-  try {
-    return await resolveHostPorts(given ?? DEFAULT_BOOTSTRAP_ROUTERS, (entry, error) =>
-      warn({ event: 'resolve_failed', host: entry.host, error: String(error) }),
+): () => Promise<UdpAddress[]> {
+  let reported = new Map<string, string>();
+  return async () => {
+    const failing = new Map<string, string>();
+    const addresses = await resolveHostPorts(list, (entry, error) =>
+      failing.set(entry.host, dnsFailureText(error)),
     );
-  } catch (error) {
-    // Nothing resolved: the saved routing table may still be enough to rejoin.
-    warn({ event: 'no_bootstrap', error: error instanceof Error ? error.message : String(error) });
-    return [];
-  }
+    for (const [host, why] of failing) {
+      if (reported.get(host) !== why) warn({ event: 'resolve_failed', host, error: why });
+    }
+    reported = failing;
+    return addresses;
+  };
 }

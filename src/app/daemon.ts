@@ -13,18 +13,25 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { CHAT_DATABASE_FILE, ChatNode, ChatStore, encodeFriendCode, KvKey } from '../chat/index.ts';
-import type { DhtNode } from '../dht/index.ts';
+import {
+  CHAT_DATABASE_FILE,
+  ChatNode,
+  ChatStore,
+  encodeBackupStore,
+  encodeFriendCode,
+  KvKey,
+} from '../chat/index.ts';
+import type { BootstrapSource, DhtNode, JoinEvent } from '../dht/index.ts';
 import {
   type Clock,
   cryptoRandom,
-  DhtchatError,
   type Logger,
   type Random,
   systemClock,
   type UdpAddress,
   UdpTransport,
 } from '../runtime/index.ts';
+import { bindFailure } from './bind-failure.ts';
 import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
 import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
 import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
@@ -43,7 +50,8 @@ export interface DaemonOptions {
   /** UDP port; undefined: the last port used (if still free), else any. */
   port?: number;
   host?: string;
-  bootstrap: UdpAddress[];
+  /** IP addresses, or a function re-resolving the router names at every join attempt (daemon-command.ts). */
+  bootstrap: BootstrapSource;
   allowPrivate: boolean;
   apiPort?: number;
   /** Our display name, sent with friend requests; default: profile.json's (checked there, not here). */
@@ -116,6 +124,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger: logger.child({ part: 'dht' }),
       bootstrap: options.bootstrap,
       allowPrivate: options.allowPrivate,
+      onJoinEvent: (event) => logJoinEvent(logger, event),
       ...(savedState === undefined ? {} : { savedState }),
     });
     const saveTable = (): void => {
@@ -166,19 +175,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const token = randomBytes(32).toString('hex');
     // Web client hook: the API server also serves the browser client, on the API port used last time.
     const web = daemonWebClient({ dataDir, identity, store, chat, dht, udpPort: port, random, logger });
-    const startApi = (apiPort: number | undefined): Promise<ChatApiServer> =>
+    const startApi = (apiPort: number): Promise<ChatApiServer> =>
       startChatApiServer({
         service: chat,
         token,
+        port: apiPort,
         web,
-        ...(apiPort === undefined ? {} : { port: apiPort }),
         onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
+        backup: () => ({
+          owner: identity.publicKey.toString('hex'),
+          store: encodeBackupStore({ owner: identity.publicKey, rows: store.backupRows() }).toString(
+            'base64',
+          ),
+        }),
       });
     const lastApiPort = options.apiPort === undefined ? rememberedApiPort(store) : undefined;
+    const apiPort = options.apiPort ?? 0;
     const api =
       lastApiPort === undefined
-        ? await startApi(options.apiPort)
-        : await startApi(lastApiPort).catch(() => startApi(undefined));
+        ? await startApi(apiPort).catch((cause: unknown) => {
+            const target = { label: 'API port', host: '127.0.0.1', port: apiPort, portOption: '--api-port' };
+            throw bindFailure(cause, target);
+          })
+        : await startApi(lastApiPort).catch(() => startApi(0));
     undo.push(() => api.close());
     rememberApiPort(store, api.port);
     await writeApiFile(dataDir, { port: api.port, token, pid: process.pid });
@@ -205,16 +224,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 }
 
-/** The port asked for; else the last one used (friends remember it), falling back to any free port. */
+/**
+ * The port asked for; else the last one used (friends remember it), falling back to any free port. A failure
+ * says which port, why and what to do (bind-failure.ts).
+ */
 async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTransport> {
   const host = options.host ?? '0.0.0.0';
-  if (options.port !== undefined) {
+  const bind = async (port: number): Promise<UdpTransport> => {
     try {
-      return await UdpTransport.bind({ host, port: options.port });
+      return await UdpTransport.bind({ host, port });
     } catch (cause) {
-      throw new DhtchatError('APP_PORT_IN_USE', `cannot bind UDP ${host}:${options.port}`, { cause });
+      throw bindFailure(cause, { label: 'UDP port', host, port, portOption: '--port' });
     }
-  }
+  };
+  if (options.port !== undefined) return bind(options.port);
   const last = store.kv.getJson(PORT_KV_KEY);
   if (typeof last === 'number' && Number.isInteger(last) && last > 0 && last < 65536) {
     try {
@@ -223,7 +246,7 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
       // Taken by someone else now: any port will do, the records announce the new one.
     }
   }
-  return UdpTransport.bind({ host, port: 0 });
+  return bind(0);
 }
 
 /**
@@ -255,6 +278,28 @@ export function localEndpoints(transport: UdpTransport, dht: DhtNode, options: D
   }
   if (options.allowPrivate) for (const host of loopback) add(host);
   return out;
+}
+
+/**
+ * The DHT's join outcomes as log lines (docs/CLI.md): `bootstrapped` is logged when the first attempt ends (by
+ * the caller of start()), so a first-try join adds nothing here; later ones are `rejoined`.
+ */
+function logJoinEvent(logger: Logger, event: JoinEvent): void {
+  switch (event.kind) {
+    case 'joined':
+      if (event.isRejoin) logger.info({ event: 'rejoined', nodes: event.nodes });
+      return;
+    case 'join_failed':
+      logger.warn({
+        event: 'join_failed',
+        reason: event.reason,
+        retryInMs: event.retryInMs,
+        attempt: event.attempt,
+      });
+      return;
+    case 'rejoining':
+      logger.warn({ event: 'rejoining', reason: event.reason });
+  }
 }
 
 /** A chat event as a log line: ids, codes and states, never message text. */

@@ -103,19 +103,22 @@ export function parseDurationMs(text: string): number {
 
 /**
  * Resolves DNS names with node:dns (IP literals pass through). Names that do not resolve are skipped and reported
- * through onSkip; if nothing resolves, throws APP_NO_ADDRESS.
+ * through onSkip; if nothing resolves, throws APP_NO_ADDRESS saying, in words, why each name failed.
  */
 export async function resolveHostPorts(
   list: readonly HostPort[],
   onSkip: (entry: HostPort, error: unknown) => void = () => {},
 ): Promise<UdpAddress[]> {
+  /** Why each entry failed, in list order (lookups finish in any order). */
+  const failures: Array<{ host: string; why: string } | undefined> = list.map(() => undefined);
   const resolved = await Promise.all(
-    list.map(async (entry): Promise<UdpAddress[]> => {
+    list.map(async (entry, i): Promise<UdpAddress[]> => {
       if (isIP(entry.host) !== 0) return [{ host: entry.host, port: entry.port }];
       try {
         const found = await lookup(entry.host, { all: true });
         return found.map((a) => ({ host: a.address.toLowerCase(), port: entry.port }));
       } catch (error) {
+        failures[i] = { host: entry.host, why: dnsFailureText(error) };
         onSkip(entry, error);
         return [];
       }
@@ -123,8 +126,30 @@ export async function resolveHostPorts(
   );
   const flat = resolved.flat();
   if (flat.length === 0) {
-    const names = list.map((e) => `${e.host}:${e.port}`).join(', ');
-    throw new DhtchatError('APP_NO_ADDRESS', `none of ${names} resolved to an address`);
+    // Grouped by cause: "a, b: name not found (a typo, or no network?)".
+    const hostsByWhy = new Map<string, string[]>();
+    for (const failure of failures) {
+      if (failure === undefined) continue;
+      hostsByWhy.set(failure.why, [...(hostsByWhy.get(failure.why) ?? []), failure.host]);
+    }
+    const text = [...hostsByWhy].map(([why, hosts]) => `${hosts.join(', ')}: ${why}`).join('; ');
+    throw new DhtchatError('APP_NO_ADDRESS', text === '' ? 'no address given' : text);
   }
   return flat;
+}
+
+/** Why a DNS lookup failed, in words a user can act on (the resolver's codes are getaddrinfo's). */
+export function dnsFailureText(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'ENODATA':
+      return 'name not found (a typo, or no network?)';
+    case 'EAI_AGAIN':
+    case 'ETIMEOUT':
+    case 'ECONNREFUSED':
+      return 'DNS did not answer (no network?)';
+    default:
+      return typeof code === 'string' ? `DNS lookup failed (${code})` : String(error);
+  }
 }

@@ -3,14 +3,23 @@
  * form for Diffie-Hellman and Noise. Also the identity file's format — bytes in, bytes out; the file system is
  * touched only by identity-file.ts.
  *
- * File (strict bencode, a dict):
- *   plain:     { f: "dhtchat-identity", v: 1, pk: <32>, seed: <32> }
- *   protected: { f, v, pk, kdf: { name: "scrypt", logN, r, p, salt: <16> }, nonce: <12>, sealed: <48> }
- * `sealed` is ChaCha20-Poly1305(scrypt(passphrase), nonce, aad = label ‖ bencode({f, v, pk, kdf}), seed): the
- * header is authenticated, so editing the public key or weakening the parameters makes the file fail to open.
- * The public key stays readable without the passphrase, so the friend code can be shown without unlocking.
+ * File (strict bencode, a dict), version 2 (written now):
+ *   plain:     { f: "dhtchat-identity", v: 2, pk: <32>, pkck: <32>, seed: <32> }
+ *   protected: { f, v, pk, pkck, kdf: { name: "scrypt", logN, r, p, salt: <16> }, nonce: <12>, sealed: <48> }
+ * Version 1 (still read) is the same without `pkck`.
+ *
+ * What binds the public key to the file, checked on every load (the friend code shown is the public key, so a
+ * wrong one would send friends to a stranger's key):
+ * - plain: the public key is derived from the seed and compared (constant time): any edit is caught.
+ * - protected, with the passphrase (the daemon): `sealed` is ChaCha20-Poly1305(scrypt(passphrase), nonce,
+ *   aad = label ‖ bencode({f, v, pk, pkck, kdf}), seed), so editing the public key or weakening the parameters
+ *   makes the file fail to open, and the opened seed must give the public key.
+ * - protected, without the passphrase (`id`): `pkck` = SHA-256(label ‖ pk) catches a damaged or naively edited
+ *   key. It is a checksum, not a MAC: whoever can rewrite the file can recompute it (they could also replace
+ *   the whole file); only the passphrase can prove the key is ours. Version 1 protected files have no `pkck`:
+ *   without the passphrase nothing can be checked (`isPublicKeyVerified` false).
  */
-import { scrypt as scryptCallback } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   chachaPolyDecrypt,
   chachaPolyEncrypt,
@@ -22,7 +31,16 @@ import {
 } from '../crypto/index.ts';
 import { DhtchatError, type Random } from '../runtime/index.ts';
 import { type BDict, decodeBencode, encodeBencode } from '../wire/index.ts';
-import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, LABELS } from './labels.ts';
+import { AEAD_NONCE_BYTES, LABELS } from './labels.ts';
+import {
+  DEFAULT_SCRYPT,
+  isScryptWithinLimits,
+  passphraseKey,
+  SCRYPT_SALT_BYTES,
+  type ScryptParams,
+} from './passphrase-key.ts';
+
+export { DEFAULT_SCRYPT, type ScryptParams };
 
 export interface Identity {
   /** The 32-byte Ed25519 public key: the user. */
@@ -34,20 +52,9 @@ export interface Identity {
 }
 
 export const IDENTITY_FILE_FORMAT = 'dhtchat-identity';
-export const IDENTITY_FILE_VERSION = 1;
-const SCRYPT_SALT_BYTES = 16;
-
-/** scrypt cost: N = 2^logN, block size r, parallelism p (RFC 7914). */
-export interface ScryptParams {
-  readonly logN: number;
-  readonly r: number;
-  readonly p: number;
-}
-
-/** N = 2^17, r = 8, p = 1: 128 MiB and roughly half a second — OWASP's recommendation for scrypt. */
-export const DEFAULT_SCRYPT: ScryptParams = { logN: 17, r: 8, p: 1 };
-/** What a file may ask for: enough to refuse a file that would make us allocate gigabytes or spin for minutes. */
-const SCRYPT_LIMITS = { minLogN: 10, maxLogN: 20, maxR: 32, maxP: 16, maxMemBytes: 1024 * 1024 * 1024 };
+/** The version written; 1 (no public-key checksum) is still read. */
+export const IDENTITY_FILE_VERSION = 2;
+const PUBLIC_KEY_BYTES = 32;
 
 export const IdentityError = {
   corrupt: 'CHAT_IDENTITY_CORRUPT',
@@ -78,6 +85,7 @@ export async function encodeIdentityFile(identity: Identity, opts: EncodeIdentit
   header['f'] = Buffer.from(IDENTITY_FILE_FORMAT);
   header['v'] = IDENTITY_FILE_VERSION;
   header['pk'] = identity.publicKey;
+  header['pkck'] = publicKeyCheck(identity.publicKey);
   if (opts.passphrase === undefined) {
     header['seed'] = identity.signing.seed;
     return encodeBencode(header);
@@ -108,12 +116,25 @@ export async function encodeIdentityFile(identity: Identity, opts: EncodeIdentit
 export interface IdentityFileInfo {
   readonly publicKey: Buffer;
   readonly isProtected: boolean;
+  /**
+   * True when the public key was checked without the passphrase: derived from the seed (plain file) or against
+   * its checksum (protected, version 2). False only for a version 1 protected file.
+   */
+  readonly isPublicKeyVerified: boolean;
 }
 
-/** What can be read without the passphrase. Throws CHAT_IDENTITY_CORRUPT. */
+/**
+ * What can be read without the passphrase, with every check that needs none (see the top of this file).
+ * Throws CHAT_IDENTITY_CORRUPT.
+ */
 export function inspectIdentityFile(bytes: Uint8Array): IdentityFileInfo {
   const file = parseFile(bytes);
-  return { publicKey: file.pk, isProtected: file.kdf !== undefined };
+  if (file.seed !== undefined) assertKeyPair(file.seed, file.pk);
+  return {
+    publicKey: file.pk,
+    isProtected: file.kdf !== undefined,
+    isPublicKeyVerified: file.seed !== undefined || file.hasChecksum,
+  };
 }
 
 /**
@@ -145,16 +166,19 @@ export async function decodeIdentityFile(bytes: Uint8Array, passphrase?: string)
     }
     seed = opened;
   }
-  const identity = identityFromSeed(seed);
-  if (!identity.publicKey.equals(file.pk)) {
-    throw corrupt('the secret key does not match the public key');
-  }
-  return identity;
+  assertKeyPair(seed, file.pk);
+  return identityFromSeed(seed);
+}
+
+/** SHA-256(label ‖ pk): the identity file's public-key checksum. */
+export function publicKeyCheck(publicKey: Uint8Array): Buffer {
+  return createHash('sha256').update(LABELS.identityPublicKeyCheck, 'ascii').update(publicKey).digest();
 }
 
 interface ParsedFile {
   header: BDict;
   pk: Buffer;
+  hasChecksum: boolean;
   seed?: Buffer;
   kdf?: { params: ScryptParams; salt: Buffer };
   nonce?: Buffer;
@@ -167,19 +191,32 @@ function parseFile(bytes: Uint8Array): ParsedFile {
   const d = decoded.value;
   if (!isDict(d)) throw corrupt('not a dictionary');
   if (!bytesEqual(d['f'], IDENTITY_FILE_FORMAT)) throw corrupt('not a dhtchat identity file');
-  if (d['v'] !== IDENTITY_FILE_VERSION) throw corrupt(`unsupported version ${String(d['v'])}`);
+  const version = d['v'];
+  if (version !== 1 && version !== IDENTITY_FILE_VERSION) {
+    throw corrupt(`unsupported version ${String(version)}`);
+  }
   const pk = d['pk'];
-  if (!Buffer.isBuffer(pk) || pk.length !== 32) throw corrupt('bad public key');
+  if (!Buffer.isBuffer(pk) || pk.length !== PUBLIC_KEY_BYTES) throw corrupt('bad public key');
   const header: BDict = Object.create(null);
   header['f'] = d['f'] as Buffer;
-  header['v'] = IDENTITY_FILE_VERSION;
+  header['v'] = version;
   header['pk'] = pk;
+  const hasChecksum = version >= 2;
+  if (hasChecksum) {
+    const check = d['pkck'];
+    if (!Buffer.isBuffer(check) || check.length !== 32) throw corrupt('bad public key checksum');
+    if (!timingSafeEqual(check, publicKeyCheck(pk))) {
+      throw corrupt('the public key does not match its checksum (the file was altered or damaged)');
+    }
+    header['pkck'] = check;
+  }
+  const headerFields = hasChecksum ? 4 : 3;
   const rawKdf = d['kdf'];
   if (rawKdf === undefined) {
     const seed = d['seed'];
     if (!Buffer.isBuffer(seed) || seed.length !== 32) throw corrupt('bad secret key');
-    if (Object.keys(d).length !== 4) throw corrupt('unexpected fields');
-    return { header, pk, seed };
+    if (Object.keys(d).length !== headerFields + 1) throw corrupt('unexpected fields');
+    return { header, pk, hasChecksum, seed };
   }
   const { nonce, sealed } = d;
   if (!isDict(rawKdf) || !bytesEqual(rawKdf['name'], 'scrypt')) throw corrupt('unknown key derivation');
@@ -190,38 +227,18 @@ function parseFile(bytes: Uint8Array): ParsedFile {
   if (!isScryptWithinLimits(params)) throw corrupt('scrypt parameters out of range');
   if (!Buffer.isBuffer(nonce) || nonce.length !== AEAD_NONCE_BYTES) throw corrupt('bad nonce');
   if (!Buffer.isBuffer(sealed) || sealed.length !== 48) throw corrupt('bad sealed key');
-  if (Object.keys(d).length !== 6 || Object.keys(rawKdf).length !== 5) throw corrupt('unexpected fields');
-  header['kdf'] = rawKdf;
-  return { header, pk, kdf: { params, salt }, nonce, sealed };
-}
-
-function isScryptWithinLimits({ logN, r, p }: ScryptParams): boolean {
-  const l = SCRYPT_LIMITS;
-  if (![logN, r, p].every(Number.isInteger)) return false;
-  if (logN < l.minLogN || logN > l.maxLogN || r < 1 || r > l.maxR || p < 1 || p > l.maxP) return false;
-  return 128 * 2 ** logN * r * p <= l.maxMemBytes;
-}
-
-async function passphraseKey(passphrase: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
-  if (!isScryptWithinLimits(params)) {
-    throw new DhtchatError('CHAT_IDENTITY_SCRYPT_PARAMS', 'scrypt parameters out of range');
+  if (Object.keys(d).length !== headerFields + 3 || Object.keys(rawKdf).length !== 5) {
+    throw corrupt('unexpected fields');
   }
-  const N = 2 ** params.logN;
-  // NFC: the same passphrase typed on two systems (composed or decomposed accents) gives the same key.
-  const secret = Buffer.from(passphrase.normalize('NFC'), 'utf8');
-  return new Promise((resolve, reject) => {
-    scryptCallback(
-      secret,
-      salt,
-      AEAD_KEY_BYTES,
-      { N, r: params.r, p: params.p, maxmem: 2 * 128 * N * params.r * params.p },
-      (err, key) => {
-        secret.fill(0);
-        if (err) reject(new DhtchatError('CHAT_IDENTITY_SCRYPT_PARAMS', 'scrypt failed', { cause: err }));
-        else resolve(key);
-      },
-    );
-  });
+  header['kdf'] = rawKdf;
+  return { header, pk, hasChecksum, kdf: { params, salt }, nonce, sealed };
+}
+
+/** The secret key must give the public key the file shows (compared in constant time: it is secret-derived). */
+function assertKeyPair(seed: Buffer, publicKey: Buffer): void {
+  if (!timingSafeEqual(ed25519FromSeed(seed).publicKey, publicKey)) {
+    throw corrupt('the public key does not match the secret key (the file was altered or damaged)');
+  }
 }
 
 function headerAad(header: BDict): Buffer {

@@ -13,6 +13,18 @@ export {
   hourEpoch,
   nextRecordSeq,
 } from './epoch.ts';
+export { BackupError, MAX_BACKUP_BYTES } from './backup-errors.ts';
+export {
+  BACKUP_FILE_VERSION,
+  BACKUP_HEADER_BYTES,
+  BACKUP_MAGIC,
+  looksLikeBackup,
+  openBackup,
+  type SealBackupOptions,
+  sealBackup,
+} from './backup-file.ts';
+export { type BackupPayload, decodeBackupPayload, encodeBackupPayload } from './backup-payload.ts';
+export { type BackupStore, decodeBackupStore, encodeBackupStore } from './backup-store-codec.ts';
 export {
   decodeFriendCode,
   encodeFriendCode,
@@ -34,6 +46,7 @@ export {
   type IdentityFileInfo,
   identityFromSeed,
   inspectIdentityFile,
+  publicKeyCheck,
   type ScryptParams,
 } from './identity.ts';
 export {
@@ -104,6 +117,7 @@ export {
   RequestDirection,
   RequestState,
 } from './store/friend-requests.ts';
+export { BACKUP_TABLES, type BackupRow } from './store/backup-rows.ts';
 export { KvKey } from './store/kv.ts';
 export {
   canAdvance,

@@ -1,5 +1,5 @@
 /**
- * Keeps a few introducers (DESIGN.md "Reaching a friend behind NAT"): dhtchat DHT nodes we ping every
+ * Keeps a few introducers (docs/PROTOCOL.md "Reaching a friend behind NAT"): dhtchat DHT nodes we ping every
  * keepaliveMs, which holds our NAT's mapping to them open, so they can forward a friend's "punch to me" note to
  * us (src/dht/note-relay.ts). They go into our rendezvous records; their pings also tell us our endpoint as the
  * world sees it (their `ip` field), which goes into the records as well.

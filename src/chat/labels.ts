@@ -5,7 +5,7 @@
  */
 
 export const LABELS = {
-  /** HKDF salt of the pair secret K = HKDF(X25519(a, B), salt, info = sorted(pkA, pkB)) (DESIGN.md). */
+  /** HKDF salt of the pair secret K = HKDF(X25519(a, B), salt, …) (docs/PROTOCOL.md "Pair secret"). */
   pair: 'dhtchat/pair/v1',
   /** Seed of the per-(K, author, epoch) Ed25519 key that signs a rendezvous record (BEP 44 `k`). */
   recordSigning: 'dhtchat/record/signing/v1',
@@ -27,6 +27,10 @@ export const LABELS = {
   friendCode: 'dhtchat/friend-code/v1',
   /** AEAD associated data prefix of a passphrase-protected identity file. */
   identityFile: 'dhtchat/identity-file/v1',
+  /** SHA-256 prefix of the identity file's public-key checksum (readable without the passphrase). */
+  identityPublicKeyCheck: 'dhtchat/identity-pk-check/v1',
+  /** AEAD associated data prefix of a backup file (then the file's header). */
+  backupFile: 'dhtchat/backup-file/v1',
 } as const;
 
 export type Label = (typeof LABELS)[keyof typeof LABELS];

@@ -1,5 +1,5 @@
 /**
- * Offline mailbox (DESIGN.md "Offline messages"): messages for a friend who cannot be reached wait in the DHT.
+ * Offline mailbox (docs/PROTOCOL.md "Offline messages"): messages for a friend we cannot reach wait in the DHT.
  * Sealing and the item format are offline-seal.ts / offline-parts.ts; the bookkeeping is store/offline-bundles.ts.
  *
  *   const mailbox = new OfflineMailbox({ identity, store, dht, clock, random, rendezvous, onMessages, onStateChange });

@@ -1,5 +1,5 @@
 /**
- * Offline messages (DESIGN.md "Offline messages"): queued messages for an unreachable friend, sealed into one
+ * Offline messages (docs/PROTOCOL.md "Offline messages"): queued messages for an unreachable friend, sealed into one
  * blob and split into immutable DHT items (offline-parts.ts); the head's target goes into the sender's record.
  *
  * Sealing, for sender S and recipient R with pair secret K and R's one-time prekey P (from R's record):
@@ -127,7 +127,7 @@ export function openOffline(
     const plaintext = chachaPolyDecrypt(key.aeadKey, nonce, key.aad, blob.subarray(EPHEMERAL_BYTES));
     key.aeadKey.fill(0);
     if (plaintext === undefined) continue;
-    const messages = decodePlaintext(plaintext);
+    const messages = decodeOfflinePlaintext(plaintext);
     if (messages === undefined) return { ok: false, code: 'CHAT_OFFLINE_BAD_PLAINTEXT' };
     return { ok: true, messages, prekey: prekey.publicKey };
   }
@@ -154,7 +154,8 @@ function blobKey(
   return { aeadKey, aad };
 }
 
-function decodePlaintext(plaintext: Buffer): OfflineMessage[] | undefined {
+/** The message list inside an opened blob (exported for its fuzz target); undefined when malformed. Never throws. */
+export function decodeOfflinePlaintext(plaintext: Buffer): OfflineMessage[] | undefined {
   if (plaintext.length < LENGTH_PREFIX_BYTES) return undefined;
   const length = plaintext.readUInt32BE(0);
   const end = LENGTH_PREFIX_BYTES + length;

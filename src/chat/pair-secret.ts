@@ -1,5 +1,5 @@
 /**
- * The pair secret of two friends, and every key derived from it (DESIGN.md "Pair secret"):
+ * The pair secret of two friends, and every key derived from it (docs/PROTOCOL.md "Pair secret"):
  *
  *   K = HKDF-SHA-256(ikm = X25519(a, B), salt = "dhtchat/pair/v1", info = sorted(pkA, pkB))
  *

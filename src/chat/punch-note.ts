@@ -1,5 +1,5 @@
 /**
- * The sealed "punch to me" note a caller sends its friend through an introducer (DESIGN.md "Reaching a friend
+ * The sealed "punch to me" note a caller sends its friend through an introducer (docs/PROTOCOL.md "Reaching a friend
  * behind NAT"; the introducer's side is src/dht/note-relay.ts). Only the friend can open it; the introducer sees
  * an opaque, fixed-size blob.
  *

@@ -1,5 +1,5 @@
 /**
- * UDP hole punching with introducers (DESIGN.md "Reaching a friend behind NAT"; docs/ARCHITECTURE.md
+ * UDP hole punching with introducers (docs/PROTOCOL.md "Reaching a friend behind NAT"; docs/ARCHITECTURE.md
  * "Introducers"). Both directions:
  *
  * - punch(friend, record): we are about to dial a friend whose record lists introducers. We ping the friend's

@@ -1,5 +1,5 @@
 /**
- * Rendezvous records (DESIGN.md "Rendezvous records"): for each friend pair, direction and day epoch, one BEP 44
+ * Rendezvous records (docs/PROTOCOL.md "Rendezvous records"): per friend pair, direction and day epoch, one BEP 44
  * mutable item that only the two friends can find, link or read.
  *
  * - Key and salt: derived from the pair secret K, the author's public key and the epoch. Storage nodes see an

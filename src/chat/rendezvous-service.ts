@@ -1,5 +1,5 @@
 /**
- * Rendezvous service (DESIGN.md "Rendezvous records"): publishes our record for every accepted friend and polls
+ * Rendezvous service (docs/PROTOCOL.md "Rendezvous records"): publishes our record for each accepted friend, polls
  * theirs. The formats live in rendezvous-record.ts / record-body.ts; this file only decides what goes in and when.
  *
  *   const rv = new RendezvousService({ identity, store, dht, clock, random, localEndpoints });

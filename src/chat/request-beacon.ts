@@ -1,5 +1,5 @@
 /**
- * Friend-request beacon (DESIGN.md "Friend requests"): how a request and its recipient meet through the DHT.
+ * Friend-request beacon (docs/PROTOCOL.md "Friend requests"): how a request and its recipient meet through the DHT.
  *
  *   const beacon = new RequestBeacon({ identity, store, dht, clock, random, port: () => udpPort, onRequester });
  *   beacon.start();              // announce our pending requests; poll our own topic every minute

@@ -1,5 +1,5 @@
 /**
- * Where friend requests meet (DESIGN.md "Friend requests"): the requester announces itself on an info-hash
+ * Where friend requests meet (docs/PROTOCOL.md "Friend requests"): the requester announces itself on an info-hash
  * derived from the recipient's public key and the hour; the recipient, online, looks there every minute. Only
  * someone who knows the recipient's key (its friend code) can compute the topic; the hour rotates it.
  */

@@ -31,6 +31,13 @@ export type KrpcErrorCode = (typeof KrpcErrorCode)[keyof typeof KrpcErrorCode];
 
 /** BEP 32: outgoing packets must fit in 1024 bytes (a minimum IPv6 MTU minus headers, with room to spare). */
 export const MAX_OUTGOING_PACKET_BYTES = 1024;
+/**
+ * A packet carrying a BEP 44 item (a `put` query, a `get` reply with `v`) may be larger: what one UDP datagram
+ * carries through a 1,500-byte Ethernet MTU over IPv6 (1500 − 40 − 8). BEP 44 allows a `v` of 1000 bytes, and with
+ * `k`, `sig`, `seq`, `salt` and the token such a packet is ~1,250-1,350 bytes, over BEP 32's 1024 (libtorrent sends
+ * them too). Every item we accept must be servable; every other packet stays within MAX_OUTGOING_PACKET_BYTES.
+ */
+export const MAX_ITEM_PACKET_BYTES = 1500 - 40 - 8;
 /** Incoming packets above this are dropped unparsed (a full Ethernet MTU plus slack). */
 export const MAX_INCOMING_PACKET_BYTES = 1500 + 500;
 /** Decoder limits for one KRPC packet. */
@@ -78,6 +85,22 @@ export const MAINTENANCE_REFRESHES_PER_TICK = 1;
 export const REBOOTSTRAP_MS = 60_000;
 /** A table below this size asks the bootstrap nodes again. */
 export const MIN_HEALTHY_TABLE_SIZE = K;
+
+/**
+ * Joining and rejoining (joiner.ts). A failed join is retried after 1 s, doubling up to 16 s: a network that
+ * comes back is noticed within 16 s plus one attempt (silent contacts end an attempt after QUERY_TIMEOUT_MS),
+ * inside the 30 s a user waits before thinking the program hung.
+ */
+export const JOIN_RETRY_FIRST_MS = 1_000;
+export const JOIN_RETRY_MAX_MS = 16_000;
+/** Re-resolving the router names may hang on a network whose DNS is down; an attempt goes on without them. */
+export const JOIN_RESOLVE_TIMEOUT_MS = 10_000;
+/** Joined, with no answer to any query for this long, the node pings a few table nodes each tick to find out. */
+export const LIVENESS_PROBE_AFTER_MS = 30_000;
+export const LIVENESS_PROBES_PER_TICK = 2;
+/** Joined, the DHT is lost when nothing answered for this long and at least this many queries timed out since. */
+export const LOST_AFTER_SILENT_MS = 60_000;
+export const LOST_AFTER_TIMEOUTS = 8;
 
 /** BEP 42: distinct external-IP voters needed before we re-key. */
 export const EXTERNAL_IP_MIN_VOTES = 3;

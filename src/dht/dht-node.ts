@@ -3,7 +3,8 @@
  * It wires the parts and adds nothing of its own but the client operations:
  *   node-core.ts    packet path (rate limit → decode → handlers / rpc-manager), table feeding, BEP 42 votes
  *   node-identity.ts  our id and external address (BEP 42), the compliance rule for others
- *   maintenance.ts  pings, bucket refresh, re-bootstrap, store purges · republisher.ts  BEP 44 hourly re-put
+ *   maintenance.ts  pings, bucket refresh, store purges · republisher.ts  BEP 44 hourly re-put
+ *   joiner.ts       joining, and joining again with back-off when the DHT is lost or our address changed
  *   lookups/*.ts    the client operations, run once per address family and merged (BEP 32 dual stack)
  * Time, randomness and I/O come in through the options; nothing here touches the real world.
  */
@@ -25,11 +26,12 @@ import { ItemStore, type ItemStoreOptions } from './item-store.ts';
 import { announceLookup } from './lookups/announce.ts';
 import { findNodeLookup } from './lookups/find-node.ts';
 import { type FoundItem, getItemLookup } from './lookups/get-item.ts';
+import { type BootstrapSource, type JoinEvent, Joiner } from './joiner.ts';
 import { getPeersLookup, orBlooms } from './lookups/get-peers.ts';
 import { putImmutableLookup, putMutableLookup } from './lookups/put-item.ts';
 import { Maintenance } from './maintenance.ts';
 import { NodeCore } from './node-core.ts';
-import { NodeIdentity } from './node-identity.ts';
+import { type AddressChange, NodeIdentity } from './node-identity.ts';
 import { type NoteListener, NoteRelay, type NoteRelayCounters } from './note-relay.ts';
 import { compareDistance } from './node-id.ts';
 import { PeerStore, type PeerStoreOptions } from './peer-store.ts';
@@ -54,8 +56,13 @@ export interface DhtNodeOptions {
   logger?: Logger;
   /** Initial node id (re-keyed under BEP 42 once the external IP is confirmed, if it does not match). */
   id?: Buffer;
-  /** Contacts for the first lookup (IP addresses; the app resolves host names). */
-  bootstrap?: UdpAddress[];
+  /**
+   * Contacts for joining: IP addresses, or a function called at every join attempt (the app re-resolves the
+   * router names in it; a network that was down at start may be up at the next attempt).
+   */
+  bootstrap?: BootstrapSource;
+  /** Join outcomes: joined, join_failed (with the retry delay), rejoining (joiner.ts). */
+  onJoinEvent?: (event: JoinEvent) => void;
   /** Accept, store, hand out and query loopback/private addresses (a loopback test network needs it). */
   allowPrivate?: boolean;
   /** BEP 42 enforcement (default true): non-compliant nodes stay out of tables, lookup results and stores. */
@@ -111,6 +118,7 @@ export class DhtNode {
   readonly #identity: NodeIdentity;
   readonly #tables = new Map<4 | 6, RoutingTable>();
   readonly #maintenance: Maintenance;
+  readonly #joiner: Joiner;
   readonly #republisher: Republisher;
   readonly #notes: NoteRelay;
   readonly #random: Random;
@@ -135,6 +143,7 @@ export class DhtNode {
       families,
       ...(opts.minExternalIpVotes === undefined ? {} : { minVotes: opts.minExternalIpVotes }),
       onRekey: (newId) => this.#onRekey(newId),
+      onAddressChange: (change) => this.#onAddressChange(change),
     });
     const isRelaxed = (host: string) => core.isRelaxed(host);
     this.#random = opts.random;
@@ -167,7 +176,7 @@ export class DhtNode {
       enforceBep42: opts.enforceBep42 ?? true,
       isReadOnly: opts.readOnly ?? false,
       notes: this.#notes,
-      bootstrap: opts.bootstrap ?? [],
+      bootstrap: Array.isArray(opts.bootstrap) ? opts.bootstrap : [],
       k: this.#k,
       alpha: opts.alpha ?? ALPHA,
       ...(opts.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: opts.queryTimeoutMs }),
@@ -180,7 +189,11 @@ export class DhtNode {
     for (const node of saved?.nodes ?? []) {
       if (core.isAcceptable(node.address)) core.tableFor(node.address.host)?.heardAbout(node);
     }
-    this.#maintenance = new Maintenance(core);
+    this.#joiner = new Joiner(core, {
+      bootstrap: opts.bootstrap ?? [],
+      onEvent: opts.onJoinEvent ?? (() => {}),
+    });
+    this.#maintenance = new Maintenance(core, this.#joiner);
     this.#republisher = new Republisher(core, opts.republishMs);
   }
 
@@ -189,18 +202,22 @@ export class DhtNode {
     return this.#identity.id;
   }
 
-  /** Bootstraps (a lookup of our own id) and starts the maintenance timers. Resolves when that lookup ended. */
+  /**
+   * Joins (a lookup of our own id through the bootstrap contacts) and starts the maintenance timers. Resolves
+   * when that first attempt ended, joined or not: a failed join is retried with back-off (onJoinEvent tells).
+   */
   async start(): Promise<void> {
     this.#assertOpen();
     if (this.#isStarted) return;
     this.#isStarted = true;
     this.#maintenance.start();
-    await this.#maintenance.bootstrap();
+    await this.#joiner.start();
   }
 
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#joiner.stop();
     this.#maintenance.stop();
     this.#republisher.stop();
     this.#core.close();
@@ -391,8 +408,16 @@ export class DhtNode {
   #onRekey(newId: Buffer): void {
     this.#core.counters.rekeys++;
     for (const table of this.#tables.values()) table.setOwnId(newId);
-    // Fill the table around the new id (the old buckets are rebuilt relative to it).
-    if (this.#isStarted && !this.#isClosed) void this.#maintenance.bootstrap();
+  }
+
+  /** Join again from where we are now, so the table fills around our (new) id and its neighbours learn it. */
+  #onAddressChange(change: AddressChange): void {
+    const where =
+      change.previousHost === undefined
+        ? `our external address is ${change.host}`
+        : `our external address changed from ${change.previousHost} to ${change.host}`;
+    const reason = change.isRekeyed ? `${where}: new node id (BEP 42)` : where;
+    this.#joiner.requestRejoin(reason);
   }
 
   #assertOpen(): void {

@@ -18,6 +18,8 @@ export interface DhtCounters {
   answersIn: number;
   /** Answers we had to trim to fit the size budget (1024 bytes, or 3x the query for unverified senders). */
   repliesTrimmed: number;
+  /** Replies that left out a BEP 44 item too big for an unverified address's budget (query-dispatch.ts). */
+  itemsWithheld: number;
   dropped: {
     /** Over the per-source rate limit. */
     rateLimited: number;
@@ -63,6 +65,7 @@ export function createCounters(): DhtCounters {
     errorsSent: Object.create(null) as Record<string, number>,
     answersIn: 0,
     repliesTrimmed: 0,
+    itemsWithheld: 0,
     dropped: {
       rateLimited: 0,
       malformed: 0,

@@ -39,6 +39,7 @@ export {
   type StoreResult,
 } from './dht-node.ts';
 export type { DhtCounters } from './dht-stats.ts';
+export type { BootstrapSource, JoinEvent } from './joiner.ts';
 export type { BValue, NodeInfo, UdpAddress } from './dht-types.ts';
 export { decodeKrpc, encodeKrpc, KrpcDecodeCode, type KrpcDecodeResult } from './krpc-codec.ts';
 export type {

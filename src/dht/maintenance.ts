@@ -2,8 +2,7 @@
  * Routing-table upkeep on the injected Clock (BEP 5 §Routing Table), all driven by one re-armed tick:
  * - ping the questionable nodes the table names (a node that fails twice becomes bad and is replaced);
  * - refresh buckets idle for 15 minutes with a find_node lookup for a random id in the bucket (one at a time);
- * - while the table is small (below K), look up our own id again through the bootstrap contacts, at most every
- *   REBOOTSTRAP_MS — and at once after a BEP 42 re-key, so the table fills around the new id;
+ * - tell the joiner (joiner.ts) the time and the table's size: it notices a lost DHT and a small table;
  * - purge expired peers and items from the stores.
  * Token rotation needs no timer (tokens.ts rotates lazily); BEP 44 republishing is republisher.ts.
  */
@@ -12,9 +11,8 @@ import {
   MAINTENANCE_PINGS_PER_TICK,
   MAINTENANCE_REFRESHES_PER_TICK,
   MAINTENANCE_TICK_MS,
-  MIN_HEALTHY_TABLE_SIZE,
-  REBOOTSTRAP_MS,
 } from './constants.ts';
+import type { Joiner } from './joiner.ts';
 import { findNodeLookup } from './lookups/find-node.ts';
 import type { NodeCore } from './node-core.ts';
 
@@ -22,14 +20,14 @@ const STORE_PURGE_MS = 60_000;
 
 export class Maintenance {
   readonly #core: NodeCore;
+  readonly #joiner: Joiner;
   #timer: Timer | undefined;
   #isRefreshing = false;
-  #lastBootstrapMs = Number.NEGATIVE_INFINITY;
   #lastPurgeMs: number;
-  #bootstrapRun: Promise<void> | undefined;
 
-  constructor(core: NodeCore) {
+  constructor(core: NodeCore, joiner: Joiner) {
     this.#core = core;
+    this.#joiner = joiner;
     this.#lastPurgeMs = core.opts.clock.now();
   }
 
@@ -40,30 +38,6 @@ export class Maintenance {
   stop(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
-  }
-
-  /**
-   * Looks up our own id in every family (fills the table). Resolves when all those lookups ended; never rejects.
-   * Slow nodes do not hold it open once k answered: a restarted node's saved table often lists a neighbour that
-   * has since gone (a friend's daemon just stopped), and everything waiting for the join would wait out its
-   * timeout. The slow query still runs to its end, so the table learns whether that node is alive.
-   */
-  bootstrap(): Promise<void> {
-    if (this.#bootstrapRun !== undefined) return this.#bootstrapRun;
-    this.#lastBootstrapMs = this.#core.opts.clock.now();
-    const run = Promise.all(
-      this.#core.opts.families.map((family) =>
-        findNodeLookup({ ...this.#core.lookupContext(family), canSkipSlow: true }, this.#core.id).catch(
-          (err: unknown) => {
-            this.#core.opts.logger.debug({ err, family }, 'bootstrap lookup failed');
-          },
-        ),
-      ),
-    ).then(() => {
-      this.#bootstrapRun = undefined;
-    });
-    this.#bootstrapRun = run;
-    return run;
   }
 
   #arm(): void {
@@ -97,9 +71,7 @@ export class Maintenance {
         }
       }
     }
-    if (total < MIN_HEALTHY_TABLE_SIZE * families.length && nowMs - this.#lastBootstrapMs >= REBOOTSTRAP_MS) {
-      void this.bootstrap();
-    }
+    this.#joiner.onTick(nowMs, total);
     if (nowMs - this.#lastPurgeMs >= STORE_PURGE_MS) {
       this.#lastPurgeMs = nowMs;
       peers.purge(nowMs);

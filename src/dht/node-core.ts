@@ -64,6 +64,7 @@ export interface NodeCoreOptions {
   allowPrivate: boolean;
   enforceBep42: boolean;
   isReadOnly: boolean;
+  /** The first bootstrap contacts (the joiner replaces them when it re-resolves router names). */
   bootstrap: readonly UdpAddress[];
   k?: number;
   alpha: number;
@@ -78,6 +79,12 @@ export class NodeCore {
   readonly opts: NodeCoreOptions;
   readonly counters: DhtCounters = createCounters();
   readonly rpc: RpcManager;
+  /** Contacts for a join: IP addresses the app resolved (seeds() adds them while the table is small). */
+  bootstrapContacts: readonly UdpAddress[];
+  /** When a query of ours was last answered (a response or a KRPC error): proof that the DHT still hears us. */
+  lastAnswerMs: number;
+  /** Our queries that timed out since that answer (joiner.ts decides from both whether the DHT is lost). */
+  timeoutsSinceAnswer = 0;
   readonly #verified = new Map<string, number>();
   readonly #verifyPinged = new Map<string, number>();
   readonly #verifyPingBudget: RateLimiter;
@@ -90,6 +97,8 @@ export class NodeCore {
 
   constructor(opts: NodeCoreOptions) {
     this.opts = opts;
+    this.bootstrapContacts = opts.bootstrap;
+    this.lastAnswerMs = opts.clock.now();
     this.#own = new OwnAddresses([opts.transport, opts.transport6], this.#hosts, () =>
       opts.identity.externalAddress(),
     );
@@ -106,7 +115,10 @@ export class NodeCore {
       ...(opts.queryTimeoutMs === undefined ? {} : { timeoutMs: opts.queryTimeoutMs }),
       ...(opts.queryRetries === undefined ? {} : { retries: opts.queryRetries }),
       ...(opts.maxOutstandingQueries === undefined ? {} : { maxOutstanding: opts.maxOutstandingQueries }),
-      onTimeout: (to) => this.tableFor(to.host)?.nodeFailed(to),
+      onTimeout: (to) => {
+        this.timeoutsSinceAnswer++;
+        this.tableFor(to.host)?.nodeFailed(to);
+      },
     });
     this.#queryContext = this.handlerContext(0) as HandlerContext & { nowMs: number };
     const onPacket = (bytes: Buffer, from: UdpAddress) => this.handlePacket(bytes, from);
@@ -182,7 +194,7 @@ export class NodeCore {
       bump(this.counters.malformedByCode, decoded.code);
       if (decoded.isQuery && decoded.tid !== undefined && !this.opts.isReadOnly) {
         const detail = decoded.field === undefined ? decoded.code : `${decoded.code} (${decoded.field})`;
-        const maxBytes = replyBudget(bytes.length, this.#verified.has(fromKey));
+        const { maxBytes } = replyBudget(bytes.length, this.#verified.has(fromKey));
         this.#sendError(decoded.tid, 203, `invalid message: ${detail}`, from, maxBytes);
       }
       return;
@@ -232,7 +244,7 @@ export class NodeCore {
       reply = { kind: 'error', code: 202, message: 'server error' };
     }
     if (reply.kind === 'error') {
-      const maxBytes = replyBudget(receivedBytes, this.#verified.has(fromKey));
+      const { maxBytes } = replyBudget(receivedBytes, this.#verified.has(fromKey));
       this.#sendError(q.tid, reply.code, reply.message, from, maxBytes);
       return;
     }
@@ -248,13 +260,14 @@ export class NodeCore {
     response.id = this.id;
     response.yourAddress = from;
     response.version = CLIENT_VERSION;
-    const maxBytes = replyBudget(receivedBytes, this.#verified.has(fromKey));
-    const fitted = fitResponse(response as KrpcResponse, maxBytes);
+    const budget = replyBudget(receivedBytes, this.#verified.has(fromKey));
+    const fitted = fitResponse(response as KrpcResponse, budget);
     if (fitted === undefined) {
       this.counters.dropped.replyTooBig++;
       return;
     }
     if (fitted.isTrimmed) this.counters.repliesTrimmed++;
+    if (fitted.isItemWithheld) this.counters.itemsWithheld++;
     this.counters.responsesSent++;
     this.send(fitted.bytes, from);
   }
@@ -277,6 +290,8 @@ export class NodeCore {
       return;
     }
     this.counters.answersIn++;
+    this.lastAnswerMs = nowMs;
+    this.timeoutsSinceAnswer = 0;
     this.#markVerified(addressKey(from));
     if (message.yourAddress !== undefined) this.opts.identity.vote(from.host, message.yourAddress, nowMs);
     if (message.kind !== 'response') return;
@@ -356,14 +371,17 @@ export class NodeCore {
     this.tableFor(node.address.host)?.heardAbout({ id: Buffer.from(node.id), address: node.address });
   }
 
-  /** Table contacts closest to target; while the table is small, the bootstrap contacts too (id unknown: zeros). */
-  seeds(target: Buffer, family: 4 | 6): NodeInfo[] {
+  /**
+   * Table contacts closest to target; while the table is small (or always, withBootstrap: a join, which must
+   * reach the network even when every node in the table has gone), the bootstrap contacts too (id unknown: zeros).
+   */
+  seeds(target: Buffer, family: 4 | 6, withBootstrap = false): NodeInfo[] {
     const k = this.opts.k ?? K;
     const table = this.opts.tables.get(family);
     const nodes = table?.closest(target, k * 2) ?? [];
-    if (nodes.length >= k) return nodes;
+    if (nodes.length >= k && !withBootstrap) return nodes;
     const known = new Set(nodes.map((n) => addressKey(n.address)));
-    for (const address of this.opts.bootstrap) {
+    for (const address of this.bootstrapContacts) {
       if (familyOf(address.host) !== family || known.has(addressKey(address))) continue;
       if (!this.isAcceptable(address)) continue; // a private contact needs allowPrivate like any other
       nodes.push({ id: ZERO_ID, address });

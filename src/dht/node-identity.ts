@@ -6,6 +6,8 @@
  *   dual-stack node's IPv4 and IPv6 reports do not compete for one majority).
  * - On a confirmed external IPv4 address (IPv6 when the node has no IPv4) whose rule our current id does not
  *   satisfy, we draw a new BEP 42 id for it and report the re-key; the node then re-keys its routing tables.
+ * - Then a confirmed address that replaces another one, or brought a re-key, is reported as a change: the node
+ *   joins again from where it now is (joiner.ts).
  * - compliant(node) = isNodeIdValidForHost(id, host) || (isBep42Exempt(host) && !enforceBep42OnPrivate).
  *   Our own id is judged by the same rule, so on loopback we only re-key when enforcement covers loopback.
  */
@@ -29,6 +31,15 @@ export interface NodeIdentityOptions {
   minVotes?: number;
   /** Called after a re-key with the new id. */
   onRekey(newId: Buffer, externalHost: string): void;
+  /** Called after onRekey (if any) when the confirmed address replaced another one or brought a re-key. */
+  onAddressChange?(change: AddressChange): void;
+}
+
+export interface AddressChange {
+  readonly host: string;
+  /** The address confirmed before; undefined for the first one (reported only when it brought a re-key). */
+  readonly previousHost: string | undefined;
+  readonly isRekeyed: boolean;
 }
 
 export class NodeIdentity {
@@ -69,17 +80,27 @@ export class NodeIdentity {
   vote(voterHost: string, reported: UdpAddress, nowMs: number): void {
     const family = familyOf(voterHost);
     if (!this.#opts.families.includes(family)) return;
+    const previousHost = this.#voters[family].current();
     const confirmed = this.#voters[family].vote(voterHost, reported, nowMs);
     if (confirmed === undefined || family !== this.idFamily) return;
     this.#opts.logger.info({ externalHost: confirmed }, 'external address confirmed');
-    if (this.isIdCompliantFor(this.#id, confirmed)) return;
+    const isRekeyed = this.#rekeyFor(confirmed);
+    if (isRekeyed || previousHost !== undefined) {
+      this.#opts.onAddressChange?.({ host: confirmed, previousHost, isRekeyed });
+    }
+  }
+
+  /** A new BEP 42 id when ours does not fit the confirmed address; true if it changed. */
+  #rekeyFor(confirmed: string): boolean {
+    if (this.isIdCompliantFor(this.#id, confirmed)) return false;
     const cls = classifyHost(confirmed);
-    if (cls === 'unspecified' || cls === 'multicast' || cls === 'reserved') return;
+    if (cls === 'unspecified' || cls === 'multicast' || cls === 'reserved') return false;
     const oldId = this.#id;
     this.#id = nodeIdForHost(confirmed, this.#opts.random);
     this.rekeyCount++;
     this.#opts.logger.info({ oldId: shortId(oldId), newId: shortId(this.#id) }, 'BEP 42 re-key');
     this.#opts.onRekey(this.#id, confirmed);
+    return true;
   }
 
   /** BEP 42 with the exemption switch: is this node's id acceptable for its address? */

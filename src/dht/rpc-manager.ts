@@ -7,6 +7,7 @@
  * This is the QuerySender the lookups (traversal.ts) use.
  */
 import {
+  MAX_ITEM_PACKET_BYTES,
   MAX_OUTGOING_PACKET_BYTES,
   MAX_OUTSTANDING_QUERIES,
   OWN_TID_BYTES,
@@ -192,9 +193,14 @@ export class RpcManager implements QuerySender {
       item.reject(new DhtchatError('DHT_BAD_QUERY', `cannot encode ${item.q.method} query`, { cause: err }));
       return;
     }
-    if (bytes.length > MAX_OUTGOING_PACKET_BYTES) {
+    // A put carries a BEP 44 item: v of 1000 bytes with a 64-byte salt does not fit 1024 (constants.ts).
+    const maxBytes = item.q.method === 'put' ? MAX_ITEM_PACKET_BYTES : MAX_OUTGOING_PACKET_BYTES;
+    if (bytes.length > maxBytes) {
       item.reject(
-        new DhtchatError('DHT_PACKET_TOO_BIG', `${item.q.method} query is ${bytes.length} bytes (max 1024)`),
+        new DhtchatError(
+          'DHT_PACKET_TOO_BIG',
+          `${item.q.method} query is ${bytes.length} bytes (max ${maxBytes})`,
+        ),
       );
       return;
     }

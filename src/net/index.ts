@@ -7,7 +7,18 @@ export {
   type UtpEvent,
   UtpConnection,
 } from './utp/connection.ts';
-export { type UtpEndpointOptions, type UtpEndpointStats, UtpEndpoint } from './utp/endpoint.ts';
+export {
+  type AdmissionCounts,
+  type AdmissionLimits,
+  type ConnectionOrigin,
+  DEFAULT_ADMISSION_LIMITS,
+} from './utp/admission.ts';
+export {
+  type UtpEndpointOptions,
+  type UtpEndpointStats,
+  type UtpListenOptions,
+  UtpEndpoint,
+} from './utp/endpoint.ts';
 export { UtpErrorCode } from './utp/errors.ts';
 export { decodePacket, encodePacket, looksLikeUtp, PacketType, type UtpPacket } from './utp/header.ts';
 export { UtpSocket } from './utp/socket.ts';

@@ -9,6 +9,7 @@ import {
   parseId20,
   parseNonNegativeInt,
   parsePort,
+  dnsFailureText,
   resolveHostPorts,
 } from '../../src/app/parse-args.ts';
 
@@ -104,7 +105,29 @@ describe('resolveHostPorts', () => {
     assert.deepEqual(skipped, ['does-not-exist.invalid']);
     await assert.rejects(resolveHostPorts([{ host: 'nothing.invalid', port: 2 }]), {
       code: 'APP_NO_ADDRESS',
+      message: 'nothing.invalid: name not found (a typo, or no network?)',
     });
+  });
+
+  test('the error names every host, grouped by why it failed', async () => {
+    await assert.rejects(
+      resolveHostPorts([
+        { host: 'one.invalid', port: 1 },
+        { host: 'two.invalid', port: 2 },
+      ]),
+      {
+        code: 'APP_NO_ADDRESS',
+        message: 'one.invalid, two.invalid: name not found (a typo, or no network?)',
+      },
+    );
+  });
+
+  test('dnsFailureText: resolver codes in words', () => {
+    const failure = (code: string) => Object.assign(new Error(`getaddrinfo ${code} x`), { code });
+    assert.equal(dnsFailureText(failure('ENOTFOUND')), 'name not found (a typo, or no network?)');
+    assert.equal(dnsFailureText(failure('EAI_AGAIN')), 'DNS did not answer (no network?)');
+    assert.equal(dnsFailureText(failure('EFOO')), 'DNS lookup failed (EFOO)');
+    assert.equal(dnsFailureText('odd'), 'odd');
   });
 
   test('localhost resolves through node:dns', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scryptSync } from 'node:crypto';
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +12,17 @@ import {
   IDENTITY_FILE_NAME,
   identityFromSeed,
   inspectIdentityFile,
+  publicKeyCheck,
   readIdentityFile,
   writeIdentityFile,
 } from '../../src/chat/index.ts';
-import { ed25519Sign, ed25519Verify, x25519Dh, x25519Generate } from '../../src/crypto/index.ts';
+import {
+  chachaPolyEncrypt,
+  ed25519Sign,
+  ed25519Verify,
+  x25519Dh,
+  x25519Generate,
+} from '../../src/crypto/index.ts';
 import { DhtchatError, SeededRandom } from '../../src/runtime/index.ts';
 import { decodeBencode, encodeBencode } from '../../src/wire/index.ts';
 
@@ -39,7 +47,11 @@ describe('identity', () => {
   test('plain file round trip', async () => {
     const id = generateIdentity(random);
     const bytes = await encodeIdentityFile(id, { random });
-    assert.deepEqual(inspectIdentityFile(bytes), { publicKey: id.publicKey, isProtected: false });
+    assert.deepEqual(inspectIdentityFile(bytes), {
+      publicKey: id.publicKey,
+      isProtected: false,
+      isPublicKeyVerified: true,
+    });
     const back = await decodeIdentityFile(bytes);
     assert.deepEqual(back.signing.seed, id.signing.seed);
     assert.deepEqual((await decodeIdentityFile(bytes, 'ignored')).publicKey, id.publicKey);
@@ -49,7 +61,11 @@ describe('identity', () => {
     const id = generateIdentity(random);
     const bytes = await encodeIdentityFile(id, { random, passphrase: 'correct horse', scrypt: FAST });
     assert.equal(bytes.indexOf(id.signing.seed), -1);
-    assert.deepEqual(inspectIdentityFile(bytes), { publicKey: id.publicKey, isProtected: true });
+    assert.deepEqual(inspectIdentityFile(bytes), {
+      publicKey: id.publicKey,
+      isProtected: true,
+      isPublicKeyVerified: true,
+    });
     assert.deepEqual((await decodeIdentityFile(bytes, 'correct horse')).signing.seed, id.signing.seed);
   });
 
@@ -94,20 +110,26 @@ describe('identity', () => {
       return encodeBencode(d as never);
     };
     await assert.rejects(decodeIdentityFile(edit(plain, (d) => (d['f'] = Buffer.from('x')))), corrupt);
-    await assert.rejects(decodeIdentityFile(edit(plain, (d) => (d['v'] = 2))), corrupt);
+    await assert.rejects(decodeIdentityFile(edit(plain, (d) => (d['v'] = 3))), corrupt);
     await assert.rejects(decodeIdentityFile(edit(plain, (d) => (d['extra'] = 1))), corrupt);
     const otherPk = generateIdentity(random).publicKey;
     await assert.rejects(decodeIdentityFile(edit(plain, (d) => (d['pk'] = otherPk))), corrupt);
 
     const sealed = await encodeIdentityFile(id, { random, passphrase: 'pw', scrypt: FAST });
-    // The header is authenticated: another public key, or cheaper scrypt, does not open with the right passphrase.
+    // Another public key fails its checksum; with a matching checksum too, the authenticated header refuses it.
     await assert.rejects(
       decodeIdentityFile(
         edit(sealed, (d) => (d['pk'] = otherPk)),
         'pw',
       ),
-      hasCode('CHAT_IDENTITY_WRONG_PASSPHRASE'),
+      corrupt,
     );
+    const forged = edit(sealed, (d) => {
+      d['pk'] = otherPk;
+      d['pkck'] = publicKeyCheck(otherPk);
+    });
+    assert.deepEqual(inspectIdentityFile(forged).publicKey, otherPk, 'a recomputed checksum passes id');
+    await assert.rejects(decodeIdentityFile(forged, 'pw'), hasCode('CHAT_IDENTITY_WRONG_PASSPHRASE'));
     const weaker = edit(sealed, (d) => ((d['kdf'] as Record<string, number>)['r'] = 1));
     await assert.rejects(decodeIdentityFile(weaker, 'pw'), hasCode('CHAT_IDENTITY_WRONG_PASSPHRASE'));
     // Parameters that would allocate gigabytes are refused before any work.
@@ -140,6 +162,80 @@ describe('identity', () => {
     );
   });
 });
+
+describe('identity: the public key is checked on every load (issue 9 §4)', () => {
+  const corrupt = hasCode('CHAT_IDENTITY_CORRUPT');
+  const edit = (bytes: Buffer, fn: (d: Record<string, unknown>) => void): Buffer => {
+    const d = (decodeBencode(bytes) as { ok: true; value: Record<string, unknown> }).value;
+    fn(d);
+    return encodeBencode(d as never);
+  };
+  const flipPkByte = (bytes: Buffer): Buffer => {
+    const out = Buffer.from(bytes);
+    const at = out.indexOf('2:pk32:') + 7 + 5;
+    out[at] = (out[at] ?? 0) ^ 0x01;
+    return out;
+  };
+
+  test('plain file: a flipped public-key byte, or a key and checksum both replaced, is refused', async () => {
+    const id = generateIdentity(random);
+    const plain = await encodeIdentityFile(id, { random });
+    assert.throws(() => inspectIdentityFile(flipPkByte(plain)), corrupt);
+    const other = generateIdentity(random).publicKey;
+    const swapped = edit(plain, (d) => {
+      d['pk'] = other;
+      d['pkck'] = publicKeyCheck(other);
+    });
+    assert.throws(() => inspectIdentityFile(swapped), /does not match the secret key/);
+    await assert.rejects(decodeIdentityFile(swapped), corrupt);
+  });
+
+  test('protected file: a flipped public-key byte is refused without the passphrase', async () => {
+    const id = generateIdentity(random);
+    const sealed = await encodeIdentityFile(id, { random, passphrase: 'pw', scrypt: FAST });
+    assert.throws(() => inspectIdentityFile(flipPkByte(sealed)), /does not match its checksum/);
+    await assert.rejects(decodeIdentityFile(flipPkByte(sealed), 'pw'), corrupt);
+  });
+
+  test('version 1 files (no checksum) stay readable; a protected one is verified only with the passphrase', async () => {
+    const id = generateIdentity(random);
+    const plainV1 = edit(await encodeIdentityFile(id, { random }), (d) => {
+      d['v'] = 1;
+      delete d['pkck'];
+    });
+    assert.deepEqual(inspectIdentityFile(plainV1), {
+      publicKey: id.publicKey,
+      isProtected: false,
+      isPublicKeyVerified: true,
+    });
+    assert.throws(() => inspectIdentityFile(flipPkByte(plainV1)), corrupt);
+
+    const protectedV1 = sealV1(id.publicKey, id.signing.seed, 'pw');
+    assert.deepEqual(inspectIdentityFile(protectedV1), {
+      publicKey: id.publicKey,
+      isProtected: true,
+      isPublicKeyVerified: false,
+    });
+    assert.deepEqual((await decodeIdentityFile(protectedV1, 'pw')).signing.seed, id.signing.seed);
+    // Without the passphrase nothing tells an edited v1 key; with it, the AEAD does.
+    assert.equal(inspectIdentityFile(flipPkByte(protectedV1)).isPublicKeyVerified, false);
+    await assert.rejects(
+      decodeIdentityFile(flipPkByte(protectedV1), 'pw'),
+      hasCode('CHAT_IDENTITY_WRONG_PASSPHRASE'),
+    );
+  });
+});
+
+/** A version 1 protected identity file, built as version 1 wrote it (no `pkck`; AAD over {f, v, pk, kdf}). */
+function sealV1(publicKey: Buffer, seed: Buffer, passphrase: string): Buffer {
+  const kdf = { name: Buffer.from('scrypt'), logN: FAST.logN, r: FAST.r, p: FAST.p, salt: random.bytes(16) };
+  const header = { f: Buffer.from('dhtchat-identity'), v: 1, pk: publicKey, kdf };
+  const key = scryptSync(Buffer.from(passphrase), kdf.salt, 32, { N: 2 ** FAST.logN, r: FAST.r, p: FAST.p });
+  const nonce = random.bytes(12);
+  const aad = Buffer.concat([Buffer.from('dhtchat/identity-file/v1'), encodeBencode(header as never)]);
+  const sealed = chachaPolyEncrypt(key, nonce, aad, seed);
+  return encodeBencode({ ...header, nonce, sealed } as never);
+}
 
 describe('identity file on disk', () => {
   const dirs: string[] = [];

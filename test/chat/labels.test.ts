@@ -9,5 +9,5 @@ test('labels: distinct, ASCII without NUL, namespaced and versioned', () => {
     assert.match(label, /^dhtchat\/[a-z0-9/-]+\/v\d+$/, label);
     assert.ok(!label.includes('\0'));
   }
-  assert.equal(LABELS.pair, 'dhtchat/pair/v1', 'DESIGN.md names this salt');
+  assert.equal(LABELS.pair, 'dhtchat/pair/v1', 'docs/PROTOCOL.md "Pair secret" names this salt');
 });

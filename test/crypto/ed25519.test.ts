@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { sharedPath } from '../helpers/shared-files.ts';
 import { describe, test } from 'node:test';
 import { ed25519FromSeed, ed25519Sign, ed25519Verify } from '../../src/crypto/index.ts';
+import { readBepVectors } from '../helpers/vectors.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 
-interface Bep44Vector {
-  signed_buffer_ascii: string;
-  sig: string;
-}
-const bep = JSON.parse(readFileSync(sharedPath('vectors/bep-vectors.json'), 'utf8')) as {
-  bep44: { public_key: string; mutable: Bep44Vector[] };
-};
+const bep = readBepVectors();
 
 // RFC 8032 §7.1, tests 1 and 2.
 const RFC8032 = [

@@ -4,12 +4,11 @@
  * the payload as read by its receiver, the handshake hash, then the transport messages.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { sharedPath } from '../helpers/shared-files.ts';
 import { test } from 'node:test';
 import { HandshakeState, parseProtocolName, x25519FromPrivate } from '../../src/crypto/index.ts';
 import type { CipherState } from '../../src/crypto/index.ts';
 import type { Random } from '../../src/runtime/index.ts';
+import { readVectors } from '../helpers/vectors.ts';
 
 interface Vector {
   protocol_name: string;
@@ -27,9 +26,7 @@ interface Vector {
   messages: { payload: string; ciphertext: string }[];
 }
 
-const file = JSON.parse(
-  readFileSync(sharedPath('vectors/noise-cacophony-25519-chachapoly.json'), 'utf8'),
-) as { vectors: Vector[] };
+const file = readVectors<{ vectors: Vector[] }>('noise-cacophony-25519-chachapoly.json');
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 
 /** A Random that hands out one fixed ephemeral key, once. */

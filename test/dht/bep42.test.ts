@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { bep42Crc, isBep42Exempt, isNodeIdValidForHost, nodeIdForHost } from '../../src/dht/bep42.ts';
 import { type Random, SeededRandom } from '../../src/runtime/index.ts';
+import { readBepVectors } from '../helpers/vectors.ts';
 
-const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/bep-vectors.json', import.meta.url), 'utf8'),
-).bep42 as {
-  cases: Array<{ ip: string; rand: number; node_id: string; crc?: string }>;
-  exempt_v4: string[];
-};
+const vectors = readBepVectors().bep42;
 
 /** A Random whose bytes() hands out fixed bytes: nodeIdForHost starts from 20 random bytes. */
 function fixedRandom(bytes: Buffer): Random {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
   immutableTarget,
@@ -7,21 +6,9 @@ import {
   signableBuffer,
   verifyMutableSignature,
 } from '../../src/dht/bep44.ts';
+import { readBepVectors } from '../helpers/vectors.ts';
 
-const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/bep-vectors.json', import.meta.url), 'utf8'),
-).bep44 as {
-  public_key: string;
-  mutable: Array<{
-    v_bencoded_ascii: string;
-    salt_ascii: string;
-    seq: number;
-    signed_buffer_ascii: string;
-    target: string;
-    sig: string;
-  }>;
-  immutable: Array<{ v_bencoded_ascii: string; target: string }>;
-};
+const vectors = readBepVectors().bep44;
 const k = Buffer.from(vectors.public_key, 'hex');
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { estimateBloomSize, ScrapeBloom } from '../../src/dht/bloom.ts';
+import { readBepVectors } from '../helpers/vectors.ts';
 
-const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/bep-vectors.json', import.meta.url), 'utf8'),
-).bep33 as { bloom: string; estimate: number; estimate_tolerance: number };
+const vectors = readBepVectors().bep33;
 
 function vectorBloom(): ScrapeBloom {
   const bloom = new ScrapeBloom();

@@ -120,6 +120,23 @@ export class SimNet {
     }
   }
 
+  /**
+   * Runs virtual time until isDone() holds; returns the virtual ms that took. Throws after maxMs. Steps of stepMs
+   * (coarser steps are faster but delay every packet to the next step).
+   */
+  async until(isDone: () => boolean, maxMs: number, stepMs = STEP_MS): Promise<number> {
+    const startMs = this.clock.now();
+    await flush();
+    while (!isDone()) {
+      if (this.clock.now() - startMs >= maxMs) {
+        throw new Error(`condition not met within ${maxMs} ms of virtual time (seed ${this.seed})`);
+      }
+      this.clock.advance(stepMs);
+      await flush();
+    }
+    return this.clock.now() - startMs;
+  }
+
   /** Starts every node not started yet, a few at a time, each bootstrapping from its own contacts. */
   async startAll(concurrency = 8): Promise<void> {
     for (let i = 0; i < this.nodes.length; i += concurrency) {

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decodeKrpc, encodeKrpc } from '../../src/dht/krpc-codec.ts';
 import type { KrpcMessage, KrpcQuery, KrpcResponse } from '../../src/dht/krpc-message.ts';
 import { SeededRandom } from '../../src/runtime/index.ts';
 import { encodeBencode } from '../../src/wire/index.ts';
+import { readBepVectors } from '../helpers/vectors.ts';
 
-const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/bep-vectors.json', import.meta.url), 'utf8'),
-) as { bep5_examples_ascii: Record<string, string> };
-const examples = vectors.bep5_examples_ascii;
+const examples = readBepVectors().bep5_examples_ascii;
 
 const bytes = (s: string) => Buffer.from(s, 'latin1');
 const id20 = (c: string) => Buffer.alloc(20, c);

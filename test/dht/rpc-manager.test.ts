@@ -135,15 +135,23 @@ describe('rpc-manager', () => {
     await assert.rejects(rpc.query(peer, ping), (e: DhtchatError) => e.code === 'DHT_CLOSED');
   });
 
-  test('a query over 1024 bytes is refused locally', async () => {
+  test('a query over 1024 bytes is refused locally (a put, which carries an item: over 1452)', async () => {
     const { sent, rpc } = setup();
-    const big: OutgoingQuery = {
+    const put = (vLength: number): OutgoingQuery => ({
       method: 'put',
       token: Buffer.alloc(4),
-      v: Buffer.alloc(1100),
+      v: Buffer.alloc(vLength),
       vBytes: Buffer.alloc(0),
+    });
+    await assert.rejects(rpc.query(peer, put(1500)), (e: DhtchatError) => e.code === 'DHT_PACKET_TOO_BIG');
+    const longNote: OutgoingQuery = {
+      method: 'dhtchat_forward',
+      to: { host: '10.0.0.1', port: 1 },
+      note: Buffer.alloc(1100),
     };
-    await assert.rejects(rpc.query(peer, big), (e: DhtchatError) => e.code === 'DHT_PACKET_TOO_BIG');
+    await assert.rejects(rpc.query(peer, longNote), (e: DhtchatError) => e.code === 'DHT_PACKET_TOO_BIG');
     assert.equal(sent.length, 0);
+    void rpc.query(peer, put(1100)).catch(() => undefined);
+    assert.equal(sent.length, 1, 'a 1,100-byte v goes out');
   });
 });

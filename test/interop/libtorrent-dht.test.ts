@@ -1,7 +1,8 @@
 /**
  * Interop with libtorrent 2.0.x (Debian python3-libtorrent) on loopback: one network of 2 libtorrent nodes and
  * 10 dhtchat nodes. (a) each side finds the other's announce through get_peers; (b) mutable items with and
- * without salt both ways; (c) immutable items both ways. Skips only when libtorrent cannot be imported.
+ * without salt both ways; (c) immutable items both ways; (d) items as big as BEP 44 allows both ways. Skips only
+ * when libtorrent cannot be imported.
  *
  *   lt1 ─┐                      ┌─ dhtchat ×10 (one process, real UDP on 127.0.0.1, --allow-private)
  *   lt2 ─┴── add_dht_node(all) ─┤
@@ -141,6 +142,50 @@ describe('interop with libtorrent', () => {
           seq: 7,
         },
       );
+    });
+  }
+
+  // Issue 10 §6: items as big as BEP 44 allows (v of 1000 bytes, a 64-byte salt) are stored and served both ways.
+  for (const encodedBytes of [930, 1000]) {
+    const text = 'x'.repeat(encodedBytes - 4); // "996:" + 996 bytes = 1000 bytes bencoded
+    const salt = 's'.repeat(64);
+
+    test(`(d) dhtchat mutable put of v ${encodedBytes} bytes, 64-byte salt, is read by libtorrent`, async (t) => {
+      if (skipReason !== undefined) return t.skip(skipReason);
+      const keyPair = ed25519FromSeed(Buffer.alloc(32, encodedBytes & 0xff));
+      const put = await net.nodes[5]!.node.putMutable({
+        keyPair,
+        v: Buffer.from(text),
+        seq: 3,
+        salt: Buffer.from(salt),
+      });
+      assert.ok(put.stored >= 1, `stored at ${put.stored} nodes`);
+      const got = await lt2.call('get_mutable', {
+        public_key: keyPair.publicKey.toString('hex'),
+        salt,
+        min_seq: 3,
+        timeout_ms: LOOKUP_TIMEOUT_MS,
+      });
+      assert.deepEqual(
+        { found: got['found'], value: got['value'], seq: got['seq'] },
+        { found: true, value: text, seq: 3 },
+      );
+    });
+
+    test(`(d) libtorrent mutable put of v ${encodedBytes} bytes, 64-byte salt, is read by dhtchat`, async (t) => {
+      if (skipReason !== undefined) return t.skip(skipReason);
+      const keyPair = ed25519FromSeed(Buffer.alloc(32, (encodedBytes + 1) & 0xff));
+      const put = await lt1.call('put_mutable', {
+        seed: keyPair.seed.toString('hex'),
+        public_key: keyPair.publicKey.toString('hex'),
+        value: text,
+        salt,
+      });
+      assert.ok((put['stored'] as number) >= 1, JSON.stringify(put));
+      const target = mutableTarget(keyPair.publicKey, Buffer.from(salt));
+      const item = await eventually(() => net.nodes[7]!.node.get(target, { salt: Buffer.from(salt) }));
+      assert.equal(item?.vBytes.length, encodedBytes);
+      assert.deepEqual(item?.v, Buffer.from(text));
     });
   }
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32c } from '../../src/wire/index.ts';
-import { readSharedJson } from '../helpers/shared-files.ts';
+import { readBepVectors } from '../helpers/vectors.ts';
 
-const vectors = readSharedJson<{ crc32c: { input_ascii: string; crc: string } }>('vectors/bep-vectors.json');
+const vectors = readBepVectors();
 
-test('crc32c matches the shared vector ("123456789")', () => {
+test('crc32c matches the check value of test/vectors ("123456789")', () => {
   const { input_ascii: input, crc } = vectors.crc32c;
   assert.equal(crc32c(Buffer.from(input, 'ascii')), Number.parseInt(crc, 16));
 });

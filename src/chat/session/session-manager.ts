@@ -18,7 +18,8 @@
 import type { SecurePattern, UtpEndpoint, UtpSocket } from '../../net/index.ts';
 import { addressKey, type UdpAddress } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
-import type { Presence } from '../store/contacts.ts';
+import { ContactState, type Presence } from '../store/contacts.ts';
+import { FriendHosts } from './friend-hosts.ts';
 import { ChatSession, SessionCloseCode, type SessionContext, type SessionHandlers } from './session.ts';
 
 export type Admission = 'friend' | 'request' | 'refuse';
@@ -79,7 +80,16 @@ export class SessionManager {
   }
 
   start(): void {
-    this.#utp.listen((socket) => this.#accept(socket));
+    const friendHosts = new FriendHosts(this.#ctx.clock, () => this.#friendEndpoints());
+    this.#utp.listen((socket) => this.#accept(socket), { isTrusted: (a) => friendHosts.has(a.host) });
+  }
+
+  /** Friends' last known endpoints and rendezvous candidates: whom the uTP listener trusts (friend-hosts.ts). */
+  *#friendEndpoints(): Iterable<UdpAddress> {
+    for (const contact of this.#store.contacts.list([ContactState.accepted])) {
+      yield* this.#store.contacts.endpoints(contact.publicKey);
+      yield* this.#peers.get(contact.publicKey.toString('hex'))?.recordEndpoints ?? [];
+    }
   }
 
   close(): void {

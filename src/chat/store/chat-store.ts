@@ -19,6 +19,7 @@
  */
 import { chmodSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { type Clock, DhtchatError, type Random } from '../../runtime/index.ts';
+import { type BackupRow, readBackupRows, writeBackupRows } from './backup-rows.ts';
 import { Contacts } from './contacts.ts';
 import { FriendRequests } from './friend-requests.ts';
 import { KeyValue, KvKey } from './kv.ts';
@@ -119,6 +120,16 @@ export class ChatStore {
     return this.#ctx.read('checking integrity', () =>
       this.#ctx.db.pragma('integrity_check').map((row) => String(Object.values(row)[0])),
     );
+  }
+
+  /** Every row a backup carries (backup-rows.ts says which), read in one synchronous pass. */
+  backupRows(): BackupRow[] {
+    return readBackupRows(this.#ctx);
+  }
+
+  /** Fills this store, which must hold no chat data yet, from a backup's rows in one transaction; a count. */
+  restoreBackupRows(rows: Iterable<BackupRow>): number {
+    return writeBackupRows(this.#ctx, rows);
   }
 
   schemaVersion(): number {

@@ -1,7 +1,7 @@
 /**
  * Friend requests, both directions, and the bookkeeping that rate-limits them. A declined incoming request stays
  * as a row in state `declined`: that is how declines are remembered, so the same stranger asking again is
- * dropped without bothering the user (DESIGN.md, "Friend requests"). Only the user un-declines, by adding the
+ * dropped without bothering the user (docs/PROTOCOL.md "Friend requests"). Only the user un-declines, by adding the
  * key themselves (saveOutgoing).
  */
 import { DhtchatError } from '../../runtime/index.ts';

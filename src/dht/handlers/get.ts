@@ -7,12 +7,14 @@
  *   and sig fields SHOULD be omitted"; libtorrent also keeps `seq` so the reader learns it is up to date).
  * - A query with `seq` is for a mutable item only: an immutable item at that target is not returned (libtorrent).
  * Size: a 1000-byte v cannot fit BEP 32's 1024 bytes with k, sig and token (BEP 44 allows it anyway and every
- * implementation sends ~1.3 KB then). We keep v whole and drop the second family's nodes when over the limit,
- * keeping the requester-family nodes that its lookup needs to go on.
+ * implementation sends ~1.3 KB then): a reply with v may have MAX_ITEM_PACKET_BYTES (one datagram through a
+ * 1,500-byte MTU). We keep v whole and drop the second family's nodes when over that, keeping the
+ * requester-family nodes that its lookup needs to go on; query-dispatch.ts trims those too if it must, and
+ * withholds the item from an address that has not proven it receives (anti-amplification).
  */
 import type { UdpAddress } from '../../runtime/index.ts';
 import { familyOf } from '../address-class.ts';
-import { MAX_OUTGOING_PACKET_BYTES } from '../constants.ts';
+import { MAX_ITEM_PACKET_BYTES, MAX_OUTGOING_PACKET_BYTES } from '../constants.ts';
 import type { GetQuery } from '../krpc-message.ts';
 import { NODE_ID_BYTES } from '../node-id.ts';
 import { closestNodesFields, wantedFamilies } from './closest-nodes.ts';
@@ -40,7 +42,8 @@ export function handleGet(query: GetQuery, from: UdpAddress, ctx: HandlerContext
   const item = itemFields(query, ctx);
   const families = wantedFamilies(query.want, from);
   let body: ReplyBody = { ...closestNodesFields(query.target, families, ctx), token, ...item };
-  if (families.length > 1 && replyBytes(body) > MAX_OUTGOING_PACKET_BYTES) {
+  const maxBytes = item.v === undefined ? MAX_OUTGOING_PACKET_BYTES : MAX_ITEM_PACKET_BYTES;
+  if (families.length > 1 && replyBytes(body) > maxBytes) {
     body = { ...closestNodesFields(query.target, [familyOf(from.host)], ctx), token, ...item };
   }
   return respond(body);

@@ -4,7 +4,15 @@
  * mutable: SHA-1(k ‖ salt) == target and k's signature over (salt, seq, v); the highest seq wins, so a mutable
  * lookup runs to the end. A node sending an item that does not verify is still a routing responder; its item is
  * ignored. https://www.bittorrent.org/beps/bep_0044.html
+ *
+ * Asking again: a dhtchat node withholds a big item from an address that has not yet proven it receives
+ * (anti-amplification, query-dispatch.ts) and pings that address; once we answered, it serves the item. So when
+ * the search ends, nodes that may hold more than we found are asked once more, in parallel: those that answered
+ * a `seq` without `v` above the best seq found (a withheld mutable item), and — when nothing was found and no salt
+ * says the item is mutable — the k closest responders (an immutable item withheld looks like none). A found
+ * item costs nothing extra; a miss of an unsalted target costs one more round trip to k nodes.
  */
+import { addressKey } from '../../runtime/index.ts';
 import { encodeBencode } from '../../wire/index.ts';
 import { immutableTarget, mutableTarget, verifyMutableSignature } from '../bep44.ts';
 import {
@@ -13,8 +21,8 @@ import {
   BEP44_PUBLIC_KEY_BYTES,
   BEP44_SIGNATURE_BYTES,
 } from '../constants.ts';
-import type { BValue } from '../dht-types.ts';
-import type { KrpcResponse } from '../krpc-message.ts';
+import type { BValue, NodeInfo } from '../dht-types.ts';
+import type { KrpcResponse, OutgoingQuery } from '../krpc-message.ts';
 import { finishLookup, type LookupContext, type LookupStats, runTraversal } from '../traversal.ts';
 
 export interface FoundItem {
@@ -48,22 +56,50 @@ export async function getItemLookupWithStats(
   opts: GetItemOptions = {},
 ): Promise<{ item: FoundItem | undefined; stats: LookupStats }> {
   let best: FoundItem | undefined;
+  /** Responders that announced a mutable item's seq without sending it, by address. */
+  const withheld = new Map<string, { node: NodeInfo; seq: number }>();
+  const consider = (response: KrpcResponse): 'continue' | 'stop' => {
+    const item = verifyItem(target, response, opts.salt);
+    if (item === undefined) return 'continue';
+    if (item.k === undefined) {
+      best = item;
+      return 'stop';
+    }
+    if (best === undefined || (best.seq ?? -1) < (item.seq ?? -1)) best = item;
+    return 'continue';
+  };
+  const query: OutgoingQuery = { method: 'get', target };
   const result = await runTraversal(ctx, target, {
     kind: 'get',
-    query: { method: 'get', target },
-    onResponse(_node, response) {
-      const item = verifyItem(target, response, opts.salt);
-      if (item === undefined) return 'continue';
-      if (item.k === undefined) {
-        best = item;
-        return 'stop';
+    query,
+    onResponse(node, response) {
+      if (response.v === undefined && response.seq !== undefined) {
+        withheld.set(addressKey(node.address), { node, seq: response.seq });
       }
-      if (best === undefined || (best.seq ?? -1) < (item.seq ?? -1)) best = item;
-      return 'continue';
+      return consider(response);
     },
   });
+  const again = new Map<string, NodeInfo>();
+  for (const [key, { node, seq }] of withheld) if (seq > (best?.seq ?? -1)) again.set(key, node);
+  if (best === undefined && opts.salt === undefined) {
+    for (const { node } of result.closest) again.set(addressKey(node.address), node);
+  }
+  const stats = result.stats;
+  const startMs = ctx.clock.now();
+  await Promise.all(
+    [...again.values()].map(async (node) => {
+      stats.queries++;
+      try {
+        consider(await ctx.sender.query(node.address, query));
+        stats.responses++;
+      } catch {
+        stats.failures++;
+      }
+    }),
+  );
+  stats.durationMs += ctx.clock.now() - startMs;
   finishLookup(ctx, result);
-  return { item: best, stats: result.stats };
+  return { item: best, stats };
 }
 
 /** The item in a `get` response if it verifies against target (and salt, for mutable items); else undefined. */

@@ -30,6 +30,17 @@ import { Sender } from './sender.ts';
 export type { ConnectionStats, UtpEvent } from './events.ts';
 export type ConnectionState = 'syn-sent' | 'connected' | 'closed';
 
+/** What an acceptor knows of the initiator's SYN when it creates the connection (see UtpConnection.accept). */
+export interface AcceptedSyn {
+  /** The SYN's connection_id (the initiator's receive id). */
+  readonly connectionId: number;
+  /** The SYN's seq_nr. */
+  readonly seqNr: number;
+  readonly wndSize: number;
+  /** The initiator's EXTENSION_DHTCHAT_PACKET_SIZE offer, repeated after the SYN-ACK (see #isRepeatingOffer). */
+  readonly largePacketBytes?: number | undefined;
+}
+
 export class UtpConnection {
   readonly recvId: number;
   readonly sendId: number;
@@ -45,8 +56,13 @@ export class UtpConnection {
   #isFinAckReported = false;
   /** The datagram size we offer a dhtchat peer (0: none); see UtpConfig.localPacketBytes. */
   #offerPacketBytes = 0;
-  /** Acceptor: our acks carry the agreed size until the initiator is heard past its SYN. */
-  #isEchoingOffer = false;
+  /**
+   * Initiator: our packets repeat the offer until the acceptor acks our data, because a dhtchat acceptor keeps
+   * no state for a SYN (SYN cookies) and learns our offer from the packet that proves us (or its resend).
+   */
+  #isRepeatingOffer = false;
+  /** The first of our packets that carries data; the peer acking it is what hasPeerAckedData reports. */
+  #firstDataSeq: number;
   readonly #transmits: Buffer[] = [];
   readonly #events: UtpEvent[] = [];
 
@@ -68,6 +84,7 @@ export class UtpConnection {
     this.#recv = new Receiver(config.recvBufferBytes, maxAheadPackets, config.ackEveryPackets);
     this.#lastHeardMs = nowMs;
     this.#lastSentMs = nowMs;
+    this.#firstDataSeq = seqAdd(initialSeq, 1);
   }
 
   /**
@@ -88,29 +105,29 @@ export class UtpConnection {
     return c;
   }
 
-  /** Answers an ST_SYN: recv id = its connection_id + 1, send id = its connection_id; acks it with ST_STATE. */
+  /**
+   * The acceptor's side, created once the initiator has proved it receives at its address: our SYN-ACK (an
+   * ST_STATE with seq_nr = initialSeq, a SYN cookie) went out statelessly (endpoint.ts, syn-cookie.ts) and the
+   * initiator's next packet acked it. recv id = the SYN's connection_id + 1, send id = its connection_id. The
+   * driver then hands that packet to handlePacket as the connection's first.
+   */
   static accept(
     config: UtpConfig,
-    syn: UtpPacket,
+    syn: AcceptedSyn,
     initialSeq: number,
     nowMs: number,
     offerPacketBytes = 0,
   ): UtpConnection {
     const c = new UtpConnection(config, syn.connectionId + 1, syn.connectionId, initialSeq, nowMs);
+    c.#firstDataSeq = initialSeq & SEQ_MASK;
     if (offerPacketBytes > 0 && syn.largePacketBytes !== undefined) {
       c.#offerPacketBytes = offerPacketBytes;
-      c.#isEchoingOffer = true;
       c.#agreePacketBytes(syn.largePacketBytes);
     }
     c.#state = 'connected';
     c.#recv.buffer.ackNr = syn.seqNr;
     c.#sender.peerWindowBytes = syn.wndSize;
-    c.#recv.onTimestamp(syn.timestampUs, nowMs);
-    c.#sendState(nowMs);
     c.#deadlines.arm('keepalive', nowMs + config.keepaliveMs);
-    // Until the initiator sends anything past its SYN, the source address may be forged: a connection that
-    // hears nothing more within connectTimeoutMs is dropped, so a SYN flood cannot fill the table for good.
-    c.#deadlines.arm('connect', nowMs + config.connectTimeoutMs);
     c.#events.push({ type: 'connected' });
     return c;
   }
@@ -158,6 +175,14 @@ export class UtpConnection {
   /** Everything held for the application: reordered plus unread (never more than recvBufferBytes). */
   get bufferedReceiveBytes(): number {
     return this.#recv.buffer.bufferedBytes;
+  }
+
+  /**
+   * The peer acknowledged data we sent: it runs a real stack at its address, past the handshake. The endpoint
+   * evicts incoming strangers that have not got this far first (admission.ts).
+   */
+  get hasPeerAckedData(): boolean {
+    return seqDiff(this.#sender.window.ackedSeq, this.#firstDataSeq) >= 0;
   }
 
   /** True once closed and past its linger: the endpoint may forget the connection id. */
@@ -289,8 +314,10 @@ export class UtpConnection {
         return;
       }
       this.#state = 'connected';
-      if (this.#offerPacketBytes > 0 && p.largePacketBytes !== undefined)
+      if (this.#offerPacketBytes > 0 && p.largePacketBytes !== undefined) {
         this.#agreePacketBytes(p.largePacketBytes);
+        this.#isRepeatingOffer = true;
+      }
       this.#deadlines.disarm('connect');
       this.#recv.buffer.ackNr = seqAdd(p.seqNr, -1);
       this.#deadlines.arm('keepalive', nowMs + this.#config.keepaliveMs);
@@ -300,7 +327,6 @@ export class UtpConnection {
     }
     this.#lastHeardMs = nowMs;
     this.#deadlines.disarm('connect');
-    this.#isEchoingOffer = false;
     this.#recv.onTimestamp(p.timestampUs, nowMs);
     this.#sender.onPacket(p, nowMs);
     if (this.#state !== 'connected') return;
@@ -358,7 +384,8 @@ export class UtpConnection {
 
   #emitPacket(type: PacketType, seqNr: number, nowMs: number, payload?: Buffer, sack?: Buffer): void {
     const isSyn = type === PacketType.ST_SYN;
-    const isOffering = isSyn || (this.#isEchoingOffer && type === PacketType.ST_STATE);
+    const isOffering =
+      isSyn || (this.#isRepeatingOffer && type !== PacketType.ST_RESET && !this.hasPeerAckedData);
     const bytes = encodePacket({
       type,
       // The SYN carries our receive id; everything else the send id (BEP 29 "connection setup").

@@ -12,6 +12,8 @@ export const UtpErrorCode = {
   ENDPOINT_CLOSED: 'UTP_ENDPOINT_CLOSED',
   /** No free connection id, or the endpoint's connection limit was reached. */
   TOO_MANY_CONNECTIONS: 'UTP_TOO_MANY_CONNECTIONS',
+  /** An incoming connection from a stranger, not yet past its handshake, was reset to make room for another. */
+  EVICTED: 'UTP_EVICTED',
   /** write() after end() or after the connection closed. */
   WRITE_AFTER_END: 'UTP_WRITE_AFTER_END',
 } as const;

@@ -31,6 +31,7 @@ const ERROR_MESSAGES: Record<UtpErrorCode, string> = {
   UTP_CONNECTION_REFUSED: 'uTP connection refused',
   UTP_ENDPOINT_CLOSED: 'uTP endpoint closed',
   UTP_TOO_MANY_CONNECTIONS: 'too many uTP connections',
+  UTP_EVICTED: 'uTP connection evicted to make room',
   UTP_WRITE_AFTER_END: 'write after end on a uTP stream',
 };
 

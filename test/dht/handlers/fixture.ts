@@ -3,7 +3,6 @@
  * routing table, the BEP 5/44 vectors, and an encoder that measures a reply as the node would send it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { CLIENT_VERSION, MAX_TID_BYTES } from '../../../src/dht/constants.ts';
 import type { HandlerContext, HandlerReply, ReplyBody } from '../../../src/dht/handlers/handler-context.ts';
 import { ItemStore } from '../../../src/dht/item-store.ts';
@@ -13,23 +12,9 @@ import { PeerStore, type PeerStoreOptions } from '../../../src/dht/peer-store.ts
 import { TokenIssuer } from '../../../src/dht/tokens.ts';
 import { ManualClock, SeededRandom, type UdpAddress } from '../../../src/runtime/index.ts';
 import type { NodeInfo } from '../../../src/wire/index.ts';
+import { readBepVectors } from '../../helpers/vectors.ts';
 
-export const vectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/bep-vectors.json', import.meta.url), 'utf8'),
-) as {
-  bep5_examples_ascii: Record<string, string>;
-  bep44: {
-    public_key: string;
-    mutable: Array<{
-      v_bencoded_ascii: string;
-      salt_ascii: string;
-      seq: number;
-      target: string;
-      sig: string;
-    }>;
-    immutable: Array<{ v_bencoded_ascii: string; target: string }>;
-  };
-};
+export const vectors = readBepVectors();
 
 /** Decodes one of the BEP 5 example packets into a typed query. */
 export function exampleQuery<M extends KrpcQuery['method']>(

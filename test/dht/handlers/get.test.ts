@@ -115,13 +115,19 @@ test('want both: nodes and nodes6, dropped to the requester family when a big v 
   assert.equal(small.nodes?.length, 8);
   assert.equal(small.nodes6?.length, 8);
   assert.ok(encodedSize(small) <= 1024);
-  const big = encodeBencode(ascii('z'.repeat(600)));
-  const target = immutableTarget(big);
-  f.items.put({ kind: 'immutable', target, v: ascii('z'.repeat(600)), vBytes: big }, f.clock.now());
-  const body = okBody(handleGet(query(target, { want: ['n4', 'n6'] }), V6_FROM, f.ctx));
+  const put = (length: number): Buffer => {
+    const vBytes = encodeBencode(ascii('z'.repeat(length)));
+    const target = immutableTarget(vBytes);
+    f.items.put({ kind: 'immutable', target, v: ascii('z'.repeat(length)), vBytes }, f.clock.now());
+    return target;
+  };
+  // A reply with v may have 1452 bytes (one datagram through a 1,500-byte MTU): 600 bytes of v leave room for both.
+  const both = okBody(handleGet(query(put(600), { want: ['n4', 'n6'] }), V6_FROM, f.ctx));
+  assert.deepEqual([both.nodes?.length, both.nodes6?.length, both.vBytes?.length], [8, 8, 604]);
+  const body = okBody(handleGet(query(put(950), { want: ['n4', 'n6'] }), V6_FROM, f.ctx));
   assert.equal(body.nodes, undefined);
   assert.equal(body.nodes6?.length, 8);
-  assert.equal(body.vBytes?.length, 604);
+  assert.equal(body.vBytes?.length, 954);
 });
 
 test('target not 20 bytes is 203', () => {

@@ -14,6 +14,7 @@ import {
   PacketType,
   type UtpConfig,
   UtpEndpoint,
+  type UtpSocket,
   UtpStream,
 } from '../../../src/net/index.ts';
 import {
@@ -60,21 +61,30 @@ describe('uTP local packet size', () => {
       clock,
       random: new SeededRandom('plain-syn'),
     });
-    let accepted = 0;
-    server.listen(() => accepted++);
+    const accepted: UtpSocket[] = [];
+    server.listen((socket) => accepted.push(socket));
     const peer = network.createTransport({ host: '127.0.0.1', port: 3000 });
     const replies: Buffer[] = [];
     peer.onPacket((bytes) => replies.push(Buffer.from(bytes)));
     const syn = { type: PacketType.ST_SYN, connectionId: 100, timestampUs: 1, timestampDiffUs: 0 };
     peer.send(encodePacket({ ...syn, wndSize: 1 << 20, seqNr: 1, ackNr: 0 }), LOCAL);
     clock.advance(50);
-    assert.equal(accepted, 1);
+    assert.equal(accepted.length, 0, 'a SYN alone opens nothing (SYN cookie)');
     const ack = replies
       .map((r) => decodePacket(r))
       .find((d) => d.ok && d.packet.type === PacketType.ST_STATE);
     assert.ok(ack?.ok);
     assert.equal(ack.packet.largePacketBytes, undefined);
     assert.equal(ack.packet.extension, 0);
+    // The initiator's first data packet acks the SYN-ACK: now the connection exists, at the default size.
+    const data = { ...syn, type: PacketType.ST_DATA, connectionId: 101, wndSize: 1 << 20 };
+    peer.send(
+      encodePacket({ ...data, seqNr: 2, ackNr: ack.packet.seqNr - 1, payload: Buffer.from('hi') }),
+      LOCAL,
+    );
+    clock.advance(50);
+    assert.equal(accepted.length, 1);
+    assert.equal(accepted[0]?.connection.maxPacketBytes, 1420);
   });
 
   for (const [name, clientConfig, expectedBytes] of [

@@ -1,0 +1,25 @@
+/** Every fuzz target, one per decoder (docs/BENCHMARKS.md "Fuzzing" records a run). */
+import type { FuzzTarget } from '../fuzz-target.ts';
+import { apiJsonTarget } from './api-json.ts';
+import { bencodeTarget } from './bencode.ts';
+import { chatFramesTarget } from './chat-frames.ts';
+import { friendCodeTarget } from './friend-code.ts';
+import { krpcTarget } from './krpc.ts';
+import { noiseHandshakeTarget } from './noise-handshake.ts';
+import { offlineTarget } from './offline.ts';
+import { rendezvousRecordTarget } from './rendezvous-record.ts';
+import { secureFramesTarget } from './secure-frames.ts';
+import { utpHeaderTarget } from './utp-header.ts';
+
+export const FUZZ_TARGETS: readonly FuzzTarget[] = [
+  bencodeTarget,
+  krpcTarget,
+  utpHeaderTarget,
+  noiseHandshakeTarget,
+  secureFramesTarget,
+  chatFramesTarget,
+  rendezvousRecordTarget,
+  offlineTarget,
+  friendCodeTarget,
+  apiJsonTarget,
+];
