@@ -9,12 +9,18 @@
  *
  *   GET  /v1/id                      -> {"code"}
  *   GET  /v1/contacts                -> [ContactView]          POST /v1/contacts {code,name?,message?} -> ContactView
+ *   POST /v1/contacts/rename {who,name}          -> ContactView
+ *   POST /v1/contacts/remove {who,forget?}       -> ContactView (as it was)
  *   GET  /v1/requests                -> [RequestView]
  *   POST /v1/requests/accept {who}   -> ContactView            POST /v1/requests/decline {who} -> {}
- *   POST /v1/block {who}             -> {}
- *   GET  /v1/messages?with=X         -> [MessageView]          POST /v1/messages {to,text} -> {"id","state"}
+ *   POST /v1/block {who}             -> {}                     POST /v1/unblock {who} -> ContactView
+ *   GET  /v1/blocked                 -> [ContactView]
+ *   GET  /v1/profile                 -> {"name","code"}        POST /v1/profile {name} -> {"name","code"}
+ *   GET  /v1/messages?with=X[&limit=N][&before=<id hex|ms>]   -> [MessageView]
+ *   POST /v1/messages {to,text}      -> {"id","state"}
+ *   GET  /v1/search?text=T[&with=X][&limit=N]                 -> [{"with",...MessageView}]
  *   POST /v1/read {who}              -> {}
- *   POST /v1/typing {who,isTyping?}  -> {}                     (isTyping defaults to true)
+ *   POST /v1/typing {who,isTyping?}  -> {"to":ContactView,"isSent"}   (isTyping defaults to true)
  *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
  *   GET  /v1/backup                  -> {"owner":hex,"store":base64}: the store's backup rows (`dhtchat export`
  *                                       while the daemon holds the store's lock); never the identity's secret key
@@ -30,7 +36,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DhtchatError } from '../runtime/index.ts';
 import { ForbiddenCode, forbiddenRequest } from './api-host-origin.ts';
-import { CHAT_EVENT_NAMES, type ChatService } from './chat-api-types.ts';
+import { CHAT_EVENT_NAMES, type ChatService, type MessagePage } from './chat-api-types.ts';
 import { EventLog } from './web-client/event-log.ts';
 import { NON_PAGE_HEADERS } from './web-client/security-headers.ts';
 import type { ApiAuth, WebClient } from './web-client/web-client.ts';
@@ -111,15 +117,49 @@ function routesFor(chat: ChatService): Map<string, Route> {
       'POST /v1/contacts',
       (b) => chat.addFriend(stringField(b, 'code'), optionalStrings(b, ['name', 'message'])),
     ],
+    ['POST /v1/contacts/rename', (b) => chat.rename(who(b), stringField(b, 'name'))],
+    [
+      'POST /v1/contacts/remove',
+      (b) => chat.remove(who(b), { isHistoryForgotten: optionalBoolean(b, 'forget') ?? false }),
+    ],
     ['GET /v1/requests', () => chat.requests()],
     ['POST /v1/requests/accept', (b) => chat.accept(who(b))],
     ['POST /v1/requests/decline', (b) => done(() => chat.decline(who(b)))],
     ['POST /v1/block', (b) => done(() => chat.block(who(b)))],
-    ['GET /v1/messages', (_b, q) => chat.messages(queryField(q, 'with'))],
+    ['POST /v1/unblock', (b) => chat.unblock(who(b))],
+    ['GET /v1/blocked', () => chat.blocked()],
+    ['GET /v1/profile', () => chat.profile()],
+    ['POST /v1/profile', (b) => chat.setProfileName(stringField(b, 'name'))],
+    ['GET /v1/messages', (_b, q) => chat.messages(queryField(q, 'with'), messagePage(q))],
     ['POST /v1/messages', (b) => chat.send(stringField(b, 'to'), stringField(b, 'text'))],
+    [
+      'GET /v1/search',
+      (_b, q) => chat.search(queryField(q, 'text'), { ...optionalQuery(q, 'with'), ...limitOf(q) }),
+    ],
     ['POST /v1/read', (b) => done(() => chat.markRead(who(b)))],
-    ['POST /v1/typing', (b) => done(() => chat.setTyping(who(b), optionalBoolean(b, 'isTyping') ?? true))],
+    ['POST /v1/typing', (b) => chat.setTyping(who(b), optionalBoolean(b, 'isTyping') ?? true)],
   ]);
+}
+
+/** `limit` (digits) and `before`: a message id (32 hex digits) or a time (Unix ms, digits). */
+function messagePage(query: URLSearchParams): MessagePage {
+  const before = query.get('before');
+  if (before === null) return limitOf(query);
+  if (/^[0-9a-f]{32}$/i.test(before)) return { ...limitOf(query), beforeId: before.toLowerCase() };
+  if (/^\d{1,16}$/.test(before)) return { ...limitOf(query), beforeMs: Number(before) };
+  throw new DhtchatError(ApiErrorCode.badRequest, '"before" must be a message id (32 hex digits) or Unix ms');
+}
+
+function limitOf(query: URLSearchParams): { limit?: number } {
+  const limit = query.get('limit');
+  if (limit === null) return {};
+  if (!/^\d{1,9}$/.test(limit)) throw new DhtchatError(ApiErrorCode.badRequest, '"limit" must be a number');
+  return { limit: Number(limit) };
+}
+
+function optionalQuery(query: URLSearchParams, name: string): Record<string, string> {
+  const value = query.get(name);
+  return value === null ? {} : { [name]: value };
 }
 
 /** Every chat event, numbered, into the log the event streams read from; returns the way to stop. */

@@ -4,9 +4,26 @@
  * The JSON shapes here are the CLI's --json output, field for field.
  */
 
-import type { ChatNodeEvents, ContactView, MessageState, MessageView, RequestView } from '../chat/index.ts';
+import type {
+  ChatNodeEvents,
+  ContactView,
+  FoundMessage,
+  MessageState,
+  MessageView,
+  ProfileView,
+  RequestView,
+  TypingResult,
+} from '../chat/index.ts';
 
-export type { ChatNodeEvents, ContactView, MessageView, RequestView };
+export type {
+  ChatNodeEvents,
+  ContactView,
+  FoundMessage,
+  MessageView,
+  ProfileView,
+  RequestView,
+  TypingResult,
+};
 
 /** The events GET /v1/events streams, each as `{"event": name, ...the event's fields}`. */
 export const CHAT_EVENT_NAMES = ['message', 'state', 'presence', 'request', 'typing', 'accepted'] as const;
@@ -20,6 +37,13 @@ export interface SentMessage {
   readonly state: MessageStateName;
 }
 
+/** Paging back through a conversation: the newest `limit` before a message id (hex) or a time (ms). */
+export interface MessagePage {
+  readonly limit?: number;
+  readonly beforeId?: string;
+  readonly beforeMs?: number;
+}
+
 export interface ChatService {
   readonly code: string;
   addFriend(code: string, opts?: { name?: string; message?: string }): Promise<ContactView>;
@@ -27,12 +51,19 @@ export interface ChatService {
   accept(codeOrName: string): Promise<ContactView>;
   decline(codeOrName: string): void;
   block(codeOrName: string): void;
+  unblock(codeOrName: string): ContactView;
   contacts(): ContactView[];
+  blocked(): ContactView[];
+  rename(codeOrName: string, name: string): ContactView;
+  remove(codeOrName: string, opts?: { isHistoryForgotten?: boolean }): ContactView;
+  profile(): ProfileView;
+  setProfileName(name: string): Promise<ProfileView>;
   send(codeOrName: string, text: string): Promise<SentMessage>;
-  messages(codeOrName: string): MessageView[];
+  messages(codeOrName: string, page?: MessagePage): MessageView[];
+  search(text: string, opts?: { with?: string; limit?: number }): FoundMessage[];
   markRead(codeOrName: string): void;
   /** Tells the friend we are (or stopped) typing; they show it until we stop or it goes stale. */
-  setTyping(codeOrName: string, isTyping: boolean): void;
+  setTyping(codeOrName: string, isTyping: boolean): TypingResult;
   on<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
   off<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
 }

@@ -4,22 +4,11 @@
  * text), so every one of them goes through terminalSafe: what a stranger sends must not clear the screen, set the
  * window title or forge a line of ours. Codes, ids, states and times are ours, checked by the daemon.
  */
-import type { ContactView, MessageView, RequestView } from './chat-api-types.ts';
+import type { MessageView, RequestView } from './chat-api-types.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 /** A friend code's display name when one is known (a contact's name); undefined shows the code itself. */
 export type NameOf = (code: string) => string | undefined;
-
-export function formatContact(c: ContactView): string {
-  const seen =
-    c.presence === 'online' ? '' : `  last seen ${c.lastSeen === null ? 'never' : iso(c.lastSeen)}`;
-  return `${terminalSafe(c.name)}  ${c.presence}${seen}  ${c.code}`;
-}
-
-/** "name (code)", as `add` and `accept` confirm whom they acted on. */
-export function formatContactRef(c: ContactView): string {
-  return c.name === c.code ? c.code : `${terminalSafe(c.name)} (${c.code})`;
-}
 
 export function formatRequest(r: RequestView): string {
   const name = r.name === undefined ? '' : `  ${terminalSafe(r.name)}`;

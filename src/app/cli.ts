@@ -2,16 +2,17 @@
  * The `dhtchat` program: commander setup, exit codes and one-line errors. Each command group lives in its own
  * file and is registered below with one line.
  *
- * Exit codes: 0 success · 1 failure (network, not found, I/O) · 2 usage error (bad argument, missing option).
- * Every error is one line on stderr ("error: ..."); results go to stdout (one JSON object with --json). An error
- * can echo text from someone else (a name the daemon lists, a requester's name), so the line is terminal-safe.
+ * Exit codes: 0 success · 1 failure (network, not found, I/O) · 2 usage error (bad argument, missing option,
+ * input that cannot be used: USAGE_ERROR_CODES in exit-codes.ts, also for errors the daemon returns).
+ * Every error is one line on stderr ("error: ..."), escaped for the terminal (it may quote a stranger's name);
+ * results go to stdout (one JSON object with --json).
  */
 import { Command, CommanderError } from 'commander';
 import { registerBootstrapCommand } from './bootstrap-command.ts';
 import { registerChatCommands } from './chat-commands.ts';
 import { registerDhtCommands } from './dht-commands.ts';
 import { withDefaultCommand } from './default-command.ts';
-import { EXIT_CODE, oneLine } from './exit-codes.ts';
+import { EXIT_CODE, exitCodeOf, oneLine } from './exit-codes.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 export function buildProgram(): Command {
@@ -44,7 +45,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${terminalSafe(oneLine(message))}\n`);
-    return EXIT_CODE.failure;
+    return exitCodeOf(error);
   }
 }
 

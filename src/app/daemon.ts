@@ -34,7 +34,7 @@ import {
 import { bindFailure } from './bind-failure.ts';
 import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
 import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
-import { loadIdentity, readProfile, removeApiFile, writeApiFile } from './chat-data-dir.ts';
+import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
 import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-client/daemon-web-client.ts';
@@ -165,6 +165,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       random,
       logger: logger.child({ part: 'chat' }),
       ...(name === undefined ? {} : { name }),
+      saveName: (newName) => writeProfile(dataDir, { name: newName }),
       localEndpoints: () => localEndpoints(transport, dht, options),
     });
     for (const name of CHAT_EVENT_NAMES)

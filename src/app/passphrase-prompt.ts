@@ -50,9 +50,10 @@ export async function promptPassphrase(
 }
 
 function readHidden(question: string, { input, output }: PromptStreams): Promise<string> {
-  output.write(question);
+  // Echo goes off before the question shows: keys typed the moment it appears must not be echoed.
   const wasRaw = input.isRaw;
   input.setRawMode(true);
+  output.write(question);
   input.resume();
   return new Promise<string>((resolve, reject) => {
     let typed = '';

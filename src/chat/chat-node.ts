@@ -19,6 +19,7 @@ import {
   type Random,
   type UdpAddress,
 } from '../runtime/index.ts';
+import { checkName, isValidName } from './contact-name.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
@@ -28,21 +29,44 @@ import { RequestExchange } from './session/request-exchange.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
 import { SessionManager } from './session/session-manager.ts';
 import type { ChatStore } from './store/chat-store.ts';
-import type { Presence } from './store/contacts.ts';
+import type { Contact, Presence } from './store/contacts.ts';
+import { ChatStoreErrorCode } from './store/store-errors.ts';
 import { checkMessageText, type MessageState } from './store/message-state.ts';
+import { resolveFriend, resolveWho } from './session/contact-resolver.ts';
+import { MAX_PROFILE_NAME_BYTES, MAX_REQUEST_NAME_BYTES } from './session/frames.ts';
 import {
   type ContactView,
   codeOf,
+  type FoundMessage,
   type MessageView,
+  type ProfileView,
   type RequestView,
-  resolveContact,
-  resolveFriend,
   toContactView,
   toView,
   usableName,
 } from './session/views.ts';
 
-export type { ContactView, MessageView, RequestView } from './session/views.ts';
+export type { ContactView, FoundMessage, MessageView, ProfileView, RequestView } from './session/views.ts';
+
+/** ChatNode's own error codes (docs/ERRORS.md, "## chat sessions"); the name codes are in contact-name.ts. */
+export const ChatNodeErrorCode = {
+  addSelf: 'CHAT_ADD_SELF',
+  alreadyFriend: 'CHAT_ALREADY_FRIEND',
+  emptyMessage: 'CHAT_MESSAGE_EMPTY',
+  badQuery: 'CHAT_BAD_QUERY',
+} as const;
+
+/** What `typing` did: whom it told, and whether a session was up to carry it. */
+export interface TypingResult {
+  readonly to: ContactView;
+  readonly isSent: boolean;
+}
+
+/** The most messages one `messages` or `search` call returns (and the default page of `messages`). */
+export const MAX_MESSAGES_PER_CALL = 1000;
+/** Search text, in characters. */
+export const MAX_SEARCH_QUERY_CHARS = 256;
+const BLANK_TEXT = /^[\s\p{Default_Ignorable_Code_Point}]*$/u;
 
 export interface ChatNodeOptions {
   identity: Identity;
@@ -55,8 +79,10 @@ export interface ChatNodeOptions {
   random: Random;
   logger?: Logger;
   localEndpoints(): UdpAddress[];
-  /** Our display name, sent with friend requests. */
+  /** Our display name (profile), sent with friend requests and in profile frames to friends. */
   name?: string;
+  /** Persists a new display name (the daemon writes profile.json) before friends are told. */
+  saveName?: (name: string) => Promise<void>;
   timing?: Partial<SessionTiming>;
   /** Retransmit period for unacknowledged messages within a session (default 10 s). */
   retransmitMs?: number;
@@ -87,6 +113,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
+  #ownName: string | undefined;
   #isStarted = false;
   #isClosed = false;
 
@@ -96,6 +123,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#store = opts.store;
     this.#logger = opts.logger ?? nullLogger;
     this.code = encodeFriendCode(opts.identity.publicKey);
+    this.#ownName = opts.name;
     const ctx = {
       identity: opts.identity,
       clock: opts.clock,
@@ -107,7 +135,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       store: opts.store,
       clock: opts.clock,
       logger: this.#logger,
-      ownName: () => opts.name ?? '',
+      ownName: () => fitBytes(this.#ownName ?? '', MAX_REQUEST_NAME_BYTES),
       events: {
         onRequest: (peer) => {
           const view = this.#requests.view(peer);
@@ -122,11 +150,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       logger: this.#logger,
       sessionOf: (peer) => this.#sessions.sessionOf(peer),
       ...(opts.retransmitMs === undefined ? {} : { retransmitMs: opts.retransmitMs }),
+      ownName: () => this.#profileName(),
       events: {
         onMessage: (peer, m) => this.emit('message', { from: codeOf(peer), message: toView(m) }),
         onState: (peer, m) => this.#emitState(peer, m.id, m.state),
         onTyping: (peer, isTyping) => this.emit('typing', { code: codeOf(peer), isTyping }),
         onFriendRequestFrame: (_peer, session) => this.#requests.answerFriendRequest(session),
+        onProfile: (peer, name) => this.#onProfile(peer, name),
       },
     });
     this.#sessions = new SessionManager(ctx, opts.utp, opts.store, {
@@ -223,12 +253,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   ): Promise<ContactView> {
     const peer = decodeFriendCode(code);
     if (peer.equals(this.#opts.identity.publicKey)) {
-      throw new DhtchatError('CHAT_ADD_SELF', 'that is your own friend code');
+      throw new DhtchatError(ChatNodeErrorCode.addSelf, 'that is your own friend code');
     }
     const existing = this.#store.contacts.get(peer);
     if (existing?.state === 'accepted') {
-      if (opts.name !== undefined) this.#store.contacts.rename(peer, opts.name);
-      return toContactView(this.#store.contacts.get(peer) ?? existing);
+      // Renaming is its own command: an add that renamed quietly looked like a request sent.
+      const who = existing.name === undefined ? code : `${existing.name} (${codeOf(peer)})`;
+      throw new DhtchatError(
+        ChatNodeErrorCode.alreadyFriend,
+        `${who} is already a friend; to rename, use dhtchat rename`,
+      );
     }
     const incoming = this.#store.requests.get(peer, 'incoming');
     if (incoming?.state === 'pending') return this.#accept(peer, opts.name);
@@ -265,12 +299,69 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#sessions.sessionOf(peer)?.close();
   }
 
+  /** Lifts a block: they are a stranger again, who may send a fresh request (the conversation is kept). */
+  unblock(codeOrName: string): ContactView {
+    const peer = this.#resolve(codeOrName, true);
+    const contact = this.#store.contacts.get(peer);
+    if (contact?.state !== 'blocked') {
+      throw new DhtchatError(ChatStoreErrorCode.unknownFriend, `"${codeOrName}" is not blocked`);
+    }
+    this.#store.removeContact(peer, { isHistoryForgotten: false });
+    this.#requests.forget(peer);
+    return toContactView(contact);
+  }
+
   contacts(): ContactView[] {
     return this.#store.contacts.list(['accepted', 'pending-outgoing']).map((c) => toContactView(c));
   }
 
+  blocked(): ContactView[] {
+    return this.#store.contacts.list(['blocked']).map((c) => toContactView(c));
+  }
+
+  /** Names a contact (ours for them: the friend never sees it). CHAT_NAME_INVALID, CHAT_CONTACT_NAME_TAKEN. */
+  rename(codeOrName: string, name: string): ContactView {
+    const peer = this.#resolveContact(codeOrName);
+    return toContactView(this.#store.contacts.rename(peer, name));
+  }
+
+  /**
+   * Removes a contact (or our pending request to them): they become a stranger, whose later request is a fresh
+   * one. The conversation stays, readable by friend code, unless isHistoryForgotten.
+   */
+  remove(codeOrName: string, opts: { isHistoryForgotten?: boolean } = {}): ContactView {
+    const peer = this.#resolveContact(codeOrName);
+    const contact = this.#store.contacts.get(peer) as Contact;
+    this.#store.removeContact(peer, { isHistoryForgotten: opts.isHistoryForgotten === true });
+    this.#requests.forget(peer);
+    this.#offline?.cancel(peer);
+    this.#sessions.sessionOf(peer)?.close();
+    return toContactView(contact);
+  }
+
+  /** Our name as friends are sent it, and our code. */
+  profile(): ProfileView {
+    return { name: this.#ownName ?? null, code: this.code };
+  }
+
+  /** Sets our name: saved (saveName), used in requests from now on, and sent to every friend online now. */
+  async setProfileName(name: string): Promise<ProfileView> {
+    checkName(name, 'your name');
+    await this.#opts.saveName?.(name);
+    this.#ownName = name;
+    for (const contact of this.#store.contacts.list(['accepted']))
+      this.#delivery.sendProfile(contact.publicKey);
+    return this.profile();
+  }
+
   async send(codeOrName: string, text: string): Promise<{ id: string; state: MessageState }> {
     checkMessageText(text);
+    if (BLANK_TEXT.test(text)) {
+      throw new DhtchatError(
+        ChatNodeErrorCode.emptyMessage,
+        'the message is empty (or only spaces): nothing sent',
+      );
+    }
     const peer = this.#resolveFriend(codeOrName);
     const message = this.#delivery.send(peer, text);
     this.#emitState(peer, message.id, message.state);
@@ -282,17 +373,56 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     return { id: message.id.toString('hex'), state: message.state };
   }
 
-  messages(codeOrName: string): MessageView[] {
+  /**
+   * The conversation, oldest first: the newest `limit` messages (default and most: MAX_MESSAGES_PER_CALL), or
+   * when paging back the newest before a message (`beforeId`, hex) or a time (`beforeMs`, when written).
+   */
+  messages(
+    codeOrName: string,
+    opts: { limit?: number; beforeId?: string; beforeMs?: number } = {},
+  ): MessageView[] {
     const peer = this.#resolve(codeOrName, false);
-    return this.#store.messages.list(peer, { limit: 1000 }).map(toView);
+    const limit = checkLimit(opts.limit ?? MAX_MESSAGES_PER_CALL);
+    let beforeSeq: number | undefined;
+    if (opts.beforeId !== undefined) {
+      const id = /^[0-9a-f]{32}$/i.test(opts.beforeId) ? Buffer.from(opts.beforeId, 'hex') : undefined;
+      beforeSeq = id === undefined ? undefined : this.#store.messages.seqOf(peer, id);
+      if (beforeSeq === undefined) {
+        throw new DhtchatError(
+          ChatStoreErrorCode.unknownMessage,
+          `no message ${opts.beforeId} in the conversation with "${codeOrName}"`,
+        );
+      }
+    }
+    const paging = { limit, ...(beforeSeq === undefined ? {} : { beforeSeq }) };
+    const page = opts.beforeMs === undefined ? paging : { ...paging, beforeMs: opts.beforeMs };
+    return this.#store.messages.list(peer, page).map(toView);
+  }
+
+  /** Messages containing `query`, ignoring case: the newest `limit` (default 50), oldest first. */
+  search(query: string, opts: { with?: string; limit?: number } = {}): FoundMessage[] {
+    if (BLANK_TEXT.test(query) || [...query].length > MAX_SEARCH_QUERY_CHARS) {
+      throw new DhtchatError(
+        ChatNodeErrorCode.badQuery,
+        `search text must be 1-${MAX_SEARCH_QUERY_CHARS} characters, not only spaces`,
+      );
+    }
+    const conversation = opts.with === undefined ? undefined : this.#resolve(opts.with, false);
+    const limit = checkLimit(opts.limit ?? 50);
+    return this.#store.messages
+      .search(query, { limit, ...(conversation === undefined ? {} : { conversation }) })
+      .map((m) => ({ with: codeOf(m.conversation), ...toView(m) }));
   }
 
   markRead(codeOrName: string): void {
     this.#delivery.markRead(this.#resolveFriend(codeOrName));
   }
 
-  setTyping(codeOrName: string, isTyping: boolean): void {
-    this.#delivery.setTyping(this.#resolveFriend(codeOrName), isTyping);
+  /** Tells the friend we are (or stopped) typing: sent only while a session is up (typing is never kept). */
+  setTyping(codeOrName: string, isTyping: boolean): TypingResult {
+    const peer = this.#resolveFriend(codeOrName);
+    const isSent = this.#delivery.setTyping(peer, isTyping);
+    return { to: toContactView(this.#store.contacts.get(peer) as Contact), isSent };
   }
 
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
@@ -355,6 +485,27 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (contact !== undefined) this.emit('accepted', toContactView(contact));
   }
 
+  /** A friend's own name (remote input): kept when valid, shown beside ours for them, never picks anyone. */
+  #onProfile(peer: Buffer, name: string): void {
+    if (!isValidName(name)) {
+      this.#logger.debug({ code: codeOf(peer) }, 'profile name refused');
+      return;
+    }
+    try {
+      this.#store.contacts.setProfileName(peer, name);
+    } catch (error) {
+      this.#logger.warn({ error: String(error) }, 'saving a profile name failed');
+    }
+  }
+
+  /** Our name for profile frames: only a valid one is sent (profile.json may hold anything). */
+  #profileName(): string | undefined {
+    const name = this.#ownName;
+    return name !== undefined && isValidName(name) && Buffer.byteLength(name) <= MAX_PROFILE_NAME_BYTES
+      ? name
+      : undefined;
+  }
+
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
@@ -372,18 +523,51 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.emit('state', { with: codeOf(peer), id: id.toString('hex'), state });
   }
 
-  /** A contact by code or name; with anyState also a pending requester by the name their request gave. */
+  /**
+   * A contact by code or name (contact-resolver.ts); with anyState also a blocked one, or a pending requester by
+   * code or by the name their request suggested.
+   */
   #resolve(codeOrName: string, anyState: boolean): Buffer {
-    try {
-      return resolveContact(this.#store, codeOrName, anyState);
-    } catch (error) {
-      const requester = anyState ? this.#requests.requesterNamed(codeOrName.trim()) : undefined;
-      if (requester === undefined) throw error;
-      return requester;
+    if (!anyState) return resolveWho(this.#store, codeOrName);
+    return resolveWho(this.#store, codeOrName, {
+      isRequesterAllowed: true,
+      isBlockedAllowed: true,
+      requesters: () =>
+        this.#store.requests
+          .list({ direction: 'incoming', state: 'pending' })
+          .map((r) => ({ peer: r.publicKey, name: this.#requests.requestName(r.publicKey) })),
+    });
+  }
+
+  /** Someone `contacts` lists: a friend, or a contact our request is pending with. */
+  #resolveContact(codeOrName: string): Buffer {
+    const peer = resolveWho(this.#store, codeOrName);
+    const state = this.#store.contacts.get(peer)?.state;
+    if (state !== 'accepted' && state !== 'pending-outgoing') {
+      throw new DhtchatError(ChatStoreErrorCode.unknownFriend, `no contact "${codeOrName}"`);
     }
+    return peer;
   }
 
   #resolveFriend(codeOrName: string): Buffer {
     return resolveFriend(this.#store, codeOrName);
   }
+}
+
+/** The longest prefix of text that fits in maxBytes of UTF-8, cut between code points. */
+function fitBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  for (const char of text) {
+    if (Buffer.byteLength(out + char) > maxBytes) break;
+    out += char;
+  }
+  return out;
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_MESSAGES_PER_CALL) {
+    throw new DhtchatError(ChatNodeErrorCode.badQuery, `a limit is 1-${MAX_MESSAGES_PER_CALL}`);
+  }
+  return limit;
 }

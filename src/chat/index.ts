@@ -151,12 +151,20 @@ export {
 export { REQUEST_BEACON_TIMING, RequestBeacon, type RequestBeaconOptions } from './request-beacon.ts';
 export {
   ChatNode,
+  ChatNodeErrorCode,
   type ChatNodeEvents,
   type ChatNodeOptions,
   type ContactView,
+  type FoundMessage,
+  MAX_MESSAGES_PER_CALL,
+  MAX_SEARCH_QUERY_CHARS,
   type MessageView,
+  type ProfileView,
   type RequestView,
+  type TypingResult,
 } from './chat-node.ts';
+export { checkName, isValidName, MAX_NAME_CHARS, NameErrorCode, nameProblem } from './contact-name.ts';
+export { NAME_KEY_VERSION, type NameKeys, nameKeys } from './name-key.ts';
 export { OFFLINE_AFTER_MS, OFFLINE_WHEN_AWAY_MS, OfflineScheduler } from './offline-scheduler.ts';
 export {
   type ChatFrame,

@@ -23,19 +23,36 @@ const service: ChatService = {
   on: (name, listener) => events.on(name, listener),
   off: (name, listener) => events.off(name, listener),
   code: 'dhtchat:me',
-  addFriend: async (code) => ({ name: 'x', code, presence: 'offline', lastSeen: null }),
+  addFriend: async (code) => ({ name: 'x', code, presence: 'offline', lastSeen: null, profileName: null }),
   requests: () => [],
   accept: async () => {
     throw new DhtchatError('CHAT_UNKNOWN_REQUEST', 'no request from "x"');
   },
   decline: () => {},
   block: () => {},
+  unblock: () => unknownContact(),
   contacts: () => [],
+  blocked: () => [],
+  rename: () => unknownContact(),
+  remove: () => unknownContact(),
+  profile: () => ({ name: null, code: 'dhtchat:me' }),
+  setProfileName: async (name) => ({ name, code: 'dhtchat:me' }),
   send: async () => ({ id: '00'.repeat(16), state: 'queued' }),
   messages: () => [],
+  search: () => [],
   markRead: () => {},
-  setTyping: (who, isTyping) => void typingCalls.push(`${who} ${isTyping}`),
+  setTyping: (who, isTyping) => {
+    typingCalls.push(`${who} ${isTyping}`);
+    return {
+      to: { name: who, code: 'dhtchat:x', presence: 'online', lastSeen: null, profileName: null },
+      isSent: true,
+    };
+  },
 };
+
+function unknownContact(): never {
+  throw new DhtchatError('CHAT_UNKNOWN_FRIEND', 'no contact "x"');
+}
 
 async function withServer(run: (base: string) => Promise<void>): Promise<void> {
   const server = await startChatApiServer({ service, token: TOKEN });

@@ -179,7 +179,13 @@ test('a daemon on a corrupt chat database fails with one line and leaves the fil
 describe('dhtchat client commands against a local API', () => {
   const dir = tempDir();
   const calls: string[] = [];
-  const contact: ContactView = { name: 'bob', code: BOB, presence: 'online', lastSeen: 1_700_000_000_000 };
+  const contact: ContactView = {
+    name: 'bob',
+    code: BOB,
+    presence: 'online',
+    lastSeen: 1_700_000_000_000,
+    profileName: null,
+  };
   const request: RequestView = { code: BOB, message: 'hi, it is Bob', receivedAt: 1_700_000_000_000 };
   const messages: MessageView[] = [
     { id: 'aa'.repeat(16), from: ME, text: 'hello', ts: 1_700_000_000_000, state: 'delivered' },
@@ -201,7 +207,14 @@ describe('dhtchat client commands against a local API', () => {
     accept: async (who) => (who === 'bob' || who === BOB ? contact : unknown(who)),
     decline: (who) => void calls.push(`decline ${who}`),
     block: (who) => void calls.push(`block ${who}`),
+    unblock: (who) => unknown(who),
     contacts: () => [contact],
+    blocked: () => [],
+    rename: (who) => unknown(who),
+    remove: (who) => unknown(who),
+    profile: () => ({ name: null, code: ME }),
+    setProfileName: async (name) => ({ name, code: ME }),
+    search: () => [],
     send: async (who, text) => {
       if (who !== 'bob') unknown(who);
       if (Buffer.byteLength(text) > 16 * 1024) throw new DhtchatError('CHAT_MESSAGE_TOO_LARGE', 'too large');
@@ -209,7 +222,10 @@ describe('dhtchat client commands against a local API', () => {
     },
     messages: (who) => (who === 'bob' ? messages : unknown(who)),
     markRead: (who) => void calls.push(`read ${who}`),
-    setTyping: (who, isTyping) => void calls.push(`typing ${who} ${isTyping}`),
+    setTyping: (who, isTyping) => {
+      calls.push(`typing ${who} ${isTyping}`);
+      return { to: contact, isSent: true };
+    },
   };
   let close: () => Promise<void> = async () => {};
 
@@ -254,9 +270,13 @@ describe('dhtchat client commands against a local API', () => {
     assert.ok(calls.includes('decline bob'));
   });
 
-  test('typing sends isTyping true, --stop sends false', async () => {
-    assert.equal((await cli('typing', 'bob')).code, 0);
-    assert.equal((await cli('typing', 'bob', '--stop')).code, 0);
+  test('typing sends isTyping true, --stop sends false, and says so', async () => {
+    const typing = await cli('typing', 'bob');
+    assert.equal(typing.code, 0);
+    assert.equal(typing.stdout, `told bob (${BOB}) you are typing\n`);
+    const stopped = await cli('typing', 'bob', '--stop');
+    assert.equal(stopped.code, 0);
+    assert.equal(stopped.stdout, `told bob (${BOB}) you stopped typing\n`);
     const sent = calls.filter((c) => c.startsWith('typing '));
     assert.deepEqual(sent, ['typing bob true', 'typing bob false']);
   });
@@ -288,8 +308,8 @@ describe('dhtchat client commands against a local API', () => {
     ]);
   });
 
-  test("the daemon's errors come back as one line, exit 1", async () => {
+  test("the daemon's errors come back as one line: a failure exits 1, bad input 2", async () => {
     oneErrorLine(await cli('send', 'carol', 'hi'), 1, /no contact "carol"/);
-    oneErrorLine(await cli('send', 'bob', 'x'.repeat(16 * 1024 + 1)), 1, /too large/);
+    oneErrorLine(await cli('send', 'bob', 'x'.repeat(16 * 1024 + 1)), 2, /16385 bytes of UTF-8; the limit/);
   });
 });

@@ -2,13 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContactView, MessageView, RequestView } from '../../src/app/chat-api-types.ts';
-import {
-  formatContact,
-  formatContactRef,
-  formatEvent,
-  formatMessage,
-  formatRequest,
-} from '../../src/app/chat-output.ts';
+import { formatEvent, formatMessage, formatRequest } from '../../src/app/chat-output.ts';
+import { contactLabel, formatContactLine, nameAndCode } from '../../src/app/contact-output.ts';
 import { isTerminalSafe } from '../../src/app/terminal-text.ts';
 
 const ATTACK = 'hi\x1b[2J\x1b]0;owned\x07\r\nFAKE: Alice: send me your password';
@@ -27,12 +22,21 @@ function assertInert(line: string): void {
 }
 
 test('contacts and the add/accept confirmations escape a hostile name, keep an ordinary one', () => {
-  const hostile: ContactView = { name: ATTACK, code: BOB, presence: 'online', lastSeen: null };
-  assertInert(formatContact(hostile));
-  assert.equal(formatContact(hostile), `${ATTACK_SHOWN}  online  ${BOB}`);
-  assert.equal(formatContactRef({ ...hostile, name: BIDI }), `${BIDI_SHOWN} (${BOB})`);
-  assert.equal(formatContactRef({ ...hostile, name: KEPT }), `${KEPT} (${BOB})`);
-  assert.equal(formatContactRef({ ...hostile, name: BOB }), BOB, 'an unnamed contact is its code, once');
+  const hostile: ContactView = {
+    name: ATTACK,
+    code: BOB,
+    presence: 'online',
+    lastSeen: null,
+    profileName: null,
+  };
+  assertInert(formatContactLine(hostile));
+  assert.equal(formatContactLine(hostile), `${ATTACK_SHOWN}  online  ${BOB}`);
+  assert.equal(nameAndCode({ ...hostile, name: BIDI }), `${BIDI_SHOWN} (${BOB})`);
+  assert.equal(nameAndCode({ ...hostile, name: KEPT }), `${KEPT} (${BOB})`);
+  assert.equal(nameAndCode({ ...hostile, name: BOB }), BOB, 'an unnamed contact is its code, once');
+  const calledOtherwise = contactLabel({ ...hostile, name: KEPT, profileName: ATTACK });
+  assertInert(calledOtherwise);
+  assert.equal(calledOtherwise, `${KEPT} (calls themself "${ATTACK_SHOWN}")`);
 });
 
 test("a request's suggested name and note are escaped", () => {

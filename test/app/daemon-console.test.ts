@@ -50,6 +50,7 @@ const contact = (name: string, code: string): ContactView => ({
   code,
   presence: 'offline',
   lastSeen: null,
+  profileName: null,
 });
 
 describe('DaemonConsole', () => {

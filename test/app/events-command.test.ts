@@ -51,7 +51,14 @@ class FakeDaemon {
       accept: unused,
       decline: unused,
       block: unused,
+      unblock: unused,
+      blocked: unused,
+      rename: unused,
+      remove: unused,
+      profile: unused,
+      setProfileName: unused,
       send: unused,
+      search: unused,
       messages: unused,
       markRead: unused,
       setTyping: unused,
@@ -66,7 +73,7 @@ class FakeDaemon {
 }
 
 function contact(name: string, code: string): ContactView {
-  return { name, code, presence: 'online', lastSeen: null };
+  return { name, code, presence: 'online', lastSeen: null, profileName: null };
 }
 
 interface EventsProcess {

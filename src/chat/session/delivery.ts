@@ -4,13 +4,14 @@
  * to `delivered` on the friend's ack and to `read` on their read receipt. Incoming messages are deduplicated by
  * id in the store and acknowledged only after the commit, so a crash between receipt and ack makes the friend
  * resend, never lose. What one received chunk carries is committed in one transaction (one fsync, one ack). Receipts are checked against the conversation: a friend can only ack our messages to them.
+ * Profiles: our name goes out once the friend's hello shows it knows the profile frame, and again when it changes.
  */
 import type { Clock, Logger, Timer } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import type { MessageState } from '../store/message-state.ts';
 import type { StoredMessage } from '../store/messages.ts';
 import { TypingTracker } from '../typing-tracker.ts';
-import { type ChatFrame, MAX_IDS_PER_FRAME } from './frames.ts';
+import { CHAT_PROTOCOL_VERSION, type ChatFrame, MAX_IDS_PER_FRAME, PROFILE_FRAME_VERSION } from './frames.ts';
 import type { ChatSession, SessionHandlers } from './session.ts';
 
 type MessageFrame = Extract<ChatFrame, { type: 'message' }>;
@@ -25,6 +26,8 @@ export interface DeliveryEvents {
   onTyping(peer: Buffer, isTyping: boolean): void;
   /** A friend's session carried a friend request: they think we have not accepted yet. */
   onFriendRequestFrame(peer: Buffer, session: ChatSession): void;
+  /** The friend told us the name they give themself (remote input: the owner validates it). */
+  onProfile(peer: Buffer, name: string): void;
 }
 
 export const DEFAULT_RETRANSMIT_MS = 10_000;
@@ -42,6 +45,9 @@ export class Delivery {
   readonly #timers = new Map<ChatSession, Timer>();
   /** Friends' typing as the user sees it: on from their frame until they stop, send, leave or go quiet. */
   readonly #typing: TypingTracker;
+  readonly #ownName: () => string | undefined;
+  /** Sessions whose peer said (hello) it knows the profile frame. */
+  readonly #takesProfile = new WeakSet<ChatSession>();
 
   constructor(opts: {
     store: ChatStore;
@@ -50,6 +56,8 @@ export class Delivery {
     events: DeliveryEvents;
     sessionOf: (peer: Buffer) => ChatSession | undefined;
     retransmitMs?: number;
+    /** Our profile name, sent to friends (none: nothing is sent). */
+    ownName?: () => string | undefined;
   }) {
     this.#store = opts.store;
     this.#clock = opts.clock;
@@ -58,11 +66,12 @@ export class Delivery {
     this.#sessionOf = opts.sessionOf;
     this.#retransmitMs = opts.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
     this.#typing = new TypingTracker(opts.clock, (peer, isTyping) => opts.events.onTyping(peer, isTyping));
+    this.#ownName = opts.ownName ?? (() => undefined);
   }
 
   /** A friend's session is up: flush the outbox and our read receipts; returns the frame handlers. */
   attach(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame' | 'onBatchEnd'> {
-    session.send({ type: 'hello', version: 1 });
+    session.send({ type: 'hello', version: CHAT_PROTOCOL_VERSION });
     this.#flush(peer, session, true);
     const read = this.#store.messages
       .list(peer, { limit: RECEIPT_LOOKBACK })
@@ -108,8 +117,20 @@ export class Delivery {
     return ids;
   }
 
-  setTyping(peer: Buffer, isTyping: boolean): void {
-    this.#sessionOf(peer)?.send({ type: 'typing', isTyping });
+  /** Sends the frame if a session is up; false when there is none (typing is not kept for later). */
+  setTyping(peer: Buffer, isTyping: boolean): boolean {
+    return this.#sessionOf(peer)?.send({ type: 'typing', isTyping }) === true;
+  }
+
+  /** Sends our profile name to the friend, if a session is up and their side knows the frame. */
+  sendProfile(peer: Buffer): void {
+    const session = this.#sessionOf(peer);
+    if (session !== undefined) this.#sendProfileOn(session);
+  }
+
+  #sendProfileOn(session: ChatSession): void {
+    const name = this.#ownName();
+    if (name !== undefined && this.#takesProfile.has(session)) session.send({ type: 'profile', name });
   }
 
   #flush(peer: Buffer, session: ChatSession, isAll: boolean): void {
@@ -171,6 +192,15 @@ export class Delivery {
       case 'request':
         this.#commit(peer, session, batch);
         this.#events.onFriendRequestFrame(peer, session);
+        return;
+      case 'hello':
+        if (frame.version >= PROFILE_FRAME_VERSION && !this.#takesProfile.has(session)) {
+          this.#takesProfile.add(session);
+          this.#sendProfileOn(session);
+        }
+        return;
+      case 'profile':
+        this.#events.onProfile(peer, frame.name);
         return;
       default:
         return;

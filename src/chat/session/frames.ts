@@ -8,13 +8,18 @@
  *   typing   0x05  isTyping u8 (0|1)
  *   ping     0x06  nonce u32;   pong 0x07 nonce u32
  *   request  0x08  nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the rest, ≤ 1 KiB)
+ *   profile  0x0a  name (UTF-8, the rest, 1..256 bytes: 64 code points)   (the name the sender gives itself;
+ *                  sent only to a peer whose hello said version ≥ 2: a version-1 peer drops unknown frames)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
 import { MESSAGE_ID_BYTES } from '../labels.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
-export const CHAT_PROTOCOL_VERSION = 1;
+/** 2: knows the profile frame. */
+export const CHAT_PROTOCOL_VERSION = 2;
+/** The first version whose peers accept a profile frame. */
+export const PROFILE_FRAME_VERSION = 2;
 export const FrameType = {
   hello: 0x01,
   message: 0x02,
@@ -24,10 +29,13 @@ export const FrameType = {
   ping: 0x06,
   pong: 0x07,
   request: 0x08,
+  profile: 0x0a,
 } as const;
 export const MAX_IDS_PER_FRAME = 64;
 export const MAX_REQUEST_NAME_BYTES = 64;
 export const MAX_REQUEST_MESSAGE_BYTES = 1024;
+/** 64 code points of at most 4 bytes each. */
+export const MAX_PROFILE_NAME_BYTES = 256;
 const LENGTH_BYTES = 4;
 const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
 /** The largest body a valid frame can have: a message of 16 KiB. */
@@ -41,7 +49,8 @@ export type ChatFrame =
   | { type: 'typing'; isTyping: boolean }
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
-  | { type: 'request'; name: string; message: string };
+  | { type: 'request'; name: string; message: string }
+  | { type: 'profile'; name: string };
 
 export const FrameErrorCode = {
   tooLarge: 'CHAT_FRAME_TOO_LARGE',
@@ -101,6 +110,11 @@ function encodeBody(frame: ChatFrame): Buffer {
       if (message.length > MAX_REQUEST_MESSAGE_BYTES) throw new RangeError('request message over 1 KiB');
       return Buffer.concat([Buffer.of(FrameType.request, name.length), name, message]);
     }
+    case 'profile': {
+      const name = Buffer.from(frame.name, 'utf8');
+      if (name.length < 1 || name.length > MAX_PROFILE_NAME_BYTES) throw new RangeError('profile name size');
+      return Buffer.concat([Buffer.of(FrameType.profile), name]);
+    }
   }
 }
 
@@ -159,6 +173,10 @@ export function decodeChatFrame(body: Buffer): FrameResult {
       const message = decodeText(rest.subarray(1 + nameLength), MAX_REQUEST_MESSAGE_BYTES);
       if (name === undefined || message === undefined) return bad('malformed');
       return ok({ type: 'request', name, message });
+    }
+    case FrameType.profile: {
+      const name = rest.length === 0 ? undefined : decodeText(rest, MAX_PROFILE_NAME_BYTES);
+      return name === undefined ? bad('malformed') : ok({ type: 'profile', name });
     }
     default:
       return bad('unknownType');

@@ -94,6 +94,11 @@ export class RequestExchange {
     };
   }
 
+  /** Forgets the name a (now removed) requester suggested. */
+  forget(peer: Buffer): void {
+    this.#store.kv.delete(NAME_KV_PREFIX + peer.toString('hex'));
+  }
+
   requestName(peer: Buffer): string | undefined {
     const value = this.#store.kv.get(NAME_KV_PREFIX + peer.toString('hex'));
     return value === undefined || value.length === 0 ? undefined : value.toString('utf8');

@@ -20,6 +20,7 @@
 import { chmodSync, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { type Clock, DhtchatError, type Random } from '../../runtime/index.ts';
 import { type BackupRow, readBackupRows, writeBackupRows } from './backup-rows.ts';
+import { type RemovalResult, removeContact } from './contact-removal.ts';
 import { Contacts } from './contacts.ts';
 import { FriendRequests } from './friend-requests.ts';
 import { KeyValue, KvKey } from './kv.ts';
@@ -100,6 +101,7 @@ export class ChatStore {
       const ctx = new StoreContext(db, path, options.clock, options.random, ownKey);
       const store = new ChatStore(ctx);
       store.#claimOwner(ownKey);
+      store.contacts.refreshNameKeys(store.kv);
       return store;
     } catch (err) {
       if (db?.open === true) db.close();
@@ -113,6 +115,11 @@ export class ChatStore {
    */
   transaction<R>(fn: () => R): R {
     return this.#ctx.write('a transaction', fn);
+  }
+
+  /** Makes a contact a stranger again, keeping or forgetting the conversation (contact-removal.ts). */
+  removeContact(publicKey: Uint8Array, opts: { isHistoryForgotten: boolean }): RemovalResult {
+    return removeContact(this.#ctx, publicKey, opts);
   }
 
   /** `PRAGMA integrity_check` rows: ['ok'] when the file is sound. */

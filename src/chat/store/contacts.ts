@@ -1,8 +1,17 @@
 /**
  * Contacts: who we know, in what relationship, how they were last reached and when they were last seen. The
  * last known endpoints are what a restarted daemon tries first (before any DHT poll), newest first.
+ *
+ * Names: the name we give a contact picks it on the command line, so no two contacts have names that read alike
+ * (src/chat/name-key.ts: case, look-alike characters). Each named row carries its two name keys (indexed); a
+ * name clashing with another contact's under either key is refused with CHAT_CONTACT_NAME_TAKEN, naming that
+ * contact. The name a friend gives themself (their profile) is kept apart and never picks anyone.
  */
 import { DhtchatError, type UdpAddress } from '../../runtime/index.ts';
+import { checkName, NameErrorCode } from '../contact-name.ts';
+import { encodeFriendCode } from '../friend-code.ts';
+import { NAME_KEY_VERSION, type NameKeys, nameKeys } from '../name-key.ts';
+import type { KeyValue } from './kv.ts';
 import type { SqlRow } from './sqlite.ts';
 import { checkPublicKey, optionalNumber, type StoreContext } from './store-context.ts';
 import { badArgument, ChatStoreErrorCode } from './store-errors.ts';
@@ -28,6 +37,8 @@ export interface Contact {
   readonly lastSeenMs: number | undefined;
   readonly presence: Presence;
   readonly presenceMs: number | undefined;
+  /** The name the contact gives themself (their profile frame), if they sent one. */
+  readonly profileName: string | undefined;
 }
 
 export interface ContactEndpoint extends UdpAddress {
@@ -39,7 +50,8 @@ export interface ContactEndpoint extends UdpAddress {
 
 /** How many endpoints are remembered per contact; the least recently seen are forgotten first. */
 export const MAX_ENDPOINTS_PER_CONTACT = 8;
-export const MAX_CONTACT_NAME_CHARS = 64;
+/** Where the store notes which NAME_KEY_VERSION made the stored keys. */
+const NAME_KEY_VERSION_KV = 'contacts/name-key-version';
 
 export class Contacts {
   readonly #ctx: StoreContext;
@@ -51,17 +63,20 @@ export class Contacts {
   /** Adds a contact or changes its state (and name, when given). Returns the stored contact. */
   upsert(publicKey: Uint8Array, state: ContactState, name?: string): Contact {
     const key = checkPublicKey(publicKey);
-    if (name !== undefined) checkName(name);
+    const keys = name === undefined ? undefined : checkedKeys(name);
     const now = this.#ctx.clock.now();
     return this.#ctx.write('saving a contact', () => {
-      if (name !== undefined) this.#assertNameFree(name, key);
+      if (name !== undefined && keys !== undefined) this.#assertNameFree(name, keys, key);
       this.#ctx.db
         .prepare(
-          `INSERT INTO contacts (public_key, name, state, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?)
+          `INSERT INTO contacts (public_key, name, name_key, name_skeleton_key, state, created_ms, updated_ms)
+           VALUES (@key, @name, @folded, @skeletonFirst, @state, @now, @now)
            ON CONFLICT (public_key) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms,
-             name = coalesce(excluded.name, contacts.name)`,
+             name = coalesce(excluded.name, contacts.name),
+             name_key = coalesce(excluded.name_key, contacts.name_key),
+             name_skeleton_key = coalesce(excluded.name_skeleton_key, contacts.name_skeleton_key)`,
         )
-        .run(key, name ?? null, state, now, now);
+        .run({ key, name: name ?? null, ...keyParams(keys), state, now });
       return this.#mustGet(key);
     });
   }
@@ -74,11 +89,18 @@ export class Contacts {
     });
   }
 
+  /** The contact with exactly this name. */
   findByName(name: string): Contact | undefined {
     return this.#ctx.read('reading a contact', () => {
       const row = this.#ctx.db.prepare('SELECT * FROM contacts WHERE name = ?').get(name);
       return row === undefined ? undefined : toContact(row);
     });
+  }
+
+  /** Contacts whose names read like `name` (either name key equal), in list order; [] for no such contact. */
+  findConfusable(name: string): Contact[] {
+    const keys = nameKeys(name);
+    return this.#ctx.read('reading contacts', () => this.#confusableRows(keys).map(toContact));
   }
 
   /** All contacts, optionally only those in the given states; ordered by name, unnamed last. */
@@ -104,17 +126,58 @@ export class Contacts {
     });
   }
 
+  /** Gives the contact a name (undefined: none). Throws CHAT_NAME_INVALID or CHAT_CONTACT_NAME_TAKEN. */
   rename(publicKey: Uint8Array, name: string | undefined): Contact {
     const key = checkPublicKey(publicKey);
-    if (name !== undefined) checkName(name);
+    const keys = name === undefined ? undefined : checkedKeys(name);
     const now = this.#ctx.clock.now();
     return this.#ctx.write('renaming a contact', () => {
-      if (name !== undefined) this.#assertNameFree(name, key);
+      if (name !== undefined && keys !== undefined) this.#assertNameFree(name, keys, key);
       this.#ctx.db
-        .prepare('UPDATE contacts SET name = ?, updated_ms = ? WHERE public_key = ?')
-        .run(name ?? null, now, key);
+        .prepare(
+          `UPDATE contacts SET name = @name, name_key = @folded, name_skeleton_key = @skeletonFirst,
+             updated_ms = @now WHERE public_key = @key`,
+        )
+        .run({ key, name: name ?? null, ...keyParams(keys), now });
       return this.#mustGet(key);
     });
+  }
+
+  /**
+   * Records the name a friend gives themself; returns false (nothing written) when it did not change. The
+   * caller validates it (it is remote input): the store only refuses a name that breaks the rules.
+   */
+  setProfileName(publicKey: Uint8Array, profileName: string | undefined): boolean {
+    const key = checkPublicKey(publicKey);
+    if (profileName !== undefined) checkName(profileName, "a friend's profile name");
+    return this.#ctx.write('saving a profile name', () => {
+      const current = this.#mustGet(key);
+      if (current.profileName === profileName) return false;
+      this.#ctx.db
+        .prepare('UPDATE contacts SET profile_name = ? WHERE public_key = ?')
+        .run(profileName ?? null, key);
+      return true;
+    });
+  }
+
+  /**
+   * Computes the name keys of every named contact again when the rule that made them changed (a new Unicode
+   * table or engine, see name-key.ts), or was never applied (a database from before name keys). Run at open.
+   */
+  refreshNameKeys(kv: KeyValue): number {
+    const version = Buffer.from(NAME_KEY_VERSION, 'utf8');
+    if (kv.get(NAME_KEY_VERSION_KV)?.equals(version) === true) return 0;
+    const refreshed = this.#ctx.write('computing contact name keys', () => {
+      const rows = this.#ctx.db.prepare('SELECT public_key, name FROM contacts WHERE name IS NOT NULL').all();
+      const update = this.#ctx.db.prepare(
+        'UPDATE contacts SET name_key = @folded, name_skeleton_key = @skeletonFirst WHERE public_key = @key',
+      );
+      for (const row of rows)
+        update.run({ key: row['public_key'], ...keyParams(nameKeys(String(row['name']))) });
+      return rows.length;
+    });
+    kv.set(NAME_KEY_VERSION_KV, version);
+    return refreshed;
   }
 
   /** Records presence; `online` also counts as seen now. */
@@ -190,11 +253,28 @@ export class Contacts {
     return toContact(row);
   }
 
-  #assertNameFree(name: string, key: Buffer): void {
-    const row = this.#ctx.db.prepare('SELECT public_key FROM contacts WHERE name = ?').get(name);
-    if (row !== undefined && !key.equals(row['public_key'] as Buffer)) {
-      throw new DhtchatError(ChatStoreErrorCode.nameTaken, `a contact named "${name}" already exists`);
-    }
+  #confusableRows(keys: NameKeys): SqlRow[] {
+    return this.#ctx.db
+      .prepare(
+        `SELECT * FROM contacts WHERE name_key = @folded OR name_skeleton_key = @skeletonFirst
+         ORDER BY name, created_ms, public_key`,
+      )
+      .all(keyParams(keys));
+  }
+
+  /** Another contact named alike: refused, naming it (its name is ours, checked when it was given). */
+  #assertNameFree(name: string, keys: NameKeys, key: Buffer): void {
+    const other = this.#confusableRows(keys)
+      .map(toContact)
+      .find((c) => !key.equals(c.publicKey));
+    if (other === undefined) return;
+    const who = `"${other.name ?? ''}" (${encodeFriendCode(other.publicKey)})`;
+    throw new DhtchatError(
+      NameErrorCode.taken,
+      other.name === name
+        ? `you already have a contact named ${who}`
+        : `"${name}" reads like your contact ${who}: choose a name that cannot be taken for another`,
+    );
   }
 }
 
@@ -205,16 +285,14 @@ export function unknownFriend(key: Uint8Array): DhtchatError {
   );
 }
 
-/** Names are how the CLI picks a contact, so they must be printable, short, and never look like a friend code. */
-function checkName(name: string): void {
-  if (name.length === 0 || name.length > MAX_CONTACT_NAME_CHARS) {
-    throw badArgument(`a contact name must be 1-${MAX_CONTACT_NAME_CHARS} characters`);
-  }
-  if (/[\u0000-\u001f\u007f]/.test(name) || name.trim() !== name) {
-    throw badArgument('a contact name may not contain control characters or surrounding spaces');
-  }
-  if (name.toLowerCase().startsWith('dhtchat:'))
-    throw badArgument('a contact name may not start with "dhtchat:"');
+/** Names are how the CLI picks a contact: the rules are in contact-name.ts (CHAT_NAME_INVALID). */
+function checkedKeys(name: string): NameKeys {
+  checkName(name, 'a contact name');
+  return nameKeys(name);
+}
+
+function keyParams(keys: NameKeys | undefined): { folded: string | null; skeletonFirst: string | null } {
+  return { folded: keys?.folded ?? null, skeletonFirst: keys?.skeletonFirst ?? null };
 }
 
 function toContact(row: SqlRow): Contact {
@@ -227,5 +305,6 @@ function toContact(row: SqlRow): Contact {
     lastSeenMs: optionalNumber(row['last_seen_ms']),
     presence: row['presence'] as Presence,
     presenceMs: optionalNumber(row['presence_ms']),
+    profileName: row['profile_name'] === null ? undefined : String(row['profile_name']),
   };
 }

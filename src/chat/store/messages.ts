@@ -108,6 +108,10 @@ export class Messages {
          @receivedMs, @deliveredMs)
        ON CONFLICT (id) DO NOTHING`,
     );
+    // For search(): SQLite's lower() folds ASCII only.
+    db.function('dhtchat_lower', { deterministic: true }, (text) =>
+      typeof text === 'string' ? text.toLowerCase() : null,
+    );
     const outbox = `SELECT * FROM messages WHERE direction = 'outgoing' AND state IN ('queued', 'stored')`;
     this.#outboxAll = db.prepare(`${outbox} ORDER BY conversation, seq LIMIT ?`);
     this.#outboxOne = db.prepare(`${outbox} AND conversation = ? ORDER BY seq LIMIT ?`);
@@ -283,18 +287,65 @@ export class Messages {
     });
   }
 
-  /** The last `limit` messages of a conversation (before seq `beforeSeq` when paging back), oldest first. */
-  list(conversation: Uint8Array, options: { limit?: number; beforeSeq?: number } = {}): StoredMessage[] {
+  /**
+   * The last `limit` messages of a conversation, oldest first; when paging back, only those before seq
+   * `beforeSeq` and/or written before `beforeMs` (createdMs: the sender's clock for incoming messages).
+   */
+  list(
+    conversation: Uint8Array,
+    options: { limit?: number; beforeSeq?: number; beforeMs?: number } = {},
+  ): StoredMessage[] {
     const peer = checkPublicKey(conversation, 'conversation key');
     const limit = options.limit ?? 100;
     const before = options.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+    const beforeMs = options.beforeMs ?? Number.MAX_SAFE_INTEGER;
     return this.#ctx.read('listing messages', () =>
       this.#ctx.db
-        .prepare('SELECT * FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
-        .all(peer, before, limit)
+        .prepare(
+          `SELECT * FROM messages WHERE conversation = ? AND seq < ? AND created_ms < ?
+           ORDER BY seq DESC LIMIT ?`,
+        )
+        .all(peer, before, beforeMs, limit)
         .reverse()
         .map(toMessage),
     );
+  }
+
+  /**
+   * The newest `limit` messages (of one conversation, or all) whose text contains `query` ignoring case, oldest
+   * first. Case is compared after the engine's toLowerCase on both sides (every script, not only ASCII as
+   * SQLite's LIKE and lower() do), so the scan reads every message of the conversation: linear, bounded by the
+   * history, never by the result. docs/BENCHMARKS.md has the cost per message.
+   */
+  search(query: string, options: { conversation?: Uint8Array; limit?: number } = {}): StoredMessage[] {
+    const needle = query.toLowerCase();
+    const peer =
+      options.conversation === undefined ? null : checkPublicKey(options.conversation, 'conversation key');
+    // One conversation walks its (conversation, seq) index backwards; all of them walk the table's rowids.
+    const sql =
+      peer === null
+        ? `SELECT * FROM messages WHERE instr(dhtchat_lower(text), @needle) > 0 ORDER BY rowid DESC LIMIT @limit`
+        : `SELECT * FROM messages WHERE conversation = @peer AND instr(dhtchat_lower(text), @needle) > 0
+           ORDER BY seq DESC LIMIT @limit`;
+    return this.#ctx.read('searching messages', () =>
+      this.#ctx.db
+        .prepare(sql)
+        .all({ ...(peer === null ? {} : { peer }), needle, limit: options.limit ?? 100 })
+        .reverse()
+        .map(toMessage),
+    );
+  }
+
+  /** The seq (display position) of a message of this conversation, if it is one of its messages. */
+  seqOf(conversation: Uint8Array, id: Uint8Array): number | undefined {
+    const peer = checkPublicKey(conversation, 'conversation key');
+    const messageId = checkMessageId(id);
+    return this.#ctx.read('reading a message', () => {
+      const row = this.#ctx.db
+        .prepare('SELECT seq FROM messages WHERE id = ? AND conversation = ?')
+        .get(messageId, peer);
+      return row === undefined ? undefined : Number(row['seq']);
+    });
   }
 
   /** list() shaped for the CLI: ids and keys in lower-case hex, `ts` in ms since the epoch. */

@@ -144,7 +144,25 @@ CREATE TABLE kv (
 ) WITHOUT ROWID;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: V1_INITIAL }];
+/**
+ * Contact names get two keys (src/chat/name-key.ts): names that read alike share one, and the store refuses a
+ * second contact under it. They are filled in by Contacts.refreshNameKeys() when the store opens (keys need the
+ * Unicode tables, not SQL). Not UNIQUE: a database from before may already hold "Alice" and "alice", and
+ * ambiguous names are then refused where they are used rather than lost here. Also the name each friend gives
+ * themself (a profile frame), kept apart from the name we gave them.
+ */
+const V2_NAME_KEYS = `
+ALTER TABLE contacts ADD COLUMN name_key TEXT;
+ALTER TABLE contacts ADD COLUMN name_skeleton_key TEXT;
+ALTER TABLE contacts ADD COLUMN profile_name TEXT;
+CREATE INDEX contacts_name_key ON contacts (name_key) WHERE name_key IS NOT NULL;
+CREATE INDEX contacts_name_skeleton_key ON contacts (name_skeleton_key) WHERE name_skeleton_key IS NOT NULL;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: V1_INITIAL },
+  { version: 2, name: 'contact name keys and profile names', sql: V2_NAME_KEYS },
+];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

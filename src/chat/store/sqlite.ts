@@ -28,6 +28,8 @@ export interface SqliteDatabase {
   pragma(source: string, options: { simple: true }): SqlValue;
   pragma(source: string): SqlRow[];
   transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /** Registers a JavaScript function callable from SQL on this connection. */
+  function(name: string, options: { deterministic?: boolean }, fn: (...args: SqlValue[]) => SqlValue): void;
   close(): void;
 }
 

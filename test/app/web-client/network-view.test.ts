@@ -23,8 +23,8 @@ test('friends with a session are direct (with the endpoint), the others reached 
     },
     chat: {
       contacts: () => [
-        { name: 'bob', code: 'dhtchat:bob', presence: 'online', lastSeen: 1 },
-        { name: 'carol', code: 'dhtchat:carol', presence: 'offline', lastSeen: null },
+        { name: 'bob', code: 'dhtchat:bob', presence: 'online', lastSeen: 1, profileName: null },
+        { name: 'carol', code: 'dhtchat:carol', presence: 'offline', lastSeen: null, profileName: null },
       ],
       sessionInfo: (who: string) =>
         who === 'dhtchat:bob'

@@ -16,20 +16,29 @@ import { WebClient } from '../../../src/app/web-client/web-client.ts';
 
 const TOKEN = 'ab'.repeat(32);
 const events = new EventEmitter();
+const contact = (who: string) =>
+  ({ name: who, code: who, presence: 'offline', lastSeen: null, profileName: null }) as const;
 const service: ChatService = {
   on: (name, listener) => events.on(name, listener),
   off: (name, listener) => events.off(name, listener),
   code: 'dhtchat:me',
-  addFriend: async (code) => ({ name: 'x', code, presence: 'offline', lastSeen: null }),
+  addFriend: async (code) => contact(code),
   requests: () => [],
-  accept: async (who) => ({ name: who, code: who, presence: 'offline', lastSeen: null }),
+  accept: async (who) => contact(who),
   decline: () => {},
   block: () => {},
+  unblock: (who) => contact(who),
   contacts: () => [],
+  blocked: () => [],
+  rename: (who) => contact(who),
+  remove: (who) => contact(who),
+  profile: () => ({ name: null, code: 'dhtchat:me' }),
+  setProfileName: async (name) => ({ name, code: 'dhtchat:me' }),
   send: async () => ({ id: '00'.repeat(16), state: 'queued' }),
   messages: () => [],
+  search: () => [],
   markRead: () => {},
-  setTyping: () => {},
+  setTyping: (who) => ({ to: contact(who), isSent: true }),
 };
 
 function builtUi(): string {

@@ -82,6 +82,7 @@ function openSide(key: Buffer, peer: Buffer, path: string, received: StoredMessa
       onState: () => {},
       onTyping: () => {},
       onFriendRequestFrame: () => {},
+      onProfile: () => {},
     },
   });
   return side;

@@ -4,8 +4,12 @@ import {
   type ChatFrame,
   ChatFrameReader,
   decodeChatFrame,
+  CHAT_PROTOCOL_VERSION,
   encodeChatFrame,
+  FrameType,
   MAX_CHAT_FRAME_BYTES,
+  MAX_PROFILE_NAME_BYTES,
+  PROFILE_FRAME_VERSION,
 } from '../../../src/chat/session/frames.ts';
 import { SeededRandom } from '../../../src/runtime/index.ts';
 
@@ -88,5 +92,20 @@ describe('chat frames', () => {
       const second = reader.push(random.bytes(random.int(64)));
       if (first.error !== undefined) assert.equal(second.error, first.error);
     }
+  });
+
+  test('profile frame: a name of 1-256 bytes of UTF-8 round-trips; empty, longer or bad UTF-8 is malformed', () => {
+    for (const name of ['Robert', 'Ĝoŝ 🚲', '語'.repeat(64), 'x'.repeat(MAX_PROFILE_NAME_BYTES)]) {
+      const wire = encodeChatFrame({ type: 'profile', name });
+      assert.deepEqual(new ChatFrameReader().push(wire).frames, [{ type: 'profile', name }]);
+    }
+    assert.throws(() => encodeChatFrame({ type: 'profile', name: '' }), RangeError);
+    assert.throws(() => encodeChatFrame({ type: 'profile', name: 'x'.repeat(257) }), RangeError);
+    const malformed = { ok: false, code: 'CHAT_FRAME_MALFORMED' };
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.profile)), malformed);
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.profile, 0xc3)), malformed);
+    const tooLong = Buffer.concat([Buffer.of(FrameType.profile), Buffer.alloc(257, 0x61)]);
+    assert.deepEqual(decodeChatFrame(tooLong), malformed);
+    assert.ok(PROFILE_FRAME_VERSION <= CHAT_PROTOCOL_VERSION, 'we speak the version that carries it');
   });
 });

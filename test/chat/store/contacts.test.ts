@@ -43,10 +43,10 @@ describe('contacts', () => {
         'CHAT_CONTACT_NAME_TAKEN',
       );
       assert.equal(h.store.contacts.get(DAVE), undefined);
-      for (const bad of ['', 'x'.repeat(65), 'a\nb', ' padded', 'dhtchat:abc']) {
+      for (const bad of ['', 'x'.repeat(65), 'a\nb', ' padded', 'dhtchat:abc', 'a\u202eb']) {
         assert.equal(
           codeOf(() => h.store.contacts.rename(BOB, bad)),
-          'CHAT_STORE_BAD_ARGUMENT',
+          'CHAT_NAME_INVALID',
           JSON.stringify(bad),
         );
       }
