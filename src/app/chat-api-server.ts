@@ -62,6 +62,8 @@ export const ApiErrorCode = {
 
 export interface ChatApiServer {
   readonly port: number;
+  /** Event streams open right now (GET /v1/events clients). */
+  eventStreams(): number;
   close(): Promise<void>;
 }
 
@@ -83,7 +85,8 @@ export async function startChatApiServer(options: {
   const routes = routesFor(options.service);
   const eventLog = new EventLog();
   const unsubscribe = logChatEvents(options.service, eventLog);
-  routes.set('GET /v1/events', (_b, _q, res) => streamEvents(eventLog, res));
+  const streams = { open: 0 };
+  routes.set('GET /v1/events', (_b, _q, res) => streamEvents(eventLog, res, streams));
   const { backup } = options;
   if (backup !== undefined) routes.set('GET /v1/backup', () => backup());
   const expected = Buffer.from(`Bearer ${options.token}`);
@@ -99,6 +102,7 @@ export async function startChatApiServer(options: {
   port = (server.address() as AddressInfo).port;
   return {
     port,
+    eventStreams: () => streams.open,
     close: () =>
       new Promise<void>((resolve) => {
         unsubscribe();
@@ -179,7 +183,7 @@ function logChatEvents(chat: ChatService, log: EventLog): () => void {
  * The API's client is the data dir's owner, so message events carry the text (the daemon's log lines never do).
  * A reconnecting client (Last-Event-ID) first gets what it missed, or a `reset` event.
  */
-function streamEvents(log: EventLog, res: ServerResponse): typeof STREAMING {
+function streamEvents(log: EventLog, res: ServerResponse, streams: { open: number }): typeof STREAMING {
   const lastEventId = res.req.headers['last-event-id'];
   res.writeHead(200, {
     ...NON_PAGE_HEADERS,
@@ -203,11 +207,13 @@ function streamEvents(log: EventLog, res: ServerResponse): typeof STREAMING {
     } else for (const event of resume.events) send(event);
   }
   const unsubscribe = log.subscribe(send);
+  streams.open++;
   const keepalive = setInterval(() => write(': keepalive\n\n'), EVENT_KEEPALIVE_MS);
   keepalive.unref();
   res.on('close', () => {
     clearInterval(keepalive);
     unsubscribe();
+    streams.open--;
   });
   return STREAMING;
 }

@@ -6,11 +6,16 @@
  * screenshot (test-output/screenshots/), at 1100 px and at 360 px in the dark theme.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { callDaemon } from '../../src/app/chat-api-client.ts';
 import { decodeFriendCode } from '../../src/chat/index.ts';
 import {
   type ChatDaemon,
+  cliJson,
   dumpingLogs,
   type JsonLinesProcess,
   REQUEST_POLL_MS,
@@ -96,9 +101,7 @@ test('two users add each other, chat, see marks and typing, and get a message se
     const aliceDaemon = await startChatDaemon(alice.dir, bootstrap, running, { port: 0 });
     const a: ClientTab = await openClient(browser, alice.dir);
 
-    // Onboarding, then Alice pastes Bob's code (as `init` printed it) with a note.
-    await a.page.getByRole('heading', { name: 'Welcome to dhtchat' }).waitFor();
-    await review(a.page, 'onboarding');
+    // Alice (named at init) lands on the app; she pastes Bob's code (as `init` printed it) with a note.
     await skipOnboarding(a.page);
     await review(a.page, 'home');
     await menuButton(a.page, 'My friend code').click();
@@ -177,13 +180,50 @@ test('two users add each other, chat, see marks and typing, and get a message se
     await menuButton(a.page, 'Settings').click();
     await review(a.page, 'settings');
 
+    // Search finds an older message and shows it; the contact menu renames Bob.
+    await a.page.locator('.contact-item', { hasText: 'Bob' }).click();
+    await a.page.getByRole('button', { name: 'Search this conversation' }).click();
+    await a.page.getByRole('searchbox', { name: 'Search this conversation' }).fill('HELLO');
+    await a.page.locator('.search-hit', { hasText: 'hello Bob' }).click();
+    await a.page.locator('.bubble.highlighted', { hasText: 'hello Bob' }).waitFor();
+    await review(a.page, 'search');
+    await a.page.getByRole('button', { name: /^About Bob/ }).click();
+    await a.page.getByLabel('Your name for them').fill('Bobby');
+    await a.page.getByRole('button', { name: 'Rename' }).click();
+    await a.page.locator('.contact-item .contact-name', { hasText: /^Bobby$/ }).waitFor();
+
+    // A first run without a name: the onboarding sets one (friends then get it), skips the passphrase, shows
+    // the friend code.
+    const carolDir = mkdtempSync(join(tmpdir(), 'dhtchat-carol-'));
+    await cliJson(carolDir, 'init');
+    const carolDaemon = await startChatDaemon(carolDir, bootstrap, running, { port: 0 });
+    const c = await openClient(browser, carolDir);
+    await c.page.getByRole('heading', { name: 'Welcome to dhtchat' }).waitFor();
+    await c.page.getByText('Step 1 of 3').waitFor();
+    await review(c.page, 'onboarding');
+    await c.page.getByLabel('The name your friends see').fill('Carol');
+    await c.page.getByRole('button', { name: 'Save name' }).click();
+    await c.page.getByRole('heading', { name: 'A passphrase (optional)' }).waitFor();
+    await review(c.page, 'onboarding-passphrase');
+    await c.page.getByRole('button', { name: 'Skip this step' }).click();
+    await c.page.getByRole('heading', { name: 'Your friend code' }).waitFor();
+    await review(c.page, 'onboarding-code');
+    await c.page.getByRole('button', { name: 'Start chatting' }).click();
+    await c.page.getByRole('navigation', { name: 'Menu' }).waitFor();
+    assert.deepEqual(await callDaemon(carolDir, 'GET', '/v1/profile'), {
+      name: 'Carol',
+      code: carolDaemon.code,
+    });
+    await c.context.close();
+    await carolDaemon.proc.stop();
+
     // A phone-sized window in the dark theme: the list, then the conversation, one at a time.
     const phone = await browser.newContext({ viewport: { width: 360, height: 720 }, colorScheme: 'dark' });
     const small = await phone.newPage();
     await small.goto(await loginUrl(alice.dir));
-    await small.locator('.contact-item', { hasText: 'Bob' }).waitFor();
+    await small.locator('.contact-item', { hasText: 'Bobby' }).waitFor();
     await review(small, 'narrow-list-dark');
-    await small.locator('.contact-item', { hasText: 'Bob' }).click();
+    await small.locator('.contact-item', { hasText: 'Bobby' }).click();
     await small.locator('.bubble.mine', { hasText: 'hello Bob' }).waitFor();
     assert.equal(await small.locator('.sidebar').isVisible(), false, 'one pane at a time at 360 px');
     const overflow = (await small.evaluate(
@@ -192,7 +232,7 @@ test('two users add each other, chat, see marks and typing, and get a message se
     assert.ok(overflow <= 0, `nothing wider than the screen (${overflow} px too wide)`);
     await review(small, 'narrow-conversation-dark');
     await small.getByRole('button', { name: 'Back to the list' }).click();
-    await small.locator('.contact-item', { hasText: 'Bob' }).waitFor();
+    await small.locator('.contact-item', { hasText: 'Bobby' }).waitFor();
 
     assert.deepEqual(violations, []);
     assert.deepEqual([...a.dialogs, ...b.dialogs], []);

@@ -89,7 +89,8 @@ async function search(
 ): Promise<{ found: readonly MessageView[]; isLocal: boolean }> {
   try {
     const query = new URLSearchParams({ text, with: conversation.code, limit: String(MAX_RESULTS) });
-    return { found: await apiGet<FoundMessage[]>(`/v1/search?${query}`), isLocal: false };
+    // The daemon answers oldest first; the newest hit comes first here.
+    return { found: (await apiGet<FoundMessage[]>(`/v1/search?${query}`)).reverse(), isLocal: false };
   } catch (error) {
     if (!isMissingRoute(error)) return { found: [], isLocal: false };
     const needle = text.toLowerCase();
