@@ -189,7 +189,7 @@ test('two users add each other, chat, see marks and typing, and get a message se
     await review(a.page, 'search');
     await a.page.getByRole('button', { name: /^About Bob/ }).click();
     await a.page.getByLabel('Your name for them').fill('Bobby');
-    await a.page.getByRole('button', { name: 'Rename' }).click();
+    await a.page.getByRole('dialog').getByRole('button', { name: 'Rename' }).click();
     await a.page.locator('.contact-item .contact-name', { hasText: /^Bobby$/ }).waitFor();
 
     // A first run without a name: the onboarding sets one (friends then get it), skips the passphrase, shows

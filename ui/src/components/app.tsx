@@ -35,7 +35,7 @@ export function App() {
       </>
     );
   }
-  if (isOnboardingDue.value) {
+  if (isOnboardingDue()) {
     return (
       <>
         <Onboarding />

@@ -3,7 +3,7 @@
  * code to share. Shown while you have no name and no friends, until finished or skipped (remembered in this
  * browser's localStorage: a preference, nothing secret).
  */
-import { computed, signal } from '@preact/signals';
+import { signal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { contacts, requests } from '../state/contacts.ts';
 import { hasProfileApi, ownName } from '../state/session.ts';
@@ -15,13 +15,18 @@ const DONE_KEY = 'dhtchat-onboarded';
 const isDismissed = signal(readDismissed());
 const step = signal<1 | 2 | 3>(1);
 
-export const isOnboardingDue = computed(
-  () =>
-    !isDismissed.value &&
+/** Decided once, when the lists are first known: setting the name in step 1 must not end the onboarding. */
+let isFirstRun: boolean | undefined;
+
+/** Called once the contact lists are loaded. */
+export function isOnboardingDue(): boolean {
+  if (isDismissed.value) return false;
+  isFirstRun ??=
     (ownName.value === null || !hasProfileApi.value) &&
     contacts.value.length === 0 &&
-    requests.value.length === 0,
-);
+    requests.value.length === 0;
+  return isFirstRun;
+}
 
 export function Onboarding() {
   const heading = useRef<HTMLHeadingElement>(null);
