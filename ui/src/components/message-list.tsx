@@ -12,7 +12,7 @@ import { dayKey, dayLabel } from '../lib/format-time.ts';
 import { RowLayout } from '../lib/row-layout.ts';
 import type { ChatLine, Conversation } from '../state/conversation.ts';
 import { ownCode } from '../state/session.ts';
-import { MessageRow } from './message-row.tsx';
+import { MessageRowItem } from './message-row.tsx';
 
 type Row =
   | { readonly kind: 'day'; readonly key: string; readonly label: string }
@@ -52,11 +52,25 @@ export function MessageList({
   /** The row at the top of the viewport and how far into it we are: kept in place across changes. */
   const anchor = useRef<{ key: string; into: number } | undefined>(undefined);
   const scrolledTo = useRef<string | undefined>(undefined);
+  // Our own message just sent: show it, wherever the view was.
+  const newest = lines.at(-1);
+  const lastSentId = useRef<string | undefined>(undefined);
+  if (newest?.isSending === true && newest.id !== lastSentId.current) {
+    lastSentId.current = newest.id;
+    isAtBottom.current = true;
+  }
 
   const noteAnchor = (el: HTMLDivElement): void => {
-    const { start } = layout.range(el.scrollTop, 0, 0);
-    const key = layout.keyAt(start);
-    anchor.current = key === undefined ? undefined : { key, into: el.scrollTop - layout.offsetOf(start) };
+    // A message row, not a day separator: the day's separator moves up when older messages of that day arrive.
+    let { start: index } = layout.range(el.scrollTop, 0, 0);
+    while (layout.keyAt(index)?.startsWith('day-') === true) index++;
+    const key = layout.keyAt(index);
+    anchor.current = key === undefined ? undefined : { key, into: el.scrollTop - layout.offsetOf(index) };
+  };
+  const loadOlderNearTop = (el: HTMLDivElement): void => {
+    if (el.scrollTop < LOAD_OLDER_PX && conversation.hasOlder.value && !conversation.isLoadingOlder.value) {
+      void conversation.loadOlder();
+    }
   };
 
   const onScroll = (): void => {
@@ -67,9 +81,7 @@ export function MessageList({
     if (Math.abs(el.scrollTop - viewport.top) > 1 || el.clientHeight !== viewport.height) {
       setViewport({ top: el.scrollTop, height: el.clientHeight });
     }
-    if (el.scrollTop < LOAD_OLDER_PX && conversation.hasOlder.value && !conversation.isLoadingOlder.value) {
-      void conversation.loadOlder();
-    }
+    loadOlderNearTop(el);
   };
 
   // After each draw: measure the rows drawn, then put the scroll position where it belongs.
@@ -100,6 +112,8 @@ export function MessageList({
     } else if (isChanged) {
       redraw(0);
     }
+    // Still at the top after a page arrived (no scroll event will come): the next page.
+    if (!isAtBottom.current) loadOlderNearTop(el);
   });
 
   const { start, end } = layout.range(viewport.top, viewport.height, OVERSCAN_PX);
@@ -134,7 +148,7 @@ export function MessageList({
                 <span>{row.label}</span>
               </p>
             ) : (
-              <MessageRow
+              <MessageRowItem
                 line={row.line}
                 isMine={row.line.from === mine}
                 isHighlighted={row.key === highlightId}

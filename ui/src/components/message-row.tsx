@@ -1,4 +1,5 @@
 /** One message: its text, its time and, for ours, its mark (sending, sent, in the DHT, delivered, read). */
+import { Component } from 'preact';
 import type { MessageState } from '../api/api-types.ts';
 import { clockTime } from '../lib/format-time.ts';
 import type { ChatLine } from '../state/conversation.ts';
@@ -13,17 +14,29 @@ const MARKS: Record<MessageState | 'sending', { symbol: string; words: string }>
   read: { symbol: '✓✓', words: 'read' },
 };
 
-export function MessageRow({
-  line,
-  isMine,
-  isHighlighted,
-  onDiscard,
-}: {
-  line: ChatLine;
-  isMine: boolean;
-  isHighlighted: boolean;
-  onDiscard: (id: string) => void;
-}) {
+interface MessageRowProps {
+  readonly line: ChatLine;
+  readonly isMine: boolean;
+  readonly isHighlighted: boolean;
+  readonly onDiscard: (id: string) => void;
+}
+
+/**
+ * Drawn again only when its message changed: while scrolling, the list redraws every frame, and the rows that
+ * stay in view need no work.
+ */
+export class MessageRowItem extends Component<MessageRowProps> {
+  override shouldComponentUpdate(next: MessageRowProps): boolean {
+    const now = this.props;
+    return next.line !== now.line || next.isMine !== now.isMine || next.isHighlighted !== now.isHighlighted;
+  }
+
+  override render() {
+    return <MessageRow {...this.props} />;
+  }
+}
+
+export function MessageRow({ line, isMine, isHighlighted, onDiscard }: MessageRowProps) {
   const mark = MARKS[line.isSending === true ? 'sending' : line.state];
   return (
     <div

@@ -12,17 +12,22 @@ export function dayKey(ms: number): string {
 export function dayLabel(ms: number, nowMs: number = Date.now()): string {
   if (dayKey(ms) === dayKey(nowMs)) return 'Today';
   if (dayKey(ms) === dayKey(nowMs - DAY_MS)) return 'Yesterday';
-  const sameYear = new Date(ms).getFullYear() === new Date(nowMs).getFullYear();
-  return new Date(ms).toLocaleDateString(undefined, {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    ...(sameYear ? {} : { year: 'numeric' }),
-  });
+  const isSameYear = new Date(ms).getFullYear() === new Date(nowMs).getFullYear();
+  return (isSameYear ? DATE : DATE_WITH_YEAR).format(ms);
 }
 
+// Formatters are made once: building one per call (as toLocaleTimeString does) costs more than drawing a row.
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const DATE = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long' });
+const DATE_WITH_YEAR = new Intl.DateTimeFormat(undefined, {
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+});
+
 export function clockTime(ms: number): string {
-  return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return CLOCK.format(ms);
 }
 
 /** "just now", "5 min ago", "3 h ago", "2 days ago", or "never". */
