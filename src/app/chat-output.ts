@@ -55,6 +55,10 @@ export function formatEvent(e: Record<string, unknown>, nameOf: NameOf = () => u
       const isNamed = typeof e['name'] === 'string' && e['name'] !== e['code'];
       return `${isNamed ? `${str('name')} (${str('code')})` : str('code')} is now a friend`;
     }
+    case 'request_received': {
+      const isNamed = typeof e['name'] === 'string' && e['name'] !== e['code'];
+      return `${isNamed ? `${str('name')} (${str('code')})` : str('code')} received your friend request`;
+    }
     default:
       return terminalSafe(JSON.stringify(e));
   }

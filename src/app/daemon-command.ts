@@ -1,6 +1,7 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init] [--json]` — also what `dhtchat` with no command runs (`daemon --init` on the default data dir).
+ *   [--init] [--json] [--no-port-mapping]` — also what `dhtchat` with no command runs (`daemon --init` on the
+ *   default data dir).
  *
  * Runs the chat node until SIGINT/SIGTERM. On a terminal (stdout a TTY, no --json) it says what it is doing in
  * plain words (daemon-console.ts). Otherwise it logs JSON lines on stdout: the first line is always
@@ -38,6 +39,7 @@ interface DaemonFlags {
   init?: boolean;
   open?: boolean;
   json?: boolean;
+  portMapping?: boolean;
 }
 
 /** Where the daemon's log goes: JSON lines, or plain words on a terminal. */
@@ -66,6 +68,7 @@ export function registerDaemonCommand(program: Command): void {
     )
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
     .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
+    .option('--no-port-mapping', 'do not ask the router to map our UDP port (PCP, NAT-PMP, UPnP)')
     .option('--open', 'open the web client in the browser once the daemon runs')
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
@@ -89,6 +92,8 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     dataDir,
     bootstrap: bootstrapResolver(routers, (fields) => logger.warn(fields)),
     allowPrivate: flags.allowPrivate ?? false,
+    portMapping: flags.portMapping ?? true,
+    bootstrapHosts: routers.map((r) => r.host),
     logger,
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(flags.host === undefined ? {} : { host: flags.host }),

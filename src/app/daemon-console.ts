@@ -81,6 +81,9 @@ export class DaemonConsole {
     view.chat.on('presence', (e) => this.#line(this.#presenceLine(e.code, e.presence)));
     view.chat.on('request', (e) => this.#line(this.#requestLine(e)));
     view.chat.on('accepted', (e) => this.#line(`you and ${this.#nameOf(e.code, e)} are now friends`));
+    view.chat.on('request_received', (e) =>
+      this.#line(`${this.#nameOf(e.code, e)} received your friend request`),
+    );
   }
 
   #onLog(level: ConsoleLevel, fields: LogFields, message: string | undefined): void {
@@ -131,6 +134,14 @@ export class DaemonConsole {
           ? `warning: ${path} was open to other users (mode ${mode}); made private`
           : `warning: ${path} is open to other users (mode ${mode}) and could not be made private`;
       }
+      case 'port_mapped':
+      case 'port_mapping_changed': {
+        const external = terminalSafe(String(fields['external']));
+        const how = terminalSafe(String(fields['protocol']));
+        return `your router forwards ${external} to this daemon (${how}): friends can reach you there`;
+      }
+      case 'port_mapping_lost':
+        return 'your router dropped its port forwarding for this daemon; asking again…';
       case 'profile_name_ignored':
         return `warning: the name in profile.json is not used: ${terminalSafe(String(fields['problem']))}`;
       case 'web_client_missing':

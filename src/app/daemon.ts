@@ -37,6 +37,7 @@ import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
 import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
+import { startPortMapping } from './port-mapping-wiring.ts';
 import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-client/daemon-web-client.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
@@ -58,6 +59,13 @@ export interface DaemonOptions {
   name?: string;
   /** How long to wait for the DHT to join before starting the chat services (default 10 s). */
   joinWaitMs?: number;
+  /** Ask the gateway to map our UDP port (PCP, NAT-PMP, UPnP); default true (`--no-port-mapping`). */
+  portMapping?: boolean;
+  /**
+   * The bootstrap hosts as given (names or addresses) when `bootstrap` is a resolver; all loopback means a local
+   * testnet, where port mapping is skipped.
+   */
+  bootstrapHosts?: readonly string[];
   logger: Logger;
   clock?: Clock;
   random?: Random;
@@ -112,6 +120,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     undo.push(() => transport.close());
     const port = transport.localAddress().port;
     store.kv.setJson(PORT_KV_KEY, port);
+    // The mapping may land before the chat exists; once it does, a change republishes our records.
+    let onMappingChanged = (): void => {};
+    const portMapping = await startPortMapping({
+      isEnabled: options.portMapping ?? true,
+      socket: transport.localAddress(),
+      bootstrapHosts:
+        typeof options.bootstrap === 'function'
+          ? (options.bootstrapHosts ?? [])
+          : options.bootstrap.map((a) => a.host),
+      logger,
+      clock,
+      random,
+      onEndpointsChanged: () => onMappingChanged(),
+    });
+    undo.push(() => portMapping.close());
 
     const { DhtNode } = await import('../dht/index.ts');
     const { DatagramDemux, UtpEndpoint } = await import('../net/index.ts');
@@ -166,8 +189,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger: logger.child({ part: 'chat' }),
       ...(name === undefined ? {} : { name }),
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
-      localEndpoints: () => localEndpoints(transport, dht, options),
+      localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, dht, options)],
     });
+    onMappingChanged = () => chat.endpointsChanged();
     for (const name of CHAT_EVENT_NAMES)
       chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
     await chat.start(dhtReady);

@@ -26,6 +26,8 @@ import { Delivery } from './session/delivery.ts';
 import { createDhtServices, type DhtServices } from './session/dht-services.ts';
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
+import type { RequestBudgetLimits } from './session/request-budget.ts';
+import type { StrangerLimits } from './session/stranger-gate.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
 import { SessionManager } from './session/session-manager.ts';
 import type { ChatStore } from './store/chat-store.ts';
@@ -88,6 +90,15 @@ export interface ChatNodeOptions {
   retransmitMs?: number;
   /** How long a queued message waits for a session before going to the DHT (default 8 s). */
   offlineAfterMs?: number;
+  /**
+   * Friend-request stamp work (leading zero bits), asked of requesters and done for our own requests. The daemon
+   * never sets it (REQUEST_STAMP_BITS, ~1 s a request); in-process tests lower it so that befriending is cheap.
+   */
+  requestStampBits?: number;
+  /** Stranger XX handshake ration (stranger-gate.ts); defaults are the product's. */
+  strangerLimits?: Partial<StrangerLimits>;
+  /** Friend-request budget (request-budget.ts); defaults are the product's. */
+  requestBudget?: Partial<RequestBudgetLimits>;
 }
 
 export interface ChatNodeEvents {
@@ -98,6 +109,8 @@ export interface ChatNodeEvents {
   typing: [event: { code: string; isTyping: boolean }];
   /** A contact became a friend (they accepted us, or both added each other). */
   accepted: [event: ContactView];
+  /** Our friend request reached the recipient's daemon (it acknowledged it); they have not answered yet. */
+  request_received: [event: ContactView];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
@@ -115,6 +128,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #offline: OfflineScheduler | undefined;
   #ownName: string | undefined;
   #isStarted = false;
+  #areServicesStarted = false;
   #isClosed = false;
 
   constructor(opts: ChatNodeOptions) {
@@ -134,14 +148,23 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#requests = new RequestExchange({
       store: opts.store,
       clock: opts.clock,
+      random: opts.random,
       logger: this.#logger,
+      ownPublicKey: opts.identity.publicKey,
       ownName: () => fitBytes(this.#ownName ?? '', MAX_REQUEST_NAME_BYTES),
+      ...(opts.requestStampBits === undefined ? {} : { stampBits: opts.requestStampBits }),
+      ...(opts.requestBudget === undefined ? {} : { budget: opts.requestBudget }),
       events: {
         onRequest: (peer) => {
           const view = this.#requests.view(peer);
           if (view !== undefined) this.emit('request', view);
         },
         onAccepted: (peer) => this.#onAccepted(peer),
+        onRequestReceived: (peer) => {
+          const contact = this.#store.contacts.get(peer);
+          if (contact !== undefined) this.emit('request_received', toContactView(contact, 'received'));
+        },
+        dial: (peer) => this.#sessions.connect(peer),
       },
     });
     this.#delivery = new Delivery({
@@ -159,17 +182,23 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onProfile: (peer, name) => this.#onProfile(peer, name),
       },
     });
-    this.#sessions = new SessionManager(ctx, opts.utp, opts.store, {
-      admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
-      dialMode: (peer) => this.#requests.dialMode(peer),
-      onFriendSession: (peer, session) => {
-        this.#offline?.cancel(peer);
-        this.#rendezvous?.resetBackoff(peer);
-        return this.#delivery.attach(peer, session);
+    this.#sessions = new SessionManager(
+      ctx,
+      opts.utp,
+      opts.store,
+      {
+        admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
+        dialMode: (peer) => this.#requests.dialMode(peer),
+        onFriendSession: (peer, session) => {
+          this.#offline?.cancel(peer);
+          this.#rendezvous?.resetBackoff(peer);
+          return this.#delivery.attach(peer, session);
+        },
+        onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
+        onPresence: (peer, presence) => this.#onPresence(peer, presence),
       },
-      onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
-      onPresence: (peer, presence) => this.#onPresence(peer, presence),
-    });
+      opts.strangerLimits === undefined ? {} : { strangerLimits: opts.strangerLimits },
+    );
     if (opts.dht !== undefined) {
       const services = createDhtServices(
         { ...opts, dht: opts.dht, logger: this.#logger },
@@ -185,6 +214,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
             for (const id of ids) this.#emitState(peer, id, state);
           },
           sessions: this.#sessions,
+          needsAnnouncing: (peer) => this.#requests.outgoingStatus(peer) !== 'received',
         },
       );
       this.#rendezvous = services.rendezvous;
@@ -212,6 +242,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#isStarted) return;
     this.#isStarted = true;
     this.#sessions.start();
+    this.#requests.start();
     for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
       if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
       this.#sessions.connect(contact.publicKey);
@@ -227,6 +258,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #startServices(): void {
     if (this.#isClosed) return;
+    this.#areServicesStarted = true;
     this.#beacon?.start();
     this.#nat?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
@@ -243,6 +275,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#mailbox?.close();
     this.#rendezvous?.close();
     this.#delivery.close();
+    this.#requests.close();
     this.#sessions.close();
   }
 
@@ -273,9 +306,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       return this.#store.contacts.upsert(peer, 'pending-outgoing', opts.name);
     });
     for (const endpoint of opts.endpoints ?? []) this.#store.contacts.noteEndpoint(peer, endpoint, 'hint');
-    this.#sessions.connect(peer);
+    // Dialled once the request's stamp is solved (RequestExchange's dial event).
+    this.#requests.noteOutgoing(peer);
     this.#beacon?.announceNow().catch(() => {});
-    return toContactView(contact);
+    return toContactView(contact, 'sent');
   }
 
   requests(): RequestView[] {
@@ -312,7 +346,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   }
 
   contacts(): ContactView[] {
-    return this.#store.contacts.list(['accepted', 'pending-outgoing']).map((c) => toContactView(c));
+    return this.#store.contacts
+      .list(['accepted', 'pending-outgoing'])
+      .map((c) => toContactView(c, this.#requests.outgoingStatus(c.publicKey)));
   }
 
   blocked(): ContactView[] {
@@ -428,6 +464,14 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
   addEndpoints(codeOrName: string, endpoints: readonly UdpAddress[]): void {
     this.#sessions.addCandidates(this.#resolve(codeOrName, false), endpoints);
+  }
+
+  /**
+   * Our endpoints changed (a port mapping came, moved or went): republish our records now. Before the DHT
+   * services start there is nothing to do: their first publish carries the change.
+   */
+  endpointsChanged(): void {
+    if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
   }
 
   /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */

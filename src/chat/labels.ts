@@ -23,6 +23,8 @@ export const LABELS = {
   punchNote: 'dhtchat/punch/v1',
   /** Info-hash where a friend request for a recipient is announced in a given hour. */
   requestTopic: 'dhtchat/request/v1',
+  /** Proof of work a friend request carries: bound to recipient, requester and hour (request-stamp.ts). */
+  requestStamp: 'dhtchat/request-stamp/v1',
   /** Checksum domain of a friend code (the BCH checksum starts from this label). */
   friendCode: 'dhtchat/friend-code/v1',
   /** AEAD associated data prefix of a passphrase-protected identity file. */

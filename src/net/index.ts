@@ -1,4 +1,7 @@
-/** The net layer's public surface: one UDP port demultiplexed between KRPC and uTP; uTP (BEP 29) streams. */
+/**
+ * The net layer's public surface: one UDP port shared by KRPC and uTP; uTP (BEP 29); secure streams; port
+ * mapping (PCP, NAT-PMP, UPnP IGD).
+ */
 export { type DemuxCounters, DatagramDemux } from './demux.ts';
 export { DEFAULT_UTP_CONFIG, type UtpConfig } from './utp/config.ts';
 export {
@@ -32,3 +35,22 @@ export {
   SecureStream,
   type SecureStreamOptions,
 } from './secure/index.ts';
+export {
+  type AttemptResult,
+  type HttpRequest,
+  type HttpRequester,
+  type HttpResult,
+  isNatInsideHost,
+  isReachableExternalHost,
+  type MapOutcome,
+  MappingFailureReason,
+  type MappingProtocol,
+  MappingProtocolName,
+  NatPmpClient,
+  PcpClient,
+  PortMapper,
+  type PortMapperTiming,
+  type PortMappingEvent,
+  UdpExchange,
+  UpnpClient,
+} from './port-mapping/index.ts';

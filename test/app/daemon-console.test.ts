@@ -187,4 +187,29 @@ describe('DaemonConsole', () => {
     ]);
     assert.equal(err(), 'fatal: Error: boom\\n    at x\n');
   });
+
+  test('port mapping: the forwarded endpoint in words; skipped, renewed and removed lines stay quiet', () => {
+    const { plain, start, lines } = setUp();
+    start('Alice');
+    const before = lines().length;
+    plain.logger.info({ event: 'port_mapping_skipped', reason: 'public address 203.0.113.9' });
+    plain.logger.info({
+      event: 'port_mapped',
+      protocol: 'pcp',
+      external: '203.0.113.7:37060',
+      lifetimeS: 7200,
+    });
+    plain.logger.debug({ event: 'port_mapping_renewed', protocol: 'pcp', external: '203.0.113.7:37060' });
+    plain.logger.warn({ event: 'port_mapping_lost', protocol: 'pcp', external: '203.0.113.7:37060' });
+    plain.logger.info({
+      event: 'port_unmapped',
+      protocol: 'pcp',
+      external: '203.0.113.7:37060',
+      isConfirmed: true,
+    });
+    assert.deepEqual(lines().slice(before), [
+      'your router forwards 203.0.113.7:37060 to this daemon (pcp): friends can reach you there',
+      'your router dropped its port forwarding for this daemon; asking again…',
+    ]);
+  });
 });

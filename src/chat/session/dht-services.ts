@@ -40,6 +40,8 @@ export interface DhtServicesHooks {
    * found on our beacon topic (XX).
    */
   sessions: Pick<SessionManager, 'sessionOf' | 'addCandidates' | 'connectUnknown'>;
+  /** Should our pending request to `peer` still be announced (false once their daemon acknowledged it)? */
+  needsAnnouncing?(peer: Buffer): boolean;
 }
 
 export interface DhtServices {
@@ -112,6 +114,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     port: () => opts.utp.localAddress().port,
     localEndpoints: () => opts.localEndpoints(),
     onRequester: (endpoint) => hooks.sessions.connectUnknown(endpoint),
+    ...(hooks.needsAnnouncing === undefined ? {} : { needsAnnouncing: hooks.needsAnnouncing }),
   });
   const nat: NatTraversal = {
     introducers,

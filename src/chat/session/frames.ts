@@ -7,13 +7,16 @@
  *   read     0x04  count u8 (1..64) ids[16 × count]        (read receipts)
  *   typing   0x05  isTyping u8 (0|1)
  *   ping     0x06  nonce u32;   pong 0x07 nonce u32
- *   request  0x08  nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the rest, ≤ 1 KiB)
+ *   request  0x08  stampHour u32 stampNonces[16 × 8] nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the
+ *                  rest, ≤ 1 KiB)                          (the stamp: request-stamp.ts)
  *   profile  0x0a  name (UTF-8, the rest, 1..256 bytes: 64 code points)   (the name the sender gives itself;
  *                  sent only to a peer whose hello said version ≥ 2: a version-1 peer drops unknown frames)
+ *   request-ack 0x0b  status u8 (0 received | 1 stamp refused) stampBits u8 (the work the recipient asks for)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
 import { MESSAGE_ID_BYTES } from '../labels.ts';
+import { type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
 /** 2: knows the profile frame. */
@@ -30,13 +33,18 @@ export const FrameType = {
   pong: 0x07,
   request: 0x08,
   profile: 0x0a,
+  requestAck: 0x0b,
 } as const;
+/** What a request-ack says: the request is stored for the user, or it was dropped for want of a valid stamp. */
+export const REQUEST_ACK_STATUSES = ['received', 'stamp-refused'] as const;
+export type RequestAckStatus = (typeof REQUEST_ACK_STATUSES)[number];
 export const MAX_IDS_PER_FRAME = 64;
 export const MAX_REQUEST_NAME_BYTES = 64;
 export const MAX_REQUEST_MESSAGE_BYTES = 1024;
 /** 64 code points of at most 4 bytes each. */
 export const MAX_PROFILE_NAME_BYTES = 256;
 const LENGTH_BYTES = 4;
+const STAMP_BYTES = 4 + STAMP_NONCES_BYTES;
 const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
 /** The largest body a valid frame can have: a message of 16 KiB. */
 export const MAX_CHAT_FRAME_BYTES = MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES;
@@ -49,8 +57,9 @@ export type ChatFrame =
   | { type: 'typing'; isTyping: boolean }
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
-  | { type: 'request'; name: string; message: string }
-  | { type: 'profile'; name: string };
+  | { type: 'request'; name: string; message: string; stamp: RequestStamp }
+  | { type: 'profile'; name: string }
+  | { type: 'request-ack'; status: RequestAckStatus; stampBits: number };
 
 export const FrameErrorCode = {
   tooLarge: 'CHAT_FRAME_TOO_LARGE',
@@ -108,8 +117,21 @@ function encodeBody(frame: ChatFrame): Buffer {
       const message = Buffer.from(frame.message, 'utf8');
       if (name.length > MAX_REQUEST_NAME_BYTES) throw new RangeError('request name over 64 bytes');
       if (message.length > MAX_REQUEST_MESSAGE_BYTES) throw new RangeError('request message over 1 KiB');
-      return Buffer.concat([Buffer.of(FrameType.request, name.length), name, message]);
+      if (frame.stamp.nonces.length !== STAMP_NONCES_BYTES)
+        throw new RangeError('stamp nonces are 128 bytes');
+      const head = Buffer.alloc(1 + STAMP_BYTES + 1);
+      head[0] = FrameType.request;
+      head.writeUInt32BE(frame.stamp.hour >>> 0, 1);
+      frame.stamp.nonces.copy(head, 5);
+      head[1 + STAMP_BYTES] = name.length;
+      return Buffer.concat([head, name, message]);
     }
+    case 'request-ack':
+      return Buffer.of(
+        FrameType.requestAck,
+        REQUEST_ACK_STATUSES.indexOf(frame.status),
+        frame.stampBits & 0xff,
+      );
     case 'profile': {
       const name = Buffer.from(frame.name, 'utf8');
       if (name.length < 1 || name.length > MAX_PROFILE_NAME_BYTES) throw new RangeError('profile name size');
@@ -165,14 +187,25 @@ export function decodeChatFrame(body: Buffer): FrameResult {
       if (rest.length !== 4) return bad('malformed');
       return ok({ type: body[0] === FrameType.ping ? 'ping' : 'pong', nonce: rest.readUInt32BE(0) });
     case FrameType.request: {
-      const nameLength = rest[0];
-      if (nameLength === undefined || nameLength > MAX_REQUEST_NAME_BYTES || rest.length < 1 + nameLength) {
+      const nameLength = rest[STAMP_BYTES];
+      const nameStart = STAMP_BYTES + 1;
+      if (
+        nameLength === undefined ||
+        nameLength > MAX_REQUEST_NAME_BYTES ||
+        rest.length < nameStart + nameLength
+      ) {
         return bad('malformed');
       }
-      const name = decodeText(rest.subarray(1, 1 + nameLength), MAX_REQUEST_NAME_BYTES);
-      const message = decodeText(rest.subarray(1 + nameLength), MAX_REQUEST_MESSAGE_BYTES);
+      const name = decodeText(rest.subarray(nameStart, nameStart + nameLength), MAX_REQUEST_NAME_BYTES);
+      const message = decodeText(rest.subarray(nameStart + nameLength), MAX_REQUEST_MESSAGE_BYTES);
       if (name === undefined || message === undefined) return bad('malformed');
-      return ok({ type: 'request', name, message });
+      const stamp = { hour: rest.readUInt32BE(0), nonces: Buffer.from(rest.subarray(4, STAMP_BYTES)) };
+      return ok({ type: 'request', name, message, stamp });
+    }
+    case FrameType.requestAck: {
+      const status = REQUEST_ACK_STATUSES[rest[0] ?? REQUEST_ACK_STATUSES.length];
+      if (rest.length !== 2 || status === undefined) return bad('malformed');
+      return ok({ type: 'request-ack', status, stampBits: rest[1] as number });
     }
     case FrameType.profile: {
       const name = rest.length === 0 ? undefined : decodeText(rest, MAX_PROFILE_NAME_BYTES);

@@ -14,6 +14,9 @@
  * us) is not redialled in a hot loop.
  * Presence: online while a session is up; away PRESENCE_GRACE_MS after the last one closed (lastSeen then);
  * offline after AWAY_TO_OFFLINE_MS more; an offline friend whose fresh record we fetch is away (lastSeen: now).
+ * Strangers: an incoming XX handshake needs a StrangerGate ticket before any DH is done for it, must complete
+ * within the gate's handshakeMs, and holds its ticket until it closes or proves to be a friend. IK is never
+ * rationed: a friend always gets in (a stranger's IK is refused right after the handshake).
  */
 import type { SecurePattern, UtpEndpoint, UtpSocket } from '../../net/index.ts';
 import { addressKey, type UdpAddress } from '../../runtime/index.ts';
@@ -21,6 +24,7 @@ import type { ChatStore } from '../store/chat-store.ts';
 import { ContactState, type Presence } from '../store/contacts.ts';
 import { FriendHosts } from './friend-hosts.ts';
 import { ChatSession, SessionCloseCode, type SessionContext, type SessionHandlers } from './session.ts';
+import { StrangerGate, type StrangerLimits, type StrangerTicket } from './stranger-gate.ts';
 
 export type Admission = 'friend' | 'request' | 'refuse';
 
@@ -70,13 +74,28 @@ export class SessionManager {
   readonly #hooks: SessionManagerHooks;
   readonly #peers = new Map<string, PeerState>();
   readonly #pending = new Set<ChatSession>();
+  readonly #strangers: StrangerGate;
+  /** Incoming XX sessions holding a stranger ticket (until they close or turn out to be friends). */
+  readonly #tickets = new Map<ChatSession, StrangerTicket>();
   #isClosed = false;
 
-  constructor(ctx: SessionContext, utp: UtpEndpoint, store: ChatStore, hooks: SessionManagerHooks) {
+  constructor(
+    ctx: SessionContext,
+    utp: UtpEndpoint,
+    store: ChatStore,
+    hooks: SessionManagerHooks,
+    opts: { strangerLimits?: Partial<StrangerLimits> } = {},
+  ) {
     this.#ctx = ctx;
     this.#utp = utp;
     this.#store = store;
     this.#hooks = hooks;
+    this.#strangers = new StrangerGate(ctx.clock, opts.strangerLimits);
+  }
+
+  /** The stranger ration: tickets held now, and how many were admitted, evicted and refused so far. */
+  get strangers(): Pick<StrangerGate, 'active' | 'stats' | 'limits'> {
+    return this.#strangers;
   }
 
   start(): void {
@@ -204,7 +223,38 @@ export class SessionManager {
       socket.reset();
       return;
     }
-    this.#track(ChatSession.accept(this.#ctx, socket));
+    const session = ChatSession.accept(this.#ctx, socket, {
+      admitPattern: (pattern) => pattern === 'IK' || this.#admitStranger(session),
+    });
+    this.#track(session);
+  }
+
+  /** An XX initiator's first frame: a ticket, a deadline for its handshake, and release when it closes. */
+  #admitStranger(session: ChatSession): boolean {
+    if (this.#isClosed) return false;
+    const ticket = this.#strangers.tryAdmit(session.remoteAddress, () =>
+      session.close(SessionCloseCode.refused),
+    );
+    if (ticket === undefined) {
+      const { refused } = this.#strangers.stats;
+      const fields = { session: session.id, active: this.#strangers.active, ...refused };
+      this.#ctx.logger.debug(fields, 'chat: stranger handshake refused (ration)');
+      return false;
+    }
+    this.#tickets.set(session, ticket);
+    const deadline = this.#ctx.clock.setTimer(this.#strangers.limits.handshakeMs, () => {
+      if (session.establishedMs === undefined) session.close(SessionCloseCode.timeout);
+    });
+    void session.closed.then(() => {
+      deadline.cancel();
+      this.#releaseStranger(session);
+    });
+    return true;
+  }
+
+  #releaseStranger(session: ChatSession): void {
+    this.#tickets.get(session)?.release();
+    this.#tickets.delete(session);
   }
 
   #track(session: ChatSession): void {
@@ -244,6 +294,7 @@ export class SessionManager {
       this.#hooks.onRequestSession(peer, session);
       return;
     }
+    this.#releaseStranger(session); // a friend who dialled with XX (they have not seen our acceptance yet)
     this.#install(peer, session);
   }
 

@@ -10,6 +10,7 @@
  * keeps an old session over a friend's new one: the friend may have restarted).
  */
 import {
+  type SecurePattern,
   type SecurePeer,
   SecureStream,
   type UtpEndpoint,
@@ -71,6 +72,8 @@ export class ChatSession {
   readonly remoteAddress: UdpAddress;
   /** Resolves with the authenticated peer; rejects if the handshake fails. */
   readonly established: Promise<SecurePeer>;
+  /** Resolves with the close code once the session has closed, for whatever reason. */
+  readonly closed: Promise<SessionCloseCode>;
   establishedMs: number | undefined;
   readonly #ctx: SessionContext;
   readonly #secure: SecureStream;
@@ -86,6 +89,7 @@ export class ChatSession {
   #maxHeldFrames = MAX_HELD_FRAMES;
   /** probe() callers waiting for the peer to say anything. */
   #probes: Array<(isAlive: boolean) => void> = [];
+  #resolveClosed: (code: SessionCloseCode) => void = () => {};
 
   private constructor(
     ctx: SessionContext,
@@ -93,8 +97,12 @@ export class ChatSession {
     isInitiator: boolean,
     remoteKey?: Buffer,
     isXX?: boolean,
+    admitPattern?: (pattern: SecurePattern) => boolean,
   ) {
     this.#ctx = ctx;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
     this.isInitiator = isInitiator;
     this.remoteAddress = socket.remoteAddress;
     this.#lastReceivedMs = ctx.clock.now();
@@ -108,6 +116,7 @@ export class ChatSession {
       clock: ctx.clock,
       handshakeTimeoutMs: ctx.timing.handshakeTimeoutMs,
       logger: ctx.logger,
+      ...(admitPattern === undefined ? {} : { admitPattern }),
     });
     this.#secure.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#secure.on('error', (error: Error & { code?: string }) =>
@@ -139,8 +148,13 @@ export class ChatSession {
     return new ChatSession(ctx, utp.connect(address), true);
   }
 
-  static accept(ctx: SessionContext, socket: UtpSocket): ChatSession {
-    return new ChatSession(ctx, socket, false);
+  /** admitPattern: asked on the initiator's first frame, before any DH (see SecureSessionOptions). */
+  static accept(
+    ctx: SessionContext,
+    socket: UtpSocket,
+    opts: { admitPattern?: (pattern: SecurePattern) => boolean } = {},
+  ): ChatSession {
+    return new ChatSession(ctx, socket, false, undefined, undefined, opts.admitPattern);
   }
 
   get peer(): SecurePeer | undefined {
@@ -267,6 +281,7 @@ export class ChatSession {
     this.#timer?.cancel();
     this.#held = [];
     for (const settle of this.#probes.slice()) settle(false);
+    this.#resolveClosed(code);
     this.#handlers?.onClose(code, detail);
   }
 }

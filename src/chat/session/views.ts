@@ -18,6 +18,8 @@ export interface ContactView {
   readonly lastSeen: number | null;
   /** The name they give themself (their profile), when they sent one; never used to pick a contact. */
   readonly profileName: string | null;
+  /** Only for a contact we sent a request to and who has not accepted: has their daemon received it yet? */
+  readonly request?: 'sent' | 'received';
 }
 /** Our own profile: the name friends are sent, and our friend code. */
 export interface ProfileView {
@@ -50,7 +52,7 @@ export function toView(m: StoredMessage): MessageView {
   return { id: m.id.toString('hex'), from: codeOf(m.sender), text: m.text, ts: m.createdMs, state: m.state };
 }
 
-export function toContactView(c: Contact): ContactView {
+export function toContactView(c: Contact, request?: 'sent' | 'received'): ContactView {
   const code = codeOf(c.publicKey);
   return {
     name: c.name ?? code,
@@ -58,6 +60,7 @@ export function toContactView(c: Contact): ContactView {
     presence: c.presence,
     lastSeen: c.lastSeenMs ?? null,
     profileName: c.profileName ?? null,
+    ...(request === undefined ? {} : { request }),
   };
 }
 

@@ -70,8 +70,11 @@ const NAME_BYTES = 256;
 /** Settings rows carry small JSON or names; the DHT routing table (the only large one) is not exported. */
 export const MAX_SETTING_VALUE_BYTES = 64 * 1024;
 
-/** Machine-local settings, not carried (the `app-` prefix is the app layer's, e.g. the last UDP port). */
-const LOCAL_SETTINGS_WHERE = `key NOT IN ('${KvKey.ownPublicKey}', '${KvKey.routingTable}') AND key NOT LIKE 'app-%'`;
+/**
+ * Machine-local or derived settings, not carried (the `app-` prefix is the app layer's, e.g. the last UDP port;
+ * the name-key version says which tables computed this store's keys: the restoring store computes its own).
+ */
+const LOCAL_SETTINGS_WHERE = `key NOT IN ('${KvKey.ownPublicKey}', '${KvKey.routingTable}', '${KvKey.nameKeyVersion}') AND key NOT LIKE 'app-%'`;
 
 /** In insert order: every table after the tables its foreign keys point to. */
 export const BACKUP_TABLES: readonly BackupTable[] = [

@@ -136,7 +136,10 @@ export class ChatStore {
 
   /** Fills this store, which must hold no chat data yet, from a backup's rows in one transaction; a count. */
   restoreBackupRows(rows: Iterable<BackupRow>): number {
-    return writeBackupRows(this.#ctx, rows);
+    const count = writeBackupRows(this.#ctx, rows);
+    // A backup carries names, not their keys (derived, and from tables that may differ here): compute them now.
+    this.contacts.refreshNameKeys(this.kv, { isForced: true });
+    return count;
   }
 
   schemaVersion(): number {

@@ -11,7 +11,7 @@ import { DhtchatError, type UdpAddress } from '../../runtime/index.ts';
 import { checkName, NameErrorCode } from '../contact-name.ts';
 import { encodeFriendCode } from '../friend-code.ts';
 import { NAME_KEY_VERSION, type NameKeys, nameKeys } from '../name-key.ts';
-import type { KeyValue } from './kv.ts';
+import { type KeyValue, KvKey } from './kv.ts';
 import type { SqlRow } from './sqlite.ts';
 import { checkPublicKey, optionalNumber, type StoreContext } from './store-context.ts';
 import { badArgument, ChatStoreErrorCode } from './store-errors.ts';
@@ -51,7 +51,6 @@ export interface ContactEndpoint extends UdpAddress {
 /** How many endpoints are remembered per contact; the least recently seen are forgotten first. */
 export const MAX_ENDPOINTS_PER_CONTACT = 8;
 /** Where the store notes which NAME_KEY_VERSION made the stored keys. */
-const NAME_KEY_VERSION_KV = 'contacts/name-key-version';
 
 export class Contacts {
   readonly #ctx: StoreContext;
@@ -164,9 +163,9 @@ export class Contacts {
    * Computes the name keys of every named contact again when the rule that made them changed (a new Unicode
    * table or engine, see name-key.ts), or was never applied (a database from before name keys). Run at open.
    */
-  refreshNameKeys(kv: KeyValue): number {
+  refreshNameKeys(kv: KeyValue, opts: { isForced?: boolean } = {}): number {
     const version = Buffer.from(NAME_KEY_VERSION, 'utf8');
-    if (kv.get(NAME_KEY_VERSION_KV)?.equals(version) === true) return 0;
+    if (opts.isForced !== true && kv.get(KvKey.nameKeyVersion)?.equals(version) === true) return 0;
     const refreshed = this.#ctx.write('computing contact name keys', () => {
       const rows = this.#ctx.db.prepare('SELECT public_key, name FROM contacts WHERE name IS NOT NULL').all();
       const update = this.#ctx.db.prepare(
@@ -176,7 +175,7 @@ export class Contacts {
         update.run({ key: row['public_key'], ...keyParams(nameKeys(String(row['name']))) });
       return rows.length;
     });
-    kv.set(NAME_KEY_VERSION_KV, version);
+    kv.set(KvKey.nameKeyVersion, version);
     return refreshed;
   }
 

@@ -8,6 +8,8 @@ import type { StoreContext } from './store-context.ts';
 export const KvKey = {
   ownPublicKey: 'own-public-key',
   routingTable: 'dht-routing-table',
+  /** Which Unicode tables computed the contacts' name keys (contacts.ts refreshNameKeys): local, derived state. */
+  nameKeyVersion: 'contacts/name-key-version',
 } as const;
 
 export class KeyValue {

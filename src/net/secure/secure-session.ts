@@ -47,6 +47,12 @@ export interface SecureSessionOptions {
   prologue?: Uint8Array;
   rekeyAfterFrames?: number;
   maxFrameBytes?: number;
+  /**
+   * Responder only: asked when the initiator's first frame names its pattern, before any DH is computed. False
+   * ends the session with SECURE_STREAM_REFUSED, so a peer turned away costs a frame decode and nothing more
+   * (the chat layer rations stranger XX handshakes per source here).
+   */
+  admitPattern?(pattern: SecurePattern): boolean;
 }
 
 export interface SecurePeer {
@@ -201,6 +207,7 @@ export class SecureSession {
     if (this.#handshake === undefined) {
       // The responder's first frame names the pattern.
       const pattern = patternOfId(frame[0]) ?? this.#throw('SECURE_STREAM_UNKNOWN_PATTERN');
+      if (this.#opts.admitPattern?.(pattern) === false) this.#throw('SECURE_STREAM_REFUSED');
       this.#beginHandshake(pattern);
       message = frame.subarray(1);
     }

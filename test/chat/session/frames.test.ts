@@ -24,7 +24,15 @@ const samples: ChatFrame[] = [
   { type: 'typing', isTyping: false },
   { type: 'ping', nonce: 0xdeadbeef },
   { type: 'pong', nonce: 1 },
-  { type: 'request', name: 'Alice', message: 'hi, it is me' },
+  {
+    type: 'request',
+    name: 'Alice',
+    message: 'hi, it is me',
+    stamp: { hour: 491_234, nonces: Buffer.alloc(128, 9) },
+  },
+  { type: 'request', name: '', message: '', stamp: { hour: 0, nonces: Buffer.alloc(128) } },
+  { type: 'request-ack', status: 'received', stampBits: 19 },
+  { type: 'request-ack', status: 'stamp-refused', stampBits: 0 },
 ];
 
 describe('chat frames', () => {
@@ -57,6 +65,40 @@ describe('chat frames', () => {
     const farFuture = Buffer.from(message);
     farFuture.writeBigUInt64BE(2n ** 60n, 17);
     assert.equal(decodeChatFrame(farFuture).ok, false);
+  });
+
+  test('request and request-ack: short stamps, long names, unknown ack statuses are malformed', () => {
+    const request = encodeChatFrame(samples[9] as ChatFrame).subarray(4);
+    // Type, 132 stamp bytes, name length: anything cut inside the stamp or the name is refused.
+    for (const cut of [1, 5, 100, 133, 134, 136]) {
+      assert.deepEqual(decodeChatFrame(request.subarray(0, cut)), {
+        ok: false,
+        code: 'CHAT_FRAME_MALFORMED',
+      });
+    }
+    const longName = Buffer.from(request);
+    longName[133] = 65;
+    assert.deepEqual(decodeChatFrame(longName), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.requestAck, 2, 19)), {
+      ok: false,
+      code: 'CHAT_FRAME_MALFORMED',
+    });
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.requestAck, 0)), {
+      ok: false,
+      code: 'CHAT_FRAME_MALFORMED',
+    });
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.requestAck, 0, 19, 0)), {
+      ok: false,
+      code: 'CHAT_FRAME_MALFORMED',
+    });
+    assert.throws(() =>
+      encodeChatFrame({
+        type: 'request',
+        name: '',
+        message: '',
+        stamp: { hour: 1, nonces: Buffer.alloc(127) },
+      }),
+    );
   });
 
   test('fuzz: 100,000 mutated frames never throw and only decode to well-formed frames', () => {

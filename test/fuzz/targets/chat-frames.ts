@@ -56,7 +56,13 @@ export const chatFramesTarget: FuzzTarget = {
       encodeChatFrame({ type: 'typing', isTyping: true }),
       encodeChatFrame({ type: 'ping', nonce: random.u32() }),
       encodeChatFrame({ type: 'pong', nonce: random.u32() }),
-      encodeChatFrame({ type: 'request', name: 'Carol', message: 'hello from Carol' }),
+      encodeChatFrame({
+        type: 'request',
+        name: 'Carol',
+        message: 'hello from Carol',
+        stamp: { hour: 491_234, nonces: random.bytes(128) },
+      }),
+      encodeChatFrame({ type: 'request-ack', status: 'received', stampBits: 15 }),
     ].map((framed) => framed.subarray(LENGTH_BYTES));
   },
   run(input: Buffer): string {

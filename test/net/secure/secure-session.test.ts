@@ -137,6 +137,24 @@ describe('SecureSession handshake', () => {
     assert.match(errorOf(r2.receive(forged)) ?? '', /^(NOISE_|SECURE_STREAM_BAD_PAYLOAD)/);
   });
 
+  test('admitPattern: asked once on the first frame; a refusal ends it before any reply (no DH done)', () => {
+    const asked: string[] = [];
+    const admitPattern = (pattern: 'IK' | 'XX') => {
+      asked.push(pattern);
+      return pattern === 'IK';
+    };
+    const xx = new SecureSession({ isInitiator: true, identity: mallory, random });
+    const refusing = new SecureSession({ isInitiator: false, identity: bob, random, admitPattern });
+    const [m1] = xx.start();
+    assert.ok(m1 !== undefined);
+    const events = refusing.receive(m1);
+    assert.deepEqual(events, [{ kind: 'error', code: 'SECURE_STREAM_REFUSED' }]);
+    assert.equal(refusing.state, 'failed');
+    const ik = connect({ remoteIdentityPublicKey: bob.publicKey }, { admitPattern });
+    assert.equal(ik.responder.state, 'established');
+    assert.deepEqual(asked, ['XX', 'IK']);
+  });
+
   test('local misuse: IK without the remote identity, sealing before the handshake', () => {
     const s = new SecureSession({ isInitiator: true, identity: alice, random, pattern: 'IK' });
     assert.throws(() => s.start(), { code: 'SECURE_STREAM_BAD_IDENTITY' });
