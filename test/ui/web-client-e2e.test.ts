@@ -85,6 +85,16 @@ async function addFriend(page: Page, code: string, name: string, note?: string):
   await page.getByRole('button', { name: 'Send request' }).click();
 }
 
+/** Presses Tab until the focused element's text starts with `text` (at most 60 times). */
+async function tabTo(page: Page, text: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press('Tab');
+    const focused = (await page.evaluate('document.activeElement?.textContent?.trim() ?? ""')) as string;
+    if (focused.startsWith(text)) return;
+  }
+  throw new Error(`Tab never reached "${text}"`);
+}
+
 async function send(page: Page, text: string): Promise<void> {
   const composer = page.locator('#composer-text');
   await composer.fill(text);
@@ -177,7 +187,11 @@ test('two users add each other, chat, see marks and typing, and get a message se
     await menuButton(a.page, 'Network').click();
     await a.page.locator('td[data-path="direct"]').first().waitFor({ timeout: STEP_MS });
     await review(a.page, 'network-friends');
-    await menuButton(a.page, 'Settings').click();
+    // The keyboard alone: Tab to the menu's Settings, Enter, and the focus lands on the screen's heading.
+    await tabTo(a.page, 'Settings');
+    await a.page.keyboard.press('Enter');
+    await a.page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    assert.equal(await a.page.evaluate('document.activeElement.textContent'), 'Settings');
     await review(a.page, 'settings');
 
     // Search finds an older message and shows it; the contact menu renames Bob.

@@ -112,7 +112,9 @@ export class WebClient {
       return;
     }
     if (url.pathname === '/login') {
-      this.#login(res, url.searchParams.get('token') ?? '');
+      // Only a GET spends a link: a HEAD (a link preview, a checker) must not use it up.
+      if (req.method === 'GET') this.#login(res, url.searchParams.get('token') ?? '');
+      else sendPage(res, 405, simplePage('Not allowed', 'Open the link in a browser.'), { allow: 'GET' });
       return;
     }
     await this.ui.serve(req, res, url.pathname);

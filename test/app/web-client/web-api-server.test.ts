@@ -214,6 +214,13 @@ describe('login and the session cookie', () => {
       assert.equal(second.headers['set-cookie'], undefined);
       assert.match(second.text, /npx dhtchat web/);
       assert.equal((await get(port, '/login?token=zz')).status, 403);
+      const unspent = new URL(web.loginUrl(port));
+      assert.equal((await get(port, `${unspent.pathname}${unspent.search}`, {}, 'HEAD')).status, 405);
+      assert.equal(
+        (await get(port, `${unspent.pathname}${unspent.search}`)).status,
+        303,
+        'a HEAD does not spend it',
+      );
     });
   });
 
