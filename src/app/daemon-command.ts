@@ -63,8 +63,10 @@ export function registerDaemonCommand(program: Command): void {
       parseHostPortList,
     )
     .option('--allow-private', 'accept and publish loopback/private addresses (local test networks)')
-    .option('--api-port <P>', 'local HTTP API port on 127.0.0.1 (default: any free port)', (t) =>
-      parsePort(t, true),
+    .option(
+      '--api-port <P>',
+      'local HTTP API (and web client) port on 127.0.0.1 (default: the last one used, else any)',
+      (t) => parsePort(t, true),
     )
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
     .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
