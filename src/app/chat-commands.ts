@@ -3,8 +3,8 @@
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
  *   add, requests, accept, decline, block, unblock, blocked, contacts, rename, remove (contact-commands.ts) ·
  *   send, messages, search (message-commands.ts) · profile (profile-command.ts) · typing (below) ·
- *   events (events-command.ts) · export, import (backup-commands.ts) · chat (chat-interactive-command.ts):
- *   clients of the running daemon's local API.
+ *   events (events-command.ts) · export, import (backup-commands.ts) · chat (chat-interactive-command.ts) ·
+ *   web (web-command.ts): clients of the running daemon's local API · demo (demo-command.ts).
  */
 import type { Command } from 'commander';
 import { registerBackupCommands } from './backup-commands.ts';
@@ -17,10 +17,12 @@ import { printJson } from './chat-output.ts';
 import { registerContactCommands } from './contact-commands.ts';
 import { nameAndCode } from './contact-output.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 import { registerEventsCommand } from './events-command.ts';
 import { registerMessageCommands } from './message-commands.ts';
 import { registerProfileCommand } from './profile-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
+import { registerWebCommand } from './web-command.ts';
 
 interface JsonFlag {
   json?: boolean;
@@ -40,6 +42,8 @@ export function registerChatCommands(program: Command): void {
   registerEventsCommand(program);
   registerBackupCommands(program);
   registerInteractiveChatCommand(program);
+  registerWebCommand(program);
+  registerDemoCommand(program);
 }
 
 function registerLiveCommands(program: Command): void {

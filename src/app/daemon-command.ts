@@ -28,6 +28,7 @@ import {
   resolveHostPorts,
 } from './parse-args.ts';
 import { untilStopSignal } from './stop-signal.ts';
+import { announceWebClient } from './web-client/web-announce.ts';
 
 interface DaemonFlags {
   port?: number;
@@ -36,6 +37,7 @@ interface DaemonFlags {
   allowPrivate?: boolean;
   apiPort?: number;
   init?: boolean;
+  open?: boolean;
   json?: boolean;
   portMapping?: boolean;
 }
@@ -61,12 +63,15 @@ export function registerDaemonCommand(program: Command): void {
       parseHostPortList,
     )
     .option('--allow-private', 'accept and publish loopback/private addresses (local test networks)')
-    .option('--api-port <P>', 'local HTTP API port on 127.0.0.1 (default: any free port)', (t) =>
-      parsePort(t, true),
+    .option(
+      '--api-port <P>',
+      'local HTTP API (and web client) port on 127.0.0.1 (default: the last one used, else any)',
+      (t) => parsePort(t, true),
     )
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
     .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
     .option('--no-port-mapping', 'do not ask the router to map our UDP port (PCP, NAT-PMP, UPnP)')
+    .option('--open', 'open the web client in the browser once the daemon runs')
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
       if (flags.init === true) await ensureIdentity(dataDir);
@@ -79,10 +84,8 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
   process.stdout.removeAllListeners('error');
   process.stdout.on('error', () => {});
   const routers = flags.bootstrap ?? DEFAULT_BOOTSTRAP_ROUTERS;
-  const output =
-    flags.json !== true && process.stdout.isTTY === true
-      ? consoleOutput(routers, dataDir)
-      : jsonOutput(logLevelFromEnv());
+  const isConsole = flags.json !== true && process.stdout.isTTY === true;
+  const output = isConsole ? consoleOutput(routers, dataDir) : jsonOutput(logLevelFromEnv());
   const { logger } = output;
   const stopping = untilStopSignal();
   // Loaded here, not at the top: the chat layer is heavy and only this command needs all of it.
@@ -99,6 +102,16 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     ...(flags.apiPort === undefined ? {} : { apiPort: flags.apiPort }),
   });
   await output.ready(daemon, dataDir);
+  // Web client hook: a login link on a terminal, a `web` event otherwise; --open opens the browser.
+  announceWebClient({
+    loginUrl: daemon.loginUrl,
+    apiPort: daemon.apiPort,
+    dataDir,
+    isTerminal: isConsole,
+    shouldOpen: flags.open === true,
+    write: (text) => process.stdout.write(text),
+    logger,
+  });
   const onFatal = (error: unknown): void => {
     // A bug must not leave a daemon half-alive: log it, drop api.json so clients say "no daemon", exit 1.
     // Everything users wrote is already committed to SQLite; the next start resumes from there.

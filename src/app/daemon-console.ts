@@ -144,6 +144,10 @@ export class DaemonConsole {
         return 'your router dropped its port forwarding for this daemon; asking again…';
       case 'profile_name_ignored':
         return `warning: the name in profile.json is not used: ${terminalSafe(String(fields['problem']))}`;
+      case 'web_client_missing':
+        return `warning: the web client is not built (no ${terminalSafe(String(fields['dir']))}): run npm run build`;
+      case 'open_failed':
+        return `cannot open the browser (${terminalSafe(String(fields['error']))}): open the link above by hand`;
       default:
         return undefined;
     }

@@ -38,6 +38,7 @@ import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } 
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
 import { startPortMapping } from './port-mapping-wiring.ts';
+import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-client/daemon-web-client.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
 const PORT_KV_KEY = 'app-daemon-udp-port';
@@ -76,6 +77,8 @@ export interface Daemon {
   readonly apiPort: number;
   /** The API's bearer token (also in api.json). */
   readonly apiToken: string;
+  /** A fresh one-time login link to the web client (web-client/login-links.ts). */
+  loginUrl(): string;
   readonly chat: ChatNode;
   readonly dht: DhtNode;
   close(): Promise<void>;
@@ -195,21 +198,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     undo.push(() => chat.close());
 
     const token = randomBytes(32).toString('hex');
+    // Web client hook: the API server also serves the browser client, on the API port used last time.
+    const web = daemonWebClient({ dataDir, identity, store, chat, dht, udpPort: port, random, logger });
+    const startApi = (apiPort: number): Promise<ChatApiServer> =>
+      startChatApiServer({
+        service: chat,
+        token,
+        port: apiPort,
+        web,
+        onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
+        backup: () => ({
+          owner: identity.publicKey.toString('hex'),
+          store: encodeBackupStore({ owner: identity.publicKey, rows: store.backupRows() }).toString(
+            'base64',
+          ),
+        }),
+      });
+    const lastApiPort = options.apiPort === undefined ? rememberedApiPort(store) : undefined;
     const apiPort = options.apiPort ?? 0;
-    const api: ChatApiServer = await startChatApiServer({
-      service: chat,
-      token,
-      port: apiPort,
-      onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
-      backup: () => ({
-        owner: identity.publicKey.toString('hex'),
-        store: encodeBackupStore({ owner: identity.publicKey, rows: store.backupRows() }).toString('base64'),
-      }),
-    }).catch((cause: unknown) => {
-      const target = { label: 'API port', host: '127.0.0.1', port: apiPort, portOption: '--api-port' };
-      throw bindFailure(cause, target);
-    });
+    const api =
+      lastApiPort === undefined
+        ? await startApi(apiPort).catch((cause: unknown) => {
+            const target = { label: 'API port', host: '127.0.0.1', port: apiPort, portOption: '--api-port' };
+            throw bindFailure(cause, target);
+          })
+        : await startApi(lastApiPort).catch(() => startApi(0));
     undo.push(() => api.close());
+    rememberApiPort(store, api.port);
     await writeApiFile(dataDir, { port: api.port, token, pid: process.pid });
     undo.push(() => removeApiFile(dataDir, token));
 
@@ -219,6 +234,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       port,
       apiPort: api.port,
       apiToken: token,
+      loginUrl: () => web.loginUrl(api.port),
       chat,
       dht,
       close: async () => {

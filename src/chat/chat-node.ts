@@ -487,6 +487,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     return this.#sessions.sessionOf(this.#resolve(codeOrName, false)) !== undefined;
   }
 
+  /** What the NAT traversal knows (the web client's network panel): our introducers, our endpoint as they see it. */
+  natView(): { introducers: UdpAddress[]; observedEndpoint: UdpAddress | undefined } {
+    const keeper = this.#nat?.introducers;
+    return { introducers: keeper?.introducers() ?? [], observedEndpoint: keeper?.observedEndpoint() };
+  }
+
   /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */
   #refuse(peer: Buffer, state: 'declined' | 'blocked'): void {
     this.#store.transaction(() => {
