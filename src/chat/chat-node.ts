@@ -493,6 +493,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     return { introducers: keeper?.introducers() ?? [], observedEndpoint: keeper?.observedEndpoint() };
   }
 
+  /** Strangers' sessions (XX handshakes and requests) held now, against their limit: the network panel's view. */
+  strangerView(): { active: number; limit: number } {
+    return { active: this.#sessions.strangers.active, limit: this.#sessions.strangers.limits.maxConcurrent };
+  }
+
   /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */
   #refuse(peer: Buffer, state: 'declined' | 'blocked'): void {
     this.#store.transaction(() => {

@@ -34,6 +34,8 @@ export interface NetworkView {
     readonly observedEndpoint: string | null;
     readonly introducers: string[];
   };
+  /** Strangers' sessions held now (handshakes, friend requests) and the most the daemon holds at once. */
+  readonly strangers: { readonly active: number; readonly limit: number };
   readonly friends: FriendNetworkView[];
 }
 
@@ -49,7 +51,7 @@ export interface FriendNetworkView {
 }
 
 export interface NetworkSources {
-  readonly chat: Pick<ChatNode, 'contacts' | 'sessionInfo' | 'natView'>;
+  readonly chat: Pick<ChatNode, 'contacts' | 'sessionInfo' | 'natView' | 'strangerView'>;
   readonly dht: Pick<DhtNode, 'stats' | 'externalAddress'>;
   readonly udpPort: number;
   /** This machine's addresses (default: its network interfaces). */
@@ -77,6 +79,7 @@ export function networkView(sources: NetworkSources): NetworkView {
       observedEndpoint: nat.observedEndpoint === undefined ? null : addressText(nat.observedEndpoint),
       introducers: nat.introducers.map(addressText),
     },
+    strangers: sources.chat.strangerView(),
     friends: sources.chat.contacts().map((contact) => {
       const session = sessionOf(sources.chat, contact.code);
       return {

@@ -31,8 +31,10 @@ test('friends with a session are direct (with the endpoint), the others reached 
           ? { isInitiator: true, remote: { host: '2001:db8::1', port: 7000 } }
           : undefined,
       natView: () => ({ introducers: [{ host: '198.51.100.7', port: 6881 }], observedEndpoint: undefined }),
+      strangerView: () => ({ active: 3, limit: 64 }),
     },
   });
+  assert.deepEqual(view.strangers, { active: 3, limit: 64 });
   assert.deepEqual(view.dht, {
     nodes: 42,
     nodesV4: 40,

@@ -99,6 +99,7 @@ async function withWebServer(
     network: () => ({
       dht: { nodes: 0, nodesV4: 0, nodesV6: 0, externalAddress: null, udpPort: 1 },
       nat: { behaviour: 'unknown', observedEndpoint: null, introducers: [] },
+      strangers: { active: 0, limit: 64 },
       friends: [],
     }),
     unread: () => ({ 'dhtchat:bob': 2 }),
