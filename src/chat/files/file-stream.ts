@@ -56,6 +56,7 @@ export class FileStream {
   readonly #ctx: FileStreamContext;
   #handlers: FileStreamHandlers | undefined;
   #isClosed = false;
+  #closeReason: FileStreamCloseReason | undefined;
   #lastActivityMs: number;
   #idleTimer: Timer | undefined;
   #drainWaiters: Array<() => void> = [];
@@ -129,7 +130,7 @@ export class FileStream {
   start(handlers: FileStreamHandlers): void {
     this.#handlers = handlers;
     if (this.#isClosed) {
-      handlers.onClose({ kind: 'local' });
+      handlers.onClose(this.#closeReason ?? { kind: 'local' });
       return;
     }
     this.#secure.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -213,6 +214,7 @@ export class FileStream {
   #finish(reason: FileStreamCloseReason): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#closeReason = reason;
     this.#idleTimer?.cancel();
     for (const wake of this.#drainWaiters.splice(0)) wake();
     this.#handlers?.onClose(reason);

@@ -4,48 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import type { FileTransferView } from '../../../src/chat/files/transfer-view.ts';
-import { befriend, ChatSim, type ChatUser } from '../session/chat-harness.ts';
-import { MemoryFileSystem } from './memory-file-system.ts';
-
-export function fileBytes(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out.writeUInt32LE(x >>> 0, Math.min(i, size - 4));
-  }
-  return out;
-}
-
-export interface FileUser {
-  user: ChatUser;
-  fs: MemoryFileSystem;
-  events: FileTransferView[];
-}
-
-export function fileUser(
-  sim: ChatSim,
-  label: string,
-  seedByte: number,
-  fs = new MemoryFileSystem(),
-): FileUser {
-  const files = {
-    downloadsDir: `/${label}/downloads`,
-    fileSystem: fs,
-    download: { checkpointBytes: 256 * 1024 },
-  };
-  const user = sim.user(label, seedByte, { files });
-  const events: FileTransferView[] = [];
-  user.node.on('file', (e) => events.push(e));
-  return { user, fs, events };
-}
-
-export function lastState(u: FileUser, id: string): string | undefined {
-  return u.user.node.files().find((t) => t.id === id)?.state;
-}
+import { befriend, ChatSim } from '../session/chat-harness.ts';
+import { fileBytes, fileUser, lastState } from './file-harness.ts';
 
 describe('file transfer on the memory network', () => {
   const sim = new ChatSim('file-transfer-sim');

@@ -46,6 +46,24 @@ export class MemoryFileSystem implements FileSystem {
     }
   }
 
+  /**
+   * The disk as a restarted machine finds it after kill -9 and a lost page cache: a new file system holding
+   * only what was synced (the old one's handles, still held by the dead node's last callbacks, write elsewhere).
+   */
+  afterCrash(): MemoryFileSystem {
+    const next = new MemoryFileSystem();
+    for (const dir of this.directories) next.directories.add(dir);
+    for (const [path, file] of this.files) {
+      next.files.set(path, {
+        data: Buffer.from(file.durable),
+        size: file.durable.length,
+        durable: Buffer.from(file.durable),
+        modifiedMs: file.modifiedMs,
+      });
+    }
+    return next;
+  }
+
   /** A user touching the file (its mtime changes). */
   touch(path: string): void {
     const file = this.files.get(path);
