@@ -519,7 +519,7 @@ export class FileTransfers {
     });
   }
 
-  #onSourceClosed(localId: number, link: SourceLink, reason: FileStreamCloseReason | 'banned'): void {
+  #onSourceClosed(localId: number, _link: SourceLink, reason: FileStreamCloseReason | 'banned'): void {
     const entry = this.#downloads.get(localId);
     const download = entry?.download;
     if (entry === undefined || download === undefined || download.isClosed) return;
@@ -668,7 +668,7 @@ export class FileTransfers {
 
   #fileSessionOf(peer: Buffer): ChatSession | undefined {
     const session = this.#opts.sessionOf(peer);
-    return session !== undefined && session.isOpen && this.#fileSessions.has(session) ? session : undefined;
+    return session?.isOpen === true && this.#fileSessions.has(session) ? session : undefined;
   }
 
   #renamed(row: StoredTransfer, name: string): StoredTransfer {
