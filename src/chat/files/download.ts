@@ -480,9 +480,10 @@ export class Download {
       throw new Error(`neither ${basename(part)} nor a complete ${basename(final)} is there`);
     }
     this.#transfer = this.#opts.rows.setState(t.localId, 'complete');
-    for (const link of this.#links.values()) link.finish();
-    this.#links.clear();
     this.#isClosed = true;
+    const links = [...this.#links.values()];
+    this.#links.clear();
+    for (const link of links) link.finish();
     this.#opts.events.onComplete(this.#transfer);
   }
 
