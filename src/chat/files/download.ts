@@ -7,8 +7,8 @@
  *   pieces     asked lowest first, up to windowBytes in flight per source (piece-scheduler.ts); a piece is
  *              hashed on arrival: good → written at its offset (pwrite); bad → dropped, counted against its
  *              source and asked again (of another source if one has it); MAX_BAD_PIECES bad → source banned
- *   durability the store's bitfield only ever claims pieces that are on the disk: every checkpointBytes of new
- *              pieces (or checkpointMs) the partial file is fsynced, then the bitfield as it was before that
+ *   durability the store's bitfield only ever claims pieces that are on the disk: every checkpointBytes (16 MiB)
+ *              of new pieces, or checkpointMs (2 s), the partial file is fsynced, then the bitfield as it was before that
  *              fsync is saved. A crash loses at most the pieces since the last checkpoint, which are fetched
  *              again; a restart (of either side) resumes from the saved bitfield.
  *   the end    fsync, bitfield saved, a free final name reserved (createExclusive: never an existing file),
@@ -31,8 +31,9 @@ import { numberedName } from './safe-name.ts';
 import type { SourceInfo, SourceLink } from './source-link.ts';
 
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
-export const CHECKPOINT_BYTES = 64 * 1024 * 1024;
-export const CHECKPOINT_MS = 5000;
+/** A checkpoint (fsync, then the bitfield saved) every 16 MiB of new pieces, or every 2 s with any new. */
+export const CHECKPOINT_BYTES = 16 * 1024 * 1024;
+export const CHECKPOINT_MS = 2000;
 /** Pieces verified and waiting for the disk, across sources: past this, no more are asked for. */
 const MAX_PENDING_WRITES = 16;
 /** How many numbered alternatives a final name may try before the transfer fails. */
@@ -151,6 +152,14 @@ export class Download {
       opts.rows.saveBitfield(t.localId, new Bitfield(layout.pieceCount).toBytes());
     }
     const download = new Download(opts, layout, done ?? new Bitfield(layout.pieceCount), hashes);
+    if (download.#bytesDone > 0) {
+      const fields = {
+        transfer: t.id.toString('hex').slice(0, 8),
+        bytesDone: download.#bytesDone,
+        size: t.sizeBytes,
+      };
+      opts.logger.info(fields, 'file download resumed');
+    }
     await download.#openPartFile();
     return download;
   }
@@ -432,8 +441,13 @@ export class Download {
     const handle = this.#handle;
     if (handle === undefined) return;
     const snapshot = this.#done.toBytes();
+    const bytesDone = this.#bytesDone;
     await handle.sync();
     this.#opts.rows.saveBitfield(this.#transfer.localId, snapshot);
+    this.#opts.logger.debug(
+      { transfer: this.#transfer.id.toString('hex').slice(0, 8), bytesDone },
+      'file checkpoint',
+    );
   }
 
   async #finish(): Promise<void> {
