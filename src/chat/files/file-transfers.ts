@@ -107,6 +107,8 @@ export class FileTransfers {
   readonly #meters = new Map<number, RateMeter>();
   readonly #sentPieces = new Map<number, { pieces: Set<number>; bytes: number }>();
   readonly #lastEventMs = new Map<number, number>();
+  /** The transfer each open server serves (set once it opened). */
+  readonly #servedIds = new WeakMap<PieceServer, number>();
   #isClosed = false;
 
   constructor(opts: FileTransfersOptions) {
@@ -542,8 +544,7 @@ export class FileTransfers {
 
   #onProgress(localId: number, bytes: number): void {
     this.#meter(localId).add(bytes);
-    const download = this.#downloads.get(localId)?.download;
-    if (download !== undefined) this.#emit(download.transfer, false);
+    this.#progress(localId);
   }
 
   #onDownloadComplete(row: StoredTransfer): void {
@@ -622,24 +623,26 @@ export class FileTransfers {
   #onServing(server: PieceServer): void {
     let row = this.#serverRow(server);
     if (row === undefined) return;
+    this.#servedIds.set(server, row.localId);
     if (row.state === 'offered') row = this.#rows.setState(row.localId, 'accepted');
     this.#emit(row, true);
   }
 
+  /** Per piece: no store access here (a piece every few ms); the row is read only when an event goes out. */
   #onSent(server: PieceServer, index: number, bytes: number): void {
-    const row = this.#serverRow(server);
-    if (row === undefined) return;
-    let sent = this.#sentPieces.get(row.localId);
+    const localId = this.#servedIds.get(server);
+    if (localId === undefined) return;
+    let sent = this.#sentPieces.get(localId);
     if (sent === undefined) {
       sent = { pieces: new Set(), bytes: 0 };
-      this.#sentPieces.set(row.localId, sent);
+      this.#sentPieces.set(localId, sent);
     }
     if (!sent.pieces.has(index)) {
       sent.pieces.add(index);
       sent.bytes += bytes;
     }
-    this.#meter(row.localId).add(bytes);
-    this.#emit(row, false);
+    this.#meter(localId).add(bytes);
+    this.#progress(localId);
   }
 
   #onReceiverDone(server: PieceServer): void {
@@ -684,6 +687,15 @@ export class FileTransfers {
     return meter;
   }
 
+  /** A progress event, at most every PROGRESS_EVENT_MS per transfer. */
+  #progress(localId: number): void {
+    const last = this.#lastEventMs.get(localId) ?? Number.NEGATIVE_INFINITY;
+    if (this.#opts.clock.now() - last < PROGRESS_EVENT_MS) return;
+    const row = this.#rows.byLocalId(localId);
+    if (row !== undefined) this.#emit(row, true);
+  }
+
+  /** The transfer's view as it is now; an event with it (a state change, or progress: see #progress). */
   #emit(row: StoredTransfer, isForced: boolean): FileTransferView {
     const view = this.#view(this.#rows.byLocalId(row.localId) ?? row);
     const now = this.#opts.clock.now();
@@ -692,7 +704,7 @@ export class FileTransfers {
       this.#lastEventMs.set(row.localId, now);
       this.#opts.onTransfer(view);
     }
-    if (FINAL_TRANSFER_STATES.has(view.state as never)) {
+    if (view.state !== 'transferring' && FINAL_TRANSFER_STATES.has(view.state)) {
       this.#meters.delete(row.localId);
       this.#sentPieces.delete(row.localId);
       this.#lastEventMs.delete(row.localId);

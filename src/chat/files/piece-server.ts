@@ -1,8 +1,8 @@
 /**
  * The source's end of one file stream: a friend asks for one of the transfers we offered them, then for
- * hash-list ranges and pieces, which are read from the file and sent whole. Requests are answered in order,
- * one piece read at a time and only while the stream has room (backpressure: memory per stream is one piece),
- * at most MAX_QUEUED_REQUESTS waiting; more, a frame a receiver has no business sending, or no `open` within
+ * hash-list ranges and pieces, which are read from the file and sent whole. Requests are answered in order, a
+ * piece read while the one before it drains and sent only while the stream has room (backpressure: memory per
+ * stream is two pieces), at most MAX_QUEUED_REQUESTS waiting; more, a frame a receiver has no business sending, or no `open` within
  * OPEN_TIMEOUT_MS, and the stream is refused. We do not hash what we send (the receiver checks every piece):
  * the file's size and mtime are checked when the stream opens and every STAT_EVERY_BYTES, and a file that
  * changed since it was offered is refused (`unavailable`), as is one that is gone.
@@ -53,6 +53,8 @@ export class PieceServer {
   #transferId: Buffer | undefined;
   #handle: FileHandle | undefined;
   #isWorking = false;
+  /** The next piece's read, started while the previous one drains. */
+  #ahead: { index: number; data: Promise<Buffer> } | undefined;
   #bytesSinceStat = 0;
   #openTimer: Timer | undefined;
   #isClosed = false;
@@ -180,6 +182,7 @@ export class PieceServer {
             ? this.#sendHashes(request.first, request.count)
             : await this.#sendPiece(request.index);
         if (!isSent) return;
+        this.#readAhead();
         await this.stream.whenDrained();
       }
     } finally {
@@ -220,7 +223,11 @@ export class PieceServer {
           return false;
         }
       }
-      data = await handle.read(pieceOffset(serving.layout, index), length);
+      const ahead = this.#ahead;
+      this.#ahead = undefined;
+      data = await (ahead?.index === index
+        ? ahead.data
+        : handle.read(pieceOffset(serving.layout, index), length));
     } catch (error) {
       // A stream closed under a read closes the handle too: that is no fault of the file.
       if (!this.#isClosed) this.#unavailable(`cannot read the file: ${String(error)}`);
@@ -235,6 +242,27 @@ export class PieceServer {
     this.stream.send({ type: 'piece', index, data });
     this.#events.onSent(this, index, length);
     return true;
+  }
+
+  /**
+   * Starts reading the next queued piece while the one just sent drains, so the disk's latency is not added to
+   * every piece (memory: one more piece per stream). Its failure is handled when it is used.
+   */
+  #readAhead(): void {
+    const next = this.#queue[0];
+    const serving = this.#serving;
+    if (
+      next?.type !== 'piece' ||
+      this.#ahead !== undefined ||
+      serving === undefined ||
+      this.#handle === undefined
+    )
+      return;
+    const length = pieceLength(serving.layout, next.index);
+    if (length === 0) return;
+    const data = this.#handle.read(pieceOffset(serving.layout, next.index), length);
+    data.catch(() => {});
+    this.#ahead = { index: next.index, data };
   }
 
   #unavailable(detail: string): void {
