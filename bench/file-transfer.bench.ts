@@ -11,7 +11,8 @@
  * size) and restarted; the rate is then over the whole run, kill and restart included, and the resume point is
  * reported.
  *
- * Run: node --import tsx bench/file-transfer.bench.ts [--mib 1024] [--kill] [--seed N] [--node-args "--cpu-prof ..."]
+ * Run: node --import tsx bench/file-transfer.bench.ts [--mib 1024] [--kill] [--seed N] [--no-messages]
+ *        [--node-args "--cpu-prof ..."]
  * Prints a table and then one JSON object. Bounded: the transfer 20 minutes, the whole script 30.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -37,6 +38,8 @@ import {
 const MIB = 1024 * 1024;
 const sizeMib = intOption('mib', 1024);
 const isKill = process.argv.includes('--kill');
+/** --no-messages: no chat traffic during the file (their HTTP calls and commits would count in CPU per MiB). */
+const isMessaging = !process.argv.includes('--no-messages');
 const seed = Number(stringOption('seed') ?? Date.now() % 1_000_000);
 const TRANSFER_MS = 20 * 60_000;
 const MESSAGE_EVERY_MS = 200;
@@ -113,7 +116,7 @@ await runBench(30 * 60_000, async () => {
 
   // Chat messages while the file flows: each one's POST time, and Bob's log time of its arrival.
   const latencies: number[] = [];
-  let isFlowing = true;
+  let isFlowing = isMessaging;
   const messages = (async () => {
     for (let i = 0; isFlowing; i++) {
       const at = Date.now();
