@@ -112,7 +112,8 @@ await runBench(30 * 60_000, async () => {
   const cpuBefore = { alice: cpuMs(pair.alice.child.pid), bob: cpuMs(bob.child.pid) };
   const acceptMs = Date.now();
   await cliJson(pair.bobDir, 'accept-file', offer.id);
-  let complete = completeAt(bob, offer.id);
+  // With --kill, the first Bob dies before the end: his `complete` is awaited only from the restarted one.
+  let complete = isKill ? undefined : completeAt(bob, offer.id);
 
   // Chat messages while the file flows: each one's POST time, and Bob's log time of its arrival.
   const latencies: number[] = [];
@@ -158,7 +159,7 @@ await runBench(30 * 60_000, async () => {
     log(`resumed from ${resume.resumedFromBytes} bytes`);
     complete = completeAt(bob, offer.id);
   }
-  const doneLine = await complete;
+  const doneLine = await (complete ?? completeAt(bob, offer.id));
   isFlowing = false;
   await messages;
   const transferMs = Number(doneLine['time']) - acceptMs;
