@@ -149,6 +149,7 @@ async function files(fs: FileSystem, sourcePath: string, downloadsDir: string): 
         onSent: () => {},
         onDone: () => {},
         onUnavailable: () => {},
+        onMissing: () => {},
         onClose: () => {},
       },
     },

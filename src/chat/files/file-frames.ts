@@ -45,6 +45,8 @@ export const RefuseReason = {
   busy: 4,
   /** The other side broke the protocol (a frame out of place, too many requests). */
   protocol: 5,
+  /** The file is not at its path on the source now (moved): ask again later. */
+  missing: 6,
 } as const;
 export type RefuseReason = (typeof RefuseReason)[keyof typeof RefuseReason];
 const REFUSE_REASONS = new Set<number>(Object.values(RefuseReason));

@@ -194,6 +194,7 @@ export class FileTransfers {
         onSent: (s, index, bytes) => this.#onSent(s, index, bytes),
         onDone: (s) => this.#onReceiverDone(s),
         onUnavailable: (s, detail) => this.#onUnavailable(s, detail),
+        onMissing: (s) => this.#onMissing(s),
         onClose: (s) => this.#onServerClosed(s),
       },
     });
@@ -213,7 +214,8 @@ export class FileTransfers {
       .find((row) => row.root.equals(hashed.root));
     let row: StoredTransfer;
     if (same !== undefined) {
-      row = this.#rows.setPath(same.localId, path, hashed.modifiedMs);
+      this.#rows.setPath(same.localId, path, hashed.modifiedMs);
+      row = this.#rows.setState(same.localId, same.state);
     } else {
       row = this.#rows.insert({
         id: this.#opts.random.bytes(TRANSFER_ID_BYTES),
@@ -659,6 +661,12 @@ export class FileTransfers {
     const failed = this.#rows.setState(row.localId, 'failed', `unavailable: ${detail}`.slice(0, 500));
     this.#fileSessionOf(row.peer)?.send({ type: 'file-state', transferId: row.id, state: 'unavailable' });
     this.#emit(failed, true);
+  }
+
+  #onMissing(server: PieceServer): void {
+    const row = this.#serverRow(server);
+    if (row === undefined || FINAL_TRANSFER_STATES.has(row.state)) return;
+    this.#emit(this.#rows.setState(row.localId, row.state, 'missing'), true);
   }
 
   #onServerClosed(server: PieceServer): void {

@@ -5,7 +5,8 @@
  * stream is two pieces), at most MAX_QUEUED_REQUESTS waiting; more, a frame a receiver has no business sending, or no `open` within
  * OPEN_TIMEOUT_MS, and the stream is refused. We do not hash what we send (the receiver checks every piece):
  * the file's size and mtime are checked when the stream opens and every STAT_EVERY_BYTES, and a file that
- * changed since it was offered is refused (`unavailable`), as is one that is gone.
+ * changed since it was offered is refused (`unavailable`: the transfer is over); one that is not at its path is
+ * refused `missing` (the receiver asks again later: the file may be back, or offered again from a new path).
  */
 import type { Clock, Logger, Timer } from '../../runtime/index.ts';
 import { type FileFrame, MAX_HASHES_PER_FRAME, RefuseReason } from './file-frames.ts';
@@ -36,8 +37,10 @@ export interface PieceServerEvents {
   onSent(server: PieceServer, index: number, bytes: number): void;
   /** The receiver verified everything. */
   onDone(server: PieceServer): void;
-  /** The file is gone or changed: the transfer cannot go on. */
+  /** The file changed (or cannot be read): the transfer cannot go on. */
   onUnavailable(server: PieceServer, detail: string): void;
+  /** The file is not at its path now: the transfer waits for it (or for a send-file from its new path). */
+  onMissing(server: PieceServer): void;
   onClose(server: PieceServer, reason: FileStreamCloseReason): void;
 }
 
@@ -130,12 +133,19 @@ export class PieceServer {
   async #open(decision: Extract<ServeDecision, { ok: true }>): Promise<void> {
     try {
       const info = await this.#fs.stat(decision.path);
+      if (info === undefined) {
+        // Moved or not there now (an unplugged disk): not the end of the transfer. The receiver asks again
+        // later; `send-file` of the same content from where it is now points the transfer there.
+        this.#events.onMissing(this);
+        this.#refuse(RefuseReason.missing);
+        return;
+      }
       if (
-        info?.isFile !== true ||
+        !info.isFile ||
         info.sizeBytes !== decision.layout.sizeBytes ||
         info.modifiedMs !== decision.modifiedMs
       ) {
-        this.#unavailable(info === undefined ? 'the file is gone' : 'the file changed since it was offered');
+        this.#unavailable('the file changed since it was offered');
         return;
       }
       this.#handle = await this.#fs.openRead(decision.path);

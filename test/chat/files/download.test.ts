@@ -86,6 +86,7 @@ async function source(seed: number, isHonest: boolean): Promise<{ link: SourceLi
         onSent: (_s, index) => void sent.push(index),
         onDone: () => {},
         onUnavailable: () => {},
+        onMissing: () => {},
         onClose: () => {},
       },
     },
