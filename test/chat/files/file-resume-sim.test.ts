@@ -89,7 +89,10 @@ describe('file transfers resume', () => {
     await sim.until(() => alice.user.node.files().find((t) => t.id === id)?.reason === 'missing', 60_000);
     await sim.sim.settle(5000);
     const waiting = lastState(bob, id);
-    assert.ok(waiting === 'accepted' || waiting === 'transferring', `the receiver waits, not over: ${waiting}`);
+    assert.ok(
+      waiting === 'accepted' || waiting === 'transferring',
+      `the receiver waits, not over: ${waiting}`,
+    );
     const before = bytesDone(bob, id);
     const again = await alice.user.node.sendFile(bob.user.node.code, '/alice/new/clip.mov');
     assert.equal(again.id, id, 'the same transfer, pointed at the new path');
