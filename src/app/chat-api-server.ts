@@ -21,6 +21,8 @@
  *   GET  /v1/search?text=T[&with=X][&limit=N]                 -> [{"with",...MessageView}]
  *   POST /v1/read {who}              -> {}
  *   POST /v1/typing {who,isTyping?}  -> {"to":ContactView,"isSent"}   (isTyping defaults to true)
+ *   GET  /v1/files                   -> [FileTransferView]     POST /v1/files {to,path} -> FileTransferView
+ *   POST /v1/files/accept {id,to?}   -> FileTransferView       POST /v1/files/cancel {id} -> FileTransferView
  *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
  *   GET  /v1/backup                  -> {"owner":hex,"store":base64}: the store's backup rows (`dhtchat export`
  *                                       while the daemon holds the store's lock); never the identity's secret key
@@ -142,6 +144,10 @@ function routesFor(chat: ChatService): Map<string, Route> {
     ],
     ['POST /v1/read', (b) => done(() => chat.markRead(who(b)))],
     ['POST /v1/typing', (b) => chat.setTyping(who(b), optionalBoolean(b, 'isTyping') ?? true)],
+    ['GET /v1/files', () => chat.files()],
+    ['POST /v1/files', (b) => chat.sendFile(stringField(b, 'to'), stringField(b, 'path'))],
+    ['POST /v1/files/accept', (b) => chat.acceptFile(stringField(b, 'id'), optionalStrings(b, ['to']))],
+    ['POST /v1/files/cancel', (b) => chat.cancelFile(stringField(b, 'id'))],
   ]);
 }
 

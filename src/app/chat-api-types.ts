@@ -7,6 +7,7 @@
 import type {
   ChatNodeEvents,
   ContactView,
+  FileTransferView,
   FoundMessage,
   MessageState,
   MessageView,
@@ -18,6 +19,7 @@ import type {
 export type {
   ChatNodeEvents,
   ContactView,
+  FileTransferView,
   FoundMessage,
   MessageView,
   ProfileView,
@@ -34,6 +36,7 @@ export const CHAT_EVENT_NAMES = [
   'typing',
   'accepted',
   'request_received',
+  'file',
 ] as const;
 export type ChatEventName = (typeof CHAT_EVENT_NAMES)[number];
 
@@ -72,6 +75,14 @@ export interface ChatService {
   markRead(codeOrName: string): void;
   /** Tells the friend we are (or stopped) typing; they show it until we stop or it goes stale. */
   setTyping(codeOrName: string, isTyping: boolean): TypingResult;
+  /** Offers a file (an absolute path on the daemon's machine) to a friend. */
+  sendFile(codeOrName: string, path: string): Promise<FileTransferView>;
+  /** Every file transfer, newest first. */
+  files(): FileTransferView[];
+  /** Accepts an offered file (id or a unique prefix of 4+ hex digits); `to`: an absolute directory or new path. */
+  acceptFile(id: string, opts?: { to?: string }): Promise<FileTransferView>;
+  /** Cancels a transfer either way (declines an offer). */
+  cancelFile(id: string): Promise<FileTransferView>;
   on<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
   off<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
 }

@@ -1,6 +1,6 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init] [--json] [--no-port-mapping]` — also what `dhtchat` with no command runs (`daemon --init` on the
+ *   [--init] [--json] [--no-port-mapping] [--downloads-dir D] [--max-file-size N]` — also what `dhtchat` with no command runs (`daemon --init` on the
  *   default data dir).
  *
  * Runs the chat node until SIGINT/SIGTERM. On a terminal (stdout a TTY, no --json) it says what it is doing in
@@ -12,7 +12,8 @@
  * The router names are resolved again at every join attempt (a daemon started before the network is up joins
  * once it is, without a restart); a name that stops or starts failing is logged once (`resolve_failed`).
  */
-import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
 import { jsonLinesLogger, type Logger, type LogLevel, type UdpAddress } from '../runtime/index.ts';
 import { dataDirOf, readProfile, removeApiFileSync } from './chat-data-dir.ts';
 import { ensureIdentity } from './chat-identity-commands.ts';
@@ -40,6 +41,8 @@ interface DaemonFlags {
   open?: boolean;
   json?: boolean;
   portMapping?: boolean;
+  downloadsDir?: string;
+  maxFileSize?: number;
 }
 
 /** Where the daemon's log goes: JSON lines, or plain words on a terminal. */
@@ -72,6 +75,12 @@ export function registerDaemonCommand(program: Command): void {
     .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
     .option('--no-port-mapping', 'do not ask the router to map our UDP port (PCP, NAT-PMP, UPnP)')
     .option('--open', 'open the web client in the browser once the daemon runs')
+    .option('--downloads-dir <D>', 'where accepted files go (default: <data dir>/downloads)')
+    .option(
+      '--max-file-size <N>',
+      'the largest file accepted: bytes, or with K, M, G, T (default 4G)',
+      parseSize,
+    )
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
       if (flags.init === true) await ensureIdentity(dataDir);
@@ -100,6 +109,8 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.apiPort === undefined ? {} : { apiPort: flags.apiPort }),
+    ...(flags.downloadsDir === undefined ? {} : { downloadsDir: resolve(flags.downloadsDir) }),
+    ...(flags.maxFileSize === undefined ? {} : { maxFileBytes: flags.maxFileSize }),
   });
   await output.ready(daemon, dataDir);
   // Web client hook: a login link on a terminal, a `web` event otherwise; --open opens the browser.
@@ -200,4 +211,27 @@ function bootstrapResolver(
     reported = failing;
     return addresses;
   };
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  K: 1024,
+  M: 1024 ** 2,
+  G: 1024 ** 3,
+  T: 1024 ** 4,
+};
+
+/** "4G", "500M", "1048576" → bytes (binary units; a trailing B or iB is allowed: "4GiB"). */
+export function parseSize(text: string): number {
+  const match = /^(\d{1,15})\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  const bytes =
+    match === null
+      ? Number.NaN
+      : Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toUpperCase()] ?? Number.NaN);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new InvalidArgumentError(
+      `a size is a number of bytes, or with K, M, G or T (like 4G), got "${text}".`,
+    );
+  }
+  return bytes;
 }

@@ -17,6 +17,7 @@
  */
 import type { LogFields, Logger } from '../runtime/index.ts';
 import type { ChatService, ContactView, MessageView, RequestView } from './chat-api-types.ts';
+import { formatFileEvent } from './file-output.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 export interface DaemonConsoleOptions {
@@ -84,6 +85,19 @@ export class DaemonConsole {
     view.chat.on('request_received', (e) =>
       this.#line(`${this.#nameOf(e.code, e)} received your friend request`),
     );
+    // A transfer in words when its state changes (its progress is for `send-file --wait` and `files`).
+    const fileStates = new Map<string, string>();
+    view.chat.on('file', (e) => {
+      if (fileStates.get(e.id) === e.state) return;
+      if (fileStates.size >= 10_000) fileStates.clear();
+      fileStates.set(e.id, e.state);
+      const nameOf = (code: string): string | undefined =>
+        this.#chat?.contacts().find((c) => c.code === code)?.name;
+      // "file report.pdf from Bob: started" rather than a percentage that is stale at once.
+      this.#line(
+        formatFileEvent({ ...e, ...(e.state === 'transferring' ? { state: 'started' } : {}) }, nameOf),
+      );
+    });
   }
 
   #onLog(level: ConsoleLevel, fields: LogFields, message: string | undefined): void {

@@ -43,6 +43,8 @@ import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-clien
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
 const PORT_KV_KEY = 'app-daemon-udp-port';
 const ROUTING_TABLE_SAVE_INTERVAL_MS = 60_000;
+/** Accepted files go here, inside the data dir, unless --downloads-dir says otherwise. */
+export const DOWNLOADS_DIR = 'downloads';
 /** The longest the daemon waits for the DHT to join before starting the chat services anyway. */
 const JOIN_WAIT_MS = 10_000;
 
@@ -61,6 +63,9 @@ export interface DaemonOptions {
   joinWaitMs?: number;
   /** Ask the gateway to map our UDP port (PCP, NAT-PMP, UPnP); default true (`--no-port-mapping`). */
   portMapping?: boolean;
+  /** Where accepted files go (default <data dir>/downloads) and the largest one accepted (default 4 GiB). */
+  downloadsDir?: string;
+  maxFileBytes?: number;
   /**
    * The bootstrap hosts as given (names or addresses) when `bootstrap` is a resolver; all loopback means a local
    * testnet, where port mapping is skipped.
@@ -190,10 +195,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(name === undefined ? {} : { name }),
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
       localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, dht, options)],
+      files: {
+        downloadsDir: options.downloadsDir ?? join(dataDir, DOWNLOADS_DIR),
+        ...(options.maxFileBytes === undefined ? {} : { maxBytes: options.maxFileBytes }),
+      },
     });
     onMappingChanged = () => chat.endpointsChanged();
+    const fileStates = new Map<string, string>();
     for (const name of CHAT_EVENT_NAMES)
-      chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
+      chat.on(name, (...args: unknown[]) => {
+        // A transfer's progress (4 events a second) is the API's; the log gets its changes of state.
+        if (name === 'file' && !isNewFileState(fileStates, args[0])) return;
+        logger.info(eventFields(name, args));
+      });
     await chat.start(dhtReady);
     undo.push(() => chat.close());
 
@@ -333,7 +347,19 @@ function eventFields(name: string, args: readonly unknown[]): Record<string, unk
   const first = args[0];
   if (typeof first === 'object' && first !== null) {
     const record = first as Record<string, unknown>;
-    for (const key of ['id', 'from', 'with', 'code', 'state', 'presence', 'lastSeen', 'isTyping']) {
+    for (const key of [
+      'id',
+      'from',
+      'with',
+      'code',
+      'state',
+      'presence',
+      'lastSeen',
+      'isTyping',
+      'direction',
+      'size',
+      'reason',
+    ]) {
       const value = record[key];
       if (value !== undefined && typeof value !== 'object') fields[key] = value;
     }
@@ -342,6 +368,16 @@ function eventFields(name: string, args: readonly unknown[]): Record<string, unk
     if (typeof message === 'object' && message !== null) fields['id'] = (message as { id?: unknown }).id;
   }
   return fields;
+}
+
+/** True when a file event changes its transfer's state (remembered per id, a bounded number of ids). */
+function isNewFileState(states: Map<string, string>, event: unknown): boolean {
+  const { id, state } = (event ?? {}) as { id?: unknown; state?: unknown };
+  if (typeof id !== 'string' || typeof state !== 'string') return true;
+  if (states.get(id) === state) return false;
+  if (states.size >= 10_000) states.clear();
+  states.set(id, state);
+  return true;
 }
 
 function delay(ms: number): Promise<void> {

@@ -9,6 +9,7 @@
  * wait (OfflineScheduler: 8 s, 2 s when the friend is already away).
  */
 import { EventEmitter } from 'node:events';
+import { isAbsolute } from 'node:path';
 import type { DhtNode } from '../dht/index.ts';
 import type { UtpEndpoint } from '../net/index.ts';
 import {
@@ -20,6 +21,11 @@ import {
   type UdpAddress,
 } from '../runtime/index.ts';
 import { checkName, isValidName } from './contact-name.ts';
+import { FileErrorCode, fileError } from './files/file-errors.ts';
+import type { FileSystem } from './files/file-system.ts';
+import { FileTransfers } from './files/file-transfers.ts';
+import { nodeFileSystem } from './files/node-file-system.ts';
+import type { FileTransferView } from './files/transfer-view.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
@@ -49,6 +55,7 @@ import {
 } from './session/views.ts';
 
 export type { ContactView, FoundMessage, MessageView, ProfileView, RequestView } from './session/views.ts';
+export type { FileTransferView } from './files/transfer-view.ts';
 
 /** ChatNode's own error codes (docs/ERRORS.md, "## chat sessions"); the name codes are in contact-name.ts. */
 export const ChatNodeErrorCode = {
@@ -99,6 +106,13 @@ export interface ChatNodeOptions {
   strangerLimits?: Partial<StrangerLimits>;
   /** Friend-request budget (request-budget.ts); defaults are the product's. */
   requestBudget?: Partial<RequestBudgetLimits>;
+  /** File transfers: where accepted files go (none: offers are declined), the size limit, the disk. */
+  files?: {
+    downloadsDir?: string;
+    maxBytes?: number;
+    fileSystem?: FileSystem;
+    download?: { windowBytes?: number; checkpointBytes?: number; checkpointMs?: number };
+  };
 }
 
 export interface ChatNodeEvents {
@@ -111,6 +125,8 @@ export interface ChatNodeEvents {
   accepted: [event: ContactView];
   /** Our friend request reached the recipient's daemon (it acknowledged it); they have not answered yet. */
   request_received: [event: ContactView];
+  /** A file transfer changed state or made progress (progress at most every 250 ms per transfer). */
+  file: [event: FileTransferView];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
@@ -126,6 +142,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
+  readonly #files: FileTransfers;
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -180,6 +197,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onTyping: (peer, isTyping) => this.emit('typing', { code: codeOf(peer), isTyping }),
         onFriendRequestFrame: (_peer, session) => this.#requests.answerFriendRequest(session),
         onProfile: (peer, name) => this.#onProfile(peer, name),
+        onHello: (peer, session, version) => this.#files.onHello(peer, session, version),
+        onFileFrame: (peer, session, frame) => this.#files.onFrame(peer, session, frame),
       },
     });
     this.#sessions = new SessionManager(
@@ -196,9 +215,26 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         },
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
         onPresence: (peer, presence) => this.#onPresence(peer, presence),
+        onChannelStream: (peer, session) => this.#files.acceptStream(peer, session),
       },
       opts.strangerLimits === undefined ? {} : { strangerLimits: opts.strangerLimits },
     );
+    this.#files = new FileTransfers({
+      store: opts.store,
+      fs: opts.files?.fileSystem ?? nodeFileSystem,
+      utp: opts.utp,
+      identity: opts.identity,
+      clock: opts.clock,
+      random: opts.random,
+      logger: this.#logger,
+      handshakeTimeoutMs: ctx.timing.handshakeTimeoutMs,
+      downloadsDir: opts.files?.downloadsDir,
+      ...(opts.files?.maxBytes === undefined ? {} : { maxBytes: opts.files.maxBytes }),
+      ...(opts.files?.download === undefined ? {} : { download: opts.files.download }),
+      sessionOf: (peer) => this.#sessions.sessionOf(peer),
+      isFriend: (peer) => this.#store.contacts.get(peer)?.state === 'accepted',
+      onTransfer: (view) => this.emit('file', view),
+    });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
         { ...opts, dht: opts.dht, logger: this.#logger },
@@ -274,6 +310,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#nat?.close();
     this.#mailbox?.close();
     this.#rendezvous?.close();
+    await this.#files.close();
     this.#delivery.close();
     this.#requests.close();
     this.#sessions.close();
@@ -459,6 +496,35 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const peer = this.#resolveFriend(codeOrName);
     const isSent = this.#delivery.setTyping(peer, isTyping);
     return { to: toContactView(this.#store.contacts.get(peer) as Contact), isSent };
+  }
+
+  /**
+   * Offers a file (an absolute path) to a friend: hashed now (FILE_NOT_FOUND, FILE_NOT_A_FILE, FILE_CHANGED),
+   * offered on the session now or when one comes up. The same content offered again continues the old offer.
+   */
+  async sendFile(codeOrName: string, path: string): Promise<FileTransferView> {
+    const peer = this.#resolveFriend(codeOrName);
+    if (!isAbsolute(path)) throw fileError(FileErrorCode.notFound, `"${path}" is not an absolute path`);
+    return this.#files.send(peer, path);
+  }
+
+  /** Every file transfer, newest first (at most 500). */
+  files(): FileTransferView[] {
+    return this.#files.list();
+  }
+
+  /** Accepts an offered file: into the downloads dir, or `to` (absolute: a directory, or a new file's path). */
+  async acceptFile(id: string, opts: { to?: string } = {}): Promise<FileTransferView> {
+    const row = this.#files.find(id);
+    if (opts.to !== undefined && !isAbsolute(opts.to)) {
+      throw fileError(FileErrorCode.target, `"${opts.to}" is not an absolute path`);
+    }
+    return this.#files.accept(row, opts.to);
+  }
+
+  /** Cancels a transfer either way (an offer not yet accepted is declined); the friend is told. */
+  async cancelFile(id: string): Promise<FileTransferView> {
+    return this.#files.cancel(this.#files.find(id));
   }
 
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */

@@ -155,6 +155,7 @@ export {
   type ChatNodeEvents,
   type ChatNodeOptions,
   type ContactView,
+  type FileTransferView,
   type FoundMessage,
   MAX_MESSAGES_PER_CALL,
   MAX_SEARCH_QUERY_CHARS,

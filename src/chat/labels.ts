@@ -33,6 +33,8 @@ export const LABELS = {
   identityPublicKeyCheck: 'dhtchat/identity-pk-check/v1',
   /** AEAD associated data prefix of a backup file (then the file's header). */
   backupFile: 'dhtchat/backup-file/v1',
+  /** SHA-256 prefix of a file transfer's root: binds the size and piece size to the piece hash tree. */
+  fileRoot: 'dhtchat/file-root/v1',
 } as const;
 
 export type Label = (typeof LABELS)[keyof typeof LABELS];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { callDaemon, followDaemonEvents } from '../../src/app/chat-api-client.ts';
 import { startChatApiServer } from '../../src/app/chat-api-server.ts';
-import type { ChatService } from '../../src/app/chat-api-types.ts';
+import type { ChatService, FileTransferView } from '../../src/app/chat-api-types.ts';
 import { readApiFile, removeApiFile, writeApiFile } from '../../src/app/chat-data-dir.ts';
 import { DhtchatError } from '../../src/runtime/index.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
@@ -18,6 +18,19 @@ import { rawRequest } from '../helpers/raw-http.ts';
 const TOKEN = 'ef'.repeat(32);
 
 const events = new EventEmitter();
+const SAMPLE_TRANSFER: FileTransferView = {
+  id: 'ab'.repeat(16),
+  with: 'dhtchat:bob',
+  direction: 'incoming',
+  name: 'report.pdf',
+  size: 1234,
+  state: 'offered',
+  bytesDone: 0,
+  bytesPerSec: 0,
+  reason: null,
+  path: null,
+  createdAt: 1,
+};
 const typingCalls: string[] = [];
 const service: ChatService = {
   on: (name, listener) => events.on(name, listener),
@@ -47,6 +60,12 @@ const service: ChatService = {
       to: { name: who, code: 'dhtchat:x', presence: 'online', lastSeen: null, profileName: null },
       isSent: true,
     };
+  },
+  sendFile: async (to, path) => ({ ...SAMPLE_TRANSFER, with: to, name: path.split('/').pop() ?? '' }),
+  files: () => [SAMPLE_TRANSFER],
+  acceptFile: async (id, opts) => ({ ...SAMPLE_TRANSFER, id, state: 'accepted', path: opts?.to ?? null }),
+  cancelFile: async () => {
+    throw new DhtchatError('FILE_UNKNOWN_TRANSFER', 'no file transfer ab12');
   },
 };
 
@@ -208,6 +227,35 @@ describe('the Host and Origin wall, in front of the token', () => {
   });
 });
 
+describe('file transfer routes', () => {
+  test('GET /v1/files, POST /v1/files, /v1/files/accept and /v1/files/cancel; a file event on the stream', async () => {
+    await withServer(async (base) => {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers: auth,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+      };
+      assert.deepEqual((await call('GET', '/v1/files')).json, [SAMPLE_TRANSFER]);
+      const sent = await call('POST', '/v1/files', { to: 'bob', path: '/home/me/a.txt' });
+      assert.equal(sent.status, 200);
+      assert.equal(sent.json['name'], 'a.txt');
+      assert.equal((await call('POST', '/v1/files', { to: 'bob' })).status, 400, 'path missing');
+      const accepted = await call('POST', '/v1/files/accept', { id: 'abab', to: '/tmp/x' });
+      assert.equal(accepted.json['state'], 'accepted');
+      assert.equal(accepted.json['path'], '/tmp/x');
+      assert.equal((await call('POST', '/v1/files/accept', { id: 'abab', to: 5 })).status, 400);
+      const canceled = await call('POST', '/v1/files/cancel', { id: 'ab12' });
+      assert.equal(canceled.status, 400);
+      assert.deepEqual(canceled.json, {
+        error: { code: 'FILE_UNKNOWN_TRANSFER', message: 'no file transfer ab12' },
+      });
+    });
+  });
+});
+
 describe('typing and the event stream', () => {
   test('POST /v1/typing passes isTyping (default true) and rejects a non-boolean', async () => {
     await withServer(async (base) => {
@@ -239,12 +287,14 @@ describe('typing and the event stream', () => {
       await emitUntilSeen(seen, 'presence');
       seen.length = 0;
       events.emit('typing', { code: 'dhtchat:bob', isTyping: true });
+      events.emit('file', SAMPLE_TRANSFER);
       events.emit('state', { with: 'dhtchat:bob', id: 'ab', state: 'delivered' });
       assert.equal(await followed, 'stopped');
       assert.deepEqual(
         seen.filter((e) => e['event'] !== 'presence'),
         [
           { event: 'typing', code: 'dhtchat:bob', isTyping: true },
+          { event: 'file', ...SAMPLE_TRANSFER },
           { event: 'state', with: 'dhtchat:bob', id: 'ab', state: 'delivered' },
         ],
       );

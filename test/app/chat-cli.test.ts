@@ -226,6 +226,16 @@ describe('dhtchat client commands against a local API', () => {
       calls.push(`typing ${who} ${isTyping}`);
       return { to: contact, isSent: true };
     },
+    sendFile: async () => {
+      throw new DhtchatError('FILE_NOT_FOUND', 'no file');
+    },
+    files: () => [],
+    acceptFile: async () => {
+      throw new DhtchatError('FILE_UNKNOWN_TRANSFER', 'no file transfer');
+    },
+    cancelFile: async () => {
+      throw new DhtchatError('FILE_UNKNOWN_TRANSFER', 'no file transfer');
+    },
   };
   let close: () => Promise<void> = async () => {};
 

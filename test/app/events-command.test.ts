@@ -62,6 +62,10 @@ class FakeDaemon {
       messages: unused,
       markRead: unused,
       setTyping: unused,
+      sendFile: unused,
+      files: unused,
+      acceptFile: unused,
+      cancelFile: unused,
     };
     this.#server = await startChatApiServer({ service, token: TOKEN });
     await writeApiFile(this.dir, { port: this.#server.port, token: TOKEN, pid: process.pid });

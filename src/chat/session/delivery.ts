@@ -28,6 +28,10 @@ export interface DeliveryEvents {
   onFriendRequestFrame(peer: Buffer, session: ChatSession): void;
   /** The friend told us the name they give themself (remote input: the owner validates it). */
   onProfile(peer: Buffer, name: string): void;
+  /** The friend's hello: which protocol version its side of this session speaks. */
+  onHello?(peer: Buffer, session: ChatSession, version: number): void;
+  /** A file-offer or file-state frame (src/chat/files/file-transfers.ts). */
+  onFileFrame?(peer: Buffer, session: ChatSession, frame: ChatFrame): void;
 }
 
 export const DEFAULT_RETRANSMIT_MS = 10_000;
@@ -198,6 +202,12 @@ export class Delivery {
           this.#takesProfile.add(session);
           this.#sendProfileOn(session);
         }
+        this.#events.onHello?.(peer, session, frame.version);
+        return;
+      case 'file-offer':
+      case 'file-state':
+        this.#commit(peer, session, batch);
+        this.#events.onFileFrame?.(peer, session, frame);
         return;
       case 'profile':
         this.#events.onProfile(peer, frame.name);

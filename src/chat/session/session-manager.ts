@@ -23,7 +23,13 @@ import { addressKey, type UdpAddress } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import { ContactState, type Presence } from '../store/contacts.ts';
 import { FriendHosts } from './friend-hosts.ts';
-import { ChatSession, SessionCloseCode, type SessionContext, type SessionHandlers } from './session.ts';
+import {
+  CHAT_CHANNEL,
+  ChatSession,
+  SessionCloseCode,
+  type SessionContext,
+  type SessionHandlers,
+} from './session.ts';
 import { StrangerGate, type StrangerLimits, type StrangerTicket } from './stranger-gate.ts';
 
 export type Admission = 'friend' | 'request' | 'refuse';
@@ -37,6 +43,8 @@ export interface SessionManagerHooks {
   onFriendSession(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame' | 'onBatchEnd'>;
   onRequestSession(peer: Buffer, session: ChatSession): void;
   onPresence(peer: Buffer, presence: Presence): void;
+  /** An authenticated stream of another channel than the chat's came in: true when the owner took it. */
+  onChannelStream?(peer: Buffer, session: ChatSession): boolean;
 }
 
 export const SIMULTANEOUS_WINDOW_MS = 10_000;
@@ -277,6 +285,11 @@ export class SessionManager {
     const peer = peerInfo.identityPublicKey;
     if (peer.equals(this.#ctx.identity.publicKey)) {
       session.close(SessionCloseCode.refused);
+      return;
+    }
+    if (session.channel !== CHAT_CHANNEL) {
+      // Another channel (a file stream): its owner takes it (detach) or it is refused; never a chat session.
+      if (this.#hooks.onChannelStream?.(peer, session) !== true) session.close(SessionCloseCode.refused);
       return;
     }
     let admission: Admission;

@@ -66,6 +66,9 @@ export interface SessionHandlers {
 
 let nextSessionId = 1;
 
+/** The secure channel (net/secure frame-format.ts) of chat sessions: 0, the stream as it was before channels. */
+export const CHAT_CHANNEL = 0;
+
 export class ChatSession {
   readonly id = nextSessionId++;
   readonly isInitiator: boolean;
@@ -118,14 +121,15 @@ export class ChatSession {
       logger: ctx.logger,
       ...(admitPattern === undefined ? {} : { admitPattern }),
     });
-    this.#secure.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.#secure.on('error', (error: Error & { code?: string }) =>
-      this.#finish(SessionCloseCode.transport, error.code ?? error.message),
-    );
-    this.#secure.on('close', () => this.#finish(SessionCloseCode.transport, 'closed'));
-    this.#secure.on('end', () => this.#finish(SessionCloseCode.transport, 'ended'));
+    this.#secure.on('error', this.#onError);
+    this.#secure.on('close', this.#onClosed);
+    this.#secure.on('end', this.#onEnded);
     this.established = this.#secure.handshake.then((peer) => {
       this.establishedMs = ctx.clock.now();
+      // Another channel's stream (a file stream) is not read here: the manager detaches it for its owner.
+      // Until then its bytes wait in the secure stream (no 'data' listener, no flowing).
+      if (peer.channel !== CHAT_CHANNEL) return peer;
+      this.#secure.on('data', (chunk: Buffer) => this.#onData(chunk));
       this.#armTimer();
       return peer;
     });
@@ -163,6 +167,26 @@ export class ChatSession {
 
   get peerKey(): Buffer | undefined {
     return this.#secure.remoteIdentityPublicKey;
+  }
+
+  /** The channel the initiator named, once the handshake is done (CHAT_CHANNEL for a chat session). */
+  get channel(): number | undefined {
+    return this.#secure.peer?.channel;
+  }
+
+  /**
+   * Hands the authenticated secure stream of another channel to its owner: this session lets go of it (no
+   * listener, no timer) and counts as closed, without telling anyone. Only before admit().
+   */
+  detach(): SecureStream {
+    this.#secure.off('error', this.#onError);
+    this.#secure.off('close', this.#onClosed);
+    this.#secure.off('end', this.#onEnded);
+    this.#isClosed = true;
+    this.#closeCode = SessionCloseCode.local;
+    this.#timer?.cancel();
+    this.#held = [];
+    return this.#secure;
   }
 
   get isOpen(): boolean {
@@ -224,6 +248,11 @@ export class ChatSession {
     this.#finish(code);
     this.#secure.destroy();
   }
+
+  readonly #onError = (error: Error & { code?: string }): void =>
+    this.#finish(SessionCloseCode.transport, error.code ?? error.message);
+  readonly #onClosed = (): void => this.#finish(SessionCloseCode.transport, 'closed');
+  readonly #onEnded = (): void => this.#finish(SessionCloseCode.transport, 'ended');
 
   #onData(chunk: Buffer): void {
     if (this.#isClosed) return;

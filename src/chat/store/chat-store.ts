@@ -22,6 +22,7 @@ import { type Clock, DhtchatError, type Random } from '../../runtime/index.ts';
 import { type BackupRow, readBackupRows, writeBackupRows } from './backup-rows.ts';
 import { type RemovalResult, removeContact } from './contact-removal.ts';
 import { Contacts } from './contacts.ts';
+import { FileTransferRows } from './file-transfer-rows.ts';
 import { FriendRequests } from './friend-requests.ts';
 import { KeyValue, KvKey } from './kv.ts';
 import { Messages } from './messages.ts';
@@ -61,6 +62,7 @@ export class ChatStore {
   readonly prekeys: Prekeys;
   readonly recordSeqs: RecordSeqs;
   readonly kv: KeyValue;
+  readonly files: FileTransferRows;
   readonly #ctx: StoreContext;
 
   private constructor(ctx: StoreContext) {
@@ -73,6 +75,7 @@ export class ChatStore {
     this.prekeys = new Prekeys(ctx);
     this.recordSeqs = new RecordSeqs(ctx);
     this.kv = new KeyValue(ctx);
+    this.files = new FileTransferRows(ctx);
   }
 
   /** Opens (creating if needed), checks, locks and migrates the database. Throws CHAT_STORE_* on failure. */

@@ -159,9 +159,49 @@ CREATE INDEX contacts_name_key ON contacts (name_key) WHERE name_key IS NOT NULL
 CREATE INDEX contacts_name_skeleton_key ON contacts (name_skeleton_key) WHERE name_skeleton_key IS NOT NULL;
 `;
 
+/**
+ * File transfers (src/chat/files, docs/PROTOCOL.md "Files"), both directions. A transfer is (peer, direction,
+ * id); the local id numbers it for the piece-hash list, which has its own table so that saving a transfer's
+ * bitfield (often, while it runs) never rewrites a list of up to 2 MiB. Paths are this machine's: no backup
+ * carries them.
+ */
+const V3_FILE_TRANSFERS = `
+CREATE TABLE file_transfers (
+  local_id        INTEGER PRIMARY KEY,
+  id              BLOB NOT NULL CHECK (length(id) = 16),
+  peer            BLOB NOT NULL CHECK (length(peer) = 32),
+  direction       TEXT NOT NULL CHECK (direction IN ('outgoing', 'incoming')),
+  name            TEXT NOT NULL,
+  size_bytes      INTEGER NOT NULL CHECK (size_bytes >= 0),
+  piece_bytes     INTEGER NOT NULL CHECK (piece_bytes > 0),
+  root            BLOB NOT NULL CHECK (length(root) = 32),
+  state           TEXT NOT NULL CHECK (state IN
+                    ('offered', 'accepted', 'complete', 'canceled', 'declined', 'failed')),
+  reason          TEXT,
+  path            TEXT,
+  dir             TEXT,
+  part_path       TEXT,
+  source_mtime_ms INTEGER,
+  bitfield        BLOB,
+  is_settled      INTEGER NOT NULL DEFAULT 0 CHECK (is_settled IN (0, 1)),
+  created_ms      INTEGER NOT NULL,
+  updated_ms      INTEGER NOT NULL,
+  done_ms         INTEGER,
+  UNIQUE (peer, id)
+);
+
+CREATE INDEX file_transfers_peer ON file_transfers (peer, direction, state);
+
+CREATE TABLE file_hash_lists (
+  local_id INTEGER PRIMARY KEY REFERENCES file_transfers (local_id) ON DELETE CASCADE,
+  hashes   BLOB NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: V1_INITIAL },
   { version: 2, name: 'contact name keys and profile names', sql: V2_NAME_KEYS },
+  { version: 3, name: 'file transfers', sql: V3_FILE_TRANSFERS },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -39,6 +39,10 @@ const service: ChatService = {
   search: () => [],
   markRead: () => {},
   setTyping: (who) => ({ to: contact(who), isSent: true }),
+  sendFile: () => Promise.reject(new Error('not used by the web client tests')),
+  files: () => [],
+  acceptFile: () => Promise.reject(new Error('not used by the web client tests')),
+  cancelFile: () => Promise.reject(new Error('not used by the web client tests')),
 };
 
 function builtUi(): string {

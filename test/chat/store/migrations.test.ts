@@ -30,6 +30,8 @@ describe('chat store schema and migrations', () => {
       assert.deepEqual(tables, [
         'contact_endpoints',
         'contacts',
+        'file_hash_lists',
+        'file_transfers',
         'friend_requests',
         'kv',
         'messages',

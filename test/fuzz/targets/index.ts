@@ -3,6 +3,7 @@ import type { FuzzTarget } from '../fuzz-target.ts';
 import { apiJsonTarget } from './api-json.ts';
 import { bencodeTarget } from './bencode.ts';
 import { chatFramesTarget } from './chat-frames.ts';
+import { fileFramesTarget } from './file-frames.ts';
 import { friendCodeTarget } from './friend-code.ts';
 import { krpcTarget } from './krpc.ts';
 import { noiseHandshakeTarget } from './noise-handshake.ts';
@@ -18,6 +19,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   noiseHandshakeTarget,
   secureFramesTarget,
   chatFramesTarget,
+  fileFramesTarget,
   rendezvousRecordTarget,
   offlineTarget,
   friendCodeTarget,
