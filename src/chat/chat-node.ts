@@ -7,6 +7,8 @@
  *
  * Offline path: a message that finds no session is sent as soon as one comes up, or goes to the DHT after a
  * wait (OfflineScheduler: 8 s, 2 s when the friend is already away).
+ * Relays (src/chat/relay): with no session to a friend who seems around, both sides meet at a relay and run the
+ * session over it; a direct session replaces it when one comes up. contacts() says which path each friend is on.
  */
 import { EventEmitter } from 'node:events';
 import type { DhtNode } from '../dht/index.ts';
@@ -21,6 +23,10 @@ import {
 } from '../runtime/index.ts';
 import { checkName, isValidName } from './contact-name.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
+import { derivePairSecret } from './pair-secret.ts';
+import { RelayDirectory } from './relay/relay-directory.ts';
+import { RelayLinks } from './relay/relay-links.ts';
+import type { ContactPath } from './session/path.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
 import { createDhtServices, type DhtServices } from './session/dht-services.ts';
@@ -88,6 +94,12 @@ export interface ChatNodeOptions {
   retransmitMs?: number;
   /** How long a queued message waits for a session before going to the DHT (default 8 s). */
   offlineAfterMs?: number;
+  /** Relays to use besides those found on the DHT (`daemon --relay`). */
+  relays?: readonly UdpAddress[];
+  /** Use relays for friends we cannot reach directly (default true; `daemon --no-relay`). */
+  isRelayEnabled?: boolean;
+  /** Take relays at private addresses from the DHT (local test networks, `--allow-private`). */
+  allowPrivateRelays?: boolean;
 }
 
 export interface ChatNodeEvents {
@@ -113,6 +125,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
+  readonly #relayDirectory: RelayDirectory;
+  readonly #relays: RelayLinks;
+  readonly #pairSecrets = new Map<string, Buffer>();
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -164,12 +179,34 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
       dialMode: (peer) => this.#requests.dialMode(peer),
       onFriendSession: (peer, session) => {
+        this.#relays.sessionUp(peer);
         this.#offline?.cancel(peer);
         this.#rendezvous?.resetBackoff(peer);
         return this.#delivery.attach(peer, session);
       },
       onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
       onPresence: (peer, presence) => this.#onPresence(peer, presence),
+      onFriendSessionEnd: (peer, session) => this.#relays.sessionLost(peer, session),
+    });
+    this.#relayDirectory = new RelayDirectory({
+      dht: opts.dht,
+      clock: opts.clock,
+      logger: this.#logger,
+      allowPrivate: opts.allowPrivateRelays ?? false,
+      ...(opts.relays === undefined ? {} : { configured: opts.relays }),
+      ownAddresses: () => opts.localEndpoints(),
+    });
+    this.#relays = new RelayLinks({
+      isEnabled: opts.isRelayEnabled ?? true,
+      identity: opts.identity,
+      utp: opts.utp,
+      clock: opts.clock,
+      logger: this.#logger,
+      directory: this.#relayDirectory,
+      pairSecret: (peer) => this.#pairSecret(peer),
+      sessionPath: (peer) => this.#sessions.sessionOf(peer)?.path,
+      onMatched: (peer, stream, relay, isInitiator) =>
+        this.#sessions.adoptRelayed(peer, stream, relay, isInitiator),
     });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
@@ -178,6 +215,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           onRecord: (peer, endpoints, timestampMs) => {
             this.#sessions.addCandidates(peer, endpoints);
             this.#sessions.noteRecordSeen(peer, timestampMs);
+            this.#relays.noteRecord(peer, timestampMs);
           },
           onOfflineMessages: (peer, messages) => {
             for (const m of messages) this.emit('message', { from: codeOf(peer), message: toView(m) });
@@ -229,6 +267,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #startServices(): void {
     if (this.#isClosed) return;
     this.#areServicesStarted = true;
+    // Friends not reached directly by now may only be reachable through a relay (with the DHT up, we can find one).
+    for (const contact of this.#store.contacts.list(['accepted']))
+      this.#relays.want(contact.publicKey, 'start');
     this.#beacon?.start();
     this.#nat?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
@@ -245,6 +286,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#mailbox?.close();
     this.#rendezvous?.close();
     this.#delivery.close();
+    this.#relays.close();
+    this.#relayDirectory.close();
     this.#sessions.close();
   }
 
@@ -277,7 +320,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     for (const endpoint of opts.endpoints ?? []) this.#store.contacts.noteEndpoint(peer, endpoint, 'hint');
     this.#sessions.connect(peer);
     this.#beacon?.announceNow().catch(() => {});
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   requests(): RequestView[] {
@@ -310,21 +353,21 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
     this.#store.removeContact(peer, { isHistoryForgotten: false });
     this.#requests.forget(peer);
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   contacts(): ContactView[] {
-    return this.#store.contacts.list(['accepted', 'pending-outgoing']).map((c) => toContactView(c));
+    return this.#store.contacts.list(['accepted', 'pending-outgoing']).map((c) => this.#view(c));
   }
 
   blocked(): ContactView[] {
-    return this.#store.contacts.list(['blocked']).map((c) => toContactView(c));
+    return this.#store.contacts.list(['blocked']).map((c) => this.#view(c));
   }
 
   /** Names a contact (ours for them: the friend never sees it). CHAT_NAME_INVALID, CHAT_CONTACT_NAME_TAKEN. */
   rename(codeOrName: string, name: string): ContactView {
     const peer = this.#resolveContact(codeOrName);
-    return toContactView(this.#store.contacts.rename(peer, name));
+    return this.#view(this.#store.contacts.rename(peer, name));
   }
 
   /**
@@ -338,7 +381,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#requests.forget(peer);
     this.#offline?.cancel(peer);
     this.#sessions.sessionOf(peer)?.close();
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   /** Our name as friends are sent it, and our code. */
@@ -369,6 +412,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#emitState(peer, message.id, message.state);
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'send');
       this.#nat?.punchTowards(peer);
       this.#offline?.schedule(peer, false);
     }
@@ -424,7 +468,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   setTyping(codeOrName: string, isTyping: boolean): TypingResult {
     const peer = this.#resolveFriend(codeOrName);
     const isSent = this.#delivery.setTyping(peer, isTyping);
-    return { to: toContactView(this.#store.contacts.get(peer) as Contact), isSent };
+    return { to: this.#view(this.#store.contacts.get(peer) as Contact), isSent };
   }
 
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
@@ -440,17 +484,53 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
   }
 
-  /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */
-  sessionInfo(codeOrName: string): { isInitiator: boolean; remote: UdpAddress } | undefined {
+  /**
+   * The friend's current session: who dialled (the tie-break's outcome), where (the relay, when relayed), and
+   * its path.
+   */
+  sessionInfo(
+    codeOrName: string,
+  ): { isInitiator: boolean; remote: UdpAddress; path: ContactPath } | undefined {
     const session = this.#sessions.sessionOf(this.#resolve(codeOrName, false));
     return session === undefined
       ? undefined
-      : { isInitiator: session.isInitiator, remote: session.remoteAddress };
+      : { isInitiator: session.isInitiator, remote: session.remoteAddress, path: session.path };
+  }
+
+  /** How we reach a friend now (session/path.ts): the session's path; `dht` while they are around without one. */
+  pathOf(codeOrName: string): ContactPath | null {
+    const peer = this.#resolve(codeOrName, false);
+    return this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
   }
 
   /** True when a session with the friend is up. */
   isConnected(codeOrName: string): boolean {
     return this.#sessions.sessionOf(this.#resolve(codeOrName, false)) !== undefined;
+  }
+
+  /** A contact as the API shows it, with the path we reach them on now. */
+  #view(contact: Contact): ContactView {
+    return toContactView(contact, this.#pathOf(contact.publicKey, contact.presence));
+  }
+
+  #pathOf(peer: Buffer, presence: Presence | undefined): ContactPath | null {
+    const session = this.#sessions.sessionOf(peer);
+    if (session !== undefined) return session.path;
+    return presence === 'online' || presence === 'away' ? 'dht' : null;
+  }
+
+  /** K with an accepted friend, for the relay token (derived once per friend and kept). */
+  #pairSecret(peer: Buffer): Buffer | undefined {
+    if (this.#store.contacts.get(peer)?.state !== 'accepted') return undefined;
+    const key = peer.toString('hex');
+    let secret = this.#pairSecrets.get(key);
+    if (secret === undefined) {
+      const derived = derivePairSecret(this.#opts.identity, peer);
+      if (!derived.ok) return undefined;
+      secret = derived.secret;
+      this.#pairSecrets.set(key, secret);
+    }
+    return secret;
   }
 
   /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */
@@ -474,7 +554,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#rendezvous?.resetBackoff(peer);
     this.#rendezvous?.publishNow(peer).catch(() => {});
     this.#sessions.connect(peer);
-    return toContactView(contact);
+    this.#relays.want(peer, 'accepted');
+    return this.#view(contact);
   }
 
   #onAccepted(peer: Buffer): void {
@@ -482,11 +563,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#opts.clock.setTimer(0, () => {
       if (this.#isClosed) return;
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'accepted');
       this.#rendezvous?.resetBackoff(peer);
       this.#rendezvous?.publishNow(peer).catch(() => {});
     });
     const contact = this.#store.contacts.get(peer);
-    if (contact !== undefined) this.emit('accepted', toContactView(contact));
+    if (contact !== undefined) this.emit('accepted', this.#view(contact));
   }
 
   /** A friend's own name (remote input): kept when valid, shown beside ours for them, never picks anyone. */

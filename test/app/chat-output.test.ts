@@ -31,6 +31,10 @@ test('contacts and the add/accept confirmations escape a hostile name, keep an o
   };
   assertInert(formatContactLine(hostile));
   assert.equal(formatContactLine(hostile), `${ATTACK_SHOWN}  online  ${BOB}`);
+  assert.equal(
+    formatContactLine({ ...hostile, path: 'relayed' }),
+    `${ATTACK_SHOWN}  online (relayed)  ${BOB}`,
+  );
   assert.equal(nameAndCode({ ...hostile, name: BIDI }), `${BIDI_SHOWN} (${BOB})`);
   assert.equal(nameAndCode({ ...hostile, name: KEPT }), `${KEPT} (${BOB})`);
   assert.equal(nameAndCode({ ...hostile, name: BOB }), BOB, 'an unnamed contact is its code, once');
