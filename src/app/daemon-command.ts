@@ -1,6 +1,6 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init] [--json] [--no-port-mapping]` — also what `dhtchat` with no command runs (`daemon --init` on the
+ *   [--init] [--json] [--no-port-mapping] [--relays host:port,...] [--no-relay]` — also what `dhtchat` with no command runs (`daemon --init` on the
  *   default data dir).
  *
  * Runs the chat node until SIGINT/SIGTERM. On a terminal (stdout a TTY, no --json) it says what it is doing in
@@ -38,6 +38,8 @@ interface DaemonFlags {
   init?: boolean;
   json?: boolean;
   portMapping?: boolean;
+  relays?: HostPort[];
+  relay?: boolean;
 }
 
 /** Where the daemon's log goes: JSON lines, or plain words on a terminal. */
@@ -67,6 +69,15 @@ export function registerDaemonCommand(program: Command): void {
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
     .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
     .option('--no-port-mapping', 'do not ask the router to map our UDP port (PCP, NAT-PMP, UPnP)')
+    .option(
+      '--relays <host:port,...>',
+      'relays to use besides those found on the DHT (for friends we cannot reach directly)',
+      parseHostPortList,
+    )
+    .option(
+      '--no-relay',
+      'never go through a relay (friends we cannot reach directly get messages via the DHT)',
+    )
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
       if (flags.init === true) await ensureIdentity(dataDir);
@@ -92,6 +103,8 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     bootstrap: bootstrapResolver(routers, (fields) => logger.warn(fields)),
     allowPrivate: flags.allowPrivate ?? false,
     portMapping: flags.portMapping ?? true,
+    isRelayEnabled: flags.relay ?? true,
+    ...(flags.relays === undefined ? {} : { relays: await resolveHostPorts(flags.relays) }),
     bootstrapHosts: routers.map((r) => r.host),
     logger,
     ...(flags.port === undefined ? {} : { port: flags.port }),

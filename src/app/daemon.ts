@@ -60,6 +60,10 @@ export interface DaemonOptions {
   joinWaitMs?: number;
   /** Ask the gateway to map our UDP port (PCP, NAT-PMP, UPnP); default true (`--no-port-mapping`). */
   portMapping?: boolean;
+  /** Go through relays to friends we cannot reach directly; default true (`--no-relay`). */
+  isRelayEnabled?: boolean;
+  /** Relays to use besides those found on the DHT (`--relays`). */
+  relays?: readonly UdpAddress[];
   /**
    * The bootstrap hosts as given (names or addresses) when `bootstrap` is a resolver; all loopback means a local
    * testnet, where port mapping is skipped.
@@ -187,6 +191,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(name === undefined ? {} : { name }),
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
       localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, dht, options)],
+      isRelayEnabled: options.isRelayEnabled ?? true,
+      allowPrivateRelays: options.allowPrivate,
+      ...(options.relays === undefined ? {} : { relays: options.relays }),
     });
     onMappingChanged = () => chat.endpointsChanged();
     for (const name of CHAT_EVENT_NAMES)
