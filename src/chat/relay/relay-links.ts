@@ -12,7 +12,10 @@
  * (RelayDirectory) and the next one tried after a back-off; a relayed session that dies (timeout, transport)
  * demotes its relay too, so both friends move to the next one together.
  *
- * Cost: at most one join in flight per friend; a window costs a relay about one waiting half per 20 s.
+ * Cost: at most one join in flight per friend, MAX_JOINS_IN_FLIGHT in all (below a relay's 8 halves per host, so
+ * a household's other users keep room); more friends wait their turn, the most urgent reason first (a message
+ * sent, a session lost, an acceptance; then a fresh record; then our start), and a friend whose partner did not
+ * come goes to the back of the line. A window costs a relay about one waiting half per 20 s.
  */
 import type { Duplex } from 'node:stream';
 import { joinRelay, type RelayJoinAttempt, RelayErrorCode, type UtpEndpoint } from '../../net/index.ts';
@@ -49,6 +52,9 @@ export const RELAY_LINK_TIMING = {
 } as const;
 
 export type RelayWantReason = 'start' | 'record' | 'send' | 'lost' | 'accepted';
+const PRIORITY: Record<RelayWantReason, number> = { start: 0, record: 1, send: 2, lost: 2, accepted: 2 };
+/** Joins in flight at once, over all friends. */
+export const MAX_JOINS_IN_FLIGHT = 4;
 
 export interface RelayLinksOptions {
   /** False: never join a relay (`daemon --no-relay`); every call is then a no-op. */
@@ -83,6 +89,9 @@ interface LinkState {
   failuresInRow: number;
   noPartnerInRow: number;
   lastRecordMs: number;
+  /** The most urgent reason of the current window (PRIORITY). */
+  priority: number;
+  isQueued: boolean;
 }
 
 export class RelayLinks {
@@ -91,6 +100,9 @@ export class RelayLinks {
   readonly #links = new Map<string, LinkState>();
   readonly #rankKeys = new Map<string, Buffer>();
   readonly #stats: RelayLinkStats = { joins: 0, matched: 0, failures: {} };
+  /** Links waiting for a join slot, in arrival order (the most urgent is taken first). */
+  #queue: LinkState[] = [];
+  #inFlight = 0;
   #isClosed = false;
 
   constructor(opts: RelayLinksOptions) {
@@ -112,9 +124,12 @@ export class RelayLinks {
     if (this.#isClosed || this.#opts.isEnabled === false || this.#opts.sessionPath(peer) !== undefined)
       return;
     const link = this.#link(peer);
-    const untilMs = this.#opts.clock.now() + RELAY_LINK_TIMING.wantWindowMs;
+    const nowMs = this.#opts.clock.now();
+    const priority = PRIORITY[reason];
+    link.priority = nowMs < link.wantUntilMs ? Math.max(link.priority, priority) : priority;
+    const untilMs = nowMs + RELAY_LINK_TIMING.wantWindowMs;
     if (untilMs > link.wantUntilMs) link.wantUntilMs = untilMs;
-    if (link.attempt === undefined && link.timer === undefined) {
+    if (link.attempt === undefined && link.timer === undefined && !link.isQueued) {
       this.#log.debug({ friend: short(peer), reason }, 'relay wanted');
       this.#schedule(link, RELAY_LINK_TIMING.graceMs);
     }
@@ -157,6 +172,7 @@ export class RelayLinks {
 
   close(): void {
     this.#isClosed = true;
+    this.#queue = [];
     for (const link of this.#links.values()) {
       link.timer?.cancel();
       link.attempt?.cancel();
@@ -176,6 +192,8 @@ export class RelayLinks {
         failuresInRow: 0,
         noPartnerInRow: 0,
         lastRecordMs: -Infinity,
+        priority: 0,
+        isQueued: false,
       };
       this.#links.set(key, link);
     }
@@ -195,6 +213,13 @@ export class RelayLinks {
     if (this.#opts.clock.now() >= link.wantUntilMs || this.#opts.sessionPath(link.peer) !== undefined) return;
     const pairSecret = this.#opts.pairSecret(link.peer);
     if (pairSecret === undefined) return;
+    if (this.#inFlight >= MAX_JOINS_IN_FLIGHT) {
+      if (!link.isQueued) {
+        link.isQueued = true;
+        this.#queue.push(link);
+      }
+      return;
+    }
     const relays = this.#ranked(link.peer, pairSecret);
     if (relays.length === 0) {
       void this.#opts.directory.refresh().then(() => {
@@ -216,11 +241,13 @@ export class RelayLinks {
       clock: this.#opts.clock,
     });
     link.attempt = attempt;
+    this.#inFlight++;
     this.#stats.joins++;
     this.#log.debug({ friend: short(link.peer), relay: addressKey(relay), role }, 'relay join');
     attempt.matched.then(
       (stream) => {
         if (link.attempt === attempt) link.attempt = undefined;
+        this.#slotFreed();
         if (this.#isClosed || this.#opts.sessionPath(link.peer) === 'direct') {
           stream.destroy();
           return;
@@ -234,6 +261,7 @@ export class RelayLinks {
       },
       (error: { code?: string }) => {
         if (link.attempt === attempt) link.attempt = undefined;
+        this.#slotFreed();
         const code = error.code ?? 'unknown';
         this.#stats.failures[code] = (this.#stats.failures[code] ?? 0) + 1;
         if (this.#isClosed || code === RelayErrorCode.cancelled || code === RelayErrorCode.replaced) return;
@@ -243,7 +271,8 @@ export class RelayLinks {
           return;
         }
         this.#log.debug({ friend: short(link.peer), relay: addressKey(relay), code }, 'relay join failed');
-        this.#opts.directory.demote(relay);
+        // Too many halves of ours there is about us, not the relay: back off without demoting it.
+        if (code !== RelayErrorCode.sourceLimit) this.#opts.directory.demote(relay);
         const delayMs = Math.min(
           RELAY_LINK_TIMING.maxRetryMs,
           RELAY_LINK_TIMING.retryMs * 2 ** link.failuresInRow,
@@ -252,6 +281,24 @@ export class RelayLinks {
         this.#schedule(link, delayMs);
       },
     );
+  }
+
+  /** A join ended: the most urgent friend still waiting for a slot (oldest first among equals) goes next. */
+  #slotFreed(): void {
+    this.#inFlight--;
+    if (this.#isClosed) return;
+    const nowMs = this.#opts.clock.now();
+    this.#queue = this.#queue.filter((l) => {
+      const isWanted = nowMs < l.wantUntilMs && this.#opts.sessionPath(l.peer) === undefined;
+      if (!isWanted) l.isQueued = false;
+      return isWanted;
+    });
+    let next: LinkState | undefined;
+    for (const l of this.#queue) if (next === undefined || l.priority > next.priority) next = l;
+    if (next === undefined) return;
+    this.#queue.splice(this.#queue.indexOf(next), 1);
+    next.isQueued = false;
+    this.#schedule(next, 0);
   }
 
   /** The directory's relays and this friend's extra ones, in the pair's order; demoted ones last. */
