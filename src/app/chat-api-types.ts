@@ -26,7 +26,15 @@ export type {
 };
 
 /** The events GET /v1/events streams, each as `{"event": name, ...the event's fields}`. */
-export const CHAT_EVENT_NAMES = ['message', 'state', 'presence', 'request', 'typing', 'accepted'] as const;
+export const CHAT_EVENT_NAMES = [
+  'message',
+  'state',
+  'presence',
+  'request',
+  'typing',
+  'accepted',
+  'path',
+] as const;
 export type ChatEventName = (typeof CHAT_EVENT_NAMES)[number];
 
 /** A message's state, in the exact strings of the contract. */

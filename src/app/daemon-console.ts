@@ -81,6 +81,16 @@ export class DaemonConsole {
     view.chat.on('presence', (e) => this.#line(this.#presenceLine(e.code, e.presence)));
     view.chat.on('request', (e) => this.#line(this.#requestLine(e)));
     view.chat.on('accepted', (e) => this.#line(`you and ${this.#nameOf(e.code, e)} are now friends`));
+    // How a session runs matters to the user only when it goes through someone else (a relay), or stops doing so.
+    const relayed = new Set<string>();
+    view.chat.on('path', (e) => {
+      if (e.path === 'relayed') {
+        relayed.add(e.code);
+        this.#line(`talking to ${this.#nameOf(e.code)} through a relay`);
+      } else if (relayed.delete(e.code) && e.path !== null && e.path !== 'dht') {
+        this.#line(`talking to ${this.#nameOf(e.code)} directly now`);
+      }
+    });
   }
 
   #onLog(level: ConsoleLevel, fields: LogFields, message: string | undefined): void {

@@ -324,9 +324,11 @@ function eventFields(name: string, args: readonly unknown[]): Record<string, unk
   const first = args[0];
   if (typeof first === 'object' && first !== null) {
     const record = first as Record<string, unknown>;
-    for (const key of ['id', 'from', 'with', 'code', 'state', 'presence', 'lastSeen', 'isTyping']) {
+    for (const key of ['id', 'from', 'with', 'code', 'state', 'presence', 'lastSeen', 'isTyping', 'path']) {
       const value = record[key];
-      if (value !== undefined && typeof value !== 'object') fields[key] = value;
+      // A path of null (offline) is news; other nulls (a lastSeen never set) are left out.
+      if (value !== undefined && (typeof value !== 'object' || (value === null && key === 'path')))
+        fields[key] = value;
     }
     // A received message: its id, never its text.
     const message = record['message'];

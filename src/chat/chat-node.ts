@@ -110,6 +110,8 @@ export interface ChatNodeEvents {
   typing: [event: { code: string; isTyping: boolean }];
   /** A contact became a friend (they accepted us, or both added each other). */
   accepted: [event: ContactView];
+  /** How we reach a friend changed (session/path.ts): a session came up, moved to a direct path, or went. */
+  path: [event: { code: string; path: ContactPath | null }];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
@@ -128,6 +130,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #relayDirectory: RelayDirectory;
   readonly #relays: RelayLinks;
   readonly #pairSecrets = new Map<string, Buffer>();
+  /** The path last announced per friend (the `path` event fires on a change). */
+  readonly #paths = new Map<string, ContactPath | null>();
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -180,6 +184,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       dialMode: (peer) => this.#requests.dialMode(peer),
       onFriendSession: (peer, session) => {
         this.#relays.sessionUp(peer);
+        this.#notePath(peer);
         this.#offline?.cancel(peer);
         this.#rendezvous?.resetBackoff(peer);
         return this.#delivery.attach(peer, session);
@@ -519,6 +524,15 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     return presence === 'online' || presence === 'away' ? 'dht' : null;
   }
 
+  /** Emits `path` when the friend's path differs from the one last announced. */
+  #notePath(peer: Buffer): void {
+    const key = peer.toString('hex');
+    const path = this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
+    if ((this.#paths.get(key) ?? null) === path) return;
+    this.#paths.set(key, path);
+    this.emit('path', { code: codeOf(peer), path });
+  }
+
   /** K with an accepted friend, for the relay token (derived once per friend and kept). */
   #pairSecret(peer: Buffer): Buffer | undefined {
     if (this.#store.contacts.get(peer)?.state !== 'accepted') return undefined;
@@ -595,6 +609,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
+    this.#notePath(peer);
     if (presence !== 'online') this.#delivery.friendAway(peer);
     if (presence === 'away') {
       this.#rendezvous?.resetBackoff(peer);

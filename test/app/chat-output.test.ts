@@ -76,6 +76,8 @@ test('events name friends when the lookup knows them, and show the code otherwis
   );
   assert.equal(formatEvent({ event: 'presence', code: BOB, presence: 'online' }, nameOf), 'bob is online');
   assert.equal(formatEvent({ event: 'typing', code: BOB, isTyping: true }, nameOf), 'bob is typing…');
+  assert.equal(formatEvent({ event: 'path', code: BOB, path: 'relayed' }, nameOf), 'bob: path relayed');
+  assert.equal(formatEvent({ event: 'path', code: BOB, path: null }, nameOf), 'bob: no path (offline)');
   assert.equal(formatEvent({ event: 'presence', code: ME, presence: 'away' }, nameOf), `${ME} is away`);
   assert.equal(formatEvent({ event: 'presence', code: BOB, presence: 'away' }), `${BOB} is away`);
 });

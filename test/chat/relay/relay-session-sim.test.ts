@@ -41,6 +41,8 @@ describe('relayed sessions (virtual time, symmetric NATs)', { timeout: 180_000 }
   test('two friends behind symmetric NATs meet at a relay found on the DHT; messages both ways', async () => {
     const { rs, alice, bob } = await twoFriendsAndRelays('relay-meet', 1);
     try {
+      const paths: Array<string | null> = [];
+      alice.node.on('path', (e) => paths.push(e.path));
       const startMs = rs.clock.now();
       await rs.start(alice, bob);
       await rs.until(() => alice.node.isConnected('bob') && bob.node.isConnected('alice'), 30_000);
@@ -53,6 +55,7 @@ describe('relayed sessions (virtual time, symmetric NATs)', { timeout: 180_000 }
       );
       assert.equal(alice.node.contacts()[0]?.path, 'relayed');
       assert.equal(bob.node.pathOf('alice'), 'relayed');
+      assert.deepEqual(paths, ['relayed'], 'one path event');
       assert.ok(alice.nat.dropped + bob.nat.dropped > 0, 'the NATs did drop direct dials');
       await alice.node.send('bob', 'hello through the relay');
       await bob.node.send('alice', 'and back');
@@ -107,6 +110,8 @@ describe('relayed sessions (virtual time, symmetric NATs)', { timeout: 180_000 }
     const { rs, alice, bob } = await twoFriendsAndRelays('relay-upgrade', 1);
     try {
       await rs.start(alice, bob);
+      const paths: Array<string | null> = [];
+      alice.node.on('path', (e) => paths.push(e.path));
       await rs.until(
         () => alice.node.sessionInfo('bob')?.path === 'relayed' && bob.node.isConnected('alice'),
         30_000,
@@ -127,6 +132,7 @@ describe('relayed sessions (virtual time, symmetric NATs)', { timeout: 180_000 }
         () => alice.node.sessionInfo('bob')?.path === 'direct' && bob.node.pathOf('alice') === 'direct',
         30_000,
       );
+      assert.equal(paths.at(-1), 'direct', 'the path event says so');
       await rs.until(() => allDelivered(alice, 'bob') && allDelivered(bob, 'alice'), 30_000);
       assert.deepEqual(texts(bob, 'alice'), sent, 'every message once, in order');
       assert.deepEqual(
