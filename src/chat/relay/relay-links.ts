@@ -5,7 +5,7 @@
  * session over the joined stream (SessionManager.adoptRelayed). Later, a direct session replaces it.
  *
  * Reasons (want): our start, a fresh record of theirs, a message we send them, a session with them that just
- * ended. Each opens a window of wantWindowMs; after graceMs without a session (a direct dial usually wins
+ * ended. Each opens a window (WANT_WINDOW_MS); after graceMs without a session (a direct dial usually wins
  * first) we join, and rejoin at once when the relay says nobody came (RELAY_NO_PARTNER) until the window closes.
  * After two no-partner answers in a row we go to the pair's second relay for two joins, then back, so two friends
  * whose relay lists differ still meet. A relay that refuses, stays silent or breaks the protocol is demoted
@@ -34,8 +34,6 @@ import type { RelayDirectory } from './relay-directory.ts';
 import { rankRelays, relayRankKey, relayRole, relayTokensAt } from './relay-keys.ts';
 
 export const RELAY_LINK_TIMING = {
-  /** How long one reason keeps us joining while no session is up. */
-  wantWindowMs: 60_000,
   /** Wait this long after a reason before joining: a direct dial usually wins first. */
   graceMs: 1000,
   /** After a relay failed us: the next try waits this, doubling to maxRetryMs. */
@@ -53,6 +51,19 @@ export const RELAY_LINK_TIMING = {
 
 export type RelayWantReason = 'start' | 'record' | 'send' | 'lost' | 'accepted';
 const PRIORITY: Record<RelayWantReason, number> = { start: 0, record: 1, send: 2, lost: 2, accepted: 2 };
+/**
+ * How long a reason keeps us joining while no session is up. Our start, a message sent and an acceptance are
+ * reasons the friend learns of only from our record (published then), which it polls at most 5 minutes apart
+ * (rendezvous-service.ts): we wait that long at the relay. A fresh record of theirs means they wait already, and a
+ * lost session is seen by both at once: a minute.
+ */
+export const WANT_WINDOW_MS: Record<RelayWantReason, number> = {
+  start: 6 * 60_000,
+  send: 6 * 60_000,
+  accepted: 6 * 60_000,
+  record: 60_000,
+  lost: 60_000,
+};
 /** Joins in flight at once, over all friends. */
 export const MAX_JOINS_IN_FLIGHT = 4;
 
@@ -119,7 +130,7 @@ export class RelayLinks {
     return this.#links.get(peer.toString('hex'))?.attempt !== undefined;
   }
 
-  /** A reason to think the friend is around: keep a half at a relay for wantWindowMs while no session is up. */
+  /** A reason to think the friend is around: keep a half at a relay for its window while no session is up. */
   want(peer: Buffer, reason: RelayWantReason): void {
     if (this.#isClosed || this.#opts.isEnabled === false || this.#opts.sessionPath(peer) !== undefined)
       return;
@@ -127,7 +138,7 @@ export class RelayLinks {
     const nowMs = this.#opts.clock.now();
     const priority = PRIORITY[reason];
     link.priority = nowMs < link.wantUntilMs ? Math.max(link.priority, priority) : priority;
-    const untilMs = nowMs + RELAY_LINK_TIMING.wantWindowMs;
+    const untilMs = nowMs + WANT_WINDOW_MS[reason];
     if (untilMs > link.wantUntilMs) link.wantUntilMs = untilMs;
     if (link.attempt === undefined && link.timer === undefined && !link.isQueued) {
       this.#log.debug({ friend: short(peer), reason }, 'relay wanted');

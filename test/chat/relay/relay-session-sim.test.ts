@@ -70,6 +70,24 @@ describe('relayed sessions (virtual time, symmetric NATs)', { timeout: 180_000 }
     }
   });
 
+  test("a friend who comes later is met within the other side's record poll (at most 5 min)", async () => {
+    const { rs, alice, bob } = await twoFriendsAndRelays('relay-later', 1);
+    try {
+      await rs.start(bob);
+      // Bob has been online a while: his start window is over, his poll of Alice's record backed off.
+      await rs.sim.settle(7 * 60_000, 50);
+      assert.equal(rs.relays[0]?.host.stats().waiting, 0, 'nobody waits at the relay');
+      const startMs = rs.clock.now();
+      await rs.start(alice);
+      await rs.until(() => alice.node.isConnected('bob') && bob.node.isConnected('alice'), 6 * 60_000, 50);
+      const tookMs = rs.clock.now() - startMs;
+      assert.ok(tookMs <= 5.5 * 60_000, `met after ${tookMs} ms`);
+      assert.equal(alice.node.pathOf('bob'), 'relayed');
+    } finally {
+      await rs.close();
+    }
+  });
+
   test('the relay dies: both move to the next one within seconds; messages sent meanwhile arrive once', async () => {
     const { rs, alice, bob } = await twoFriendsAndRelays('relay-dies', 2);
     try {
