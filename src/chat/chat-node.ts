@@ -275,6 +275,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // Friends not reached directly by now may only be reachable through a relay (with the DHT up, we can find one).
     for (const contact of this.#store.contacts.list(['accepted']))
       this.#relays.want(contact.publicKey, 'start');
+    this.#relays.start();
     this.#beacon?.start();
     this.#nat?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];

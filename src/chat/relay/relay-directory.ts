@@ -16,10 +16,11 @@ import { relayTopic, relayTopicDays } from './relay-topic.ts';
 export const RELAY_DIRECTORY_TIMING = {
   refreshEveryMs: 10 * 60_000,
   /**
-   * Lookups are at least this far apart, doubling while they find nothing (up to maxGapMs): a DHT with no relay
-   * on it costs us one get_peers every few minutes, not every 10 s.
+   * Lookups are at least this far apart, doubling while they find nothing (up to maxGapMs): a first lookup that
+   * came too early (the DHT barely joined) is tried again within seconds, and a DHT with no relay on it costs us
+   * one get_peers every few minutes.
    */
-  minGapMs: 10_000,
+  minGapMs: 2000,
   maxGapMs: 5 * 60_000,
   demoteMs: 2 * 60_000,
 } as const;

@@ -39,8 +39,8 @@ export const RELAY_LINK_TIMING = {
   /** After a relay failed us: the next try waits this, doubling to maxRetryMs. */
   retryMs: 1000,
   maxRetryMs: 30_000,
-  /** No relay known: look again after this. */
-  noRelayRetryMs: 10_000,
+  /** No relay known: look again after this (the directory spaces its lookups out itself). */
+  noRelayRetryMs: 2000,
   /** A relayed session that died: its relay is demoted this long. */
   demoteAfterLossMs: 60_000,
   /** Matched, but no session by then (the handshake failed): try again. */
@@ -114,6 +114,8 @@ export class RelayLinks {
   /** Links waiting for a join slot, in arrival order (the most urgent is taken first). */
   #queue: LinkState[] = [];
   #inFlight = 0;
+  /** Before start() (the DHT not joined yet: no relay can be found) reasons are noted, not acted on. */
+  #isStarted = false;
   #isClosed = false;
 
   constructor(opts: RelayLinksOptions) {
@@ -140,9 +142,19 @@ export class RelayLinks {
     link.priority = nowMs < link.wantUntilMs ? Math.max(link.priority, priority) : priority;
     const untilMs = nowMs + WANT_WINDOW_MS[reason];
     if (untilMs > link.wantUntilMs) link.wantUntilMs = untilMs;
+    if (!this.#isStarted) return;
     if (link.attempt === undefined && link.timer === undefined && !link.isQueued) {
       this.#log.debug({ friend: short(peer), reason }, 'relay wanted');
       this.#schedule(link, RELAY_LINK_TIMING.graceMs);
+    }
+  }
+
+  /** The DHT can be asked now (joined, or given up waiting): act on the reasons noted so far, and on later ones. */
+  start(): void {
+    if (this.#isStarted || this.#isClosed) return;
+    this.#isStarted = true;
+    for (const link of this.#links.values()) {
+      if (this.#opts.clock.now() < link.wantUntilMs) this.#schedule(link, RELAY_LINK_TIMING.graceMs);
     }
   }
 

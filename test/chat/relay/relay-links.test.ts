@@ -27,6 +27,7 @@ function side(
   utp: UtpEndpoint,
   secrets: Map<string, Buffer>,
   relays: UdpAddress[],
+  isStarted = true,
 ): Side {
   const matched: Side['matched'] = [];
   const paths = new Map<string, SessionPath>();
@@ -46,6 +47,7 @@ function side(
     sessionPath: (peer) => paths.get(peer.toString('hex')),
     onMatched: (peer, stream, relay, isInitiator) => matched.push({ peer, relay, isInitiator, stream }),
   });
+  if (isStarted) links.start();
   return { links, matched, paths };
 }
 
@@ -104,6 +106,22 @@ describe('RelayLinks (virtual time)', { timeout: 60_000 }, () => {
         'the sent message went first',
       );
       assert.ok(a.links.stats().joins > MAX_JOINS_IN_FLIGHT * 2, 'waiting friends got their turns');
+      a.links.close();
+    } finally {
+      lab.close();
+    }
+  });
+
+  test('reasons before start() (the DHT not joined yet) are noted, and acted on once started', async () => {
+    const lab = createRelayLab('links-start');
+    try {
+      const secrets = new Map([[bob.publicKey.toString('hex'), secret]]);
+      const a = side(lab, alice, lab.client('10.1.0.1'), secrets, [lab.relayAddress], false);
+      a.links.want(bob.publicKey, 'send');
+      await lab.sim.settle(5000);
+      assert.equal(a.links.stats().joins, 0, 'nothing before start');
+      a.links.start();
+      await lab.sim.until(() => lab.relay.stats().waiting === 1, 5000);
       a.links.close();
     } finally {
       lab.close();
