@@ -1,8 +1,8 @@
 /**
  * The relays we know of: volunteer relays found on the DHT's relay topic (relay-topic.ts), plus any given by
- * the user (`daemon --relay`). Looked up when first needed and again when the list is older than refreshEveryMs
- * or every relay on it has failed us; never more often than minGapMs, backing off while nothing is found. A relay that failed (refused, silent, its
- * session died) is demoted for a while: still listed, after the others.
+ * the user (`daemon --relays`). Looked up when first needed and again when the list is older than refreshEveryMs
+ * or every relay on it has failed us; never more often than minGapMs, backing off while nothing is found. A relay
+ * that failed (refused, silent, its session died) is demoted for a while: still listed, after the others.
  *
  * What the DHT returns is remote input: anyone can announce anything on the topic. Kept: at most MAX_RELAYS
  * addresses, public unless allowPrivate (a peer list naming LAN hosts must not make us dial into our own
