@@ -101,8 +101,10 @@ export class RelayDirectory {
     const run = async (): Promise<void> => {
       const lists = await Promise.all(
         relayTopicDays(now).map((day) =>
+          // Quick: NATed nodes in the DHT (dhtchat users among them) answer nobody but their own contacts; a
+          // lookup must not wait on them once k nodes answered.
           dht
-            .getPeers(relayTopic(day))
+            .getPeers(relayTopic(day), { isQuick: true })
             .then((r) => r.peers)
             .catch(() => [] as UdpAddress[]),
         ),

@@ -154,7 +154,9 @@ export class RelayLinks {
     if (this.#isStarted || this.#isClosed) return;
     this.#isStarted = true;
     for (const link of this.#links.values()) {
-      if (this.#opts.clock.now() < link.wantUntilMs) this.#schedule(link, RELAY_LINK_TIMING.graceMs);
+      // The dials to friends' last known endpoints started with the chat node, before the DHT joined: they had
+      // their chance, so the reasons noted meanwhile are acted on at once.
+      if (this.#opts.clock.now() < link.wantUntilMs) this.#schedule(link, 0);
     }
   }
 
