@@ -248,7 +248,8 @@ export class RelayLinks {
     const relays = this.#ranked(link.peer, pairSecret);
     if (relays.length === 0) {
       void this.#opts.directory.refresh().then(() => {
-        if (link.timer === undefined && link.attempt === undefined && !this.#isClosed) {
+        // A reason that came during the lookup set its own (grace) timer: the lookup already took longer.
+        if (link.attempt === undefined && !link.isQueued && !this.#isClosed) {
           const isFound = this.#ranked(link.peer, pairSecret).length > 0;
           this.#schedule(link, isFound ? 0 : RELAY_LINK_TIMING.noRelayRetryMs);
         }
