@@ -8,12 +8,12 @@ import { terminalSafe } from './terminal-text.ts';
 
 /**
  * `Bob (calls themself "Robert")  online (relayed)  dhtchat:…`: their own name only when it reads differently;
- * the path (direct, punched, mapped, relayed, dht) when we have one to them.
+ * the path when it is not the plain one (punched, mapped, relayed, dht): `online` alone is a direct session.
  */
 export function formatContactLine(c: ContactView): string {
   const seen =
     c.presence === 'online' ? '' : `  last seen ${c.lastSeen === null ? 'never' : iso(c.lastSeen)}`;
-  const path = c.path === undefined || c.path === null ? '' : ` (${c.path})`;
+  const path = c.path === undefined || c.path === null || c.path === 'direct' ? '' : ` (${c.path})`;
   return `${contactLabel(c)}  ${c.presence}${path}${seen}  ${c.code}`;
 }
 

@@ -35,6 +35,7 @@ test('contacts and the add/accept confirmations escape a hostile name, keep an o
     formatContactLine({ ...hostile, path: 'relayed' }),
     `${ATTACK_SHOWN}  online (relayed)  ${BOB}`,
   );
+  assert.equal(formatContactLine({ ...hostile, path: 'direct' }), `${ATTACK_SHOWN}  online  ${BOB}`);
   assert.equal(nameAndCode({ ...hostile, name: BIDI }), `${BIDI_SHOWN} (${BOB})`);
   assert.equal(nameAndCode({ ...hostile, name: KEPT }), `${KEPT} (${BOB})`);
   assert.equal(nameAndCode({ ...hostile, name: BOB }), BOB, 'an unnamed contact is its code, once');
