@@ -37,6 +37,7 @@ export const CHAT_EVENT_NAMES = [
   'accepted',
   'request_received',
   'file',
+  'path',
 ] as const;
 export type ChatEventName = (typeof CHAT_EVENT_NAMES)[number];
 

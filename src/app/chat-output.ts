@@ -46,6 +46,8 @@ export function formatEvent(e: Record<string, unknown>, nameOf: NameOf = () => u
       return `${who('code')} is ${str('presence')}`;
     case 'typing':
       return `${who('code')} ${e['isTyping'] === true ? 'is typing…' : 'stopped typing'}`;
+    case 'path':
+      return e['path'] === null ? `${who('code')}: no path (offline)` : `${who('code')}: path ${str('path')}`;
     case 'request': {
       const name =
         typeof e['name'] === 'string' ? `"${terminalSafe(e['name'])}" (${str('code')})` : str('code');

@@ -1,6 +1,7 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init] [--json] [--no-port-mapping] [--downloads-dir D] [--max-file-size N]` — also what `dhtchat` with no command runs (`daemon --init` on the
+ *   [--init] [--json] [--no-port-mapping] [--downloads-dir D] [--max-file-size N] [--relays host:port,...]
+ *   [--no-relay]` — also what `dhtchat` with no command runs (`daemon --init` on the
  *   default data dir).
  *
  * Runs the chat node until SIGINT/SIGTERM. On a terminal (stdout a TTY, no --json) it says what it is doing in
@@ -43,6 +44,8 @@ interface DaemonFlags {
   portMapping?: boolean;
   downloadsDir?: string;
   maxFileSize?: number;
+  relays?: HostPort[];
+  relay?: boolean;
 }
 
 /** Where the daemon's log goes: JSON lines, or plain words on a terminal. */
@@ -81,6 +84,15 @@ export function registerDaemonCommand(program: Command): void {
       'the largest file accepted: bytes, or with K, M, G, T (default 4G)',
       parseSize,
     )
+    .option(
+      '--relays <host:port,...>',
+      'relays to use besides those found on the DHT (for friends we cannot reach directly)',
+      parseHostPortList,
+    )
+    .option(
+      '--no-relay',
+      'never go through a relay (friends we cannot reach directly get messages via the DHT)',
+    )
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
       if (flags.init === true) await ensureIdentity(dataDir);
@@ -104,6 +116,8 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     bootstrap: bootstrapResolver(routers, (fields) => logger.warn(fields)),
     allowPrivate: flags.allowPrivate ?? false,
     portMapping: flags.portMapping ?? true,
+    isRelayEnabled: flags.relay ?? true,
+    ...(flags.relays === undefined ? {} : { relays: await resolveHostPorts(flags.relays) }),
     bootstrapHosts: routers.map((r) => r.host),
     logger,
     ...(flags.port === undefined ? {} : { port: flags.port }),

@@ -98,6 +98,16 @@ export class DaemonConsole {
         formatFileEvent({ ...e, ...(e.state === 'transferring' ? { state: 'started' } : {}) }, nameOf),
       );
     });
+    // How a session runs matters to the user only when it goes through someone else (a relay), or stops doing so.
+    const relayed = new Set<string>();
+    view.chat.on('path', (e) => {
+      if (e.path === 'relayed') {
+        relayed.add(e.code);
+        this.#line(`talking to ${this.#nameOf(e.code)} through a relay`);
+      } else if (relayed.delete(e.code) && e.path !== null && e.path !== 'dht') {
+        this.#line(`talking to ${this.#nameOf(e.code)} directly now`);
+      }
+    });
   }
 
   #onLog(level: ConsoleLevel, fields: LogFields, message: string | undefined): void {

@@ -66,6 +66,10 @@ export interface DaemonOptions {
   /** Where accepted files go (default <data dir>/downloads) and the largest one accepted (default 4 GiB). */
   downloadsDir?: string;
   maxFileBytes?: number;
+  /** Go through relays to friends we cannot reach directly; default true (`--no-relay`). */
+  isRelayEnabled?: boolean;
+  /** Relays to use besides those found on the DHT (`--relays`). */
+  relays?: readonly UdpAddress[];
   /**
    * The bootstrap hosts as given (names or addresses) when `bootstrap` is a resolver; all loopback means a local
    * testnet, where port mapping is skipped.
@@ -199,6 +203,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         downloadsDir: options.downloadsDir ?? join(dataDir, DOWNLOADS_DIR),
         ...(options.maxFileBytes === undefined ? {} : { maxBytes: options.maxFileBytes }),
       },
+      isRelayEnabled: options.isRelayEnabled ?? true,
+      allowPrivateRelays: options.allowPrivate,
+      ...(options.relays === undefined ? {} : { relays: options.relays }),
     });
     onMappingChanged = () => chat.endpointsChanged();
     const fileStates = new Map<string, string>();
@@ -359,9 +366,12 @@ function eventFields(name: string, args: readonly unknown[]): Record<string, unk
       'direction',
       'size',
       'reason',
+      'path',
     ]) {
       const value = record[key];
-      if (value !== undefined && typeof value !== 'object') fields[key] = value;
+      // A path of null (offline) is news; other nulls (a lastSeen never set) are left out.
+      if (value !== undefined && (typeof value !== 'object' || (value === null && key === 'path')))
+        fields[key] = value;
     }
     // A received message: its id, never its text.
     const message = record['message'];

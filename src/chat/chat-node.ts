@@ -7,6 +7,8 @@
  *
  * Offline path: a message that finds no session is sent as soon as one comes up, or goes to the DHT after a
  * wait (OfflineScheduler: 8 s, 2 s when the friend is already away).
+ * Relays (src/chat/relay): with no session to a friend who seems around, both sides meet at a relay and run the
+ * session over it; a direct session replaces it when one comes up. contacts() says which path each friend is on.
  */
 import { EventEmitter } from 'node:events';
 import { isAbsolute } from 'node:path';
@@ -27,6 +29,10 @@ import { FileTransfers } from './files/file-transfers.ts';
 import { nodeFileSystem } from './files/node-file-system.ts';
 import type { FileTransferView } from './files/transfer-view.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
+import { derivePairSecret } from './pair-secret.ts';
+import { RelayDirectory } from './relay/relay-directory.ts';
+import { RelayLinks } from './relay/relay-links.ts';
+import type { ContactPath } from './session/path.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
 import { createDhtServices, type DhtServices } from './session/dht-services.ts';
@@ -113,6 +119,12 @@ export interface ChatNodeOptions {
     fileSystem?: FileSystem;
     download?: { windowBytes?: number; checkpointBytes?: number; checkpointMs?: number };
   };
+  /** Relays to use besides those found on the DHT (`daemon --relay`). */
+  relays?: readonly UdpAddress[];
+  /** Use relays for friends we cannot reach directly (default true; `daemon --no-relay`). */
+  isRelayEnabled?: boolean;
+  /** Take relays at private addresses from the DHT (local test networks, `--allow-private`). */
+  allowPrivateRelays?: boolean;
 }
 
 export interface ChatNodeEvents {
@@ -127,6 +139,8 @@ export interface ChatNodeEvents {
   request_received: [event: ContactView];
   /** A file transfer changed state or made progress (progress at most every 250 ms per transfer). */
   file: [event: FileTransferView];
+  /** How we reach a friend changed (session/path.ts): a session came up, moved to a direct path, or went. */
+  path: [event: { code: string; path: ContactPath | null }];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
@@ -143,6 +157,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
   readonly #files: FileTransfers;
+  readonly #relayDirectory: RelayDirectory;
+  readonly #relays: RelayLinks;
+  readonly #pairSecrets = new Map<string, Buffer>();
+  /** The path last announced per friend (the `path` event fires on a change). */
+  readonly #paths = new Map<string, ContactPath | null>();
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -179,7 +198,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onAccepted: (peer) => this.#onAccepted(peer),
         onRequestReceived: (peer) => {
           const contact = this.#store.contacts.get(peer);
-          if (contact !== undefined) this.emit('request_received', toContactView(contact, 'received'));
+          if (contact !== undefined) this.emit('request_received', this.#view(contact, 'received'));
         },
         dial: (peer) => this.#sessions.connect(peer),
       },
@@ -209,6 +228,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
         dialMode: (peer) => this.#requests.dialMode(peer),
         onFriendSession: (peer, session) => {
+          this.#relays.sessionUp(peer);
+          this.#notePath(peer);
           this.#offline?.cancel(peer);
           this.#rendezvous?.resetBackoff(peer);
           return this.#delivery.attach(peer, session);
@@ -216,6 +237,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
         onPresence: (peer, presence) => this.#onPresence(peer, presence),
         onChannelStream: (peer, session) => this.#files.acceptStream(peer, session),
+        onFriendSessionEnd: (peer, session) => this.#relays.sessionLost(peer, session),
       },
       opts.strangerLimits === undefined ? {} : { strangerLimits: opts.strangerLimits },
     );
@@ -235,6 +257,26 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       isFriend: (peer) => this.#store.contacts.get(peer)?.state === 'accepted',
       onTransfer: (view) => this.emit('file', view),
     });
+    this.#relayDirectory = new RelayDirectory({
+      dht: opts.dht,
+      clock: opts.clock,
+      logger: this.#logger,
+      allowPrivate: opts.allowPrivateRelays ?? false,
+      ...(opts.relays === undefined ? {} : { configured: opts.relays }),
+      ownAddresses: () => opts.localEndpoints(),
+    });
+    this.#relays = new RelayLinks({
+      isEnabled: opts.isRelayEnabled ?? true,
+      identity: opts.identity,
+      utp: opts.utp,
+      clock: opts.clock,
+      logger: this.#logger,
+      directory: this.#relayDirectory,
+      pairSecret: (peer) => this.#pairSecret(peer),
+      sessionPath: (peer) => this.#sessions.sessionOf(peer)?.path,
+      onMatched: (peer, stream, relay, isInitiator) =>
+        this.#sessions.adoptRelayed(peer, stream, relay, isInitiator),
+    });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
         { ...opts, dht: opts.dht, logger: this.#logger },
@@ -242,6 +284,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           onRecord: (peer, endpoints, timestampMs) => {
             this.#sessions.addCandidates(peer, endpoints);
             this.#sessions.noteRecordSeen(peer, timestampMs);
+            this.#relays.noteRecord(peer, timestampMs);
           },
           onOfflineMessages: (peer, messages) => {
             for (const m of messages) this.emit('message', { from: codeOf(peer), message: toView(m) });
@@ -295,6 +338,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #startServices(): void {
     if (this.#isClosed) return;
     this.#areServicesStarted = true;
+    // Friends not reached directly by now may only be reachable through a relay (with the DHT up, we can find one).
+    for (const contact of this.#store.contacts.list(['accepted']))
+      this.#relays.want(contact.publicKey, 'start');
+    this.#relays.start();
     this.#beacon?.start();
     this.#nat?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
@@ -313,6 +360,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     await this.#files.close();
     this.#delivery.close();
     this.#requests.close();
+    this.#relays.close();
+    this.#relayDirectory.close();
     this.#sessions.close();
   }
 
@@ -346,7 +395,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // Dialled once the request's stamp is solved (RequestExchange's dial event).
     this.#requests.noteOutgoing(peer);
     this.#beacon?.announceNow().catch(() => {});
-    return toContactView(contact, 'sent');
+    return this.#view(contact, 'sent');
   }
 
   requests(): RequestView[] {
@@ -379,23 +428,23 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
     this.#store.removeContact(peer, { isHistoryForgotten: false });
     this.#requests.forget(peer);
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   contacts(): ContactView[] {
     return this.#store.contacts
       .list(['accepted', 'pending-outgoing'])
-      .map((c) => toContactView(c, this.#requests.outgoingStatus(c.publicKey)));
+      .map((c) => this.#view(c, this.#requests.outgoingStatus(c.publicKey)));
   }
 
   blocked(): ContactView[] {
-    return this.#store.contacts.list(['blocked']).map((c) => toContactView(c));
+    return this.#store.contacts.list(['blocked']).map((c) => this.#view(c));
   }
 
   /** Names a contact (ours for them: the friend never sees it). CHAT_NAME_INVALID, CHAT_CONTACT_NAME_TAKEN. */
   rename(codeOrName: string, name: string): ContactView {
     const peer = this.#resolveContact(codeOrName);
-    return toContactView(this.#store.contacts.rename(peer, name));
+    return this.#view(this.#store.contacts.rename(peer, name));
   }
 
   /**
@@ -409,7 +458,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#requests.forget(peer);
     this.#offline?.cancel(peer);
     this.#sessions.sessionOf(peer)?.close();
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   /** Our name as friends are sent it, and our code. */
@@ -440,6 +489,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#emitState(peer, message.id, message.state);
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'send');
       this.#nat?.punchTowards(peer);
       this.#offline?.schedule(peer, false);
     }
@@ -495,7 +545,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   setTyping(codeOrName: string, isTyping: boolean): TypingResult {
     const peer = this.#resolveFriend(codeOrName);
     const isSent = this.#delivery.setTyping(peer, isTyping);
-    return { to: toContactView(this.#store.contacts.get(peer) as Contact), isSent };
+    return { to: this.#view(this.#store.contacts.get(peer) as Contact), isSent };
   }
 
   /**
@@ -540,12 +590,23 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
   }
 
-  /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */
-  sessionInfo(codeOrName: string): { isInitiator: boolean; remote: UdpAddress } | undefined {
+  /**
+   * The friend's current session: who dialled (the tie-break's outcome), where (the relay, when relayed), and
+   * its path.
+   */
+  sessionInfo(
+    codeOrName: string,
+  ): { isInitiator: boolean; remote: UdpAddress; path: ContactPath } | undefined {
     const session = this.#sessions.sessionOf(this.#resolve(codeOrName, false));
     return session === undefined
       ? undefined
-      : { isInitiator: session.isInitiator, remote: session.remoteAddress };
+      : { isInitiator: session.isInitiator, remote: session.remoteAddress, path: session.path };
+  }
+
+  /** How we reach a friend now (session/path.ts): the session's path; `dht` while they are around without one. */
+  pathOf(codeOrName: string): ContactPath | null {
+    const peer = this.#resolve(codeOrName, false);
+    return this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
   }
 
   /** True when a session with the friend is up. */
@@ -562,6 +623,40 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** Strangers' sessions (XX handshakes and requests) held now, against their limit: the network panel's view. */
   strangerView(): { active: number; limit: number } {
     return { active: this.#sessions.strangers.active, limit: this.#sessions.strangers.limits.maxConcurrent };
+  }
+
+  /** A contact as the API shows it, with the path we reach them on now (and our pending request's status). */
+  #view(contact: Contact, request?: 'sent' | 'received'): ContactView {
+    return toContactView(contact, { request, path: this.#pathOf(contact.publicKey, contact.presence) });
+  }
+
+  #pathOf(peer: Buffer, presence: Presence | undefined): ContactPath | null {
+    const session = this.#sessions.sessionOf(peer);
+    if (session !== undefined) return session.path;
+    return presence === 'online' || presence === 'away' ? 'dht' : null;
+  }
+
+  /** Emits `path` when the friend's path differs from the one last announced. */
+  #notePath(peer: Buffer): void {
+    const key = peer.toString('hex');
+    const path = this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
+    if ((this.#paths.get(key) ?? null) === path) return;
+    this.#paths.set(key, path);
+    this.emit('path', { code: codeOf(peer), path });
+  }
+
+  /** K with an accepted friend, for the relay token (derived once per friend and kept). */
+  #pairSecret(peer: Buffer): Buffer | undefined {
+    if (this.#store.contacts.get(peer)?.state !== 'accepted') return undefined;
+    const key = peer.toString('hex');
+    let secret = this.#pairSecrets.get(key);
+    if (secret === undefined) {
+      const derived = derivePairSecret(this.#opts.identity, peer);
+      if (!derived.ok) return undefined;
+      secret = derived.secret;
+      this.#pairSecrets.set(key, secret);
+    }
+    return secret;
   }
 
   /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */
@@ -585,7 +680,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#rendezvous?.resetBackoff(peer);
     this.#rendezvous?.publishNow(peer).catch(() => {});
     this.#sessions.connect(peer);
-    return toContactView(contact);
+    this.#relays.want(peer, 'accepted');
+    return this.#view(contact);
   }
 
   #onAccepted(peer: Buffer): void {
@@ -593,11 +689,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#opts.clock.setTimer(0, () => {
       if (this.#isClosed) return;
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'accepted');
       this.#rendezvous?.resetBackoff(peer);
       this.#rendezvous?.publishNow(peer).catch(() => {});
     });
     const contact = this.#store.contacts.get(peer);
-    if (contact !== undefined) this.emit('accepted', toContactView(contact));
+    if (contact !== undefined) this.emit('accepted', this.#view(contact));
   }
 
   /** A friend's own name (remote input): kept when valid, shown beside ours for them, never picks anyone. */
@@ -624,6 +721,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
+    this.#notePath(peer);
     if (presence !== 'online') this.#delivery.friendAway(peer);
     if (presence === 'away') {
       this.#rendezvous?.resetBackoff(peer);

@@ -21,6 +21,12 @@ export const LABELS = {
   offlineAad: 'dhtchat/offline/aad/v1',
   /** Key that seals a "punch to me" note forwarded by an introducer (per sender direction). */
   punchNote: 'dhtchat/punch/v1',
+  /** A pair's relay token of an hour: what both friends present to a relay (docs/PROTOCOL.md "Relays"). */
+  relayToken: 'dhtchat/relay-token/v1',
+  /** Key that ranks relays for a pair (rendezvous hashing): both friends pick the same relay first. */
+  relayRank: 'dhtchat/relay-rank/v1',
+  /** Info-hash where volunteer relays announce themselves on a given day. */
+  relayTopic: 'dhtchat/relay/v1',
   /** Info-hash where a friend request for a recipient is announced in a given hour. */
   requestTopic: 'dhtchat/request/v1',
   /** Proof of work a friend request carries: bound to recipient, requester and hour (request-stamp.ts). */

@@ -19,7 +19,8 @@ import type { DhtNode } from '../../dht/index.ts';
 import type { UdpAddress } from '../../runtime/index.ts';
 
 export type NatBehaviour = 'none' | 'port-kept' | 'port-changed' | 'unknown';
-export type FriendPath = 'direct' | 'punched' | 'relayed' | 'dht';
+/** How we reach a friend (src/chat/session/path.ts): a session's path, else the DHT. */
+export type FriendPath = 'direct' | 'punched' | 'mapped' | 'relayed' | 'dht';
 
 export interface NetworkView {
   readonly dht: {
@@ -86,7 +87,7 @@ export function networkView(sources: NetworkSources): NetworkView {
         code: contact.code,
         name: contact.name,
         presence: contact.presence,
-        path: session === undefined ? 'dht' : 'direct',
+        path: session === undefined ? 'dht' : session.path,
         remote: session === undefined ? null : addressText(session.remote),
         isInitiator: session === undefined ? null : session.isInitiator,
       };

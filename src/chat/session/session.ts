@@ -8,7 +8,12 @@
  * with CHAT_SESSION_TIMEOUT (the uTP connection may stay up through a dead peer for a while). probe() asks now:
  * a ping, and anything heard back within the timeout shows the peer is still there (the manager asks before it
  * keeps an old session over a friend's new one: the friend may have restarted).
+ *
+ * The transport is any byte stream: a uTP stream straight to the friend, or one a relay joined to the friend's
+ * (overRelay: path `relayed`, remoteAddress is then the relay's). Over a relay the friends still run Noise end to
+ * end; the session pings more often there (RELAYED_TIMING), so a relay that dies is noticed within seconds.
  */
+import type { Duplex } from 'node:stream';
 import {
   type SecurePattern,
   type SecurePeer,
@@ -20,6 +25,7 @@ import {
 import type { Clock, Logger, Random, Timer, UdpAddress } from '../../runtime/index.ts';
 import type { Identity } from '../identity.ts';
 import { type ChatFrame, ChatFrameReader, encodeChatFrame } from './frames.ts';
+import type { SessionPath } from './path.ts';
 
 export const SessionCloseCode = {
   timeout: 'CHAT_SESSION_TIMEOUT',
@@ -40,6 +46,15 @@ export const DEFAULT_SESSION_TIMING: SessionTiming = {
   keepaliveMs: 15_000,
   deadAfterMs: 45_000,
   handshakeTimeoutMs: 10_000,
+};
+/**
+ * A relayed session pings after 5 s of quiet and is dead after 15 s: the relay is a third party that may vanish
+ * (a killed process sends no FIN), and the friends should be on another relay within seconds. The pings cost the
+ * relay a few bytes a second per pair.
+ */
+export const RELAYED_TIMING: Pick<SessionTiming, 'keepaliveMs' | 'deadAfterMs'> = {
+  keepaliveMs: 5000,
+  deadAfterMs: 15_000,
 };
 /** Frames held before admission; a peer that sends more before we decide is dropped. */
 const MAX_HELD_FRAMES = 256;
@@ -72,7 +87,9 @@ export const CHAT_CHANNEL = 0;
 export class ChatSession {
   readonly id = nextSessionId++;
   readonly isInitiator: boolean;
+  /** The friend's address, or the relay's for a relayed session. */
   readonly remoteAddress: UdpAddress;
+  readonly path: SessionPath;
   /** Resolves with the authenticated peer; rejects if the handshake fails. */
   readonly established: Promise<SecurePeer>;
   /** Resolves with the close code once the session has closed, for whatever reason. */
@@ -96,21 +113,22 @@ export class ChatSession {
 
   private constructor(
     ctx: SessionContext,
-    socket: UtpSocket,
+    transport: { stream: Duplex; remoteAddress: UdpAddress; path: SessionPath },
     isInitiator: boolean,
     remoteKey?: Buffer,
     isXX?: boolean,
     admitPattern?: (pattern: SecurePattern) => boolean,
   ) {
-    this.#ctx = ctx;
+    this.#ctx = transport.path === 'relayed' ? { ...ctx, timing: { ...ctx.timing, ...RELAYED_TIMING } } : ctx;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
     this.isInitiator = isInitiator;
-    this.remoteAddress = socket.remoteAddress;
+    this.remoteAddress = transport.remoteAddress;
+    this.path = transport.path;
     this.#lastReceivedMs = ctx.clock.now();
     this.#lastSentMs = this.#lastReceivedMs;
-    this.#secure = new SecureStream(new UtpStream(socket), {
+    this.#secure = new SecureStream(transport.stream, {
       isInitiator,
       identity: ctx.identity.signing,
       ...(remoteKey === undefined ? {} : { remoteIdentityPublicKey: remoteKey }),
@@ -144,12 +162,12 @@ export class ChatSession {
     remoteKey: Buffer,
     opts: { isXX?: boolean } = {},
   ): ChatSession {
-    return new ChatSession(ctx, utp.connect(address), true, remoteKey, opts.isXX);
+    return new ChatSession(ctx, direct(utp.connect(address)), true, remoteKey, opts.isXX);
   }
 
   /** Dials an endpoint of someone whose key we do not know (a friend request's requester): XX. */
   static connectUnknown(ctx: SessionContext, utp: UtpEndpoint, address: UdpAddress): ChatSession {
-    return new ChatSession(ctx, utp.connect(address), true);
+    return new ChatSession(ctx, direct(utp.connect(address)), true);
   }
 
   /** admitPattern: asked on the initiator's first frame, before any DH (see SecureSessionOptions). */
@@ -158,7 +176,28 @@ export class ChatSession {
     socket: UtpSocket,
     opts: { admitPattern?: (pattern: SecurePattern) => boolean } = {},
   ): ChatSession {
-    return new ChatSession(ctx, socket, false, undefined, undefined, opts.admitPattern);
+    return new ChatSession(ctx, direct(socket), false, undefined, undefined, opts.admitPattern);
+  }
+
+  /**
+   * A session over a stream a relay matched with the friend's (paused, as joinRelay hands it over): the friend
+   * with the lower key calls (IK to the known key), the other answers; the manager checks whose key answered.
+   */
+  static overRelay(
+    ctx: SessionContext,
+    stream: Duplex,
+    relay: UdpAddress,
+    isInitiator: boolean,
+    remoteKey: Buffer,
+  ): ChatSession {
+    const session = new ChatSession(
+      ctx,
+      { stream, remoteAddress: relay, path: 'relayed' },
+      isInitiator,
+      isInitiator ? remoteKey : undefined,
+    );
+    stream.resume();
+    return session;
   }
 
   get peer(): SecurePeer | undefined {
@@ -313,4 +352,8 @@ export class ChatSession {
     this.#resolveClosed(code);
     this.#handlers?.onClose(code, detail);
   }
+}
+
+function direct(socket: UtpSocket): { stream: Duplex; remoteAddress: UdpAddress; path: SessionPath } {
+  return { stream: new UtpStream(socket), remoteAddress: socket.remoteAddress, path: 'direct' };
 }

@@ -28,7 +28,7 @@ test('friends with a session are direct (with the endpoint), the others reached 
       ],
       sessionInfo: (who: string) =>
         who === 'dhtchat:bob'
-          ? { isInitiator: true, remote: { host: '2001:db8::1', port: 7000 } }
+          ? { isInitiator: true, remote: { host: '2001:db8::1', port: 7000 }, path: 'relayed' as const }
           : undefined,
       natView: () => ({ introducers: [{ host: '198.51.100.7', port: 6881 }], observedEndpoint: undefined }),
       strangerView: () => ({ active: 3, limit: 64 }),
@@ -50,7 +50,7 @@ test('friends with a session are direct (with the endpoint), the others reached 
   assert.deepEqual(
     view.friends.map((f) => [f.name, f.path, f.remote, f.isInitiator]),
     [
-      ['bob', 'direct', '[2001:db8::1]:7000', true],
+      ['bob', 'relayed', '[2001:db8::1]:7000', true],
       ['carol', 'dht', null, null],
     ],
   );

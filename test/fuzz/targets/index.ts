@@ -8,6 +8,7 @@ import { friendCodeTarget } from './friend-code.ts';
 import { krpcTarget } from './krpc.ts';
 import { noiseHandshakeTarget } from './noise-handshake.ts';
 import { offlineTarget } from './offline.ts';
+import { relayFramesTarget } from './relay-frames.ts';
 import { rendezvousRecordTarget } from './rendezvous-record.ts';
 import { secureFramesTarget } from './secure-frames.ts';
 import { utpHeaderTarget } from './utp-header.ts';
@@ -24,4 +25,5 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   offlineTarget,
   friendCodeTarget,
   apiJsonTarget,
+  relayFramesTarget,
 ];

@@ -48,7 +48,7 @@ export interface SentMessage {
 }
 
 export type NatBehaviour = 'none' | 'port-kept' | 'port-changed' | 'unknown';
-export type FriendPath = 'direct' | 'punched' | 'relayed' | 'dht';
+export type FriendPath = 'direct' | 'punched' | 'mapped' | 'relayed' | 'dht';
 
 export interface NetworkView {
   readonly dht: {

@@ -20,7 +20,8 @@ const NAT_WORDS: Record<NatBehaviour, string> = {
 const PATH_WORDS: Record<FriendPath, string> = {
   direct: 'direct',
   punched: 'hole-punched',
-  relayed: 'relayed',
+  mapped: 'through a port your router opened (UPnP / NAT-PMP / PCP)',
+  relayed: 'through a relay (it sees only encrypted bytes)',
   dht: 'through the DHT (no connection now)',
 };
 
