@@ -11,8 +11,15 @@
  * from bittorrent/bootstrap-dht.
  */
 import { isNodeIdValidForHost } from '../dht/index.ts';
-import { DhtchatError, type Logger, nullLogger, type UdpAddress } from '../runtime/index.ts';
-import { hostFromBytes, portFromBytes, writeCompactAddress } from './address-bytes.ts';
+import {
+  DhtchatError,
+  hostFromBytes,
+  type Logger,
+  nullLogger,
+  portFromBytes,
+  type UdpAddress,
+  writeCompactAddress,
+} from '../runtime/index.ts';
 import { queueListedNodes } from './cross-pollination.ts';
 import { createFamilyState, type FamilyState } from './family-state.ts';
 import { QueueAdmission } from './ping-queue.ts';

@@ -1,3 +1,10 @@
+export {
+  COMPACT_V4_BYTES,
+  COMPACT_V6_BYTES,
+  hostFromBytes,
+  portFromBytes,
+  writeCompactAddress,
+} from './address-bytes.ts';
 export { type Clock, ManualClock, systemClock, type Timer } from './clock.ts';
 export {
   addressKey,
