@@ -10,7 +10,7 @@
  * node:cluster.
  */
 import dgram from 'node:dgram';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BootstrapSocket,
@@ -296,22 +296,46 @@ function literalLookup(
   callback(null, address, address.includes(':') ? 6 : 4);
 }
 
+/** Bytes read at a time when restoring a buffer (a full IPv4 buffer is 260 MB: never read whole). */
+const READ_PIECE_BYTES = 1024 * 1024;
+
 /** A NodeStore on a directory: synchronous (it runs at start and exit), atomic (temp file + rename). */
 export function directoryStore(dir: string): NodeStore {
   return {
-    read(name) {
+    read(name, onBytes) {
+      let fd: number;
       try {
-        return readFileSync(join(dir, name));
+        fd = openSync(join(dir, name), 'r');
       } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return false;
         throw new DhtchatError('BOOTSTRAP_DATA_DIR', `cannot read ${join(dir, name)}`, { cause });
       }
+      try {
+        const piece = Buffer.allocUnsafe(READ_PIECE_BYTES);
+        for (;;) {
+          const n = readSync(fd, piece, 0, piece.length, null);
+          if (n === 0) return true;
+          onBytes(piece.subarray(0, n));
+        }
+      } catch (cause) {
+        throw new DhtchatError('BOOTSTRAP_DATA_DIR', `cannot read ${join(dir, name)}`, { cause });
+      } finally {
+        closeSync(fd);
+      }
     },
-    write(name, bytes) {
+    write(name, parts) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const path = join(dir, name);
       const temp = `${path}.${process.pid}.tmp`;
-      writeFileSync(temp, bytes, { mode: 0o600 });
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        for (const part of parts) {
+          for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(temp, path);
     },
   };
