@@ -10,6 +10,7 @@
  * ring directly). open() returns undefined when the addon is unavailable: callers then use node:dgram.
  */
 import { COMPACT_V4_BYTES, writeCompactAddress } from './address-bytes.ts';
+import { DhtchatError } from './errors.ts';
 import { type DgramBatchBinding, loadDgramBatch } from './native-dgram-batch.ts';
 
 /** Datagrams per recvmmsg call (and per onReceive call). */
@@ -142,7 +143,7 @@ export class BatchedUdpSocket {
       sendAddr: Buffer.alloc(sendSlots * SEND_ADDR_BYTES),
       status: new Int32Array(4),
     };
-    const handle = binding.open({
+    const handle = openOrThrow(binding, {
       family,
       host: options.host,
       port: options.port,
@@ -328,3 +329,17 @@ export class BatchedUdpSocket {
 }
 
 const SCRATCH = Buffer.alloc(18);
+
+/** Errno codes a caller explains to the user (app/bind-failure.ts), passed through as node:dgram would. */
+const BIND_ERRNOS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
+
+function openOrThrow(binding: DgramBatchBinding, options: Parameters<DgramBatchBinding['open']>[0]): object {
+  try {
+    return binding.open(options);
+  } catch (cause) {
+    if (BIND_ERRNOS.has(String((cause as { code?: unknown }).code))) throw cause;
+    throw new DhtchatError('DGRAM_BATCH_FAILED', `cannot open a batched UDP socket on ${options.host}`, {
+      cause,
+    });
+  }
+}
