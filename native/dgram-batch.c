@@ -29,6 +29,12 @@
  *   wantWritable(handle, bool)         asks for one onWritable call when the socket can take more.
  *   close(handle)                      stops polling and closes the socket (idempotent).
  *
+ * Consecutive send slots to the same destination with the same size (the last may be shorter) leave as one
+ * message with UDP_SEGMENT (generic segmentation offload): the kernel cuts them into datagrams after its UDP/IP
+ * output path, so a uTP burst costs one trip through the stack instead of one per packet. The receiver sees
+ * ordinary datagrams. If the kernel or the route refuses segmentation, it is switched off for the socket and
+ * the datagrams go one by one.
+ *
  * Every index, length and family that comes from JavaScript is checked against the ring sizes before use;
  * every length that comes from the kernel is checked against the slot size (MSG_TRUNC: the datagram is
  * dropped and counted, never handed on cut short).
@@ -42,6 +48,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -56,6 +63,15 @@
 #define MAX_BATCH 256
 /* Receive batches per readable event before yielding to the event loop (timers, other sockets). */
 #define MAX_RECEIVE_BATCHES_PER_WAKE 8
+/* UDP GSO (Linux >= 4.18): at most 64 segments and one IP packet's worth of payload per message. */
+#define MAX_GSO_SEGMENTS 64
+#define MAX_GSO_BYTES 65000
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 typedef struct {
   uint8_t *data;
@@ -86,9 +102,15 @@ typedef struct socket_s {
   struct mmsghdr *recv_msgs;
   struct iovec *recv_iovs;
   struct sockaddr_storage *recv_names;
+  int is_gso; /* UDP_SEGMENT allowed (cleared for good the first time the kernel refuses it) */
   struct mmsghdr send_msgs[MAX_BATCH];
   struct iovec send_iovs[MAX_BATCH];
   struct sockaddr_storage send_names[MAX_BATCH];
+  uint16_t send_segments[MAX_BATCH];  /* datagrams in message k */
+  uint16_t send_gso_size[MAX_BATCH];  /* their size (the last may be shorter) */
+  uint16_t send_last_size[MAX_BATCH]; /* size of the last one so far */
+  uint32_t send_bytes[MAX_BATCH];
+  char send_control[MAX_BATCH][CMSG_SPACE(sizeof(uint16_t))];
 } socket_t;
 
 #define CHECK(call)                                                                                           \
@@ -344,6 +366,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (s == NULL) return throw_error(env, "DGRAM_BATCH_NOMEM", "out of memory");
   s->fd = -1;
   s->env = env;
+  s->is_gso = 1;
   size_t status_bytes = 0;
   if (!get_ring(env, options, 0, &s->recv, &s->buffers[0]) || !get_ring(env, options, 1, &s->send, &s->buffers[3]) ||
       !get_bytes(env, options, "status", 1, (void **)&s->status, &status_bytes, &s->buffers[6]) ||
@@ -478,24 +501,23 @@ static napi_value js_want_writable(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Fills one mmsghdr for send slot `slot`; returns 0 (and counts an error) when its meta is invalid. */
-static int prepare_send(socket_t *s, size_t slot, size_t k) {
+/* Reads send slot `slot` into a destination and an iovec; returns 0 when its meta is invalid. */
+static int prepare_send(socket_t *s, size_t slot, struct sockaddr_storage *name, socklen_t *name_length,
+                        struct iovec *iov) {
   ring_t *r = &s->send;
   int32_t *meta = r->meta + slot * SEND_META_INTS;
   int32_t length = meta[0], family = meta[1], port = meta[2], offset = meta[4];
   if (length < 0 || length > MAX_DATAGRAM_BYTES || offset < 0 || (size_t)offset + (size_t)length > r->data_bytes ||
       port < 1 || port > 65535 || (family != 4 && family != 6))
     return 0;
-  struct sockaddr_storage *name = &s->send_names[k];
   memset(name, 0, sizeof *name);
-  socklen_t name_length;
   if (s->family == AF_INET) {
     if (family != 4) return 0;
     struct sockaddr_in *a = (struct sockaddr_in *)name;
     a->sin_family = AF_INET;
     a->sin_port = htons((uint16_t)port);
     a->sin_addr.s_addr = htonl((uint32_t)meta[3]);
-    name_length = sizeof *a;
+    *name_length = sizeof *a;
   } else {
     struct sockaddr_in6 *a = (struct sockaddr_in6 *)name;
     a->sin6_family = AF_INET6;
@@ -509,18 +531,20 @@ static int prepare_send(socket_t *s, size_t slot, size_t k) {
     } else {
       memcpy(&a->sin6_addr, r->addr + slot * ADDR6_BYTES, 16);
     }
-    name_length = sizeof *a;
+    *name_length = sizeof *a;
   }
-  s->send_iovs[k].iov_base = r->data + offset;
-  s->send_iovs[k].iov_len = (size_t)length;
-  s->send_msgs[k].msg_hdr.msg_name = name;
-  s->send_msgs[k].msg_hdr.msg_namelen = name_length;
-  s->send_msgs[k].msg_hdr.msg_iov = &s->send_iovs[k];
-  s->send_msgs[k].msg_hdr.msg_iovlen = 1;
-  s->send_msgs[k].msg_hdr.msg_control = NULL;
-  s->send_msgs[k].msg_hdr.msg_controllen = 0;
-  s->send_msgs[k].msg_hdr.msg_flags = 0;
+  iov->iov_base = r->data + offset;
+  iov->iov_len = (size_t)length;
   return 1;
+}
+
+/* Whether a datagram of `length` bytes to `name` may join message k as one more GSO segment. */
+static int can_join(const socket_t *s, size_t k, const struct sockaddr_storage *name, socklen_t name_length,
+                    size_t length) {
+  return s->is_gso && s->send_segments[k] < MAX_GSO_SEGMENTS && s->send_gso_size[k] > 0 &&
+         s->send_last_size[k] == s->send_gso_size[k] && length > 0 && length <= s->send_gso_size[k] &&
+         s->send_bytes[k] + length <= MAX_GSO_BYTES && s->send_msgs[k].msg_hdr.msg_namelen == name_length &&
+         memcmp(&s->send_names[k], name, name_length) == 0;
 }
 
 static napi_value js_flush(napi_env env, napi_callback_info info) {
@@ -535,36 +559,75 @@ static napi_value js_flush(napi_env env, napi_callback_info info) {
   int64_t consumed = 0;
   if (s->is_closed) consumed = count; /* nothing can go out any more: the caller just frees the slots */
   while (consumed < count) {
-    /* Build a batch of valid messages; `slots_of[k]` is not needed: invalid ones are consumed as errors. */
-    size_t k = 0;
+    /* Messages k over consecutive iovecs v; an invalid slot ends the batch (or is consumed as an error when it
+       comes first), so what `consumed` counts is always a prefix of the slots. */
+    size_t k = 0, v = 0;
     int64_t scanned = 0;
-    while (consumed + scanned < count && k < MAX_BATCH) {
+    while (consumed + scanned < count && v < MAX_BATCH) {
       size_t slot = (size_t)((first + consumed + scanned) % (int64_t)s->send.slots);
-      if (prepare_send(s, slot, k)) k++;
-      else if (k == 0) {
+      struct sockaddr_storage name;
+      socklen_t name_length = 0;
+      struct iovec iov;
+      if (!prepare_send(s, slot, &name, &name_length, &iov)) {
+        if (k > 0) break;
         s->status[0]++;
         consumed++;
         continue;
-      } else {
-        break; /* send what we have first, so `consumed` stays a prefix */
       }
+      if (k > 0 && can_join(s, k - 1, &name, name_length, iov.iov_len)) {
+        s->send_iovs[v] = iov;
+        s->send_msgs[k - 1].msg_hdr.msg_iovlen++;
+        s->send_segments[k - 1]++;
+        s->send_last_size[k - 1] = (uint16_t)iov.iov_len;
+        s->send_bytes[k - 1] += (uint32_t)iov.iov_len;
+      } else {
+        s->send_names[k] = name;
+        s->send_iovs[v] = iov;
+        struct msghdr *h = &s->send_msgs[k].msg_hdr;
+        h->msg_name = &s->send_names[k];
+        h->msg_namelen = name_length;
+        h->msg_iov = &s->send_iovs[v];
+        h->msg_iovlen = 1;
+        h->msg_control = NULL;
+        h->msg_controllen = 0;
+        h->msg_flags = 0;
+        s->send_segments[k] = 1;
+        s->send_gso_size[k] = iov.iov_len <= 0xffff ? (uint16_t)iov.iov_len : 0;
+        s->send_last_size[k] = s->send_gso_size[k];
+        s->send_bytes[k] = (uint32_t)iov.iov_len;
+        k++;
+      }
+      v++;
       scanned++;
     }
     if (k == 0) continue;
+    for (size_t m = 0; m < k; m++) {
+      if (s->send_segments[m] < 2) continue;
+      struct msghdr *h = &s->send_msgs[m].msg_hdr;
+      h->msg_control = s->send_control[m];
+      h->msg_controllen = sizeof s->send_control[m];
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      memcpy(CMSG_DATA(c), &s->send_gso_size[m], sizeof(uint16_t));
+    }
     int n = sendmmsg(s->fd, s->send_msgs, (unsigned)k, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break;
       if (errno == EINTR) continue;
+      if (s->send_segments[0] > 1 && s->is_gso) {
+        /* Segmentation refused (old kernel, no checksum offload, a path MTU below the segment): go one by one. */
+        s->is_gso = 0;
+        continue;
+      }
       /* The first datagram failed for good (unreachable, too big...): count it and go on after it. */
-      s->status[0]++;
-      consumed++;
+      s->status[0] += s->send_segments[0];
+      consumed += s->send_segments[0];
       continue;
     }
-    consumed += n;
-    if ((size_t)n < k) {
-      /* Stopped early: either the buffer filled (the next call says EAGAIN) or the next one fails. */
-      continue;
-    }
+    for (int m = 0; m < n; m++) consumed += s->send_segments[m];
+    /* n < k: stopped early; the next call says EAGAIN (buffer full) or fails on that message. */
   }
   CHECK(napi_create_int64(env, consumed, &result));
   return result;

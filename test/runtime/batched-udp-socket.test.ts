@@ -146,6 +146,33 @@ describe('BatchedUdpSocket', { skip }, () => {
     }
   });
 
+  test('a burst of equal datagrams to one peer (sent as UDP GSO segments) arrives as separate datagrams', async () => {
+    const a = open();
+    const b = open();
+    try {
+      // 100 full segments and a shorter last one: one GSO message holds at most 64 and 65,000 bytes.
+      const sizes = [...Array.from({ length: 100 }, () => 1000), 500];
+      const got = collect(b, sizes.length);
+      for (const [i, size] of sizes.entries()) {
+        a.sendToHost(Buffer.alloc(size, i), 0, size, '127.0.0.1', b.localPort());
+      }
+      const packets = await got;
+      assert.deepEqual(
+        packets.map((p) => p.bytes.length),
+        sizes,
+      );
+      assert.deepEqual(
+        packets.map((p) => p.bytes[0]),
+        sizes.map((_, i) => i),
+        'in order, each its own datagram',
+      );
+      assert.equal(a.sendErrors, 0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   test('SO_REUSEPORT: two sockets share one port and the kernel spreads sources over them', async () => {
     const first = open({ isReusePort: true });
     const port = first.localPort();
