@@ -7,10 +7,12 @@
  * optionally SO_REUSEPORT here), libuv only tells us when it is readable or writable (uv_poll_t on the main
  * loop), and datagrams move through rings that JavaScript allocated and handed over once:
  *
- *   receive ring: data   slots x slot_bytes   the datagrams
- *                 meta   slots x 4 int32      [length, family (4|6), port, IPv4 as a big-endian uint32 | 0]
- *                                             length < 0: dropped (truncated or bad address), skip it
- *                 addr   slots x 18 bytes     compact address (BEP 5): ip (4 or 16 bytes) then port, big endian
+ *   receive ring: data   slots x slot_bytes   what recvmmsg wrote: one datagram per slot, or with UDP GRO
+ *                                             (isGro) several consecutive datagrams of one peer per slot
+ *                 meta   entries x 8 int32    per datagram: [length, family (4|6), port, IPv4 as a big-endian
+ *                                             uint32 | 0, slot, offset in the slot, 0, 0]; length < 0: dropped
+ *                                             (truncated or bad address), skip it
+ *                 addr   entries x 18 bytes   compact address (BEP 5): ip (4 or 16 bytes) then port, big endian
  *   send ring:    data   any size             a byte ring: each datagram where its meta says
  *                 meta   slots x 8 int32      [length, family (4|6), port, IPv4 as a big-endian uint32,
  *                                              offset in data, 0, 0, 0]
@@ -20,7 +22,7 @@
  * Contract (all on the JavaScript thread; nothing here runs on another thread):
  *   open(options) -> handle            creates, configures and binds the socket (throws on failure)
  *   localPort(handle) -> number
- *   start(handle, onReceive, onWritable)  onReceive(count): receive slots [0, count) are filled; it runs
+ *   start(handle, onReceive, onWritable)  onReceive(count): receive entries [0, count) are filled; it runs
  *                                      synchronously and the slots are reused after it returns. onWritable():
  *                                      the socket can take more after a flush stopped on a full buffer.
  *   flush(handle, first, count) -> n   sends send slots first .. first+count-1 (modulo slots) with sendmmsg;
@@ -53,8 +55,13 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define META_INTS 4
+#define RECV_META_INTS 8
 #define SEND_META_INTS 8
+/* The kernel coalesces at most 64 datagrams into one GRO receive (UDP_GRO_CNT_MAX). */
+#define MAX_GRO_SEGMENTS 64
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 #define MAX_DATAGRAM_BYTES 65507
 #define ADDR_BYTES 18
 #define ADDR6_BYTES 16
@@ -80,6 +87,7 @@ typedef struct {
   size_t slots;
   size_t slot_bytes; /* receive: bytes per slot; send: unused */
   size_t data_bytes;
+  size_t entries; /* receive: datagram entries in meta and addr */
 } ring_t;
 
 typedef struct socket_s {
@@ -102,6 +110,8 @@ typedef struct socket_s {
   struct mmsghdr *recv_msgs;
   struct iovec *recv_iovs;
   struct sockaddr_storage *recv_names;
+  char (*recv_control)[CMSG_SPACE(sizeof(int))];
+  int is_gro;
   int is_gso; /* UDP_SEGMENT allowed (cleared for good the first time the kernel refuses it) */
   struct mmsghdr send_msgs[MAX_BATCH];
   struct iovec send_iovs[MAX_BATCH];
@@ -161,7 +171,10 @@ static int get_ring(napi_env env, napi_value options, int is_send, ring_t *ring,
   int64_t slots, slot_bytes = 0;
   size_t meta_bytes, addr_bytes;
   if (!get_int(env, options, is_send ? "sendSlots" : "recvSlots", &slots) || slots < 1 || slots > 65536) return 0;
-  if (!is_send && (!get_int(env, options, "slotBytes", &slot_bytes) || slot_bytes < 64 || slot_bytes > 65536))
+  int64_t entries = slots;
+  if (!is_send && (!get_int(env, options, "slotBytes", &slot_bytes) || slot_bytes < 64 || slot_bytes > 65536 ||
+                   !get_int(env, options, "recvEntries", &entries) || entries < slots ||
+                   entries > slots * MAX_GRO_SEGMENTS))
     return 0;
   if (!get_bytes(env, options, is_send ? "sendData" : "recvData", 0, (void **)&ring->data, &ring->data_bytes,
                  &refs[0]))
@@ -172,11 +185,12 @@ static int get_ring(napi_env env, napi_value options, int is_send, ring_t *ring,
     return 0;
   ring->slots = (size_t)slots;
   ring->slot_bytes = (size_t)slot_bytes;
+  ring->entries = (size_t)entries;
   if (is_send)
     return meta_bytes >= ring->slots * SEND_META_INTS * 4 && addr_bytes >= ring->slots * ADDR6_BYTES &&
            ring->data_bytes > 0;
-  return ring->data_bytes >= ring->slots * ring->slot_bytes && meta_bytes >= ring->slots * META_INTS * 4 &&
-         addr_bytes >= ring->slots * ADDR_BYTES;
+  return ring->data_bytes >= ring->slots * ring->slot_bytes && meta_bytes >= ring->entries * RECV_META_INTS * 4 &&
+         addr_bytes >= ring->entries * ADDR_BYTES;
 }
 
 static void release_refs(socket_t *s) {
@@ -193,6 +207,7 @@ static void free_socket(socket_t *s) {
   free(s->recv_msgs);
   free(s->recv_iovs);
   free(s->recv_names);
+  free(s->recv_control);
   free(s);
 }
 
@@ -292,13 +307,50 @@ static void call_js(socket_t *s, napi_ref ref, int has_arg, int32_t arg) {
   napi_close_handle_scope(env, scope);
 }
 
+/* The GRO segment size of a received message (0: one datagram). */
+static int gro_segment_size(struct msghdr *h) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int size;
+      memcpy(&size, CMSG_DATA(c), sizeof size);
+      return size > 0 ? size : 0;
+    }
+  }
+  return 0;
+}
+
+/* Writes one datagram entry; returns the next entry index (unchanged when the entry table is full). */
+static size_t add_entry(socket_t *s, size_t entry, size_t slot, size_t offset, size_t length, int is_dropped) {
+  ring_t *r = &s->recv;
+  if (entry >= r->entries) {
+    s->status[2]++;
+    return entry;
+  }
+  int32_t *meta = r->meta + entry * RECV_META_INTS;
+  uint8_t *addr = r->addr + entry * ADDR_BYTES;
+  meta[4] = (int32_t)slot;
+  meta[5] = (int32_t)offset;
+  if (is_dropped || !write_source(&s->recv_names[slot], addr, meta)) {
+    if (!is_dropped) s->status[1]++;
+    meta[0] = -1;
+    return entry + 1;
+  }
+  meta[0] = (int32_t)length;
+  return entry + 1;
+}
+
 static void receive_batches(socket_t *s) {
   ring_t *r = &s->recv;
   size_t batch = r->slots < MAX_BATCH ? r->slots : MAX_BATCH;
   for (int round = 0; round < MAX_RECEIVE_BATCHES_PER_WAKE && !s->is_closed; round++) {
     for (size_t i = 0; i < batch; i++) {
-      s->recv_msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_storage);
-      s->recv_msgs[i].msg_hdr.msg_flags = 0;
+      struct msghdr *h = &s->recv_msgs[i].msg_hdr;
+      h->msg_namelen = sizeof(struct sockaddr_storage);
+      h->msg_flags = 0;
+      if (s->is_gro) {
+        h->msg_control = s->recv_control[i];
+        h->msg_controllen = sizeof s->recv_control[i];
+      }
     }
     int n = recvmmsg(s->fd, s->recv_msgs, (unsigned)batch, MSG_DONTWAIT, NULL);
     if (n < 0) {
@@ -306,23 +358,27 @@ static void receive_batches(socket_t *s) {
       return;
     }
     if (n == 0) return;
+    size_t entry = 0;
     for (int i = 0; i < n; i++) {
-      int32_t *meta = r->meta + (size_t)i * META_INTS;
-      uint8_t *addr = r->addr + (size_t)i * ADDR_BYTES;
-      unsigned length = s->recv_msgs[i].msg_len;
-      if ((s->recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 || length > r->slot_bytes) {
+      struct msghdr *h = &s->recv_msgs[i].msg_hdr;
+      size_t length = s->recv_msgs[i].msg_len;
+      if ((h->msg_flags & MSG_TRUNC) != 0 || length > r->slot_bytes) {
         s->status[2]++;
-        meta[0] = -1;
+        entry = add_entry(s, entry, (size_t)i, 0, 0, 1);
         continue;
       }
-      if (!write_source(&s->recv_names[i], addr, meta)) {
-        s->status[1]++;
-        meta[0] = -1;
+      size_t segment = s->is_gro ? (size_t)gro_segment_size(h) : 0;
+      if (segment == 0 || segment >= length) {
+        entry = add_entry(s, entry, (size_t)i, 0, length, 0);
         continue;
       }
-      meta[0] = (int32_t)length;
+      /* Coalesced by GRO: consecutive datagrams of `segment` bytes, the last possibly shorter. */
+      for (size_t offset = 0; offset < length; offset += segment) {
+        size_t part = length - offset < segment ? length - offset : segment;
+        entry = add_entry(s, entry, (size_t)i, offset, part, 0);
+      }
     }
-    call_js(s, s->on_receive, 1, n);
+    call_js(s, s->on_receive, 1, (int32_t)entry);
     if ((size_t)n < batch) return;
   }
 }
@@ -349,7 +405,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (argc < 1) return throw_error(env, "DGRAM_BATCH_ARGS", "open(options)");
   napi_value options = argv[0];
   int64_t family = 0, port = -1, buffer_bytes = 0;
-  bool is_reuse_port = false, is_v6_only = false;
+  bool is_reuse_port = false, is_v6_only = false, is_gro = false;
   char host[64];
   size_t host_length = 0;
   napi_value host_value;
@@ -361,6 +417,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   get_int(env, options, "bufferBytes", &buffer_bytes);
   get_bool(env, options, "isReusePort", &is_reuse_port);
   get_bool(env, options, "isV6Only", &is_v6_only);
+  get_bool(env, options, "isGro", &is_gro);
 
   socket_t *s = calloc(1, sizeof(socket_t));
   if (s == NULL) return throw_error(env, "DGRAM_BATCH_NOMEM", "out of memory");
@@ -379,7 +436,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->recv_msgs = calloc(batch, sizeof(struct mmsghdr));
   s->recv_iovs = calloc(batch, sizeof(struct iovec));
   s->recv_names = calloc(batch, sizeof(struct sockaddr_storage));
-  if (s->recv_msgs == NULL || s->recv_iovs == NULL || s->recv_names == NULL) {
+  s->recv_control = calloc(batch, sizeof *s->recv_control);
+  if (s->recv_msgs == NULL || s->recv_iovs == NULL || s->recv_names == NULL || s->recv_control == NULL) {
     release_refs(s);
     free_socket(s);
     return throw_error(env, "DGRAM_BATCH_NOMEM", "out of memory");
@@ -423,6 +481,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   }
   if (bind(s->fd, (struct sockaddr *)&bind_address, bind_length) != 0) goto system_error;
+  /* GRO needs every entry of a 64-datagram receive to fit the entry table; without kernel support, go without. */
+  if (is_gro && s->recv.entries >= s->recv.slots * MAX_GRO_SEGMENTS &&
+      setsockopt(s->fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0)
+    s->is_gro = 1;
 
   napi_value wrapper, resource_name;
   CHECK(napi_create_object(env, &wrapper));

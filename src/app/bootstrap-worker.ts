@@ -202,12 +202,13 @@ function bindBatched(
   const views = socket.receiveViews;
   const meta = socket.receiveMeta;
   const addr = socket.receiveAddr;
+  // Without GRO, entry i is the whole of receive slot i: meta[i * 8] its length, meta[i * 8 + 1] its family.
   socket.onReceive((count) => {
     const nowMs = Date.now();
     for (let i = 0; i < count; i++) {
-      const length = meta[i * 4]!;
+      const length = meta[i * 8]!;
       if (length < 0) continue;
-      server.handleCompact(views[i]!, length, addr, i * 18, meta[i * 4 + 1] === 4 ? 6 : 18, nowMs, index);
+      server.handleCompact(views[i]!, length, addr, i * 18, meta[i * 8 + 1] === 4 ? 6 : 18, nowMs, index);
     }
     scheduler.poke();
   });

@@ -22,8 +22,10 @@ export const DEFAULT_SLOT_BYTES = 2048;
 /** Bytes of the send ring by default: SEND_SLOTS datagrams of 2 KiB. */
 export const DEFAULT_SEND_RING_BYTES = 2 * 1024 * 1024;
 const MAX_DATAGRAM_BYTES = 65507;
-const META_INTS = 4;
+const RECV_META_INTS = 8;
 const SEND_META_INTS = 8;
+/** The kernel coalesces at most 64 datagrams into one GRO receive. */
+const MAX_GRO_SEGMENTS = 64;
 const RECV_ADDR_BYTES = 18;
 const SEND_ADDR_BYTES = 16;
 
@@ -42,23 +44,29 @@ export interface BatchedUdpOpenOptions {
   sendSlots?: number;
   /** Bytes of datagrams that may wait to be sent (default 2 MiB). */
   sendRingBytes?: number;
+  /**
+   * UDP GRO: the kernel may hand over up to 64 consecutive datagrams of one peer in one receive slot (split into
+   * entries here). Needs slots big enough for 64 datagrams (slotBytes 64 KiB); default false.
+   */
+  isGro?: boolean;
 }
 
 /**
- * Called once per receive batch: slots [0, count) are filled. For slot i: receiveLength(i) (< 0: skip),
- * receiveFamily(i), receivePort(i), receiveIpv4(i), the compact address at receiveAddr[i*18], the bytes in
- * receiveViews[i] (valid only until the handler returns).
+ * Called once per receive batch: datagram entries [0, count) are filled. For entry i: receiveLength(i) (< 0:
+ * skip), receiveFamily(i), receivePort(i), receiveIpv4(i), the compact address at receiveAddr[i*18], the bytes at
+ * receiveOffset(i) in receiveViews[receiveSlot(i)] (valid only until the handler returns). Without GRO, entry i
+ * is slot i at offset 0.
  */
 export type ReceiveBatchHandler = (count: number) => void;
 
 export class BatchedUdpSocket {
   readonly family: 4 | 6;
   readonly slotBytes: number;
-  /** One view per receive slot (slotBytes long; the datagram is its first receiveLength(i) bytes). */
+  /** One view per receive slot (slotBytes long). */
   readonly receiveViews: readonly Buffer[];
-  /** Per slot: [length, family, port, IPv4 as a uint32 in an int32]. */
+  /** Per entry, 8 ints: [length, family, port, IPv4 as a uint32 in an int32, slot, offset, 0, 0]. */
   readonly receiveMeta: Int32Array;
-  /** Per slot: 18 bytes, the compact address (ip then big-endian port; 6 bytes used for IPv4). */
+  /** Per entry: 18 bytes, the compact address (ip then big-endian port; 6 bytes used for IPv4). */
   readonly receiveAddr: Buffer;
   /** Datagrams dropped because the send ring was full. */
   sendsDropped = 0;
@@ -131,12 +139,15 @@ export class BatchedUdpSocket {
     const slotBytes = options.slotBytes ?? DEFAULT_SLOT_BYTES;
     const recvSlots = options.receiveSlots ?? RECEIVE_SLOTS;
     const sendSlots = options.sendSlots ?? SEND_SLOTS;
+    const isGro = options.isGro ?? false;
+    const recvEntries = isGro ? recvSlots * MAX_GRO_SEGMENTS : recvSlots;
     const rings = {
       recvSlots,
+      recvEntries,
       // Not zero-filled: pages become resident only where datagrams land, and only written bytes are read.
       recvData: Buffer.allocUnsafeSlow(recvSlots * slotBytes),
-      recvMeta: new Int32Array(recvSlots * META_INTS),
-      recvAddr: Buffer.alloc(recvSlots * RECV_ADDR_BYTES),
+      recvMeta: new Int32Array(recvEntries * RECV_META_INTS),
+      recvAddr: Buffer.alloc(recvEntries * RECV_ADDR_BYTES),
       sendSlots,
       sendData: Buffer.allocUnsafeSlow(options.sendRingBytes ?? DEFAULT_SEND_RING_BYTES),
       sendMeta: new Int32Array(sendSlots * SEND_META_INTS),
@@ -149,6 +160,7 @@ export class BatchedUdpSocket {
       port: options.port,
       isReusePort: options.isReusePort ?? false,
       isV6Only: options.isV6Only ?? false,
+      isGro,
       bufferBytes: options.bufferBytes ?? 4 * 1024 * 1024,
       slotBytes,
       ...rings,
@@ -171,21 +183,30 @@ export class BatchedUdpSocket {
     this.#onReceive = handler;
   }
 
-  receiveLength(slot: number): number {
-    return this.receiveMeta[slot * META_INTS]!;
+  receiveLength(entry: number): number {
+    return this.receiveMeta[entry * RECV_META_INTS]!;
   }
 
-  receiveFamily(slot: number): 4 | 6 {
-    return this.receiveMeta[slot * META_INTS + 1] === 6 ? 6 : 4;
+  receiveFamily(entry: number): 4 | 6 {
+    return this.receiveMeta[entry * RECV_META_INTS + 1] === 6 ? 6 : 4;
   }
 
-  receivePort(slot: number): number {
-    return this.receiveMeta[slot * META_INTS + 2]!;
+  receivePort(entry: number): number {
+    return this.receiveMeta[entry * RECV_META_INTS + 2]!;
   }
 
   /** The IPv4 source as an unsigned 32-bit integer (0 for IPv6). */
-  receiveIpv4(slot: number): number {
-    return this.receiveMeta[slot * META_INTS + 3]! >>> 0;
+  receiveIpv4(entry: number): number {
+    return this.receiveMeta[entry * RECV_META_INTS + 3]! >>> 0;
+  }
+
+  /** The receive slot holding entry's bytes, and where in it they start. */
+  receiveSlot(entry: number): number {
+    return this.receiveMeta[entry * RECV_META_INTS + 4]!;
+  }
+
+  receiveOffset(entry: number): number {
+    return this.receiveMeta[entry * RECV_META_INTS + 5]!;
   }
 
   /**

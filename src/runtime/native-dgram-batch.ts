@@ -24,9 +24,11 @@ export interface DgramBatchOpenOptions {
   port: number;
   isReusePort: boolean;
   isV6Only: boolean;
+  isGro: boolean;
   bufferBytes: number;
   slotBytes: number;
   recvSlots: number;
+  recvEntries: number;
   recvData: Buffer;
   recvMeta: Int32Array;
   recvAddr: Buffer;

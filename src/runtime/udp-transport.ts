@@ -93,6 +93,8 @@ export class UdpTransport implements DatagramTransport {
           port: options.port ?? 0,
           bufferBytes,
           slotBytes: MAX_RECEIVE_BYTES,
+          // A uTP burst from one peer arrives in one receive: the kernel passes it up whole, not per datagram.
+          isGro: true,
         });
         if (batched !== undefined) return Promise.resolve(new UdpTransport({ batched, host }));
       } catch (error) {
@@ -161,7 +163,8 @@ export class UdpTransport implements DatagramTransport {
         this.#arenaUsed = 0;
       }
       const at = this.#arenaUsed;
-      batched.receiveViews[i]!.copy(this.#arena, at, 0, length);
+      const from = batched.receiveOffset(i);
+      batched.receiveViews[batched.receiveSlot(i)]!.copy(this.#arena, at, from, from + length);
       // Keep 8-byte alignment for the next datagram's view.
       this.#arenaUsed = (at + length + 7) & ~7;
       this.#handler(this.#arena.subarray(at, at + length), this.#sourceOf(batched, i));

@@ -31,7 +31,12 @@ function collect(
         const length = socket.receiveLength(i);
         if (length < 0) continue;
         got.push({
-          bytes: Buffer.from(socket.receiveViews[i]!.subarray(0, length)),
+          bytes: Buffer.from(
+            socket.receiveViews[socket.receiveSlot(i)]!.subarray(
+              socket.receiveOffset(i),
+              socket.receiveOffset(i) + length,
+            ),
+          ),
           port: socket.receivePort(i),
           ipv4: socket.receiveIpv4(i),
           addr: Buffer.from(socket.receiveAddr.subarray(i * 18, i * 18 + 18)),
@@ -146,32 +151,34 @@ describe('BatchedUdpSocket', { skip }, () => {
     }
   });
 
-  test('a burst of equal datagrams to one peer (sent as UDP GSO segments) arrives as separate datagrams', async () => {
-    const a = open();
-    const b = open();
-    try {
-      // 100 full segments and a shorter last one: one GSO message holds at most 64 and 65,000 bytes.
-      const sizes = [...Array.from({ length: 100 }, () => 1000), 500];
-      const got = collect(b, sizes.length);
-      for (const [i, size] of sizes.entries()) {
-        a.sendToHost(Buffer.alloc(size, i), 0, size, '127.0.0.1', b.localPort());
+  for (const isGro of [false, true]) {
+    test(`a burst of equal datagrams to one peer (sent as UDP GSO segments) arrives as separate datagrams${isGro ? ', split out of GRO receives' : ''}`, async () => {
+      const a = open();
+      const b = open(isGro ? { isGro, slotBytes: 65536 } : {});
+      try {
+        // 100 full segments and a shorter last one: one GSO message holds at most 64 and 65,000 bytes.
+        const sizes = [...Array.from({ length: 100 }, () => 1000), 500];
+        const got = collect(b, sizes.length);
+        for (const [i, size] of sizes.entries()) {
+          a.sendToHost(Buffer.alloc(size, i), 0, size, '127.0.0.1', b.localPort());
+        }
+        const packets = await got;
+        assert.deepEqual(
+          packets.map((p) => p.bytes.length),
+          sizes,
+        );
+        assert.deepEqual(
+          packets.map((p) => p.bytes[0]),
+          sizes.map((_, i) => i),
+          'in order, each its own datagram',
+        );
+        assert.equal(a.sendErrors, 0);
+      } finally {
+        a.close();
+        b.close();
       }
-      const packets = await got;
-      assert.deepEqual(
-        packets.map((p) => p.bytes.length),
-        sizes,
-      );
-      assert.deepEqual(
-        packets.map((p) => p.bytes[0]),
-        sizes.map((_, i) => i),
-        'in order, each its own datagram',
-      );
-      assert.equal(a.sendErrors, 0);
-    } finally {
-      a.close();
-      b.close();
-    }
-  });
+    });
+  }
 
   test('SO_REUSEPORT: two sockets share one port and the kernel spreads sources over them', async () => {
     const first = open({ isReusePort: true });
@@ -213,11 +220,13 @@ describe('BatchedUdpSocket', { skip }, () => {
       port: 0,
       isReusePort: false,
       isV6Only: false,
+      isGro: false,
       bufferBytes: 0,
       slotBytes: 2048,
       recvSlots: 4,
+      recvEntries: 4,
       recvData: Buffer.alloc(4 * 2048),
-      recvMeta: new Int32Array(16),
+      recvMeta: new Int32Array(32),
       recvAddr: Buffer.alloc(4 * 18),
       sendSlots: 4,
       sendData: Buffer.alloc(1024),
