@@ -295,7 +295,12 @@ if (values.role === 'receiver') {
   const udx = median('udx');
   const secureUtp = median('secureUtp')!;
   const secureTcp = median('secureTcp')!;
-  const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
+  const medianRatio = (top: string, bottom: string, field: keyof Result): number => {
+    const ratios = rounds
+      .map((r) => (r[top] as Result)[field] / (r[bottom] as Result)[field])
+      .sort((a, b) => a - b);
+    return Number(ratios[Math.floor(ratios.length / 2)]!.toFixed(2));
+  };
   const result = {
     name: 'utp-loopback',
     date: new Date().toISOString(),
@@ -312,10 +317,11 @@ if (values.role === 'receiver') {
     udx,
     secureUtp,
     secureTcp,
-    utpToUdxRatio: udx === undefined ? undefined : ratio(rawUtp.mibPerSecond, udx.mibPerSecond),
-    utpToUdxCpuRatio: udx === undefined ? undefined : ratio(udx.cpuMsPerMib, rawUtp.cpuMsPerMib),
-    secureUtpToTcpRatio: ratio(secureUtp.mibPerSecond, secureTcp.mibPerSecond),
-    secureCpuRatio: ratio(secureTcp.cpuMsPerMib, secureUtp.cpuMsPerMib),
+    // Ratios per round (each pair measured back to back), then their median: robust to a load burst in a round.
+    utpToUdxRatio: udx === undefined ? undefined : medianRatio('rawUtp', 'udx', 'mibPerSecond'),
+    utpToUdxCpuRatio: udx === undefined ? undefined : medianRatio('udx', 'rawUtp', 'cpuMsPerMib'),
+    secureUtpToTcpRatio: medianRatio('secureUtp', 'secureTcp', 'mibPerSecond'),
+    secureCpuRatio: medianRatio('secureTcp', 'secureUtp', 'cpuMsPerMib'),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   const row = (name: string, r: Result) =>
@@ -331,7 +337,9 @@ if (values.role === 'receiver') {
       '',
       ...(udx === undefined
         ? []
-        : [`uTP / udx-native = ${result.utpToUdxRatio} (CPU per MiB: ${result.utpToUdxCpuRatio})`]),
+        : [
+            `uTP / udx-native = ${result.utpToUdxRatio} (CPU per MiB: ${result.utpToUdxCpuRatio}; medians of per-round ratios)`,
+          ]),
       `uTP+Noise / TCP+Noise = ${result.secureUtpToTcpRatio} (CPU per MiB: ${result.secureCpuRatio}) · ` +
         `datagrams ${packetBytes} B · ${result.processes} process(es) · load ${result.loadAverageBefore[0]}`,
     ].join('\n') + '\n',
