@@ -237,11 +237,12 @@ static void close_socket(socket_t *s) {
 }
 
 static void finalize_socket(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
   socket_t *s = (socket_t *)data;
   s->is_finalized = 1;
   close_socket(s);
+  if (s->wrapper != NULL) napi_delete_reference(env, s->wrapper);
+  s->wrapper = NULL;
   /* With a poll handle, on_handle_closed frees once libuv is done with it. */
   if (s->fd < 0 && !s->is_polling) free_socket(s);
 }

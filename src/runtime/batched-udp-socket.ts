@@ -152,7 +152,8 @@ export class BatchedUdpSocket {
       sendData: Buffer.allocUnsafeSlow(options.sendRingBytes ?? DEFAULT_SEND_RING_BYTES),
       sendMeta: new Int32Array(sendSlots * SEND_META_INTS),
       sendAddr: Buffer.alloc(sendSlots * SEND_ADDR_BYTES),
-      status: new Int32Array(4),
+      // Over an ArrayBuffer of its own: V8 keeps typed arrays of ≤ 64 bytes on its heap, where they may move.
+      status: new Int32Array(new ArrayBuffer(64)),
     };
     const handle = openOrThrow(binding, {
       family,

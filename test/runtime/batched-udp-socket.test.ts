@@ -232,7 +232,7 @@ describe('BatchedUdpSocket', { skip }, () => {
       sendData: Buffer.alloc(1024),
       sendMeta: new Int32Array(32),
       sendAddr: Buffer.alloc(64),
-      status: new Int32Array(4),
+      status: new Int32Array(new ArrayBuffer(64)),
     };
     assert.throws(() => binding.open({ ...rings, recvData: Buffer.alloc(100) }), /ring buffers/);
     assert.throws(() => binding.open({ ...rings, sendMeta: new Int32Array(4) }), /ring buffers/);
