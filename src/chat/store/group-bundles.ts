@@ -51,7 +51,9 @@ export class GroupBundles {
       const insertPart = db.prepare(
         'INSERT INTO group_bundle_parts (head_target, part_index, target, value) VALUES (?, ?, ?, ?)',
       );
-      parts.forEach((part, i) => insertPart.run(head, i, Buffer.from(part.target), Buffer.from(part.v)));
+      parts.forEach((part, i) => {
+        insertPart.run(head, i, Buffer.from(part.target), Buffer.from(part.v));
+      });
       const insertHash = db.prepare(
         'INSERT OR IGNORE INTO group_bundle_entries (head_target, hash) VALUES (?, ?)',
       );
