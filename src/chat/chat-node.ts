@@ -23,6 +23,9 @@ import { checkName, isValidName } from './contact-name.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
+import { GroupService, type MemberChange } from './groups/group-service.ts';
+import type { DeliveryCounts } from './groups/group-delivery.ts';
+import type { GroupInviteView, GroupMessageView, GroupView } from './groups/group-views.ts';
 import { createDhtServices, type DhtServices } from './session/dht-services.ts';
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
@@ -111,10 +114,20 @@ export interface ChatNodeEvents {
   accepted: [event: ContactView];
   /** Our friend request reached the recipient's daemon (it acknowledged it); they have not answered yet. */
   request_received: [event: ContactView];
+  /** Groups (groups/group-service.ts): a member's message; our message's delivery counts moved; an invite. */
+  group_message: [event: { group: string; message: GroupMessageView }];
+  group_state: [event: { group: string; id: string } & DeliveryCounts];
+  group_invite: [event: GroupInviteView];
+  group_member: [event: { group: string; code: string; change: MemberChange }];
+  group_typing: [event: { group: string; code: string; isTyping: boolean }];
+  /** Our own place in a group changed (joined, left, removed). */
+  group: [event: GroupView];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly code: string;
+  /** Private groups: create, invite, send… (the API calls it directly). */
+  readonly groups: GroupService;
   readonly #opts: ChatNodeOptions;
   readonly #store: ChatStore;
   readonly #logger: Logger;
@@ -187,18 +200,49 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       opts.utp,
       opts.store,
       {
-        admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
-        dialMode: (peer) => this.#requests.dialMode(peer),
+        admit: (peer, pattern, isInitiator) => {
+          const admission = this.#requests.admit(peer, pattern, isInitiator);
+          // A group member who is no friend dials IK like a friend (groups.admits refuses blocked keys).
+          return admission === 'refuse' && pattern === 'IK' && this.groups.admits(peer)
+            ? 'member'
+            : admission;
+        },
+        dialMode: (peer) => this.#requests.dialMode(peer) ?? (this.groups.admits(peer) ? 'IK' : undefined),
         onFriendSession: (peer, session) => {
-          this.#offline?.cancel(peer);
-          this.#rendezvous?.resetBackoff(peer);
-          return this.#delivery.attach(peer, session);
+          const isFriend = this.#store.contacts.get(peer)?.state === 'accepted';
+          if (isFriend) {
+            this.#offline?.cancel(peer);
+            this.#rendezvous?.resetBackoff(peer);
+          }
+          const direct = isFriend ? this.#delivery.attach(peer, session) : undefined;
+          const group = this.groups.attach(peer, session, { isFriend });
+          return {
+            onFrame: (frame) => {
+              if (frame.type === 'group') return group.onFrame(frame.body);
+              if (frame.type === 'hello') group.onHello(frame.version);
+              direct?.onFrame(frame);
+            },
+            onBatchEnd: () => direct?.onBatchEnd?.(),
+          };
         },
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
         onPresence: (peer, presence) => this.#onPresence(peer, presence),
       },
       opts.strangerLimits === undefined ? {} : { strangerLimits: opts.strangerLimits },
     );
+    this.groups = new GroupService({
+      ...ctx,
+      store: opts.store,
+      sessions: this.#sessions,
+      events: {
+        onMessage: (message) => this.emit('group_message', { group: message.group, message }),
+        onState: (event) => this.emit('group_state', event),
+        onInvite: (invite) => this.emit('group_invite', invite),
+        onMember: (event) => this.emit('group_member', event),
+        onTyping: (event) => this.emit('group_typing', event),
+        onGroup: (group) => this.emit('group', group),
+      },
+    });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
         { ...opts, dht: opts.dht, logger: this.#logger },
@@ -243,6 +287,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#isStarted = true;
     this.#sessions.start();
     this.#requests.start();
+    this.groups.start();
     for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
       if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
       this.#sessions.connect(contact.publicKey);
@@ -275,6 +320,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#mailbox?.close();
     this.#rendezvous?.close();
     this.#delivery.close();
+    this.groups.close();
     this.#requests.close();
     this.#sessions.close();
   }
@@ -546,6 +592,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
+    if (contact === undefined) return; // a group member who is not a contact: the groups' views show it
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
     if (presence !== 'online') this.#delivery.friendAway(peer);
     if (presence === 'away') {

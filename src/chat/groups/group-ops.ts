@@ -3,7 +3,8 @@
  * to the membership, is membership.ts; this file is the layout and the group id.
  *
  *   create   0x01  nonce[16] ‖ nameLen u8 ‖ name (UTF-8, 1..255 bytes) ‖ keyBlock (to the creator alone)
- *   add      0x02  target[32] ‖ headCount u8 ‖ messageHeads[32 × headCount] ‖ keyBlock (members + target)
+ *   add      0x02  target[32] ‖ headCount u8 ‖ headCount × (messageHead[32] ‖ lamport u32) ‖ keyBlock
+ *                  (to the members and the target)
  *   remove   0x03  target[32] ‖ targetLastSeq u32 ‖ keyBlock (the members left)
  *   leave    0x04  (nothing: the author leaves; its cut-off is this entry's seq)
  *   promote  0x05  target[32]
@@ -11,7 +12,8 @@
  *
  * groupId = SHA-256("dhtchat/group/id/v1" ‖ 0x00 ‖ creator ‖ nonce): only the creator can sign a create for
  * its id, so nobody else can start a second history under the same id. An add names the message heads the admin
- * had seen: the new member's history starts after them (it holds no key for anything before). A remove names the
+ * had seen, with their lamports: the new member's history starts after them (it holds no key for anything
+ * before), and its first message names them as parents. A remove names the
  * last seq of the removed member's entries the admin had seen: the removed member's later entries that did not
  * see the removal are dropped by every member alike (membership.ts "cut-offs").
  */
@@ -22,17 +24,24 @@ import { decodeKeyBlock, encodeKeyBlock, type KeyBlock } from './group-key-seal.
 
 export const CREATE_NONCE_BYTES = 16;
 export const MAX_GROUP_NAME_BYTES = 255;
+const HEAD_REF_BYTES = ENTRY_HASH_BYTES + 4;
 
 export const OpType = { create: 1, add: 2, remove: 3, leave: 4, promote: 5, rekey: 6 } as const;
 export type OpTypeName = keyof typeof OpType;
 
 export type GroupOp =
   | { type: 'create'; nonce: Buffer; name: string; keys: KeyBlock }
-  | { type: 'add'; target: Buffer; messageHeads: Buffer[]; keys: KeyBlock }
+  | { type: 'add'; target: Buffer; messageHeads: HeadRef[]; keys: KeyBlock }
   | { type: 'remove'; target: Buffer; targetLastSeq: number; keys: KeyBlock }
   | { type: 'leave' }
   | { type: 'promote'; target: Buffer }
   | { type: 'rekey'; keys: KeyBlock };
+
+/** A message head an add op names: where the new member's history starts. */
+export interface HeadRef {
+  readonly hash: Buffer;
+  readonly lamport: number;
+}
 
 /** The ops that hand out a new epoch key. */
 export type KeyOp = Extract<GroupOp, { keys: KeyBlock }>;
@@ -64,7 +73,14 @@ export function encodeOp(op: GroupOp): Buffer {
     }
     case 'add': {
       if (op.messageHeads.length > MAX_PARENTS) throw new RangeError(`at most ${MAX_PARENTS} heads`);
-      const heads = [...op.messageHeads].sort(Buffer.compare);
+      const heads = [...op.messageHeads]
+        .sort((a, b) => Buffer.compare(a.hash, b.hash))
+        .map((h) => {
+          if (h.hash.length !== ENTRY_HASH_BYTES) throw new RangeError('a head is a 32-byte hash');
+          const lamport = Buffer.alloc(4);
+          lamport.writeUInt32BE(h.lamport);
+          return Buffer.concat([h.hash, lamport]);
+        });
       return Buffer.concat([
         type,
         key(op.target),
@@ -104,15 +120,17 @@ export function decodeOp(body: Buffer): GroupOp | undefined {
     case OpType.add: {
       const count = rest[PUBLIC_KEY_BYTES];
       if (count === undefined || count > MAX_PARENTS) return undefined;
-      const headsEnd = PUBLIC_KEY_BYTES + 1 + count * ENTRY_HASH_BYTES;
+      const headsEnd = PUBLIC_KEY_BYTES + 1 + count * HEAD_REF_BYTES;
       if (rest.length < headsEnd) return undefined;
-      const messageHeads: Buffer[] = [];
+      const messageHeads: HeadRef[] = [];
       for (let i = 0; i < count; i++) {
-        const at = PUBLIC_KEY_BYTES + 1 + i * ENTRY_HASH_BYTES;
-        const head = Buffer.from(rest.subarray(at, at + ENTRY_HASH_BYTES));
+        const at = PUBLIC_KEY_BYTES + 1 + i * HEAD_REF_BYTES;
+        const hash = Buffer.from(rest.subarray(at, at + ENTRY_HASH_BYTES));
         const previous = messageHeads[messageHeads.length - 1];
-        if (previous !== undefined && Buffer.compare(previous, head) >= 0) return undefined;
-        messageHeads.push(head);
+        if (previous !== undefined && Buffer.compare(previous.hash, hash) >= 0) return undefined;
+        const lamport = rest.readUInt32BE(at + ENTRY_HASH_BYTES);
+        if (lamport < 1) return undefined;
+        messageHeads.push({ hash, lamport });
       }
       const keys = wholeKeyBlock(rest.subarray(headsEnd));
       if (keys === undefined) return undefined;

@@ -12,6 +12,8 @@
  *   profile  0x0a  name (UTF-8, the rest, 1..256 bytes: 64 code points)   (the name the sender gives itself;
  *                  sent only to a peer whose hello said version ≥ 2: a version-1 peer drops unknown frames)
  *   request-ack 0x0b  status u8 (0 received | 1 stamp refused) stampBits u8 (the work the recipient asks for)
+ *   group    0x0c  body (1..MAX_GROUP_FRAME_BYTES: a group sub-frame, src/chat/groups/group-frames.ts; sent only
+ *                  to a peer whose hello said version ≥ 3)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
@@ -19,10 +21,12 @@ import { MESSAGE_ID_BYTES } from '../labels.ts';
 import { type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
-/** 2: knows the profile frame. */
-export const CHAT_PROTOCOL_VERSION = 2;
+/** 2: knows the profile frame; 3: the group frame. */
+export const CHAT_PROTOCOL_VERSION = 3;
 /** The first version whose peers accept a profile frame. */
 export const PROFILE_FRAME_VERSION = 2;
+/** The first version whose peers accept a group frame (an older peer would close the session on it). */
+export const GROUP_FRAME_VERSION = 3;
 export const FrameType = {
   hello: 0x01,
   message: 0x02,
@@ -34,6 +38,7 @@ export const FrameType = {
   request: 0x08,
   profile: 0x0a,
   requestAck: 0x0b,
+  group: 0x0c,
 } as const;
 /** What a request-ack says: the request is stored for the user, or it was dropped for want of a valid stamp. */
 export const REQUEST_ACK_STATUSES = ['received', 'stamp-refused'] as const;
@@ -46,8 +51,13 @@ export const MAX_PROFILE_NAME_BYTES = 256;
 const LENGTH_BYTES = 4;
 const STAMP_BYTES = 4 + STAMP_NONCES_BYTES;
 const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
-/** The largest body a valid frame can have: a message of 16 KiB. */
-export const MAX_CHAT_FRAME_BYTES = MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES;
+/** A group sub-frame: its type, the group id and one entry of at most 20 KiB (groups/group-entry.ts). */
+export const MAX_GROUP_FRAME_BYTES = 1 + 32 + 20 * 1024;
+/** The largest body a valid frame can have: a group frame (a message of 16 KiB is a little smaller). */
+export const MAX_CHAT_FRAME_BYTES = Math.max(
+  MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES,
+  1 + MAX_GROUP_FRAME_BYTES,
+);
 
 export type ChatFrame =
   | { type: 'hello'; version: number }
@@ -59,7 +69,8 @@ export type ChatFrame =
   | { type: 'pong'; nonce: number }
   | { type: 'request'; name: string; message: string; stamp: RequestStamp }
   | { type: 'profile'; name: string }
-  | { type: 'request-ack'; status: RequestAckStatus; stampBits: number };
+  | { type: 'request-ack'; status: RequestAckStatus; stampBits: number }
+  | { type: 'group'; body: Buffer };
 
 export const FrameErrorCode = {
   tooLarge: 'CHAT_FRAME_TOO_LARGE',
@@ -137,6 +148,10 @@ function encodeBody(frame: ChatFrame): Buffer {
       if (name.length < 1 || name.length > MAX_PROFILE_NAME_BYTES) throw new RangeError('profile name size');
       return Buffer.concat([Buffer.of(FrameType.profile), name]);
     }
+    case 'group':
+      if (frame.body.length < 1 || frame.body.length > MAX_GROUP_FRAME_BYTES)
+        throw new RangeError('group frame size');
+      return Buffer.concat([Buffer.of(FrameType.group), frame.body]);
   }
 }
 
@@ -211,6 +226,9 @@ export function decodeChatFrame(body: Buffer): FrameResult {
       const name = rest.length === 0 ? undefined : decodeText(rest, MAX_PROFILE_NAME_BYTES);
       return name === undefined ? bad('malformed') : ok({ type: 'profile', name });
     }
+    case FrameType.group:
+      if (rest.length < 1 || rest.length > MAX_GROUP_FRAME_BYTES) return bad('malformed');
+      return ok({ type: 'group', body: Buffer.from(rest) });
     default:
       return bad('unknownType');
   }

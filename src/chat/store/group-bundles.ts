@@ -92,6 +92,19 @@ export class GroupBundles {
     });
   }
 
+  /** Hashes of the group's entries in a bundle put at least once (their state shows `sent`). */
+  putHashes(groupId: Uint8Array): Set<string> {
+    return this.#ctx.read('reading bundled entries', () => {
+      const rows = this.#ctx.db
+        .prepare(
+          `SELECT e.hash FROM group_bundle_entries e JOIN group_bundles b ON b.head_target = e.head_target
+           WHERE b.group_id = ? AND b.put_count > 0`,
+        )
+        .all(checkHash(groupId, 'group id'));
+      return new Set(rows.map((r) => (r['hash'] as Buffer).toString('hex')));
+    });
+  }
+
   notePut(headTarget: Uint8Array): void {
     const now = this.#ctx.clock.now();
     this.#ctx.write('counting a bundle put', () => {

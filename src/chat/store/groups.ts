@@ -295,6 +295,35 @@ export class GroupTables {
     );
   }
 
+  /** Messages of others that count and we have not read. */
+  unreadCount(groupId: Uint8Array): number {
+    const id = checkHash(groupId, 'group id');
+    return this.#ctx.read('counting unread group messages', () =>
+      Number(
+        this.#ctx.db
+          .prepare(
+            `SELECT count(*) AS n FROM group_entries
+             WHERE group_id = ? AND kind = 'message' AND status = 'ok' AND is_read = 0`,
+          )
+          .get(id)?.['n'] ?? 0,
+      ),
+    );
+  }
+
+  /** Our own messages that count, newest first (their delivery states are watched). */
+  ownMessages(groupId: Uint8Array, author: Uint8Array, limit: number): StoredEntry[] {
+    const id = checkHash(groupId, 'group id');
+    return this.#ctx.read('reading own group messages', () =>
+      this.#ctx.db
+        .prepare(
+          `SELECT * FROM group_entries WHERE group_id = ? AND author = ? AND kind = 'message' AND status = 'ok'
+           ORDER BY lamport DESC, hash DESC LIMIT ?`,
+        )
+        .all(id, checkPublicKey(author, 'author'), limit)
+        .map(toEntry),
+    );
+  }
+
   /** Marks every message of the group read; the hashes newly read. */
   markRead(groupId: Uint8Array): Buffer[] {
     const id = checkHash(groupId, 'group id');
@@ -346,24 +375,40 @@ export class GroupTables {
 
   // ── boundaries ────────────────────────────────────────────────────────────────────────────────────────────
 
-  addBoundaries(groupId: Uint8Array, hashes: readonly Uint8Array[]): void {
+  /**
+   * Hashes our history starts after (lamport 0 when unknown): treated as known parents. With `isHead`, they
+   * become message heads too, so our first message names them (a joined member's start, an add op's heads).
+   */
+  addBoundaries(
+    groupId: Uint8Array,
+    heads: readonly { hash: Uint8Array; lamport: number }[],
+    opts: { isHead?: boolean } = {},
+  ): void {
     const id = checkHash(groupId, 'group id');
     this.#ctx.write('saving group boundaries', () => {
-      const insert = this.#ctx.db.prepare(
-        'INSERT OR IGNORE INTO group_boundaries (group_id, hash) VALUES (?, ?)',
+      const db = this.#ctx.db;
+      const insert = db.prepare(
+        'INSERT OR IGNORE INTO group_boundaries (group_id, hash, lamport) VALUES (?, ?, ?)',
       );
-      for (const hash of hashes) insert.run(id, checkHash(hash, 'boundary'));
+      const head = db.prepare(
+        `INSERT OR IGNORE INTO group_heads (group_id, kind, hash, lamport) VALUES (?, 'message', ?, ?)`,
+      );
+      for (const b of heads) {
+        const hash = checkHash(b.hash, 'boundary');
+        insert.run(id, hash, b.lamport);
+        if (opts.isHead === true) head.run(id, hash, b.lamport);
+      }
     });
   }
 
-  isBoundary(groupId: Uint8Array, hash: Uint8Array): boolean {
-    return this.#ctx.read(
-      'reading a boundary',
-      () =>
-        this.#ctx.db
-          .prepare('SELECT 1 FROM group_boundaries WHERE group_id = ? AND hash = ?')
-          .get(checkHash(groupId, 'group id'), checkHash(hash, 'hash')) !== undefined,
-    );
+  /** The lamport of a boundary (0: not known), or undefined when the hash is no boundary of the group. */
+  boundary(groupId: Uint8Array, hash: Uint8Array): number | undefined {
+    return this.#ctx.read('reading a boundary', () => {
+      const row = this.#ctx.db
+        .prepare('SELECT lamport FROM group_boundaries WHERE group_id = ? AND hash = ?')
+        .get(checkHash(groupId, 'group id'), checkHash(hash, 'hash'));
+      return row === undefined ? undefined : Number(row['lamport']);
+    });
   }
 
   // ── epoch keys ────────────────────────────────────────────────────────────────────────────────────────────
@@ -463,6 +508,16 @@ export class GroupTables {
         this.#ctx.db
           .prepare('SELECT 1 FROM group_invites_sent WHERE group_id = ? AND invitee = ?')
           .get(checkHash(groupId, 'group id'), checkPublicKey(invitee, 'invitee')) !== undefined,
+    );
+  }
+
+  /** The groups we invited this peer to (and it has not answered yet). */
+  invitesSentTo(invitee: Uint8Array): Buffer[] {
+    return this.#ctx.read('reading invites', () =>
+      this.#ctx.db
+        .prepare('SELECT group_id FROM group_invites_sent WHERE invitee = ? ORDER BY created_ms')
+        .all(checkPublicKey(invitee, 'invitee'))
+        .map((r) => r['group_id'] as Buffer),
     );
   }
 

@@ -210,6 +210,7 @@ CREATE TABLE group_heads (
 CREATE TABLE group_boundaries (
   group_id BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
   hash     BLOB NOT NULL,
+  lamport  INTEGER NOT NULL,
   PRIMARY KEY (group_id, hash)
 ) WITHOUT ROWID;
 

@@ -106,8 +106,14 @@ describe('group tables', () => {
       groups.setFrontier(G, CAROL, 'have', [h(1), h(2)]);
       assert.deepEqual(groups.frontiers(G, 'have').get(CAROL.toString('hex')), [h(1), h(2)]);
       assert.equal(groups.frontiers(G, 'read').size, 0);
-      groups.addBoundaries(G, [h(3)]);
-      assert.ok(groups.isBoundary(G, h(3)) && !groups.isBoundary(G, h(4)));
+      groups.addBoundaries(G, [{ hash: h(3), lamport: 7 }], { isHead: true });
+      assert.equal(groups.boundary(G, h(3)), 7);
+      assert.equal(groups.boundary(G, h(4)), undefined);
+      assert.deepEqual(
+        groups.heads(G, 'message'),
+        [{ hash: h(3), lamport: 7 }],
+        'a joined member starts there',
+      );
       groups.noteInviteSent(G, CAROL);
       assert.ok(groups.hasInviteSent(G, CAROL));
       groups.deleteInviteSent(G, CAROL);
