@@ -23,6 +23,7 @@ import { checkName, isValidName } from './contact-name.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
+import { GroupMailbox } from './groups/group-mailbox.ts';
 import { GroupService, type MemberChange } from './groups/group-service.ts';
 import type { DeliveryCounts } from './groups/group-delivery.ts';
 import type { GroupInviteView, GroupMessageView, GroupView } from './groups/group-views.ts';
@@ -139,6 +140,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
+  readonly #groupMailbox: GroupMailbox | undefined;
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -274,6 +276,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       });
       this.#beacon = services.beacon;
       this.#nat = services.nat;
+      const groupMailbox = new GroupMailbox({
+        ...opts,
+        dht: opts.dht,
+        logger: this.#logger,
+        host: this.groups.mailboxHost,
+      });
+      this.groups.onOwnEntry = (replica) => groupMailbox.noteOwnEntry(replica.groupId);
+      this.#groupMailbox = groupMailbox;
+    } else {
+      this.#groupMailbox = undefined;
     }
   }
 
@@ -306,6 +318,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#areServicesStarted = true;
     this.#beacon?.start();
     this.#nat?.start();
+    this.#groupMailbox?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
     for (const task of background)
       task?.catch((error) => this.#logger.warn({ error: String(error) }, 'chat service failed'));
@@ -318,6 +331,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#beacon?.close();
     this.#nat?.close();
     this.#mailbox?.close();
+    this.#groupMailbox?.close();
     this.#rendezvous?.close();
     this.#delivery.close();
     this.groups.close();

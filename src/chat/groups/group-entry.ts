@@ -28,8 +28,11 @@ export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 /** Heads an entry may name: more concurrent heads than this are merged by the next entries. */
 export const MAX_PARENTS = 16;
-/** The largest entry: an op sealing a key to 100 members (~8.4 KiB) or a 16 KiB message with its header. */
-export const MAX_ENTRY_BYTES = 20 * 1024;
+/**
+ * The largest entry: a 16 KiB message with 16 parents is ~17.2 KiB, an op sealing a key to 100 members ~8.7 KiB.
+ * It must fit one DHT bundle (group-bundle.ts, ~20 KiB) and one group frame.
+ */
+export const MAX_ENTRY_BYTES = 18 * 1024;
 const HEADER_BYTES = 1 + 1 + GROUP_ID_BYTES + PUBLIC_KEY_BYTES + 4 + 4 + 8 + 1;
 export const MIN_ENTRY_BYTES = HEADER_BYTES + 1 + SIGNATURE_BYTES;
 

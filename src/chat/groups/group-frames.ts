@@ -5,7 +5,7 @@
  *   heads    0x01  opCount u8 ‖ opHeads[32 ×] ‖ messageCount u8 ‖ messageHeads[32 ×]   (≤ 16 each: what the
  *                  sender has; also its delivery frontier)
  *   want     0x02  count u8 (1..64) ‖ hashes[32 ×]                 (entries the sender lacks: gaps, new heads)
- *   entry    0x03  one signed entry (group-entry.ts, ≤ 20 KiB)
+ *   entry    0x03  one signed entry (group-entry.ts, ≤ 18 KiB)
  *   read     0x04  count u8 (0..16) ‖ heads[32 ×]                  (the sender has read up to these)
  *   typing   0x05  isTyping u8 (0|1)
  *   peers    0x06  count u8 (≤ 100) ‖ count × (member[32] ‖ size u8 (6|18) ‖ compact address (BEP 5 / 32))

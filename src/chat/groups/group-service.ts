@@ -35,6 +35,7 @@ import { writeCreate } from './group-authoring.ts';
 import { type DeliveryCounts, deliveryCounts } from './group-delivery.ts';
 import { MAX_GROUP_MEMBERS } from './group-key-seal.ts';
 import { GroupKeys } from './group-keys.ts';
+import type { GroupMailboxHost } from './group-mailbox.ts';
 import { MAX_GROUP_NAME_BYTES } from './group-ops.ts';
 import { GroupErrorCode, GroupReplica } from './group-replica.ts';
 import { GroupSync } from './group-sync.ts';
@@ -164,6 +165,29 @@ export class GroupService {
       this.#replicas.set(hex, replica);
     }
     return replica;
+  }
+
+  /** The DHT mailbox's view of us (group-mailbox.ts GroupMailboxHost). */
+  get mailboxHost(): GroupMailboxHost {
+    return {
+      memberGroups: () => this.#store.groups.list(['member']).map((r) => r.groupId),
+      replica: (groupId) => this.replica(groupId),
+      isLinked: (peer) => this.sync.isLinked(peer),
+      mailboxes: (groupId) => this.keys.mailboxes(groupId),
+      ingest: (replica, bytes) => {
+        const outcome = replica.ingest(bytes);
+        if (outcome.kind === 'stored') {
+          this.sync.scheduleHeads(replica.groupId);
+          this.#reportStates(replica.groupId);
+        } else if (outcome.kind === 'refused') {
+          this.#opts.logger.debug(
+            { group: hex8(replica.groupId), code: outcome.code },
+            'group entry rejected',
+          );
+        }
+      },
+      noteMemberEndpoint: (member, address) => this.#noteMemberEndpoint(member, address),
+    };
   }
 
   /** Should a session from or to this peer be admitted (it shares a group with us)? */

@@ -303,10 +303,15 @@ export class GroupSync {
   }
 
   #onHeads(link: PeerLink, replica: GroupReplica, opHeads: Buffer[], messageHeads: Buffer[]): void {
-    const before = this.#store.groups.frontiers(replica.groupId, 'have').get(link.peer.toString('hex'));
+    const peerHex = link.peer.toString('hex');
+    const before = this.#store.groups.frontiers(replica.groupId, 'have').get(peerHex);
     if (before === undefined || !Buffer.concat(before).equals(Buffer.concat(messageHeads))) {
       this.#store.groups.setFrontier(replica.groupId, link.peer, 'have', messageHeads);
       this.#hooks.onFrontier(replica.groupId, link.peer, 'have');
+    }
+    const opsBefore = this.#store.groups.frontiers(replica.groupId, 'ops').get(peerHex);
+    if (opsBefore === undefined || !Buffer.concat(opsBefore).equals(Buffer.concat(opHeads))) {
+      this.#store.groups.setFrontier(replica.groupId, link.peer, 'ops', opHeads);
     }
     this.#sendPeers(link, replica, opHeads);
     const unknown = [...opHeads, ...messageHeads].filter(

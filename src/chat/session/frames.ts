@@ -51,8 +51,8 @@ export const MAX_PROFILE_NAME_BYTES = 256;
 const LENGTH_BYTES = 4;
 const STAMP_BYTES = 4 + STAMP_NONCES_BYTES;
 const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
-/** A group sub-frame: its type, the group id and one entry of at most 20 KiB (groups/group-entry.ts). */
-export const MAX_GROUP_FRAME_BYTES = 1 + 32 + 20 * 1024;
+/** A group sub-frame: its type, the group id and one entry of at most 18 KiB (groups/group-entry.ts). */
+export const MAX_GROUP_FRAME_BYTES = 1 + 32 + 18 * 1024;
 /** The largest body a valid frame can have: a group frame (a message of 16 KiB is a little smaller). */
 export const MAX_CHAT_FRAME_BYTES = Math.max(
   MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES,

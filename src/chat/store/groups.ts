@@ -18,7 +18,8 @@ export type GroupState = (typeof GROUP_STATES)[number];
 export type EntryKind = 'op' | 'message';
 /** ok: counts (a message we could open); hidden: cut off by a removal; foreign: a message we hold no key for. */
 export type EntryStatus = 'ok' | 'hidden' | 'foreign';
-export type FrontierKind = 'have' | 'read';
+/** have: message heads a member said it has; ops: its op heads; read: the message heads it has read. */
+export type FrontierKind = 'have' | 'ops' | 'read';
 
 const HASH_BYTES = 32;
 /** Endpoints kept per member (newest first). */

@@ -228,7 +228,7 @@ CREATE TABLE group_keys (
 CREATE TABLE group_frontiers (
   group_id   BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
   member     BLOB NOT NULL CHECK (length(member) = 32),
-  kind       TEXT NOT NULL CHECK (kind IN ('have', 'read')),
+  kind       TEXT NOT NULL CHECK (kind IN ('have', 'ops', 'read')),
   heads      BLOB NOT NULL,
   updated_ms INTEGER NOT NULL,
   PRIMARY KEY (group_id, member, kind)
