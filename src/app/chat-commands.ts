@@ -2,7 +2,8 @@
  * The chat commands (docs/CLI.md, "## Chat"), registered on the program with the global `--data-dir`:
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
  *   add, requests, accept, decline, block, unblock, blocked, contacts, rename, remove (contact-commands.ts) ·
- *   send, messages, search (message-commands.ts) · profile (profile-command.ts) · typing (below) ·
+ *   send, messages, search (message-commands.ts) · groups, group … (group-commands.ts) ·
+ *   profile (profile-command.ts) · typing (below) ·
  *   events (events-command.ts) · export, import (backup-commands.ts) · chat (chat-interactive-command.ts):
  *   clients of the running daemon's local API.
  */
@@ -18,6 +19,7 @@ import { registerContactCommands } from './contact-commands.ts';
 import { nameAndCode } from './contact-output.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
 import { registerEventsCommand } from './events-command.ts';
+import { registerGroupCommands } from './group-commands.ts';
 import { registerMessageCommands } from './message-commands.ts';
 import { registerProfileCommand } from './profile-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
@@ -35,6 +37,7 @@ export function registerChatCommands(program: Command): void {
   registerTestnetCommand(program);
   registerContactCommands(program);
   registerMessageCommands(program);
+  registerGroupCommands(program);
   registerProfileCommand(program);
   registerLiveCommands(program);
   registerEventsCommand(program);

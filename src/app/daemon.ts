@@ -317,7 +317,18 @@ function eventFields(name: string, args: readonly unknown[]): Record<string, unk
   const first = args[0];
   if (typeof first === 'object' && first !== null) {
     const record = first as Record<string, unknown>;
-    for (const key of ['id', 'from', 'with', 'code', 'state', 'presence', 'lastSeen', 'isTyping']) {
+    for (const key of [
+      'id',
+      'from',
+      'with',
+      'code',
+      'state',
+      'presence',
+      'lastSeen',
+      'isTyping',
+      'group',
+      'change',
+    ]) {
       const value = record[key];
       if (value !== undefined && typeof value !== 'object') fields[key] = value;
     }

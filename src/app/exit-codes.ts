@@ -34,6 +34,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<string> = new Set([
   'CHAT_CONTACT_NAME_TAKEN',
   'CHAT_NAME_AMBIGUOUS',
   'CHAT_BAD_QUERY',
+  'CHAT_GROUP_BAD_MEMBER',
   'APP_BAD_INPUT',
 ]);
 

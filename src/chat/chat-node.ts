@@ -116,7 +116,7 @@ export interface ChatNodeEvents {
   /** Our friend request reached the recipient's daemon (it acknowledged it); they have not answered yet. */
   request_received: [event: ContactView];
   /** Groups (groups/group-service.ts): a member's message; our message's delivery counts moved; an invite. */
-  group_message: [event: { group: string; message: GroupMessageView }];
+  group_message: [event: { group: string; name: string | null; message: GroupMessageView }];
   group_state: [event: { group: string; id: string } & DeliveryCounts];
   group_invite: [event: GroupInviteView];
   group_member: [event: { group: string; code: string; change: MemberChange }];
@@ -237,7 +237,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       store: opts.store,
       sessions: this.#sessions,
       events: {
-        onMessage: (message) => this.emit('group_message', { group: message.group, message }),
+        onMessage: (message, name) => this.emit('group_message', { group: message.group, name, message }),
         onState: (event) => this.emit('group_state', event),
         onInvite: (invite) => this.emit('group_invite', invite),
         onMember: (event) => this.emit('group_member', event),

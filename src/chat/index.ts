@@ -175,3 +175,8 @@ export {
   MAX_CHAT_FRAME_BYTES,
 } from './session/frames.ts';
 export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';
+export type { DeliveryCounts, GroupMessageState } from './groups/group-delivery.ts';
+export { MAX_GROUP_MEMBERS } from './groups/group-key-seal.ts';
+export { GroupErrorCode } from './groups/group-replica.ts';
+export type { GroupService, GroupServiceEvents, MemberChange } from './groups/group-service.ts';
+export type { GroupInviteView, GroupMemberView, GroupMessageView, GroupView } from './groups/group-views.ts';

@@ -61,7 +61,8 @@ const BLANK_TEXT = /^[\s\p{Default_Ignorable_Code_Point}]*$/u;
 export type MemberChange = 'added' | 'removed' | 'left' | 'promoted';
 
 export interface GroupServiceEvents {
-  onMessage(message: GroupMessageView): void;
+  /** A member's message; `name`: the group's (its creator's text). */
+  onMessage(message: GroupMessageView, name: string | null): void;
   onState(event: { group: string; id: string } & DeliveryCounts): void;
   onInvite(invite: GroupInviteView): void;
   onMember(event: { group: string; code: string; change: MemberChange }): void;
@@ -323,6 +324,12 @@ export class GroupService {
   /** The group's messages in the order every member shows: the newest `limit`, or those before an id. */
   messages(groupTyped: string, opts: { limit?: number; beforeId?: string } = {}): GroupMessageView[] {
     const row = this.#resolveGroup(groupTyped, ['member', 'left', 'removed']);
+    if (
+      opts.limit !== undefined &&
+      (!Number.isSafeInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000)
+    ) {
+      throw new DhtchatError('CHAT_BAD_QUERY', 'a limit is 1-1000');
+    }
     let before: { lamport: number; hash: Buffer } | undefined;
     if (opts.beforeId !== undefined) {
       const entry = /^[0-9a-f]{64}$/i.test(opts.beforeId)
@@ -387,7 +394,7 @@ export class GroupService {
     if (entry.author.equals(this.#opts.identity.publicKey)) return; // ours: the API call answers it
     this.#typing.stop(Buffer.concat([replica.groupId, entry.author]));
     const view = this.#messageViews(replica, [entry])[0];
-    if (view !== undefined) this.#opts.events.onMessage(view);
+    if (view !== undefined) this.#opts.events.onMessage(view, replica.membership().name ?? null);
   }
 
   #onMembership(replica: GroupReplica, before: Membership, after: Membership): void {
