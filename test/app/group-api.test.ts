@@ -27,25 +27,31 @@ const message = {
   members: 1,
 };
 
+/** Notes a call, returns what the route answers. */
+function record<T>(what: string, answer: T): T {
+  calls.push(what);
+  return answer;
+}
+
 const groups: GroupApi = {
   list: () => [view],
   invites: () => [{ group: ID, name: 'club', from: 'dhtchat:y', receivedAt: 5 }],
-  create: (name) => (calls.push(`create ${name}`), view),
-  invite: (g, who) => (calls.push(`invite ${g} ${who}`), view),
-  accept: (g) => (calls.push(`accept ${g}`), view),
+  create: (name) => record(`create ${name}`, view),
+  invite: (g, who) => record(`invite ${g} ${who}`, view),
+  accept: (g) => record(`accept ${g}`, view),
   decline: (g) => void calls.push(`decline ${g}`),
-  leave: (g) => (calls.push(`leave ${g}`), view),
+  leave: (g) => record(`leave ${g}`, view),
   remove: (g, who) => {
     if (who === 'stranger') throw new DhtchatError('CHAT_GROUP_BAD_MEMBER', 'not a member');
     calls.push(`remove ${g} ${who}`);
     return [member];
   },
-  promote: (g, who) => (calls.push(`promote ${g} ${who}`), [member]),
-  members: (g) => (calls.push(`members ${g}`), [member]),
-  send: (g, text) => (calls.push(`send ${g} ${text}`), message),
-  messages: (g, opts) => (calls.push(`messages ${g} ${JSON.stringify(opts)}`), [message]),
-  markRead: (g) => (calls.push(`read ${g}`), 3),
-  setTyping: (g, isTyping) => (calls.push(`typing ${g} ${isTyping}`), 2),
+  promote: (g, who) => record(`promote ${g} ${who}`, [member]),
+  members: (g) => record(`members ${g}`, [member]),
+  send: (g, text) => record(`send ${g} ${text}`, message),
+  messages: (g, opts) => record(`messages ${g} ${JSON.stringify(opts)}`, [message]),
+  markRead: (g) => record(`read ${g}`, 3),
+  setTyping: (g, isTyping) => record(`typing ${g} ${isTyping}`, 2),
 };
 
 const events = new EventEmitter();
