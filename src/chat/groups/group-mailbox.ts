@@ -184,6 +184,12 @@ export class GroupMailbox {
         if (this.#isClosed) return;
       }
       await this.#publish(groupId, epoch);
+      const fields = {
+        event: 'group_bundles_stored',
+        group: groupId.toString('hex').slice(0, 8),
+        entries: entries.length,
+      };
+      this.#opts.logger.info(fields, 'group entries filed in the DHT');
     }
   }
 
