@@ -66,6 +66,13 @@ export function groupRecordKey(mailboxSecret: Buffer, author: Buffer, day: numbe
 
 /** The record's `v` (local: throws RangeError past the limits). */
 export function sealGroupRecord(key: GroupRecordKey, record: GroupRecord, random: Random): Buffer {
+  const body = encodeGroupRecordBody(record);
+  const nonce = random.bytes(AEAD_NONCE_BYTES);
+  return Buffer.concat([nonce, chachaPolyEncrypt(key.encryptionKey, nonce, aad(key), body)]);
+}
+
+/** The padded body of a record (local: throws RangeError past the limits). */
+export function encodeGroupRecordBody(record: GroupRecord): Buffer {
   if (record.endpoints.length > MAX_RECORD_ENDPOINTS || record.bundles.length > MAX_RECORD_BUNDLES) {
     throw new RangeError('a group record lists at most 4 endpoints and 16 bundles');
   }
@@ -86,8 +93,7 @@ export function sealGroupRecord(key: GroupRecordKey, record: GroupRecord, random
   ]);
   const body = Buffer.alloc(GROUP_RECORD_BODY_BYTES);
   content.copy(body);
-  const nonce = random.bytes(AEAD_NONCE_BYTES);
-  return Buffer.concat([nonce, chachaPolyEncrypt(key.encryptionKey, nonce, aad(key), body)]);
+  return body;
 }
 
 /** Opens a fetched record (remote input: undefined when it is not one of ours or does not open). */

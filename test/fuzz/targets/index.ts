@@ -4,6 +4,9 @@ import { apiJsonTarget } from './api-json.ts';
 import { bencodeTarget } from './bencode.ts';
 import { chatFramesTarget } from './chat-frames.ts';
 import { friendCodeTarget } from './friend-code.ts';
+import { groupEntriesTarget } from './group-entries.ts';
+import { groupFramesTarget } from './group-frames.ts';
+import { groupMailboxTarget } from './group-mailbox.ts';
 import { krpcTarget } from './krpc.ts';
 import { noiseHandshakeTarget } from './noise-handshake.ts';
 import { offlineTarget } from './offline.ts';
@@ -22,4 +25,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   offlineTarget,
   friendCodeTarget,
   apiJsonTarget,
+  groupEntriesTarget,
+  groupFramesTarget,
+  groupMailboxTarget,
 ];
