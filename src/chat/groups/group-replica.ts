@@ -14,6 +14,7 @@
  * parents taken as boundaries, so nothing before our history is ever chased. Refusals are values with a code
  * (logged by the caller), never throws.
  */
+import { RateLimiter } from '../../dht/index.ts';
 import { type Clock, DhtchatError, type Logger, type Random } from '../../runtime/index.ts';
 import type { Identity } from '../identity.ts';
 import type { ChatStore } from '../store/chat-store.ts';
@@ -37,7 +38,15 @@ export const EntryRefusal = {
   notMember: 'CHAT_GROUP_NOT_MEMBER',
   unreadable: 'CHAT_GROUP_UNREADABLE',
   pendingFull: 'CHAT_GROUP_PENDING_FULL',
+  authorRate: 'CHAT_GROUP_AUTHOR_RATE',
 } as const;
+
+/**
+ * New entries of one author (not ours) this replica stores: per second, and in a burst that covers a member's
+ * catch-up after an absence. Over it an entry is refused, not lost: the heads exchange offers it again later.
+ */
+export const AUTHOR_ENTRIES_PER_SEC = 20;
+export const AUTHOR_ENTRIES_BURST = 2000;
 export type EntryRefusalCode = (typeof EntryRefusal)[keyof typeof EntryRefusal];
 
 /** Local failures of group commands (docs/ERRORS.md "## groups"). */
@@ -81,6 +90,7 @@ type Decoded =
 export class GroupReplica {
   readonly groupId: Buffer;
   readonly pending = new PendingEntries();
+  readonly #authors = new RateLimiter({ ratePerSec: AUTHOR_ENTRIES_PER_SEC, burst: AUTHOR_ENTRIES_BURST });
   readonly #ctx: ReplicaContext;
   readonly #events: ReplicaEvents;
   #membership: Membership | undefined;
@@ -251,6 +261,10 @@ export class GroupReplica {
 
   #accept(decoded: Decoded): StoredEntry | { code: EntryRefusalCode } {
     const { entry } = decoded;
+    const isOwn = entry.author.equals(this.ownKey);
+    if (!isOwn && !this.#authors.allow(entry.author.toString('hex'), this.#ctx.clock.now())) {
+      return { code: EntryRefusal.authorRate };
+    }
     const lamports = this.#parentLamports(entry.parents);
     const known = entry.parents.map((p) => lamports.get(p.toString('hex')) ?? 0);
     const expected = known.reduce((max, l) => Math.max(max, l), 0) + 1;

@@ -48,6 +48,12 @@ const PUSH_WINDOW_ROWS = 8192;
 /** Entry frames a peer may send us: per second, and in a burst (a catch-up after a long absence). */
 const ENTRY_FRAMES_PER_SEC = 200;
 const ENTRY_FRAMES_BURST = 4000;
+/**
+ * Every other frame a peer may send us (heads, want, read, peers, typing, invites): each costs a store read or
+ * write, and a want may make us send up to 64 entries (~1 MiB), so they have their own smaller budget.
+ */
+const CONTROL_FRAMES_PER_SEC = 20;
+const CONTROL_FRAMES_BURST = 200;
 
 export interface GroupSyncHooks {
   /** Our replica of a group we are a member of (or joining), if any. */
@@ -85,6 +91,10 @@ export class GroupSync {
   readonly #hooks: GroupSyncHooks;
   readonly #links = new Map<string, PeerLink>();
   readonly #entryLimiter = new RateLimiter({ ratePerSec: ENTRY_FRAMES_PER_SEC, burst: ENTRY_FRAMES_BURST });
+  readonly #controlLimiter = new RateLimiter({
+    ratePerSec: CONTROL_FRAMES_PER_SEC,
+    burst: CONTROL_FRAMES_BURST,
+  });
   /** Gaps asked for: hash hex → when and from whom. */
   readonly #asked = new Map<string, { atMs: number; peerHex: string; groupHex: string }>();
   readonly #headsTimers = new Map<string, Timer>();
@@ -259,6 +269,8 @@ export class GroupSync {
 
   #handle(link: PeerLink, frame: GroupFrame): void {
     const { groupId } = frame;
+    const limiter = frame.type === 'entry' ? this.#entryLimiter : this.#controlLimiter;
+    if (!limiter.allow(link.peer.toString('hex'), this.#clock.now())) return; // dropped: heads bring it back later
     switch (frame.type) {
       case 'invite':
         this.#hooks.onInvite(link.peer, groupId, frame.name);
@@ -282,7 +294,6 @@ export class GroupSync {
         this.#onWant(link, replica, frame.hashes);
         return;
       case 'entry':
-        if (!this.#entryLimiter.allow(link.peer.toString('hex'), this.#clock.now())) return;
         this.#onEntry(link, replica, this.#ingest(replica, frame.entry, link));
         return;
       case 'read':

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { entryHash } from '../../../src/chat/groups/group-entry.ts';
 import { befriend, ChatSim, type ChatUser } from '../session/chat-harness.ts';
 
 let sims: ChatSim[] = [];
@@ -112,5 +113,55 @@ describe('groups over sessions', { timeout: 120_000 }, () => {
     await sim.sim.settle(5_000, 20);
     assert.equal(texts(carol, group).includes('after the removal'), false);
     assert.equal(carol.node.groups.messages(group).length, 10, 'Carol keeps what she had');
+  });
+});
+
+describe('groups: what a member forwards', { timeout: 120_000 }, () => {
+  test('a gap is fetched from the sender; a forged or altered entry is refused, whoever forwards it', async () => {
+    const sim = new ChatSim('groups-forwarding');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    const eve = sim.user('eve', 5);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    await befriend(sim, alice, eve);
+    const group = await groupOf(sim, alice, [bob, eve]);
+    await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
+    const groupId = Buffer.from(group, 'hex');
+
+    // Alice writes two messages but sends Bob only the second: he holds it, asks her for its parent, stores both.
+    const replica = alice.node.groups.replica(groupId);
+    assert.ok(replica !== undefined);
+    const first = replica.writeMessage('first (never sent on its own)');
+    const second = replica.writeMessage('second');
+    assert.deepEqual(second.parents, [first.hash]);
+    alice.node.groups.sync.toPeer(bob.identity.publicKey, { type: 'entry', groupId, entry: second.bytes });
+    await sim.until(() => texts(bob, group).includes('second'), 30_000);
+    assert.deepEqual(texts(bob, group).slice(-2), ['first (never sent on its own)', 'second']);
+
+    // Eve forwards an entry under Alice's name that she signed, and Alice's genuine one with its text altered.
+    const eveReplica = eve.node.groups.replica(groupId);
+    assert.ok(eveReplica !== undefined);
+    const genuine = eveReplica.writeMessage('genuine from eve');
+    const forged = Buffer.from(genuine.bytes);
+    alice.identity.publicKey.copy(forged, 2 + 32); // the author field: Alice, the signature still Eve's
+    const altered = Buffer.from(second.bytes);
+    altered[altered.length - 80] = (altered[altered.length - 80] as number) ^ 1;
+    for (const entry of [forged, altered])
+      eve.node.groups.sync.toPeer(bob.identity.publicKey, { type: 'entry', groupId, entry });
+    eve.node.groups.sync.toPeer(bob.identity.publicKey, { type: 'entry', groupId, entry: genuine.bytes });
+    await sim.until(() => texts(bob, group).includes('genuine from eve'), 30_000);
+    assert.equal(bob.store.groups.hasEntry(entryHash(forged)), false, 'never stored');
+    assert.equal(
+      texts(bob, group).filter((t) => t === 'second').length,
+      1,
+      'the altered copy is not a second message',
+    );
+    assert.ok(
+      bob.node.groups
+        .messages(group)
+        .every((m) => m.from !== alice.node.code || m.text !== 'genuine from eve'),
+    );
   });
 });
