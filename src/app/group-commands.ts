@@ -137,6 +137,22 @@ export function registerGroupCommands(program: Command): void {
     });
 
   group
+    .command('typing')
+    .description('show the members online that you are typing (until --stop, a message, or about 15 s pass)')
+    .argument('<group>', 'the group (name or id)')
+    .option('--stop', 'you stopped typing')
+    .option('--json', 'print {"sent": members told}')
+    .action(async (groupTyped: string, flags: JsonFlag & { stop?: boolean }, cmd: Command) => {
+      const isTyping = flags.stop !== true;
+      const body = { group: groupTyped, isTyping };
+      const result = (await callDaemon(dataDirOf(cmd), 'POST', '/v1/groups/typing', body)) as {
+        sent: number;
+      };
+      if (flags.json) printJson(result);
+      else process.stdout.write(`told ${result.sent} member${result.sent === 1 ? '' : 's'} online\n`);
+    });
+
+  group
     .command('send')
     .description('send a message to a group (also: dhtchat send <group> <text>)')
     .argument('<group>', 'the group (name or id)')
