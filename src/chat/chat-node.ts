@@ -203,6 +203,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       opts.store,
       {
         admit: (peer, pattern, isInitiator) => {
+          // Someone we asked who dials us with IK has accepted us — unless they share a group with us: a member
+          // dials IK anyway. Then it is a member's session; their acceptance still reaches us on our request
+          // session (they answer it as a friend's), never by their being in a group with us.
+          const isAsked = this.#store.contacts.get(peer)?.state === 'pending-outgoing';
+          if (isAsked && pattern === 'IK' && !isInitiator && this.groups.admits(peer)) return 'member';
           const admission = this.#requests.admit(peer, pattern, isInitiator);
           // A group member who is no friend dials IK like a friend (groups.admits refuses blocked keys).
           return admission === 'refuse' && pattern === 'IK' && this.groups.admits(peer)

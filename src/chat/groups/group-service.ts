@@ -56,6 +56,8 @@ const WATCHED_OWN_MESSAGES = 200;
 const MAX_PENDING_INVITES = 100;
 /** Keys are ratcheted and old epochs deleted this often (and at start). */
 const KEY_PRUNE_MS = 60 * 60_000;
+/** Delivery states are recomputed once per burst of frontier changes and stored entries. */
+const STATE_REPORT_DEBOUNCE_MS = 250;
 const BLANK_TEXT = /^[\s\p{Default_Ignorable_Code_Point}]*$/u;
 
 export type MemberChange = 'added' | 'removed' | 'left' | 'promoted';
@@ -93,6 +95,7 @@ export class GroupService {
   readonly #typing: TypingTracker;
   /** Per group: the last delivery counts reported for our own messages (by hash hex). */
   readonly #reported = new Map<string, Map<string, string>>();
+  readonly #stateTimers = new Map<string, Timer>();
   #pruneTimer: Timer | undefined;
   #isClosed = false;
   onOwnEntry: ((replica: GroupReplica, entry: StoredEntry) => void) | undefined;
@@ -147,6 +150,7 @@ export class GroupService {
   close(): void {
     this.#isClosed = true;
     this.#pruneTimer?.cancel();
+    for (const timer of this.#stateTimers.values()) timer.cancel();
     this.sync.close();
     this.#typing.close();
   }
@@ -541,8 +545,20 @@ export class GroupService {
       .map((row) => row.groupId);
   }
 
-  /** Reports delivery-state changes of our newest messages in a group. */
+  /** Reports delivery-state changes of our newest messages in a group, once per burst of changes. */
   #reportStates(groupId: Buffer): void {
+    const hex = groupId.toString('hex');
+    if (this.#stateTimers.has(hex) || this.#isClosed) return;
+    this.#stateTimers.set(
+      hex,
+      this.#opts.clock.setTimer(STATE_REPORT_DEBOUNCE_MS, () => {
+        this.#stateTimers.delete(hex);
+        if (!this.#isClosed) this.#reportStatesNow(groupId);
+      }),
+    );
+  }
+
+  #reportStatesNow(groupId: Buffer): void {
     const replica = this.replica(groupId);
     if (replica === undefined) return;
     const own = this.#store.groups.ownMessages(groupId, this.#opts.identity.publicKey, WATCHED_OWN_MESSAGES);

@@ -165,3 +165,28 @@ describe('groups: what a member forwards', { timeout: 120_000 }, () => {
     );
   });
 });
+
+describe('groups and friend requests', { timeout: 120_000 }, () => {
+  test('a member we asked to be friends dialling us for the group is not taken as having accepted', async () => {
+    const sim = new ChatSim('groups-pending-request');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    const carol = sim.user('carol', 3);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    await befriend(sim, alice, carol);
+    const group = await groupOf(sim, alice, [bob, carol]);
+    await bob.node.addFriend(carol.node.code, { name: 'carol' });
+    // Carol restarts and dials Bob (IK, as a member): Bob's request to her is still only a request.
+    await sim.restart(carol);
+    await sim.startUser(carol);
+    await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
+    const asked = bob.node.contacts().find((c) => c.code === carol.node.code);
+    assert.ok(asked?.request !== undefined, 'still pending, not a friend');
+    assert.equal(
+      carol.node.contacts().some((c) => c.code === bob.node.code),
+      false,
+    );
+  });
+});
