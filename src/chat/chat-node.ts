@@ -229,7 +229,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
               if (frame.type === 'hello') group.onHello(frame.version);
               direct?.onFrame(frame);
             },
-            onBatchEnd: () => direct?.onBatchEnd?.(),
+            onBatchEnd: () => {
+              group.onBatchEnd();
+              direct?.onBatchEnd?.();
+            },
           };
         },
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),

@@ -53,6 +53,8 @@ const ENTRY_FRAMES_BURST = 4000;
  * write, and a want may make us send up to 64 entries (~1 MiB), so they have their own smaller budget.
  */
 const CONTROL_FRAMES_PER_SEC = 20;
+/** Entries stored in one transaction at most (a long catch-up commits in steps). */
+const ENTRIES_PER_COMMIT = 256;
 const CONTROL_FRAMES_BURST = 200;
 
 export interface GroupSyncHooks {
@@ -80,6 +82,8 @@ interface PeerLink {
   readonly peer: Buffer;
   readonly session: ChatSession;
   isReady: boolean;
+  /** Entry frames of the chunk being read: stored together at its end (one commit, one fsync). */
+  readonly entries: Extract<GroupFrame, { type: 'entry' }>[];
   /** Per group: our op heads when we last sent this peer `peers` (sent again when the membership moved). */
   readonly peersSentAt: Map<string, string>;
 }
@@ -130,9 +134,15 @@ export class GroupSync {
     peer: Buffer,
     session: ChatSession,
     opts: { sendsHello: boolean },
-  ): { onFrame(body: Buffer): void; onHello(version: number): void } {
+  ): { onFrame(body: Buffer): void; onHello(version: number): void; onBatchEnd(): void } {
     const hex = peer.toString('hex');
-    const link: PeerLink = { peer: Buffer.from(peer), session, isReady: false, peersSentAt: new Map() };
+    const link: PeerLink = {
+      peer: Buffer.from(peer),
+      session,
+      isReady: false,
+      entries: [],
+      peersSentAt: new Map(),
+    };
     this.#links.set(hex, link);
     void session.closed.then(() => {
       if (this.#links.get(hex) === link) this.#links.delete(hex);
@@ -146,6 +156,7 @@ export class GroupSync {
         this.#hooks.onSessionUp(peer);
       },
       onFrame: (body) => this.#onFrame(link, body),
+      onBatchEnd: () => this.#storeEntries(link),
     };
   }
 
@@ -260,10 +271,29 @@ export class GroupSync {
       return;
     }
     try {
+      if (frame.type === 'entry') {
+        link.entries.push(frame);
+        if (link.entries.length >= ENTRIES_PER_COMMIT) this.#storeEntries(link);
+        return;
+      }
+      this.#storeEntries(link); // what came before this frame first
       this.#handle(link, frame);
     } catch (error) {
       // A local failure (the store): the peer's frame is dropped; the heads exchange brings it again later.
       this.#logger.warn({ error: String(error), frame: frame.type }, 'group frame handling failed');
+    }
+  }
+
+  /** The chunk's entry frames, in one store transaction. */
+  #storeEntries(link: PeerLink): void {
+    if (link.entries.length === 0) return;
+    const frames = link.entries.splice(0);
+    try {
+      this.#store.transaction(() => {
+        for (const frame of frames) this.#handle(link, frame);
+      });
+    } catch (error) {
+      this.#logger.warn({ error: String(error) }, 'group entries not stored');
     }
   }
 

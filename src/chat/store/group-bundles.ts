@@ -6,6 +6,7 @@
 import { BEP44_MAX_V_BYTES } from '../../dht/index.ts';
 import { TARGET_BYTES } from '../labels.ts';
 import { checkHash } from './groups.ts';
+import type { Statement } from './sqlite.ts';
 import type { StoreContext } from './store-context.ts';
 import { optionalNumber } from './store-context.ts';
 import { badArgument } from './store-errors.ts';
@@ -24,9 +25,20 @@ export interface GroupBundle {
 
 export class GroupBundles {
   readonly #ctx: StoreContext;
+  readonly #statements = new Map<string, Statement>();
 
   constructor(ctx: StoreContext) {
     this.#ctx = ctx;
+  }
+
+  /** A prepared statement, made once per SQL text (better-sqlite3's prepare costs far more than a run). */
+  #sql(text: string): Statement {
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      statement = this.#ctx.db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
   }
 
   /** Records a sealed bundle of our entries before any part is put. */
@@ -44,17 +56,16 @@ export class GroupBundles {
     const head = Buffer.from((parts[0] as { target: Uint8Array }).target);
     const now = this.#ctx.clock.now();
     this.#ctx.write('saving a group bundle', () => {
-      const db = this.#ctx.db;
-      db.prepare(
+      this.#sql(
         'INSERT INTO group_bundles (head_target, group_id, epoch, created_ms) VALUES (?, ?, ?, ?)',
       ).run(head, checkHash(groupId, 'group id'), checkHash(epoch, 'epoch'), now);
-      const insertPart = db.prepare(
+      const insertPart = this.#sql(
         'INSERT INTO group_bundle_parts (head_target, part_index, target, value) VALUES (?, ?, ?, ?)',
       );
       parts.forEach((part, i) => {
         insertPart.run(head, i, Buffer.from(part.target), Buffer.from(part.v));
       });
-      const insertHash = db.prepare(
+      const insertHash = this.#sql(
         'INSERT OR IGNORE INTO group_bundle_entries (head_target, hash) VALUES (?, ?)',
       );
       for (const hash of hashes) insertHash.run(head, checkHash(hash, 'entry hash'));
@@ -65,17 +76,16 @@ export class GroupBundles {
   /** Our bundles (of one group, or all), oldest first. */
   list(groupId?: Uint8Array): GroupBundle[] {
     return this.#ctx.read('reading group bundles', () => {
-      const db = this.#ctx.db;
       const rows =
         groupId === undefined
-          ? db.prepare('SELECT * FROM group_bundles ORDER BY created_ms, head_target').all()
-          : db
-              .prepare('SELECT * FROM group_bundles WHERE group_id = ? ORDER BY created_ms, head_target')
-              .all(checkHash(groupId, 'group id'));
-      const parts = db.prepare(
+          ? this.#sql('SELECT * FROM group_bundles ORDER BY created_ms, head_target').all()
+          : this.#sql('SELECT * FROM group_bundles WHERE group_id = ? ORDER BY created_ms, head_target').all(
+              checkHash(groupId, 'group id'),
+            );
+      const parts = this.#sql(
         'SELECT target, value FROM group_bundle_parts WHERE head_target = ? ORDER BY part_index',
       );
-      const hashes = db.prepare('SELECT hash FROM group_bundle_entries WHERE head_target = ?');
+      const hashes = this.#sql('SELECT hash FROM group_bundle_entries WHERE head_target = ?');
       return rows.map((row) => {
         const head = row['head_target'] as Buffer;
         return {
@@ -95,12 +105,10 @@ export class GroupBundles {
   /** Hashes of the group's entries in a bundle put at least once (their state shows `sent`). */
   putHashes(groupId: Uint8Array): Set<string> {
     return this.#ctx.read('reading bundled entries', () => {
-      const rows = this.#ctx.db
-        .prepare(
-          `SELECT e.hash FROM group_bundle_entries e JOIN group_bundles b ON b.head_target = e.head_target
+      const rows = this.#sql(
+        `SELECT e.hash FROM group_bundle_entries e JOIN group_bundles b ON b.head_target = e.head_target
            WHERE b.group_id = ? AND b.put_count > 0`,
-        )
-        .all(checkHash(groupId, 'group id'));
+      ).all(checkHash(groupId, 'group id'));
       return new Set(rows.map((r) => (r['hash'] as Buffer).toString('hex')));
     });
   }
@@ -108,16 +116,16 @@ export class GroupBundles {
   notePut(headTarget: Uint8Array): void {
     const now = this.#ctx.clock.now();
     this.#ctx.write('counting a bundle put', () => {
-      this.#ctx.db
-        .prepare('UPDATE group_bundles SET put_count = put_count + 1, last_put_ms = ? WHERE head_target = ?')
-        .run(now, Buffer.from(headTarget));
+      this.#sql(
+        'UPDATE group_bundles SET put_count = put_count + 1, last_put_ms = ? WHERE head_target = ?',
+      ).run(now, Buffer.from(headTarget));
     });
   }
 
   /** Done with a bundle (every member has its entries, or it aged out): its parts go. */
   drop(headTarget: Uint8Array): void {
     this.#ctx.write('dropping a group bundle', () => {
-      this.#ctx.db.prepare('DELETE FROM group_bundles WHERE head_target = ?').run(Buffer.from(headTarget));
+      this.#sql('DELETE FROM group_bundles WHERE head_target = ?').run(Buffer.from(headTarget));
     });
   }
 
@@ -125,18 +133,17 @@ export class GroupBundles {
     return this.#ctx.read(
       'reading fetched bundles',
       () =>
-        this.#ctx.db
-          .prepare('SELECT 1 FROM group_fetched WHERE head_target = ?')
-          .get(Buffer.from(headTarget)) !== undefined,
+        this.#sql('SELECT 1 FROM group_fetched WHERE head_target = ?').get(Buffer.from(headTarget)) !==
+        undefined,
     );
   }
 
   noteFetched(groupId: Uint8Array, headTarget: Uint8Array): void {
     const now = this.#ctx.clock.now();
     this.#ctx.write('saving a fetched bundle', () => {
-      this.#ctx.db
-        .prepare('INSERT OR IGNORE INTO group_fetched (head_target, group_id, fetched_ms) VALUES (?, ?, ?)')
-        .run(Buffer.from(headTarget), checkHash(groupId, 'group id'), now);
+      this.#sql(
+        'INSERT OR IGNORE INTO group_fetched (head_target, group_id, fetched_ms) VALUES (?, ?, ?)',
+      ).run(Buffer.from(headTarget), checkHash(groupId, 'group id'), now);
     });
   }
 
@@ -144,7 +151,7 @@ export class GroupBundles {
   pruneFetched(beforeMs: number): number {
     return this.#ctx.write(
       'pruning fetched bundles',
-      () => this.#ctx.db.prepare('DELETE FROM group_fetched WHERE fetched_ms < ?').run(beforeMs).changes,
+      () => this.#sql('DELETE FROM group_fetched WHERE fetched_ms < ?').run(beforeMs).changes,
     );
   }
 }

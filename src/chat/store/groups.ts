@@ -9,7 +9,7 @@
  * the protocol means by any of it is src/chat/groups/; this file stores.
  */
 import type { UdpAddress } from '../../runtime/index.ts';
-import type { SqlRow } from './sqlite.ts';
+import type { SqlRow, Statement } from './sqlite.ts';
 import { checkPublicKey, type StoreContext } from './store-context.ts';
 import { badArgument } from './store-errors.ts';
 
@@ -87,9 +87,20 @@ export interface DagNode {
 
 export class GroupTables {
   readonly #ctx: StoreContext;
+  readonly #statements = new Map<string, Statement>();
 
   constructor(ctx: StoreContext) {
     this.#ctx = ctx;
+  }
+
+  /** A prepared statement, made once per SQL text (better-sqlite3's prepare costs far more than a run). */
+  #sql(text: string): Statement {
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      statement = this.#ctx.db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
   }
 
   // ── groups ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -102,22 +113,20 @@ export class GroupTables {
     const id = checkHash(groupId, 'group id');
     const now = this.#ctx.clock.now();
     return this.#ctx.write('saving a group', () => {
-      this.#ctx.db
-        .prepare(
-          `INSERT INTO groups (group_id, state, name, inviter, join_op, created_ms, updated_ms)
+      this.#sql(
+        `INSERT INTO groups (group_id, state, name, inviter, join_op, created_ms, updated_ms)
            VALUES (@id, @state, @name, @inviter, @joinOp, @now, @now)
            ON CONFLICT (group_id) DO UPDATE SET state = excluded.state,
              name = coalesce(excluded.name, name), inviter = coalesce(excluded.inviter, inviter),
              join_op = coalesce(excluded.join_op, join_op), updated_ms = excluded.updated_ms`,
-        )
-        .run({
-          id,
-          state: fields.state,
-          name: fields.name ?? null,
-          inviter: fields.inviter === undefined ? null : checkPublicKey(fields.inviter, 'inviter'),
-          joinOp: fields.joinOp === undefined ? null : checkHash(fields.joinOp, 'join op'),
-          now,
-        });
+      ).run({
+        id,
+        state: fields.state,
+        name: fields.name ?? null,
+        inviter: fields.inviter === undefined ? null : checkPublicKey(fields.inviter, 'inviter'),
+        joinOp: fields.joinOp === undefined ? null : checkHash(fields.joinOp, 'join op'),
+        now,
+      });
       return this.#mustGet(id);
     });
   }
@@ -129,10 +138,9 @@ export class GroupTables {
 
   list(states: readonly GroupState[] = GROUP_STATES): GroupRow[] {
     return this.#ctx.read('listing groups', () =>
-      this.#ctx.db
-        .prepare(
-          `SELECT * FROM groups WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY created_ms, group_id`,
-        )
+      this.#sql(
+        `SELECT * FROM groups WHERE state IN (${states.map(() => '?').join(', ')}) ORDER BY created_ms, group_id`,
+      )
         .all(...states)
         .map(toGroup),
     );
@@ -144,7 +152,7 @@ export class GroupTables {
     const h = checkHash(hash, 'entry hash');
     return this.#ctx.read(
       'reading an entry',
-      () => this.#ctx.db.prepare('SELECT 1 FROM group_entries WHERE hash = ?').get(h) !== undefined,
+      () => this.#sql('SELECT 1 FROM group_entries WHERE hash = ?').get(h) !== undefined,
     );
   }
 
@@ -153,35 +161,32 @@ export class GroupTables {
     const hash = checkHash(entry.hash, 'entry hash');
     const now = this.#ctx.clock.now();
     return this.#ctx.write('storing a group entry', () => {
-      const db = this.#ctx.db;
-      const result = db
-        .prepare(
-          `INSERT INTO group_entries (hash, group_id, kind, author, seq, lamport, created_ms, received_ms, parents,
+      const result = this.#sql(
+        `INSERT INTO group_entries (hash, group_id, kind, author, seq, lamport, created_ms, received_ms, parents,
              epoch, bytes, text, status, is_read)
            VALUES (@hash, @groupId, @kind, @author, @seq, @lamport, @createdMs, @now, @parents, @epoch, @bytes,
              @text, @status, @isRead)
            ON CONFLICT (hash) DO NOTHING`,
-        )
-        .run({
-          hash,
-          groupId: checkHash(entry.groupId, 'group id'),
-          kind: entry.kind,
-          author: checkPublicKey(entry.author, 'author'),
-          seq: entry.seq,
-          lamport: entry.lamport,
-          createdMs: entry.createdMs,
-          now,
-          parents: Buffer.concat(entry.parents.map((p) => checkHash(p, 'parent'))),
-          epoch: entry.epoch ?? null,
-          bytes: entry.bytes,
-          text: entry.text ?? null,
-          status: entry.status,
-          isRead: entry.isRead === true ? 1 : 0,
-        });
+      ).run({
+        hash,
+        groupId: checkHash(entry.groupId, 'group id'),
+        kind: entry.kind,
+        author: checkPublicKey(entry.author, 'author'),
+        seq: entry.seq,
+        lamport: entry.lamport,
+        createdMs: entry.createdMs,
+        now,
+        parents: Buffer.concat(entry.parents.map((p) => checkHash(p, 'parent'))),
+        epoch: entry.epoch ?? null,
+        bytes: entry.bytes,
+        text: entry.text ?? null,
+        status: entry.status,
+        isRead: entry.isRead === true ? 1 : 0,
+      });
       if (result.changes === 0) return false;
-      const dropHead = db.prepare('DELETE FROM group_heads WHERE group_id = ? AND kind = ? AND hash = ?');
+      const dropHead = this.#sql('DELETE FROM group_heads WHERE group_id = ? AND kind = ? AND hash = ?');
       for (const parent of entry.parents) dropHead.run(entry.groupId, entry.kind, parent);
-      db.prepare('INSERT OR IGNORE INTO group_heads (group_id, kind, hash, lamport) VALUES (?, ?, ?, ?)').run(
+      this.#sql('INSERT OR IGNORE INTO group_heads (group_id, kind, hash, lamport) VALUES (?, ?, ?, ?)').run(
         entry.groupId,
         entry.kind,
         hash,
@@ -194,7 +199,7 @@ export class GroupTables {
   entry(hash: Uint8Array): StoredEntry | undefined {
     const h = checkHash(hash, 'entry hash');
     return this.#ctx.read('reading an entry', () => {
-      const row = this.#ctx.db.prepare('SELECT * FROM group_entries WHERE hash = ?').get(h);
+      const row = this.#sql('SELECT * FROM group_entries WHERE hash = ?').get(h);
       return row === undefined ? undefined : toEntry(row);
     });
   }
@@ -203,8 +208,7 @@ export class GroupTables {
   ops(groupId: Uint8Array): StoredEntry[] {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.read('reading group ops', () =>
-      this.#ctx.db
-        .prepare(`SELECT * FROM group_entries WHERE group_id = ? AND kind = 'op' ORDER BY lamport, hash`)
+      this.#sql(`SELECT * FROM group_entries WHERE group_id = ? AND kind = 'op' ORDER BY lamport, hash`)
         .all(id)
         .map(toEntry),
     );
@@ -214,10 +218,9 @@ export class GroupTables {
   heads(groupId: Uint8Array, kind: EntryKind): { hash: Buffer; lamport: number }[] {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.read('reading group heads', () =>
-      this.#ctx.db
-        .prepare(
-          'SELECT hash, lamport FROM group_heads WHERE group_id = ? AND kind = ? ORDER BY lamport DESC, hash',
-        )
+      this.#sql(
+        'SELECT hash, lamport FROM group_heads WHERE group_id = ? AND kind = ? ORDER BY lamport DESC, hash',
+      )
         .all(id, kind)
         .map((row) => ({ hash: row['hash'] as Buffer, lamport: Number(row['lamport']) })),
     );
@@ -227,7 +230,7 @@ export class GroupTables {
   lamportsOf(hashes: readonly Buffer[]): Map<string, number> {
     return this.#ctx.read('reading lamports', () => {
       const out = new Map<string, number>();
-      const statement = this.#ctx.db.prepare('SELECT lamport FROM group_entries WHERE hash = ?');
+      const statement = this.#sql('SELECT lamport FROM group_entries WHERE hash = ?');
       for (const hash of hashes) {
         const row = statement.get(hash);
         if (row !== undefined) out.set(hash.toString('hex'), Number(row['lamport']));
@@ -247,12 +250,11 @@ export class GroupTables {
     const id = checkHash(groupId, 'group id');
     const before = opts.before ?? { lamport: Number.MAX_SAFE_INTEGER, hash: Buffer.alloc(HASH_BYTES, 0xff) };
     return this.#ctx.read('listing group messages', () =>
-      this.#ctx.db
-        .prepare(
-          `SELECT * FROM group_entries WHERE group_id = @id AND kind = 'message' AND status = 'ok'
+      this.#sql(
+        `SELECT * FROM group_entries WHERE group_id = @id AND kind = 'message' AND status = 'ok'
              AND (lamport < @lamport OR (lamport = @lamport AND hash < @hash))
            ORDER BY lamport DESC, hash DESC LIMIT @limit`,
-        )
+      )
         .all({ id, lamport: before.lamport, hash: before.hash, limit: opts.limit ?? 1000 })
         .reverse()
         .map(toEntry),
@@ -264,10 +266,9 @@ export class GroupTables {
     const id = checkHash(groupId, 'group id');
     const key = checkPublicKey(author, 'author');
     return this.#ctx.read('reading group messages', () =>
-      this.#ctx.db
-        .prepare(
-          `SELECT * FROM group_entries WHERE group_id = ? AND author = ? AND kind = 'message' ORDER BY seq`,
-        )
+      this.#sql(
+        `SELECT * FROM group_entries WHERE group_id = ? AND author = ? AND kind = 'message' ORDER BY seq`,
+      )
         .all(id, key)
         .map(toEntry),
     );
@@ -277,9 +278,11 @@ export class GroupTables {
   setStatus(hash: Uint8Array, status: EntryStatus, text?: string): void {
     const h = checkHash(hash, 'entry hash');
     this.#ctx.write('updating a group entry', () => {
-      this.#ctx.db
-        .prepare('UPDATE group_entries SET status = ?, text = coalesce(?, text) WHERE hash = ?')
-        .run(status, text ?? null, h);
+      this.#sql('UPDATE group_entries SET status = ?, text = coalesce(?, text) WHERE hash = ?').run(
+        status,
+        text ?? null,
+        h,
+      );
     });
   }
 
@@ -289,9 +292,9 @@ export class GroupTables {
     const key = checkPublicKey(author, 'author');
     return this.#ctx.read('reading a seq', () =>
       Number(
-        this.#ctx.db
-          .prepare('SELECT coalesce(max(seq), 0) AS seq FROM group_entries WHERE group_id = ? AND author = ?')
-          .get(id, key)?.['seq'] ?? 0,
+        this.#sql(
+          'SELECT coalesce(max(seq), 0) AS seq FROM group_entries WHERE group_id = ? AND author = ?',
+        ).get(id, key)?.['seq'] ?? 0,
       ),
     );
   }
@@ -301,12 +304,10 @@ export class GroupTables {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.read('counting unread group messages', () =>
       Number(
-        this.#ctx.db
-          .prepare(
-            `SELECT count(*) AS n FROM group_entries
+        this.#sql(
+          `SELECT count(*) AS n FROM group_entries
              WHERE group_id = ? AND kind = 'message' AND status = 'ok' AND is_read = 0`,
-          )
-          .get(id)?.['n'] ?? 0,
+        ).get(id)?.['n'] ?? 0,
       ),
     );
   }
@@ -315,11 +316,10 @@ export class GroupTables {
   ownMessages(groupId: Uint8Array, author: Uint8Array, limit: number): StoredEntry[] {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.read('reading own group messages', () =>
-      this.#ctx.db
-        .prepare(
-          `SELECT * FROM group_entries WHERE group_id = ? AND author = ? AND kind = 'message' AND status = 'ok'
+      this.#sql(
+        `SELECT * FROM group_entries WHERE group_id = ? AND author = ? AND kind = 'message' AND status = 'ok'
            ORDER BY lamport DESC, hash DESC LIMIT ?`,
-        )
+      )
         .all(id, checkPublicKey(author, 'author'), limit)
         .map(toEntry),
     );
@@ -329,12 +329,10 @@ export class GroupTables {
   markRead(groupId: Uint8Array): Buffer[] {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.write('marking group messages read', () => {
-      const rows = this.#ctx.db
-        .prepare(`SELECT hash FROM group_entries WHERE group_id = ? AND kind = 'message' AND is_read = 0`)
-        .all(id);
-      this.#ctx.db
-        .prepare(`UPDATE group_entries SET is_read = 1 WHERE group_id = ? AND kind = 'message'`)
-        .run(id);
+      const rows = this.#sql(
+        `SELECT hash FROM group_entries WHERE group_id = ? AND kind = 'message' AND is_read = 0`,
+      ).all(id);
+      this.#sql(`UPDATE group_entries SET is_read = 1 WHERE group_id = ? AND kind = 'message'`).run(id);
       return rows.map((r) => r['hash'] as Buffer);
     });
   }
@@ -343,11 +341,10 @@ export class GroupTables {
   dagFrom(groupId: Uint8Array, minLamport: number): DagNode[] {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.read('reading the message DAG', () =>
-      this.#ctx.db
-        .prepare(
-          `SELECT hash, lamport, parents, author FROM group_entries
+      this.#sql(
+        `SELECT hash, lamport, parents, author FROM group_entries
            WHERE group_id = ? AND kind = 'message' AND lamport >= ?`,
-        )
+      )
         .all(id, minLamport)
         .map((row) => ({
           hash: row['hash'] as Buffer,
@@ -363,12 +360,11 @@ export class GroupTables {
     const id = checkHash(groupId, 'group id');
     const key = checkPublicKey(author, 'author');
     return this.#ctx.read('reading unbundled entries', () =>
-      this.#ctx.db
-        .prepare(
-          `SELECT * FROM group_entries e WHERE group_id = ? AND author = ?
+      this.#sql(
+        `SELECT * FROM group_entries e WHERE group_id = ? AND author = ?
              AND NOT EXISTS (SELECT 1 FROM group_bundle_entries b WHERE b.hash = e.hash)
            ORDER BY lamport, hash LIMIT ?`,
-        )
+      )
         .all(id, key, limit)
         .map(toEntry),
     );
@@ -387,11 +383,10 @@ export class GroupTables {
   ): void {
     const id = checkHash(groupId, 'group id');
     this.#ctx.write('saving group boundaries', () => {
-      const db = this.#ctx.db;
-      const insert = db.prepare(
+      const insert = this.#sql(
         'INSERT OR IGNORE INTO group_boundaries (group_id, hash, lamport) VALUES (?, ?, ?)',
       );
-      const head = db.prepare(
+      const head = this.#sql(
         `INSERT OR IGNORE INTO group_heads (group_id, kind, hash, lamport) VALUES (?, 'message', ?, ?)`,
       );
       for (const b of heads) {
@@ -405,9 +400,10 @@ export class GroupTables {
   /** The lamport of a boundary (0: not known), or undefined when the hash is no boundary of the group. */
   boundary(groupId: Uint8Array, hash: Uint8Array): number | undefined {
     return this.#ctx.read('reading a boundary', () => {
-      const row = this.#ctx.db
-        .prepare('SELECT lamport FROM group_boundaries WHERE group_id = ? AND hash = ?')
-        .get(checkHash(groupId, 'group id'), checkHash(hash, 'hash'));
+      const row = this.#sql('SELECT lamport FROM group_boundaries WHERE group_id = ? AND hash = ?').get(
+        checkHash(groupId, 'group id'),
+        checkHash(hash, 'hash'),
+      );
       return row === undefined ? undefined : Number(row['lamport']);
     });
   }
@@ -419,22 +415,21 @@ export class GroupTables {
     if (row.key.length !== 32 || row.mailbox.length !== 32) throw badArgument('epoch keys are 32 bytes');
     const now = this.#ctx.clock.now();
     this.#ctx.write('saving an epoch key', () => {
-      this.#ctx.db
-        .prepare(
-          `INSERT INTO group_keys (group_id, epoch, step, key, mailbox, start_ms, updated_ms)
+      this.#sql(
+        `INSERT INTO group_keys (group_id, epoch, step, key, mailbox, start_ms, updated_ms)
            VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (group_id, epoch) DO UPDATE SET step = excluded.step, key = excluded.key,
              updated_ms = excluded.updated_ms`,
-        )
-        .run(id, checkHash(row.epoch, 'epoch'), row.step, row.key, row.mailbox, row.startMs, now);
+      ).run(id, checkHash(row.epoch, 'epoch'), row.step, row.key, row.mailbox, row.startMs, now);
     });
   }
 
   key(groupId: Uint8Array, epoch: Uint8Array): EpochKeyRow | undefined {
     return this.#ctx.read('reading an epoch key', () => {
-      const row = this.#ctx.db
-        .prepare('SELECT * FROM group_keys WHERE group_id = ? AND epoch = ?')
-        .get(checkHash(groupId, 'group id'), checkHash(epoch, 'epoch'));
+      const row = this.#sql('SELECT * FROM group_keys WHERE group_id = ? AND epoch = ?').get(
+        checkHash(groupId, 'group id'),
+        checkHash(epoch, 'epoch'),
+      );
       return row === undefined ? undefined : toKey(row);
     });
   }
@@ -442,18 +437,16 @@ export class GroupTables {
   keys(groupId: Uint8Array): EpochKeyRow[] {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.read('reading epoch keys', () =>
-      this.#ctx.db
-        .prepare('SELECT * FROM group_keys WHERE group_id = ? ORDER BY start_ms')
-        .all(id)
-        .map(toKey),
+      this.#sql('SELECT * FROM group_keys WHERE group_id = ? ORDER BY start_ms').all(id).map(toKey),
     );
   }
 
   deleteKey(groupId: Uint8Array, epoch: Uint8Array): void {
     this.#ctx.write('deleting an epoch key', () => {
-      this.#ctx.db
-        .prepare('DELETE FROM group_keys WHERE group_id = ? AND epoch = ?')
-        .run(checkHash(groupId, 'group id'), checkHash(epoch, 'epoch'));
+      this.#sql('DELETE FROM group_keys WHERE group_id = ? AND epoch = ?').run(
+        checkHash(groupId, 'group id'),
+        checkHash(epoch, 'epoch'),
+      );
     });
   }
 
@@ -462,18 +455,16 @@ export class GroupTables {
   setFrontier(groupId: Uint8Array, member: Uint8Array, kind: FrontierKind, heads: readonly Buffer[]): void {
     const now = this.#ctx.clock.now();
     this.#ctx.write('saving a frontier', () => {
-      this.#ctx.db
-        .prepare(
-          `INSERT INTO group_frontiers (group_id, member, kind, heads, updated_ms) VALUES (?, ?, ?, ?, ?)
+      this.#sql(
+        `INSERT INTO group_frontiers (group_id, member, kind, heads, updated_ms) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (group_id, member, kind) DO UPDATE SET heads = excluded.heads, updated_ms = excluded.updated_ms`,
-        )
-        .run(
-          checkHash(groupId, 'group id'),
-          checkPublicKey(member, 'member'),
-          kind,
-          Buffer.concat(heads),
-          now,
-        );
+      ).run(
+        checkHash(groupId, 'group id'),
+        checkPublicKey(member, 'member'),
+        kind,
+        Buffer.concat(heads),
+        now,
+      );
     });
   }
 
@@ -482,9 +473,9 @@ export class GroupTables {
     const id = checkHash(groupId, 'group id');
     return this.#ctx.read('reading frontiers', () => {
       const out = new Map<string, Buffer[]>();
-      for (const row of this.#ctx.db
-        .prepare('SELECT member, heads FROM group_frontiers WHERE group_id = ? AND kind = ?')
-        .all(id, kind)) {
+      for (const row of this.#sql(
+        'SELECT member, heads FROM group_frontiers WHERE group_id = ? AND kind = ?',
+      ).all(id, kind)) {
         out.set((row['member'] as Buffer).toString('hex'), splitHashes(row['heads'] as Buffer));
       }
       return out;
@@ -496,9 +487,9 @@ export class GroupTables {
   noteInviteSent(groupId: Uint8Array, invitee: Uint8Array): void {
     const now = this.#ctx.clock.now();
     this.#ctx.write('saving an invite', () => {
-      this.#ctx.db
-        .prepare('INSERT OR REPLACE INTO group_invites_sent (group_id, invitee, created_ms) VALUES (?, ?, ?)')
-        .run(checkHash(groupId, 'group id'), checkPublicKey(invitee, 'invitee'), now);
+      this.#sql(
+        'INSERT OR REPLACE INTO group_invites_sent (group_id, invitee, created_ms) VALUES (?, ?, ?)',
+      ).run(checkHash(groupId, 'group id'), checkPublicKey(invitee, 'invitee'), now);
     });
   }
 
@@ -506,17 +497,17 @@ export class GroupTables {
     return this.#ctx.read(
       'reading an invite',
       () =>
-        this.#ctx.db
-          .prepare('SELECT 1 FROM group_invites_sent WHERE group_id = ? AND invitee = ?')
-          .get(checkHash(groupId, 'group id'), checkPublicKey(invitee, 'invitee')) !== undefined,
+        this.#sql('SELECT 1 FROM group_invites_sent WHERE group_id = ? AND invitee = ?').get(
+          checkHash(groupId, 'group id'),
+          checkPublicKey(invitee, 'invitee'),
+        ) !== undefined,
     );
   }
 
   /** The groups we invited this peer to (and it has not answered yet). */
   invitesSentTo(invitee: Uint8Array): Buffer[] {
     return this.#ctx.read('reading invites', () =>
-      this.#ctx.db
-        .prepare('SELECT group_id FROM group_invites_sent WHERE invitee = ? ORDER BY created_ms')
+      this.#sql('SELECT group_id FROM group_invites_sent WHERE invitee = ? ORDER BY created_ms')
         .all(checkPublicKey(invitee, 'invitee'))
         .map((r) => r['group_id'] as Buffer),
     );
@@ -524,9 +515,10 @@ export class GroupTables {
 
   deleteInviteSent(groupId: Uint8Array, invitee: Uint8Array): void {
     this.#ctx.write('deleting an invite', () => {
-      this.#ctx.db
-        .prepare('DELETE FROM group_invites_sent WHERE group_id = ? AND invitee = ?')
-        .run(checkHash(groupId, 'group id'), checkPublicKey(invitee, 'invitee'));
+      this.#sql('DELETE FROM group_invites_sent WHERE group_id = ? AND invitee = ?').run(
+        checkHash(groupId, 'group id'),
+        checkPublicKey(invitee, 'invitee'),
+      );
     });
   }
 
@@ -538,17 +530,14 @@ export class GroupTables {
     if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65_535) return;
     const now = this.#ctx.clock.now();
     this.#ctx.write('saving a member endpoint', () => {
-      const db = this.#ctx.db;
-      db.prepare(
+      this.#sql(
         `INSERT INTO group_member_endpoints (public_key, host, port, last_seen_ms) VALUES (?, ?, ?, ?)
          ON CONFLICT (public_key, host, port) DO UPDATE SET last_seen_ms = excluded.last_seen_ms`,
       ).run(key, address.host, address.port, now);
-      const rows = db
-        .prepare(
-          'SELECT host, port FROM group_member_endpoints WHERE public_key = ? ORDER BY last_seen_ms DESC',
-        )
-        .all(key);
-      const drop = db.prepare(
+      const rows = this.#sql(
+        'SELECT host, port FROM group_member_endpoints WHERE public_key = ? ORDER BY last_seen_ms DESC',
+      ).all(key);
+      const drop = this.#sql(
         'DELETE FROM group_member_endpoints WHERE public_key = ? AND host = ? AND port = ?',
       );
       for (const row of rows.slice(MAX_MEMBER_ENDPOINTS)) drop.run(key, row['host'], row['port']);
@@ -558,17 +547,16 @@ export class GroupTables {
   endpoints(member: Uint8Array): UdpAddress[] {
     const key = checkPublicKey(member, 'member');
     return this.#ctx.read('reading member endpoints', () =>
-      this.#ctx.db
-        .prepare(
-          'SELECT host, port FROM group_member_endpoints WHERE public_key = ? ORDER BY last_seen_ms DESC',
-        )
+      this.#sql(
+        'SELECT host, port FROM group_member_endpoints WHERE public_key = ? ORDER BY last_seen_ms DESC',
+      )
         .all(key)
         .map((row) => ({ host: String(row['host']), port: Number(row['port']) })),
     );
   }
 
   #get(id: Buffer): GroupRow | undefined {
-    const row = this.#ctx.db.prepare('SELECT * FROM groups WHERE group_id = ?').get(id);
+    const row = this.#sql('SELECT * FROM groups WHERE group_id = ?').get(id);
     return row === undefined ? undefined : toGroup(row);
   }
 
