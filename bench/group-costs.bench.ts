@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCreate, writeOp } from '../src/chat/groups/group-authoring.ts';
+import { writeCreate } from '../src/chat/groups/group-authoring.ts';
 import { deliveryCounts } from '../src/chat/groups/group-delivery.ts';
 import { decodeEntry } from '../src/chat/groups/group-entry.ts';
 import { openKeyBlock, sealKeyBlock } from '../src/chat/groups/group-key-seal.ts';
