@@ -309,6 +309,17 @@ export class GroupService {
     return this.members(groupTyped);
   }
 
+  /**
+   * The members of a group we are in, as keys, and whether a session with each is up now: for other services
+   * that reach members over their sessions (file pieces from every member that has them).
+   */
+  memberKeys(groupTyped: string): { publicKey: Buffer; role: 'admin' | 'member'; isOnline: boolean }[] {
+    const replica = this.#memberReplica(groupTyped);
+    return [...replica.membership().members.values()]
+      .filter((m) => !m.publicKey.equals(this.#opts.identity.publicKey))
+      .map((m) => ({ publicKey: m.publicKey, role: m.role, isOnline: this.sync.isLinked(m.publicKey) }));
+  }
+
   members(groupTyped: string): GroupMemberView[] {
     const replica = this.#memberReplica(groupTyped);
     return toMemberViews(this.#store, replica.membership(), this.#ownHex, (peer) => this.sync.isLinked(peer));
