@@ -54,6 +54,13 @@ describe('groups over sessions', { timeout: 120_000 }, () => {
       false,
       'still no contact',
     );
+    const others = [alice.identity.publicKey, carol.identity.publicKey];
+    const keys = bob.node.groups.memberKeys(group);
+    assert.equal(keys.length, 2);
+    assert.ok(
+      keys.every((m) => m.isOnline && others.some((k) => k.equals(m.publicKey))),
+      'the others, as keys',
+    );
 
     alice.node.groups.send(group, 'hello everyone');
     bob.node.groups.send(group, 'hi from bob');
