@@ -211,7 +211,9 @@ export class GroupService {
   // ── the API ──────────────────────────────────────────────────────────────────────────────────────────────
 
   list(): GroupView[] {
-    return this.#store.groups.list(['member', 'joining', 'invited']).map((row) => this.#view(row));
+    return this.#store.groups
+      .list(['member', 'joining', 'invited', 'left', 'removed'])
+      .map((row) => this.#view(row));
   }
 
   invites(): GroupInviteView[] {
@@ -618,7 +620,7 @@ export class GroupService {
   }
 
   #memberReplica(typed: string): GroupReplica {
-    const row = this.#resolveGroup(typed, ['member']);
+    const row = this.#resolveGroup(typed, ['member', 'joining', 'left', 'removed']);
     const replica = this.replica(row.groupId);
     if (replica === undefined || !replica.isMember(this.#opts.identity.publicKey)) {
       throw new DhtchatError(GroupErrorCode.notMember, `you are not a member of "${typed}"`);
