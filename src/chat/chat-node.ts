@@ -7,8 +7,11 @@
  *
  * Offline path: a message that finds no session is sent as soon as one comes up, or goes to the DHT after a
  * wait (OfflineScheduler: 8 s, 2 s when the friend is already away).
+ * Relays (src/chat/relay): with no session to a friend who seems around, both sides meet at a relay and run the
+ * session over it; a direct session replaces it when one comes up. contacts() says which path each friend is on.
  */
 import { EventEmitter } from 'node:events';
+import { isAbsolute } from 'node:path';
 import type { DhtNode } from '../dht/index.ts';
 import type { UtpEndpoint } from '../net/index.ts';
 import {
@@ -20,9 +23,22 @@ import {
   type UdpAddress,
 } from '../runtime/index.ts';
 import { checkName, isValidName } from './contact-name.ts';
+import { FileErrorCode, fileError } from './files/file-errors.ts';
+import type { FileSystem } from './files/file-system.ts';
+import { FileTransfers } from './files/file-transfers.ts';
+import { nodeFileSystem } from './files/node-file-system.ts';
+import type { FileTransferView } from './files/transfer-view.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
+import { derivePairSecret } from './pair-secret.ts';
+import { RelayDirectory } from './relay/relay-directory.ts';
+import { RelayLinks } from './relay/relay-links.ts';
+import type { ContactPath } from './session/path.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
+import { GroupMailbox } from './groups/group-mailbox.ts';
+import { GroupService, type MemberChange } from './groups/group-service.ts';
+import type { DeliveryCounts } from './groups/group-delivery.ts';
+import type { GroupInviteView, GroupMessageView, GroupView } from './groups/group-views.ts';
 import { createDhtServices, type DhtServices } from './session/dht-services.ts';
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
@@ -49,6 +65,7 @@ import {
 } from './session/views.ts';
 
 export type { ContactView, FoundMessage, MessageView, ProfileView, RequestView } from './session/views.ts';
+export type { FileTransferView } from './files/transfer-view.ts';
 
 /** ChatNode's own error codes (docs/ERRORS.md, "## chat sessions"); the name codes are in contact-name.ts. */
 export const ChatNodeErrorCode = {
@@ -99,6 +116,19 @@ export interface ChatNodeOptions {
   strangerLimits?: Partial<StrangerLimits>;
   /** Friend-request budget (request-budget.ts); defaults are the product's. */
   requestBudget?: Partial<RequestBudgetLimits>;
+  /** File transfers: where accepted files go (none: offers are declined), the size limit, the disk. */
+  files?: {
+    downloadsDir?: string;
+    maxBytes?: number;
+    fileSystem?: FileSystem;
+    download?: { windowBytes?: number; checkpointBytes?: number; checkpointMs?: number };
+  };
+  /** Relays to use besides those found on the DHT (`daemon --relay`). */
+  relays?: readonly UdpAddress[];
+  /** Use relays for friends we cannot reach directly (default true; `daemon --no-relay`). */
+  isRelayEnabled?: boolean;
+  /** Take relays at private addresses from the DHT (local test networks, `--allow-private`). */
+  allowPrivateRelays?: boolean;
 }
 
 export interface ChatNodeEvents {
@@ -111,10 +141,24 @@ export interface ChatNodeEvents {
   accepted: [event: ContactView];
   /** Our friend request reached the recipient's daemon (it acknowledged it); they have not answered yet. */
   request_received: [event: ContactView];
+  /** A file transfer changed state or made progress (progress at most every 250 ms per transfer). */
+  file: [event: FileTransferView];
+  /** How we reach a friend changed (session/path.ts): a session came up, moved to a direct path, or went. */
+  path: [event: { code: string; path: ContactPath | null }];
+  /** Groups (groups/group-service.ts): a member's message; our message's delivery counts moved; an invite. */
+  group_message: [event: { group: string; name: string | null; message: GroupMessageView }];
+  group_state: [event: { group: string; id: string } & DeliveryCounts];
+  group_invite: [event: GroupInviteView];
+  group_member: [event: { group: string; code: string; change: MemberChange }];
+  group_typing: [event: { group: string; code: string; isTyping: boolean }];
+  /** Our own place in a group changed (joined, left, removed). */
+  group: [event: GroupView];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly code: string;
+  /** Private groups: create, invite, send… (the API calls it directly). */
+  readonly groups: GroupService;
   readonly #opts: ChatNodeOptions;
   readonly #store: ChatStore;
   readonly #logger: Logger;
@@ -126,6 +170,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
+  readonly #files: FileTransfers;
+  readonly #relayDirectory: RelayDirectory;
+  readonly #relays: RelayLinks;
+  readonly #pairSecrets = new Map<string, Buffer>();
+  /** The path last announced per friend (the `path` event fires on a change). */
+  readonly #paths = new Map<string, ContactPath | null>();
+  readonly #groupMailbox: GroupMailbox | undefined;
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -162,7 +213,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onAccepted: (peer) => this.#onAccepted(peer),
         onRequestReceived: (peer) => {
           const contact = this.#store.contacts.get(peer);
-          if (contact !== undefined) this.emit('request_received', toContactView(contact, 'received'));
+          if (contact !== undefined) this.emit('request_received', this.#view(contact, 'received'));
         },
         dial: (peer) => this.#sessions.connect(peer),
       },
@@ -180,6 +231,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onTyping: (peer, isTyping) => this.emit('typing', { code: codeOf(peer), isTyping }),
         onFriendRequestFrame: (_peer, session) => this.#requests.answerFriendRequest(session),
         onProfile: (peer, name) => this.#onProfile(peer, name),
+        onHello: (peer, session, version) => this.#files.onHello(peer, session, version),
+        onFileFrame: (peer, session, frame) => this.#files.onFrame(peer, session, frame),
       },
     });
     this.#sessions = new SessionManager(
@@ -187,18 +240,94 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       opts.utp,
       opts.store,
       {
-        admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
-        dialMode: (peer) => this.#requests.dialMode(peer),
+        admit: (peer, pattern, isInitiator) => {
+          // Someone we asked who dials us with IK has accepted us — unless they share a group with us: a member
+          // dials IK anyway. Then it is a member's session; their acceptance still reaches us on our request
+          // session (they answer it as a friend's), never by their being in a group with us.
+          const isAsked = this.#store.contacts.get(peer)?.state === 'pending-outgoing';
+          if (isAsked && pattern === 'IK' && !isInitiator && this.groups.admits(peer)) return 'member';
+          const admission = this.#requests.admit(peer, pattern, isInitiator);
+          // A group member who is no friend dials IK like a friend (groups.admits refuses blocked keys).
+          return admission === 'refuse' && pattern === 'IK' && this.groups.admits(peer)
+            ? 'member'
+            : admission;
+        },
+        dialMode: (peer) => this.#requests.dialMode(peer) ?? (this.groups.admits(peer) ? 'IK' : undefined),
         onFriendSession: (peer, session) => {
-          this.#offline?.cancel(peer);
-          this.#rendezvous?.resetBackoff(peer);
-          return this.#delivery.attach(peer, session);
+          const isFriend = this.#store.contacts.get(peer)?.state === 'accepted';
+          if (isFriend) {
+            this.#relays.sessionUp(peer);
+            this.#notePath(peer);
+            this.#offline?.cancel(peer);
+            this.#rendezvous?.resetBackoff(peer);
+          }
+          const direct = isFriend ? this.#delivery.attach(peer, session) : undefined;
+          const group = this.groups.attach(peer, session, { isFriend });
+          return {
+            onFrame: (frame) => {
+              if (frame.type === 'group') return group.onFrame(frame.body);
+              if (frame.type === 'hello') group.onHello(frame.version);
+              direct?.onFrame(frame);
+            },
+            onBatchEnd: () => group.onBatchEnd(),
+          };
         },
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
         onPresence: (peer, presence) => this.#onPresence(peer, presence),
+        onChannelStream: (peer, session) => this.#files.acceptStream(peer, session),
+        onFriendSessionEnd: (peer, session) => this.#relays.sessionLost(peer, session),
       },
       opts.strangerLimits === undefined ? {} : { strangerLimits: opts.strangerLimits },
     );
+    this.#files = new FileTransfers({
+      store: opts.store,
+      fs: opts.files?.fileSystem ?? nodeFileSystem,
+      utp: opts.utp,
+      identity: opts.identity,
+      clock: opts.clock,
+      random: opts.random,
+      logger: this.#logger,
+      handshakeTimeoutMs: ctx.timing.handshakeTimeoutMs,
+      downloadsDir: opts.files?.downloadsDir,
+      ...(opts.files?.maxBytes === undefined ? {} : { maxBytes: opts.files.maxBytes }),
+      ...(opts.files?.download === undefined ? {} : { download: opts.files.download }),
+      sessionOf: (peer) => this.#sessions.sessionOf(peer),
+      isFriend: (peer) => this.#store.contacts.get(peer)?.state === 'accepted',
+      onTransfer: (view) => this.emit('file', view),
+    });
+    this.#relayDirectory = new RelayDirectory({
+      dht: opts.dht,
+      clock: opts.clock,
+      logger: this.#logger,
+      allowPrivate: opts.allowPrivateRelays ?? false,
+      ...(opts.relays === undefined ? {} : { configured: opts.relays }),
+      ownAddresses: () => opts.localEndpoints(),
+    });
+    this.#relays = new RelayLinks({
+      isEnabled: opts.isRelayEnabled ?? true,
+      identity: opts.identity,
+      utp: opts.utp,
+      clock: opts.clock,
+      logger: this.#logger,
+      directory: this.#relayDirectory,
+      pairSecret: (peer) => this.#pairSecret(peer),
+      sessionPath: (peer) => this.#sessions.sessionOf(peer)?.path,
+      onMatched: (peer, stream, relay, isInitiator) =>
+        this.#sessions.adoptRelayed(peer, stream, relay, isInitiator),
+    });
+    this.groups = new GroupService({
+      ...ctx,
+      store: opts.store,
+      sessions: this.#sessions,
+      events: {
+        onMessage: (message, name) => this.emit('group_message', { group: message.group, name, message }),
+        onState: (event) => this.emit('group_state', event),
+        onInvite: (invite) => this.emit('group_invite', invite),
+        onMember: (event) => this.emit('group_member', event),
+        onTyping: (event) => this.emit('group_typing', event),
+        onGroup: (group) => this.emit('group', group),
+      },
+    });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
         { ...opts, dht: opts.dht, logger: this.#logger },
@@ -206,6 +335,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           onRecord: (peer, endpoints, timestampMs) => {
             this.#sessions.addCandidates(peer, endpoints);
             this.#sessions.noteRecordSeen(peer, timestampMs);
+            this.#relays.noteRecord(peer, timestampMs);
           },
           onOfflineMessages: (peer, messages) => {
             for (const m of messages) this.emit('message', { from: codeOf(peer), message: toView(m) });
@@ -230,6 +360,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       });
       this.#beacon = services.beacon;
       this.#nat = services.nat;
+      const groupMailbox = new GroupMailbox({
+        ...opts,
+        dht: opts.dht,
+        logger: this.#logger,
+        host: this.groups.mailboxHost,
+      });
+      this.groups.onOwnEntry = (replica) => groupMailbox.noteOwnEntry(replica.groupId);
+      this.#groupMailbox = groupMailbox;
+    } else {
+      this.#groupMailbox = undefined;
     }
   }
 
@@ -243,6 +383,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#isStarted = true;
     this.#sessions.start();
     this.#requests.start();
+    this.groups.start();
     for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
       if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
       this.#sessions.connect(contact.publicKey);
@@ -259,8 +400,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #startServices(): void {
     if (this.#isClosed) return;
     this.#areServicesStarted = true;
+    // Friends not reached directly by now may only be reachable through a relay (with the DHT up, we can find one).
+    for (const contact of this.#store.contacts.list(['accepted']))
+      this.#relays.want(contact.publicKey, 'start');
+    this.#relays.start();
     this.#beacon?.start();
     this.#nat?.start();
+    this.#groupMailbox?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
     for (const task of background)
       task?.catch((error) => this.#logger.warn({ error: String(error) }, 'chat service failed'));
@@ -273,9 +419,14 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#beacon?.close();
     this.#nat?.close();
     this.#mailbox?.close();
+    this.#groupMailbox?.close();
     this.#rendezvous?.close();
+    await this.#files.close();
     this.#delivery.close();
+    this.groups.close();
     this.#requests.close();
+    this.#relays.close();
+    this.#relayDirectory.close();
     this.#sessions.close();
   }
 
@@ -309,7 +460,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // Dialled once the request's stamp is solved (RequestExchange's dial event).
     this.#requests.noteOutgoing(peer);
     this.#beacon?.announceNow().catch(() => {});
-    return toContactView(contact, 'sent');
+    return this.#view(contact, 'sent');
   }
 
   requests(): RequestView[] {
@@ -342,23 +493,23 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
     this.#store.removeContact(peer, { isHistoryForgotten: false });
     this.#requests.forget(peer);
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   contacts(): ContactView[] {
     return this.#store.contacts
       .list(['accepted', 'pending-outgoing'])
-      .map((c) => toContactView(c, this.#requests.outgoingStatus(c.publicKey)));
+      .map((c) => this.#view(c, this.#requests.outgoingStatus(c.publicKey)));
   }
 
   blocked(): ContactView[] {
-    return this.#store.contacts.list(['blocked']).map((c) => toContactView(c));
+    return this.#store.contacts.list(['blocked']).map((c) => this.#view(c));
   }
 
   /** Names a contact (ours for them: the friend never sees it). CHAT_NAME_INVALID, CHAT_CONTACT_NAME_TAKEN. */
   rename(codeOrName: string, name: string): ContactView {
     const peer = this.#resolveContact(codeOrName);
-    return toContactView(this.#store.contacts.rename(peer, name));
+    return this.#view(this.#store.contacts.rename(peer, name));
   }
 
   /**
@@ -372,7 +523,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#requests.forget(peer);
     this.#offline?.cancel(peer);
     this.#sessions.sessionOf(peer)?.close();
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   /** Our name as friends are sent it, and our code. */
@@ -404,6 +555,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#emitState(peer, message.id, message.state);
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'send');
       this.#nat?.punchTowards(peer);
       this.#offline?.schedule(peer, false);
     }
@@ -459,7 +611,36 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   setTyping(codeOrName: string, isTyping: boolean): TypingResult {
     const peer = this.#resolveFriend(codeOrName);
     const isSent = this.#delivery.setTyping(peer, isTyping);
-    return { to: toContactView(this.#store.contacts.get(peer) as Contact), isSent };
+    return { to: this.#view(this.#store.contacts.get(peer) as Contact), isSent };
+  }
+
+  /**
+   * Offers a file (an absolute path) to a friend: hashed now (FILE_NOT_FOUND, FILE_NOT_A_FILE, FILE_CHANGED),
+   * offered on the session now or when one comes up. The same content offered again continues the old offer.
+   */
+  async sendFile(codeOrName: string, path: string): Promise<FileTransferView> {
+    const peer = this.#resolveFriend(codeOrName);
+    if (!isAbsolute(path)) throw fileError(FileErrorCode.notFound, `"${path}" is not an absolute path`);
+    return this.#files.send(peer, path);
+  }
+
+  /** Every file transfer, newest first (at most 500). */
+  files(): FileTransferView[] {
+    return this.#files.list();
+  }
+
+  /** Accepts an offered file: into the downloads dir, or `to` (absolute: a directory, or a new file's path). */
+  async acceptFile(id: string, opts: { to?: string } = {}): Promise<FileTransferView> {
+    const row = this.#files.find(id);
+    if (opts.to !== undefined && !isAbsolute(opts.to)) {
+      throw fileError(FileErrorCode.target, `"${opts.to}" is not an absolute path`);
+    }
+    return this.#files.accept(row, opts.to);
+  }
+
+  /** Cancels a transfer either way (an offer not yet accepted is declined); the friend is told. */
+  async cancelFile(id: string): Promise<FileTransferView> {
+    return this.#files.cancel(this.#files.find(id));
   }
 
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
@@ -475,17 +656,73 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
   }
 
-  /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */
-  sessionInfo(codeOrName: string): { isInitiator: boolean; remote: UdpAddress } | undefined {
+  /**
+   * The friend's current session: who dialled (the tie-break's outcome), where (the relay, when relayed), and
+   * its path.
+   */
+  sessionInfo(
+    codeOrName: string,
+  ): { isInitiator: boolean; remote: UdpAddress; path: ContactPath } | undefined {
     const session = this.#sessions.sessionOf(this.#resolve(codeOrName, false));
     return session === undefined
       ? undefined
-      : { isInitiator: session.isInitiator, remote: session.remoteAddress };
+      : { isInitiator: session.isInitiator, remote: session.remoteAddress, path: session.path };
+  }
+
+  /** How we reach a friend now (session/path.ts): the session's path; `dht` while they are around without one. */
+  pathOf(codeOrName: string): ContactPath | null {
+    const peer = this.#resolve(codeOrName, false);
+    return this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
   }
 
   /** True when a session with the friend is up. */
   isConnected(codeOrName: string): boolean {
     return this.#sessions.sessionOf(this.#resolve(codeOrName, false)) !== undefined;
+  }
+
+  /** What the NAT traversal knows (the web client's network panel): our introducers, our endpoint as they see it. */
+  natView(): { introducers: UdpAddress[]; observedEndpoint: UdpAddress | undefined } {
+    const keeper = this.#nat?.introducers;
+    return { introducers: keeper?.introducers() ?? [], observedEndpoint: keeper?.observedEndpoint() };
+  }
+
+  /** Strangers' sessions (XX handshakes and requests) held now, against their limit: the network panel's view. */
+  strangerView(): { active: number; limit: number } {
+    return { active: this.#sessions.strangers.active, limit: this.#sessions.strangers.limits.maxConcurrent };
+  }
+
+  /** A contact as the API shows it, with the path we reach them on now (and our pending request's status). */
+  #view(contact: Contact, request?: 'sent' | 'received'): ContactView {
+    return toContactView(contact, { request, path: this.#pathOf(contact.publicKey, contact.presence) });
+  }
+
+  #pathOf(peer: Buffer, presence: Presence | undefined): ContactPath | null {
+    const session = this.#sessions.sessionOf(peer);
+    if (session !== undefined) return session.path;
+    return presence === 'online' || presence === 'away' ? 'dht' : null;
+  }
+
+  /** Emits `path` when the friend's path differs from the one last announced. */
+  #notePath(peer: Buffer): void {
+    const key = peer.toString('hex');
+    const path = this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
+    if ((this.#paths.get(key) ?? null) === path) return;
+    this.#paths.set(key, path);
+    this.emit('path', { code: codeOf(peer), path });
+  }
+
+  /** K with an accepted friend, for the relay token (derived once per friend and kept). */
+  #pairSecret(peer: Buffer): Buffer | undefined {
+    if (this.#store.contacts.get(peer)?.state !== 'accepted') return undefined;
+    const key = peer.toString('hex');
+    let secret = this.#pairSecrets.get(key);
+    if (secret === undefined) {
+      const derived = derivePairSecret(this.#opts.identity, peer);
+      if (!derived.ok) return undefined;
+      secret = derived.secret;
+      this.#pairSecrets.set(key, secret);
+    }
+    return secret;
   }
 
   /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */
@@ -509,7 +746,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#rendezvous?.resetBackoff(peer);
     this.#rendezvous?.publishNow(peer).catch(() => {});
     this.#sessions.connect(peer);
-    return toContactView(contact);
+    this.#relays.want(peer, 'accepted');
+    return this.#view(contact);
   }
 
   #onAccepted(peer: Buffer): void {
@@ -517,11 +755,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#opts.clock.setTimer(0, () => {
       if (this.#isClosed) return;
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'accepted');
       this.#rendezvous?.resetBackoff(peer);
       this.#rendezvous?.publishNow(peer).catch(() => {});
     });
     const contact = this.#store.contacts.get(peer);
-    if (contact !== undefined) this.emit('accepted', toContactView(contact));
+    if (contact !== undefined) this.emit('accepted', this.#view(contact));
   }
 
   /** A friend's own name (remote input): kept when valid, shown beside ours for them, never picks anyone. */
@@ -547,7 +786,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
+    if (contact === undefined) return; // a group member who is not a contact: the groups' views show it
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
+    this.#notePath(peer);
     if (presence !== 'online') this.#delivery.friendAway(peer);
     if (presence === 'away') {
       this.#rendezvous?.resetBackoff(peer);

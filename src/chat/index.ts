@@ -155,6 +155,7 @@ export {
   type ChatNodeEvents,
   type ChatNodeOptions,
   type ContactView,
+  type FileTransferView,
   type FoundMessage,
   MAX_MESSAGES_PER_CALL,
   MAX_SEARCH_QUERY_CHARS,
@@ -175,3 +176,12 @@ export {
   MAX_CHAT_FRAME_BYTES,
 } from './session/frames.ts';
 export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';
+export { ContactPath, type SessionPath } from './session/path.ts';
+export type { RelayAnnouncement } from './relay/relay-announcer.ts';
+export { RelayHost, type RelayHostOptions } from './relay/relay-host.ts';
+export { relayTopic, relayTopicDays } from './relay/relay-topic.ts';
+export type { DeliveryCounts, GroupMessageState } from './groups/group-delivery.ts';
+export { MAX_GROUP_MEMBERS } from './groups/group-key-seal.ts';
+export { GroupErrorCode } from './groups/group-replica.ts';
+export type { GroupService, GroupServiceEvents, MemberChange } from './groups/group-service.ts';
+export type { GroupInviteView, GroupMemberView, GroupMessageView, GroupView } from './groups/group-views.ts';

@@ -157,7 +157,8 @@ describe('adversarial: friend-request spam', { timeout: 240_000 }, () => {
     assert.equal(figures.throwawayRefused, (12 - PAID_KEYS) * 5);
     assert.equal(listed.length, PAID_KEYS + 2, 'the paid throwaway keys and the two Carols');
     // Up to 1,000 in 15 s: a loaded machine makes fewer keys (~4 ms each here); half is still a flood.
-    assert.ok(figures.freshSent >= FRESH_IDENTITIES / 2, `${figures.freshSent} fresh identities sent`);
+    // Keys and stamps cost the attacker's process CPU: on a loaded machine fewer go out, still far past every budget.
+    assert.ok(figures.freshSent >= FRESH_IDENTITIES / 4, `${figures.freshSent} fresh identities sent`);
     assert.equal(figures.freshReceived, 0);
     assert.ok(figures.freshRefused > 0, `${figures.freshRefused} stampless requests were answered`);
     assert.ok(grownBytes < 1024 * 1024, `the store grew by ${grownBytes} bytes`);

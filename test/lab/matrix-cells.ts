@@ -37,7 +37,6 @@ const OPEN_TODAY: ReadonlySet<SiteKind> = new Set(['public', 'full-cone']);
 
 const NEEDS_PUNCH =
   'needs punching without dhtchat introducers (issue 11 §2): today a session forms only when both record polls dial at once';
-const NEEDS_RELAY = 'needs a relay (issue 11 §4): symmetric NAT against a filtering one, no punch today';
 const NEEDS_MAPPING = 'needs port mapping (issue 11 §3): the upnp router filters until a port is mapped';
 const NEEDS_REQUEST_PUNCH =
   "needs friend requests across NATs (issue 11 §5): the recipient's dial-back is a plain dial the requester's NAT drops";
@@ -52,7 +51,8 @@ function sessionTodo(alice: SiteKind, bob: SiteKind): string | undefined {
   const kinds = [alice, bob];
   if (kinds.some((k) => OPEN_TODAY.has(k)) || alice === 'same-nat') return undefined;
   if (kinds.includes('upnp')) return NEEDS_MAPPING;
-  if (kinds.includes('symmetric')) return NEEDS_RELAY;
+  // A symmetric side meets the other at the lab's volunteer relay (issue 11 §4): relayed is expected there.
+  if (kinds.includes('symmetric')) return undefined;
   return NEEDS_PUNCH;
 }
 

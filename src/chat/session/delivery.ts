@@ -10,8 +10,8 @@
  * message survives kill -9 and power loss from then on) and only then goes out; received messages are acked
  * after it, all of a turn's ids in as few ack frames as fit (64 ids each). A group of nothing but a friend's
  * receipts is not fsync'd: it survives kill -9, and what a power cut takes comes again (the message is still
- * queued, so it is resent, deduped and acked again; read receipts are repeated on every new session). A typing or
- * request frame first commits what arrived before it, so nothing is reported out of order.
+ * queued, so it is resent, deduped and acked again; read receipts are repeated on every new session). A typing,
+ * request or file frame first commits what arrived before it, so nothing is reported out of order.
  *
  * Profiles: our name goes out once the friend's hello shows it knows the profile frame, and again when it changes.
  */
@@ -44,6 +44,10 @@ export interface DeliveryEvents {
   onFriendRequestFrame(peer: Buffer, session: ChatSession): void;
   /** The friend told us the name they give themself (remote input: the owner validates it). */
   onProfile(peer: Buffer, name: string): void;
+  /** The friend's hello: which protocol version its side of this session speaks. */
+  onHello?(peer: Buffer, session: ChatSession, version: number): void;
+  /** A file-offer or file-state frame (src/chat/files/file-transfers.ts). */
+  onFileFrame?(peer: Buffer, session: ChatSession, frame: ChatFrame): void;
 }
 
 export const DEFAULT_RETRANSMIT_MS = 10_000;
@@ -254,6 +258,12 @@ export class Delivery {
           this.#takesProfile.add(session);
           this.#sendProfileOn(session);
         }
+        this.#events.onHello?.(peer, session, frame.version);
+        return;
+      case 'file-offer':
+      case 'file-state':
+        this.#group.flush();
+        this.#events.onFileFrame?.(peer, session, frame);
         return;
       case 'profile':
         this.#events.onProfile(peer, frame.name);

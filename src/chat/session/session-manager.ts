@@ -17,16 +17,27 @@
  * Strangers: an incoming XX handshake needs a StrangerGate ticket before any DH is done for it, must complete
  * within the gate's handshakeMs, and holds its ticket until it closes or proves to be a friend. IK is never
  * rationed: a friend always gets in (a stranger's IK is refused right after the handshake).
+ * Relayed sessions (adoptRelayed; src/chat/relay): a direct session always replaces a relayed one and a relayed one
+ * never replaces a direct one (both sides apply the rule, so they agree); while only a relayed session is up the
+ * friend is still dialled directly on the back-off schedule, so a path that opens later is taken.
  */
+import type { Duplex } from 'node:stream';
 import type { SecurePattern, UtpEndpoint, UtpSocket } from '../../net/index.ts';
 import { addressKey, type UdpAddress } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import { ContactState, type Presence } from '../store/contacts.ts';
 import { FriendHosts } from './friend-hosts.ts';
-import { ChatSession, SessionCloseCode, type SessionContext, type SessionHandlers } from './session.ts';
+import {
+  CHAT_CHANNEL,
+  ChatSession,
+  SessionCloseCode,
+  type SessionContext,
+  type SessionHandlers,
+} from './session.ts';
 import { StrangerGate, type StrangerLimits, type StrangerTicket } from './stranger-gate.ts';
 
-export type Admission = 'friend' | 'request' | 'refuse';
+/** friend: an accepted contact; member: someone who shares a group with us (groups/group-service.ts). */
+export type Admission = 'friend' | 'member' | 'request' | 'refuse';
 
 export interface SessionManagerHooks {
   /** Decides what an authenticated peer may do; may change the store (a pending request becomes accepted). */
@@ -37,6 +48,10 @@ export interface SessionManagerHooks {
   onFriendSession(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame'>;
   onRequestSession(peer: Buffer, session: ChatSession): void;
   onPresence(peer: Buffer, presence: Presence): void;
+  /** An authenticated stream of another channel than the chat's came in: true when the owner took it. */
+  onChannelStream?(peer: Buffer, session: ChatSession): boolean;
+  /** A friend's active session ended (not replaced by another): the relay links rejoin. */
+  onFriendSessionEnd?(peer: Buffer, session: ChatSession): void;
 }
 
 export const SIMULTANEOUS_WINDOW_MS = 10_000;
@@ -129,6 +144,27 @@ export class SessionManager {
     return active?.isOpen === true ? active : undefined;
   }
 
+  /**
+   * A relay matched us with a friend (src/chat/relay): run the session over that stream. It is installed like a
+   * dialled one, once the key that answered is the friend's.
+   */
+  adoptRelayed(peer: Buffer, stream: Duplex, relay: UdpAddress, isInitiator: boolean): void {
+    if (this.#isClosed) {
+      stream.destroy();
+      return;
+    }
+    const session = ChatSession.overRelay(this.#ctx, stream, relay, isInitiator, peer);
+    this.#pending.add(session);
+    session.established.then(
+      () => {
+        this.#pending.delete(session);
+        if (session.peerKey?.equals(peer) === true) this.#onEstablished(session);
+        else session.close(SessionCloseCode.refused);
+      },
+      () => this.#pending.delete(session),
+    );
+  }
+
   /** Endpoints from the friend's rendezvous record (or a hint): remembered and dialled now if no session. */
   addCandidates(peer: Buffer, endpoints: readonly UdpAddress[]): void {
     const state = this.#state(peer);
@@ -159,7 +195,7 @@ export class SessionManager {
   connect(peer: Buffer): void {
     if (this.#isClosed) return;
     const state = this.#state(peer);
-    if (state.active?.isOpen === true || state.isDialing) return;
+    if (hasDirect(state) || state.isDialing) return;
     const mode = this.#hooks.dialMode(peer);
     if (mode === undefined) return;
     const candidates = this.#candidates(state);
@@ -172,11 +208,11 @@ export class SessionManager {
       remaining--;
       if (remaining > 0) return;
       state.isDialing = false;
-      if (state.active?.isOpen !== true) this.#scheduleRetry(state);
+      if (!hasDirect(state)) this.#scheduleRetry(state);
     };
     candidates.forEach((address, index) => {
       const dial = (): void => {
-        if (this.#isClosed || state.active?.isOpen === true) {
+        if (this.#isClosed || hasDirect(state)) {
           onDialEnd();
           return;
         }
@@ -279,6 +315,11 @@ export class SessionManager {
       session.close(SessionCloseCode.refused);
       return;
     }
+    if (session.channel !== CHAT_CHANNEL) {
+      // Another channel (a file stream): its owner takes it (detach) or it is refused; never a chat session.
+      if (this.#hooks.onChannelStream?.(peer, session) !== true) session.close(SessionCloseCode.refused);
+      return;
+    }
     let admission: Admission;
     try {
       admission = this.#hooks.admit(peer, peerInfo.pattern, session.isInitiator);
@@ -302,7 +343,12 @@ export class SessionManager {
     const state = this.#state(peer);
     const existing = state.active;
     if (existing?.isOpen === true && existing !== session) {
-      if (this.#keepsExisting(existing, session, peer)) {
+      if (session.path === 'relayed' && existing.path !== 'relayed') {
+        session.close(SessionCloseCode.replaced);
+        return;
+      }
+      const isUpgrade = existing.path === 'relayed' && session.path !== 'relayed';
+      if (!isUpgrade && this.#keepsExisting(existing, session, peer)) {
         this.#park(state, existing, session);
         return;
       }
@@ -350,14 +396,21 @@ export class SessionManager {
     const wasOnline = state.isOnline;
     state.isOnline = true;
     try {
-      this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'session');
-      this.#store.contacts.setPresence(peer, 'online');
+      // A group member who is not a contact has no row here (the groups keep its endpoints); a relayed
+      // session's remote address is the relay's, not the friend's.
+      if (this.#store.contacts.get(peer) !== undefined) {
+        if (session.path !== 'relayed')
+          this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'session');
+        this.#store.contacts.setPresence(peer, 'online');
+      }
     } catch (error) {
       this.#ctx.logger.warn({ error: String(error) }, 'chat: could not save presence');
     }
     if (!wasOnline) this.#hooks.onPresence(peer, 'online');
     const handlers = this.#hooks.onFriendSession(peer, session);
     session.admit({ ...handlers, onClose: (_code, detail) => this.#onFriendClosed(state, session, detail) });
+    // Relayed: keep trying the friend directly (back-off), so a path that opens later replaces the relay.
+    if (session.path === 'relayed') this.#scheduleRetry(state);
   }
 
   /** The tie-break: both sides reach the same answer from the two sessions' initiators. */
@@ -380,6 +433,7 @@ export class SessionManager {
     state.active = undefined;
     if (this.#isClosed) return;
     if (session.closeCode === SessionCloseCode.replaced) return;
+    this.#hooks.onFriendSessionEnd?.(state.key, session);
     // A session that lasted was a good one: redial at once with a fresh back-off; after a short one, back off.
     if (this.#ctx.clock.now() - (session.establishedMs ?? 0) >= STABLE_SESSION_MS) state.attempts = 0;
     // Away only if no other session takes over within the grace period (a simultaneous open's loser closing
@@ -408,7 +462,7 @@ export class SessionManager {
   }
 
   #scheduleRetry(state: PeerState, fixedDelayMs?: number): void {
-    if (this.#isClosed || state.active?.isOpen === true) return;
+    if (this.#isClosed || hasDirect(state)) return;
     const base = BACKOFF_MS[Math.min(state.attempts, BACKOFF_MS.length - 1)] as number;
     state.attempts++;
     const delayMs = fixedDelayMs ?? Math.round(base * (0.8 + this.#ctx.random.int(401) / 1000));
@@ -457,4 +511,9 @@ export class SessionManager {
     }
     return state;
   }
+}
+
+/** A session straight to the friend is up (a relayed one does not stop us dialling). */
+function hasDirect(state: PeerState): boolean {
+  return state.active?.isOpen === true && state.active.path !== 'relayed';
 }

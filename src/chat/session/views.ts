@@ -8,6 +8,7 @@ import { encodeFriendCode } from '../friend-code.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import type { Contact, Presence } from '../store/contacts.ts';
 import type { MessageState } from '../store/message-state.ts';
+import type { ContactPath } from './path.ts';
 import type { StoredMessage } from '../store/messages.ts';
 
 export interface ContactView {
@@ -20,6 +21,11 @@ export interface ContactView {
   readonly profileName: string | null;
   /** Only for a contact we sent a request to and who has not accepted: has their daemon received it yet? */
   readonly request?: 'sent' | 'received';
+  /**
+   * How we reach them now (path.ts): direct, punched, mapped, relayed, dht (no session), or null (offline).
+   * Present in every view ChatNode builds (optional only so that hand-made views in tests stay valid).
+   */
+  readonly path?: ContactPath | null;
 }
 /** Our own profile: the name friends are sent, and our friend code. */
 export interface ProfileView {
@@ -63,7 +69,11 @@ export function toView(m: StoredMessage): MessageView {
   return { id: m.id.toString('hex'), from: codeOf(m.sender), text: m.text, ts: m.createdMs, state: m.state };
 }
 
-export function toContactView(c: Contact, request?: 'sent' | 'received'): ContactView {
+/** `request`: only for a contact we sent a request to (pending); `path`: how we reach them now (path.ts). */
+export function toContactView(
+  c: Contact,
+  extras: { request?: 'sent' | 'received' | undefined; path?: ContactPath | null } = {},
+): ContactView {
   const code = codeOf(c.publicKey);
   return {
     name: c.name ?? code,
@@ -71,7 +81,8 @@ export function toContactView(c: Contact, request?: 'sent' | 'received'): Contac
     presence: c.presence,
     lastSeen: c.lastSeenMs ?? null,
     profileName: c.profileName ?? null,
-    ...(request === undefined ? {} : { request }),
+    ...(extras.request === undefined ? {} : { request: extras.request }),
+    path: extras.path ?? null,
   };
 }
 

@@ -31,6 +31,8 @@ export const chatFramesTarget: FuzzTarget = {
     Buffer.of(6),
     Buffer.of(7),
     Buffer.of(8),
+    Buffer.of(0x0b),
+    Buffer.of(0x0c),
     Buffer.of(64),
     Buffer.of(65),
     Buffer.of(0, 0, 0x40, 0x11),
@@ -63,6 +65,15 @@ export const chatFramesTarget: FuzzTarget = {
         stamp: { hour: 491_234, nonces: random.bytes(128) },
       }),
       encodeChatFrame({ type: 'request-ack', status: 'received', stampBits: 15 }),
+      encodeChatFrame({
+        type: 'file-offer',
+        transferId: id(),
+        sizeBytes: 3 * 2 ** 30,
+        pieceBytes: 262_144,
+        root: random.bytes(32),
+        name: '../report\u202e.pdf',
+      }),
+      encodeChatFrame({ type: 'file-state', transferId: id(), state: 'canceled' }),
     ].map((framed) => framed.subarray(LENGTH_BYTES));
   },
   run(input: Buffer): string {
