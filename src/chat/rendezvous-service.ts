@@ -18,7 +18,8 @@
  * bundles that were put at least once (oldest first), acked = the friend's bundles we stored (newest first), and
  * our current one-time prekey for that friend (made here on first use; offline-mailbox.ts rotates it).
  * Timing: publish at start, on endpointsChanged(), and every 30–60 min (jittered). Fetch at start, then poll
- * each friend with back-off 15 s doubling to 5 min. Both cover the neighbouring day epoch near a boundary.
+ * each friend with back-off 15 s doubling to 5 min, skipping the polls while a session with them is up
+ * (isConnected). Both cover the neighbouring day epoch near a boundary.
  * DhtNode's own hourly republisher is told to forget our records: this service re-publishes them itself, fresh.
  * A friend whose contact is no longer `accepted` (declined, blocked, removed) stops being polled and published.
  * Failures are logged and retried on the next tick; publishNow/refreshNow reject with the DHT's error.
@@ -59,6 +60,13 @@ export interface RendezvousServiceOptions {
   localEndpoints(): UdpAddress[];
   /** Reachable DHT nodes that forward punch notes for us (introducer-keeper.ts). */
   introducers?(): UdpAddress[];
+  /**
+   * Is a session with this friend up? Its record is then not polled: the session is fresher news than the record
+   * (where the friend is, that it is around), and sending goes over it. When the session ends the friend turns
+   * away and resetBackoff() polls again within pollFirstMs. Explicit fetches (refreshNow: before dialling, before
+   * sealing an offline bundle to the current prekey) still run. Default: never connected (always poll).
+   */
+  isConnected?(friendPk: Buffer): boolean;
 }
 
 export interface RecordInfo {
@@ -331,6 +339,11 @@ export class RendezvousService {
       if (this.#isClosed) return;
       if (this.#opts.store.contacts.get(f.pk)?.state !== 'accepted') {
         this.#friends.delete(f.pk.toString('hex'));
+        return;
+      }
+      // An idle daemon's DHT traffic was mostly these polls, online friends' included (issue 13 §4).
+      if (this.#opts.isConnected?.(f.pk) === true) {
+        this.#schedulePoll(f);
         return;
       }
       void this.#fetch(f)

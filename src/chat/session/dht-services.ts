@@ -86,6 +86,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
       return observed === undefined ? opts.localEndpoints() : [observed, ...opts.localEndpoints()];
     },
     introducers: () => introducers.introducers(),
+    isConnected,
   });
   const punch = new PunchService({
     ...common,
