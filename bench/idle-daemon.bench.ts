@@ -35,10 +35,10 @@ import {
 const minutes = Number(stringOption('minutes') ?? '10');
 if (!(minutes > 0 && minutes <= 120)) throw new Error('--minutes wants a number in (0, 120]');
 const friendCount = intOption('friends', 20);
-const offlineCount = Math.min(
-  friendCount,
-  Number(stringOption('offline') ?? String(Math.floor(friendCount / 2))),
-);
+const offlineCount = Number(stringOption('offline') ?? String(Math.floor(friendCount / 2)));
+if (!Number.isInteger(offlineCount) || offlineCount < 0 || offlineCount > friendCount) {
+  throw new Error('--offline wants an integer from 0 to --friends');
+}
 const testnetNodes = intOption('nodes', 30);
 const settleS = intOption('settle-s', 60);
 const sampleS = intOption('sample-s', 5);
