@@ -97,6 +97,19 @@ export class ExternalIpVoter {
     return { host: this.#current, port: this.#currentPort };
   }
 
+  /**
+   * The port each voter currently naming host saw us on (its latest report, within sinceMs): one port for all
+   * means our NAT keeps one mapping whoever we talk to; many ports, that it maps per destination (symmetric).
+   */
+  portsReportedFor(host: string, nowMs: number, sinceMs = this.#windowMs): number[] {
+    this.#expire(nowMs);
+    const ports: number[] = [];
+    for (const vote of this.#votes.values()) {
+      if (vote.reportedHost === host && nowMs - vote.atMs <= sinceMs) ports.push(vote.reportedPort);
+    }
+    return ports;
+  }
+
   /** Number of voters currently remembered (for stats and tests). */
   voterCount(): number {
     return this.#votes.size;

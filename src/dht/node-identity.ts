@@ -76,6 +76,16 @@ export class NodeIdentity {
     return this.#voters[this.idFamily].currentAddress() ?? this.#voters[other].currentAddress();
   }
 
+  /**
+   * The confirmed external host of the id family and the port each recent voter saw us on there (see
+   * ExternalIpVoter.portsReportedFor): what the chat layer reads our NAT's mapping behaviour from.
+   */
+  externalReports(nowMs: number, sinceMs?: number): { host: string; ports: number[] } | undefined {
+    const voter = this.#voters[this.idFamily];
+    const host = voter.current();
+    return host === undefined ? undefined : { host, ports: voter.portsReportedFor(host, nowMs, sinceMs) };
+  }
+
   /** A responder at voterHost says it sees us as `reported`. Re-keys when that confirms a change. */
   vote(voterHost: string, reported: UdpAddress, nowMs: number): void {
     const family = familyOf(voterHost);
