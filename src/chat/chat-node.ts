@@ -166,10 +166,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       onFriendSession: (peer, session) => {
         this.#offline?.cancel(peer);
         this.#rendezvous?.resetBackoff(peer);
+        this.#nat?.sessionUp(peer);
         return this.#delivery.attach(peer, session);
       },
       onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
       onPresence: (peer, presence) => this.#onPresence(peer, presence),
+      // The friend was alive until now: its record is read on the fast schedule (a move, a NAT that lost us).
+      onFriendSessionClosed: (peer) => this.#rendezvous?.noteAlive(peer),
     });
     if (opts.dht !== undefined) {
       const services = createDhtServices(

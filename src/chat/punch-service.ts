@@ -57,6 +57,8 @@ export interface PunchServiceOptions {
   isConnected(peer: Buffer): boolean;
   /** Dial the friend at these endpoints now (SessionManager.addCandidates). */
   dial(peer: Buffer, endpoints: UdpAddress[]): void;
+  /** A fresh note of this friend was accepted (it is alive and punching: punch-coordinator.ts answers). */
+  onNoteAccepted?(peer: Buffer): void;
 }
 
 export interface PunchCounters {
@@ -202,6 +204,7 @@ export class PunchService {
       });
     }
     this.#opts.dial(peer, endpoints);
+    this.#opts.onNoteAccepted?.(peer);
   }
 
   #open(bytes: Buffer): { peer: Buffer; note: NonNullable<ReturnType<typeof openPunchNote>> } | undefined {

@@ -1,15 +1,18 @@
 /**
  * The DHT services a ChatNode runs when it has a DhtNode (DHT-SERVICES' classes), built and wired to the
  * session layer's callbacks: record endpoints become dial candidates, offline messages and their state changes
- * become ChatNode events, requesters found on our beacon topic are dialled back with XX. The introducer keeper
- * feeds the records (introducers, our endpoint as they see us); a friend's record with introducers makes us ask
- * them for a hole punch (punch-service.ts) while we dial.
+ * become ChatNode events, requesters found on our beacon topic are dialled back with XX. Hole punching is
+ * coordinated through the records (punch-coordinator.ts): a friend alive but unreachable, or a message waiting,
+ * makes us publish a wish and punch; the friend's wish makes us punch back. The introducer keeper feeds the
+ * records (introducers, our endpoint as they see us) and its introducers carry punch notes too (punch-service.ts).
  */
 import type { DhtNode } from '../../dht/index.ts';
 import type { Clock, Logger, Random, UdpAddress } from '../../runtime/index.ts';
 import type { UtpEndpoint } from '../../net/index.ts';
 import type { Identity } from '../identity.ts';
 import { IntroducerKeeper } from '../introducer-keeper.ts';
+import { classifyNatMapping, NAT_MAPPING_RULES, type NatMapping } from '../nat-mapping.ts';
+import { PunchCoordinator, type WishReason } from '../punch-coordinator.ts';
 import { OfflineMailbox } from '../offline-mailbox.ts';
 import { PunchService } from '../punch-service.ts';
 import { RendezvousService } from '../rendezvous-service.ts';
@@ -56,9 +59,14 @@ export interface DhtServices {
 export interface NatTraversal {
   introducers: IntroducerKeeper;
   punch: PunchService;
+  coordinator: PunchCoordinator;
+  /** How our NAT maps us, from the DHT's reports (nat-mapping.ts). */
+  natMapping(): NatMapping;
   start(): void;
-  /** Dialling a friend without a session: ask the introducers of its latest record for a hole punch too. */
-  punchTowards(peer: Buffer): void;
+  /** We want a session with the friend (a message waits, or we moved): wish and punch (punch-coordinator.ts). */
+  punchTowards(peer: Buffer, reason?: WishReason): void;
+  /** A session with the friend came up. */
+  sessionUp(peer: Buffer): void;
   close(): void;
 }
 
@@ -77,6 +85,8 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     ...common,
     onChange: () => rendezvous.endpointsChanged(),
   });
+  const natMapping = (): NatMapping =>
+    classifyNatMapping(opts.dht.externalReports(NAT_MAPPING_RULES.reportWindowMs), opts.localEndpoints());
   const rendezvous = new RendezvousService({
     ...common,
     localEndpoints: () => {
@@ -84,22 +94,39 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
       return observed === undefined ? opts.localEndpoints() : [observed, ...opts.localEndpoints()];
     },
     introducers: () => introducers.introducers(),
+    natMapping,
+    isConnected,
   });
-  const punch = new PunchService({
+  // Created before the coordinator its notes feed; notes only come after start().
+  const punch: PunchService = new PunchService({
     ...common,
     observedEndpoint: () => introducers.observedEndpoint(),
     isConnected,
     dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
+    onNoteAccepted: (peer) => {
+      rendezvous.noteAlive(peer);
+      coordinator.onNote(peer);
+    },
   });
-  rendezvous.onRecord((peer, record) => {
+  const coordinator = new PunchCoordinator({
+    rendezvous,
+    dht: opts.dht,
+    clock: opts.clock,
+    logger: opts.logger,
+    natMapping,
+    isConnected,
+    dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
+    introducerPunch: (peer, record) => {
+      punch.punch(peer, record).catch((error) => opts.logger.warn({ error: String(error) }, 'punch failed'));
+    },
+  });
+  rendezvous.onRecord((peer, record, info) => {
     hooks.onRecord(
       peer,
       record.endpoints.map((e) => e.address),
       record.timestampMs,
     );
-    // The record's endpoints are being dialled now: if the friend is behind a NAT, its introducers can tell it
-    // to punch towards us at the same time.
-    if (record.introducers.length > 0 && !isConnected(peer)) void punch.punch(peer, record);
+    coordinator.onRecord(peer, record, info);
   });
   const mailbox = new OfflineMailbox({
     ...common,
@@ -116,16 +143,16 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
   const nat: NatTraversal = {
     introducers,
     punch,
-    punchTowards: (peer) => {
-      const record = rendezvous.latestRecord(peer);
-      if (record === undefined || isConnected(peer)) return;
-      punch.punch(peer, record).catch((error) => opts.logger.warn({ error: String(error) }, 'punch failed'));
-    },
+    coordinator,
+    natMapping,
+    punchTowards: (peer, reason = 'message') => coordinator.want(peer, reason),
+    sessionUp: (peer) => coordinator.sessionUp(peer),
     start: () => {
       punch.start();
       introducers.start();
     },
     close: () => {
+      coordinator.close();
       introducers.close();
       punch.close();
     },

@@ -33,6 +33,8 @@ export interface SessionManagerHooks {
   onFriendSession(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame' | 'onBatchEnd'>;
   onRequestSession(peer: Buffer, session: ChatSession): void;
   onPresence(peer: Buffer, presence: Presence): void;
+  /** A friend's active session closed (not replaced by another): the friend was there until now. */
+  onFriendSessionClosed?(peer: Buffer): void;
 }
 
 export const SIMULTANEOUS_WINDOW_MS = 10_000;
@@ -329,6 +331,7 @@ export class SessionManager {
     state.active = undefined;
     if (this.#isClosed) return;
     if (session.closeCode === SessionCloseCode.replaced) return;
+    this.#hooks.onFriendSessionClosed?.(state.key);
     // A session that lasted was a good one: redial at once with a fresh back-off; after a short one, back off.
     if (this.#ctx.clock.now() - (session.establishedMs ?? 0) >= STABLE_SESSION_MS) state.attempts = 0;
     // Away only if no other session takes over within the grace period (a simultaneous open's loser closing
