@@ -23,7 +23,7 @@ import { checkName, isValidName } from './contact-name.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
-import { createDhtServices, type DhtServices } from './session/dht-services.ts';
+import { type BirthdaySeams, createDhtServices, type DhtServices } from './session/dht-services.ts';
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
@@ -88,6 +88,8 @@ export interface ChatNodeOptions {
   retransmitMs?: number;
   /** How long a queued message waits for a session before going to the DHT (default 8 s). */
   offlineAfterMs?: number;
+  /** Seams for the birthday technique (the chat socket's PunchTransport, extra sockets); without: not tried. */
+  birthday?: BirthdaySeams;
 }
 
 export interface ChatNodeEvents {

@@ -175,3 +175,5 @@ export {
   MAX_CHAT_FRAME_BYTES,
 } from './session/frames.ts';
 export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';
+export { PunchTransport } from './punch-transport.ts';
+export type { BirthdaySeams } from './session/dht-services.ts';

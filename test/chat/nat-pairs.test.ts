@@ -105,3 +105,32 @@ describe('when only the DHT is left (symmetric × symmetric)', { timeout: 300_00
     }
   });
 });
+
+describe('the birthday technique: port-restricted × symmetric', { timeout: 300_000 }, () => {
+  /** Seconds to a session for one seed, or undefined when none came within maxMs. */
+  async function run(seed: string, hasBirthday: boolean, maxMs: number) {
+    const world = await NatWorld.create(seed);
+    try {
+      const alice = await world.addUser('alice', world.nat(NAT_KINDS.portRestricted), { hasBirthday });
+      const bob = await world.addUser('bob', world.nat(NAT_KINDS.symmetric), { hasBirthday });
+      world.befriend(alice, bob);
+      await world.start(alice, bob);
+      await alice.node.send('bob', 'across a randomising NAT');
+      return await world
+        .until(() => alice.node.isConnected('bob') && bob.node.isConnected('alice'), maxMs)
+        .catch(() => undefined);
+    } finally {
+      world.close();
+    }
+  }
+
+  test('sessions form (three seeds); without the technique, none does', async () => {
+    const times = [];
+    for (const seed of ['birthday-1', 'birthday-2', 'birthday-3']) times.push(await run(seed, true, 30_000));
+    assert.ok(
+      times.every((t) => t !== undefined),
+      `sessions after ${times.join(', ')} ms`,
+    );
+    assert.equal(await run('birthday-1', false, 60_000), undefined, 'plain punching cannot guess the port');
+  });
+});

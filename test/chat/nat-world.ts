@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatNode } from '../../src/chat/chat-node.ts';
+import { PunchTransport } from '../../src/chat/punch-transport.ts';
 import { identityFromSeed } from '../../src/chat/identity.ts';
 import { ChatStore } from '../../src/chat/store/chat-store.ts';
 import { DhtNode } from '../../src/dht/index.ts';
@@ -107,15 +108,24 @@ export class NatWorld {
     return { network: nat, inside: { host: `192.168.${net}.${hostIndex}`, port: CHAT_PORT } };
   }
 
-  /** A user behind nat (undefined: a public host), its DHT joined and its ChatNode started. */
-  async addUser(name: string, nat: SimNat | undefined): Promise<NatUser> {
+  /**
+   * A user behind nat (undefined: a public host), not started. With hasBirthday (default true) its chat socket
+   * is wrapped in a PunchTransport and it may open extra sockets (the birthday technique), as the daemon does.
+   */
+  async addUser(
+    name: string,
+    nat: SimNat | undefined,
+    opts: { hasBirthday?: boolean } = {},
+  ): Promise<NatUser> {
     const index = this.users.length + 2;
     const { network, inside } = this.#bind(nat, index);
     const clock = this.sim.clock;
     const random = new SeededRandom(`${this.sim.seed}/${name}`);
     const identity = identityFromSeed(Buffer.alloc(32, index));
     const socket = new RoamingTransport(network.createTransport(inside));
-    const demux = new DatagramDemux(socket);
+    const punchTransport = new PunchTransport(socket, clock);
+    const hasBirthday = opts.hasBirthday ?? true;
+    const demux = new DatagramDemux(hasBirthday ? punchTransport : socket);
     const utp = new UtpEndpoint({ transport: demux.utp, clock, random });
     const dht = new DhtNode({
       transport: demux.krpc,
@@ -149,6 +159,17 @@ export class NatWorld {
         random,
         localEndpoints: () => [user.inside],
         name,
+        ...(hasBirthday
+          ? {
+              birthday: {
+                transport: punchTransport,
+                openSocket: () => {
+                  const where = user.nat ?? this.sim.network;
+                  return where.createTransport({ host: user.inside.host, port: 0 });
+                },
+              },
+            }
+          : {}),
       }),
       close: () => {
         void user.node.close();

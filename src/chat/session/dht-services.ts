@@ -7,12 +7,14 @@
  * records (introducers, our endpoint as they see us) and its introducers carry punch notes too (punch-service.ts).
  */
 import type { DhtNode } from '../../dht/index.ts';
-import type { Clock, Logger, Random, UdpAddress } from '../../runtime/index.ts';
+import type { Clock, DatagramTransport, Logger, Random, UdpAddress } from '../../runtime/index.ts';
 import type { UtpEndpoint } from '../../net/index.ts';
 import type { Identity } from '../identity.ts';
 import { IntroducerKeeper } from '../introducer-keeper.ts';
 import { classifyNatMapping, NAT_MAPPING_RULES, type NatMapping } from '../nat-mapping.ts';
+import { BirthdayPuncher } from '../punch-birthday.ts';
 import { PunchCoordinator, type WishReason } from '../punch-coordinator.ts';
+import type { PunchTransport } from '../punch-transport.ts';
 import { OfflineMailbox } from '../offline-mailbox.ts';
 import { PunchService } from '../punch-service.ts';
 import { RendezvousService } from '../rendezvous-service.ts';
@@ -31,6 +33,14 @@ export interface DhtServicesOptions {
   random: Random;
   logger: Logger;
   localEndpoints(): UdpAddress[];
+  /** The birthday technique's seams (punch-birthday.ts): without them, no birthday punching. */
+  birthday?: BirthdaySeams | undefined;
+}
+
+/** What the birthday technique needs from the socket layer: the chat socket's wrapper and extra sockets. */
+export interface BirthdaySeams {
+  readonly transport: PunchTransport;
+  openSocket(): DatagramTransport | undefined;
 }
 
 export interface DhtServicesHooks {
@@ -108,6 +118,17 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
       coordinator.onNote(peer);
     },
   });
+  const birthday =
+    opts.birthday === undefined
+      ? undefined
+      : new BirthdayPuncher({
+          transport: opts.birthday.transport,
+          openSocket: opts.birthday.openSocket,
+          clock: opts.clock,
+          random: opts.random,
+          logger: opts.logger,
+          onPath: (peer, remote) => hooks.sessions.addCandidates(peer, [remote]),
+        });
   const coordinator = new PunchCoordinator({
     rendezvous,
     dht: opts.dht,
@@ -119,6 +140,14 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     introducerPunch: (peer, record) => {
       punch.punch(peer, record).catch((error) => opts.logger.warn({ error: String(error) }, 'punch failed'));
     },
+    ...(birthday === undefined
+      ? {}
+      : {
+          birthday: (peer, role) => {
+            if (role.role === 'prober') birthday.probe(peer, role.host);
+            else birthday.listen(peer, role.target);
+          },
+        }),
   });
   rendezvous.onRecord((peer, record, info) => {
     hooks.onRecord(
@@ -153,6 +182,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     },
     close: () => {
       coordinator.close();
+      birthday?.close();
       introducers.close();
       punch.close();
     },
