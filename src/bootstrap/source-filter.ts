@@ -7,6 +7,8 @@
  * RFC 1918, link-local and loopback IPv4; link-local, loopback, multicast, unspecified, site-local, ULA,
  * IPv4-compatible and IPv4-mapped IPv6). With allowPrivate, private and loopback sources are served too, and
  * loopback sources are keyed by address and port, so test nodes sharing 127.0.0.1 count as different nodes.
+ * The benchmarking range 198.18.0.0/15 (RFC 2544) is never on the Internet: it is served only with allowPrivate,
+ * as the network-namespace lab's stand-in for public addresses (test/lab), keyed by IP like a public host.
  */
 
 export const SourceVerdict = {
@@ -51,6 +53,7 @@ function ipv4Kind(b: Uint8Array, o: number): number {
   if (a0 === 192 && a1 === 168) return KIND_PRIVATE;
   if (a0 === 169 && a1 === 254) return KIND_PRIVATE; // link-local
   if (a0 === 100 && (a1 & 0xc0) === 64) return KIND_PRIVATE; // carrier-grade NAT 100.64/10
+  if (a0 === 198 && (a1 & 0xfe) === 18) return KIND_PRIVATE; // benchmarking 198.18/15: the lab's Internet
   return KIND_PUBLIC;
 }
 

@@ -6,6 +6,10 @@
  * Choices (where the RFCs leave room for a DHT):
  * - 100.64.0.0/10 (carrier-grade NAT, RFC 6598) is `reserved`, not `private`: it is not reachable from the
  *   Internet, yet BEP 42 does not exempt it, so it must not share the private class that drives the exemption.
+ * - 198.18.0.0/15 (benchmarking, RFC 2544) is `benchmarking`: never on the Internet, so it is the network-namespace
+ *   lab's stand-in for public addresses (test/lab). Like a private address it is admitted only with
+ *   `--allow-private`; unlike one it is not BEP 42-exempt, so lab nodes there bind their ids to their IPs as
+ *   public nodes do (libtorrent treats the range the same way).
  * - Documentation ranges (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are `public`: they never appear
  *   on the Internet, so this costs nothing there, and tests may use them as stand-ins for public hosts.
  * - IPv6 unique-local fc00::/7 and the deprecated site-local fec0::/10 are `private`; anything outside 2000::/3
@@ -21,6 +25,7 @@ export type HostClass =
   | 'link-local'
   | 'unspecified'
   | 'multicast'
+  | 'benchmarking'
   | 'reserved';
 
 import { hostToBytes } from '../wire/index.ts';
@@ -67,10 +72,10 @@ function classifyV4(b: Buffer): HostClass {
   if (inV4(b, 10, 0, 8) || inV4(b, 172, 16, 12) || inV4(b, 192, 168, 16)) return 'private';
   if (inV4(b, 169, 254, 16)) return 'link-local';
   if (inV4(b, 224, 0, 4)) return 'multicast';
-  // 0/8 "this network", 100.64/10 CGNAT, 192.0.0/24 IETF protocol assignments, 198.18/15 benchmarking,
-  // 240/4 future use (and the 255.255.255.255 broadcast).
-  if (inV4(b, 0, 0, 8) || inV4(b, 100, 64, 10) || inV4(b, 198, 18, 15) || inV4(b, 240, 0, 4))
-    return 'reserved';
+  if (inV4(b, 198, 18, 15)) return 'benchmarking';
+  // 0/8 "this network", 100.64/10 CGNAT, 192.0.0/24 IETF protocol assignments, 240/4 future use (and the
+  // 255.255.255.255 broadcast).
+  if (inV4(b, 0, 0, 8) || inV4(b, 100, 64, 10) || inV4(b, 240, 0, 4)) return 'reserved';
   if (b[0] === 192 && b[1] === 0 && b[2] === 0) return 'reserved';
   return 'public';
 }
@@ -100,6 +105,15 @@ export function classifyHost(host: string): HostClass {
 /** True for hosts a DHT may talk to on the open Internet. */
 export function isPublicHost(host: string): boolean {
   return classifyHost(host) === 'public';
+}
+
+/**
+ * True for the hosts `--allow-private` admits besides public ones: the local-network classes and the
+ * benchmarking range the lab uses as its Internet.
+ */
+export function isAdmittedWhenPrivateAllowed(host: string): boolean {
+  const c = classifyHost(host);
+  return c === 'private' || c === 'loopback' || c === 'link-local' || c === 'benchmarking';
 }
 
 /** True for the local-network classes (private, loopback, link-local): usable on a LAN or loopback test network. */

@@ -12,7 +12,7 @@
  *   Our own id is judged by the same rule, so on loopback we only re-key when enforcement covers loopback.
  */
 import type { NodeInfo, UdpAddress } from './dht-types.ts';
-import { classifyHost, familyOf, isPublicHost } from './address-class.ts';
+import { classifyHost, familyOf, isAdmittedWhenPrivateAllowed, isPublicHost } from './address-class.ts';
 import { isBep42Exempt, isNodeIdValidForHost, nodeIdForHost } from './bep42.ts';
 import { EXTERNAL_IP_MIN_VOTES } from './constants.ts';
 import { ExternalIpVoter } from './external-ip.ts';
@@ -51,9 +51,10 @@ export class NodeIdentity {
   constructor(opts: NodeIdentityOptions) {
     this.#opts = opts;
     this.#id = Buffer.from(opts.id ?? randomNodeId(opts.random));
-    // Voters must be public hosts; a loopback test network (allowPrivate) lets everyone vote.
+    // Voters must be public hosts; a test network (allowPrivate: loopback, a LAN, the lab's 198.18/15) lets
+    // everyone vote.
     const isEligibleVoter = (host: string) =>
-      isPublicHost(host) || (opts.allowPrivate && isBep42Exempt(host));
+      isPublicHost(host) || (opts.allowPrivate && isAdmittedWhenPrivateAllowed(host));
     const minVotes = opts.minVotes ?? EXTERNAL_IP_MIN_VOTES;
     this.#voters = {
       4: new ExternalIpVoter({ minVotes, isEligibleVoter }),

@@ -21,6 +21,8 @@ describe('classifySource', () => {
     'fe80::1',
     'fd00::1',
     'fc12::3',
+    '198.18.0.1', // benchmarking (RFC 2544): the lab's Internet, a private test network to the server
+    '198.19.255.254',
   ];
   const neverHosts = ['0.0.0.0', '224.0.0.1', '255.255.255.255', '::', 'ff02::1', '::ffff:1.2.3.4'];
 

@@ -5,6 +5,7 @@ import {
   classifyHost,
   familyOf,
   ipBytesOf,
+  isAdmittedWhenPrivateAllowed,
   isIpv6,
   isLocalHost,
   isPublicHost,
@@ -35,7 +36,10 @@ describe('classifyHost', () => {
     ['239.255.255.250', 'multicast'],
     ['240.0.0.1', 'reserved'],
     ['255.255.255.255', 'reserved'],
-    ['198.18.0.1', 'reserved'],
+    ['198.18.0.1', 'benchmarking'], // RFC 2544: the lab's Internet (see the file header)
+    ['198.19.255.255', 'benchmarking'],
+    ['198.17.255.255', 'public'],
+    ['198.20.0.1', 'public'],
     ['192.0.0.8', 'reserved'],
     ['::', 'unspecified'],
     ['::1', 'loopback'],
@@ -84,6 +88,22 @@ test('family helpers', () => {
   assert.equal(isLocalHost('100.64.0.1'), false);
 });
 
+test('--allow-private admits the local classes and the benchmarking range, nothing reserved', () => {
+  for (const host of [
+    '10.0.0.1',
+    '192.168.1.2',
+    '127.0.0.1',
+    '169.254.1.1',
+    'fd00::1',
+    '198.18.0.1',
+    '198.19.3.4',
+  ])
+    assert.equal(isAdmittedWhenPrivateAllowed(host), true, host);
+  for (const host of ['8.8.8.8', '100.64.0.1', '0.0.0.0', '224.0.0.1', '240.0.0.1', '::', 'not an ip'])
+    assert.equal(isAdmittedWhenPrivateAllowed(host), false, host);
+  assert.equal(isPublicHost('198.18.0.1'), false, 'never public: the range is not on the Internet');
+});
+
 test('classifyHost never throws on arbitrary strings', () => {
   const classes = new Set([
     'public',
@@ -92,6 +112,7 @@ test('classifyHost never throws on arbitrary strings', () => {
     'link-local',
     'unspecified',
     'multicast',
+    'benchmarking',
     'reserved',
   ]);
   fc.assert(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { decodeRoutingTableState, xorDistance } from '../../src/dht/index.ts';
+import { decodeRoutingTableState, nodeIdForHost, xorDistance } from '../../src/dht/index.ts';
 import { compareDistance } from '../../src/dht/node-id.ts';
 import { SeededRandom } from '../../src/runtime/index.ts';
 import { createSimNet, SimNet } from './dht-node-harness.ts';
@@ -200,6 +200,22 @@ describe('DhtNode lifecycle', () => {
     await assert.rejects(a.findNode(Buffer.alloc(20)), { code: 'DHT_CLOSED' });
     await net.settle(10_000, 1_000);
     assert.equal(net.clock.pendingCount, 0);
+  });
+
+  test('198.18/15 (the lab) is admitted with allowPrivate only', async () => {
+    const net = new SimNet('benchmarking');
+    const first = net.add({ host: '198.18.1.10', id: nodeIdForHost('198.18.1.10', new SeededRandom('lab')) });
+    const lab = net.add({ host: '198.18.2.10', bootstrap: [first.address], allowPrivate: true });
+    const strict = net.add({ host: '198.18.3.10', bootstrap: [first.address], allowPrivate: false });
+    try {
+      await net.run(lab.node.start());
+      assert.equal(lab.node.routingTableSize(), 1, 'the lab node joined through a 198.18/15 contact');
+      await net.run(strict.node.start()).catch(() => undefined);
+      assert.equal(strict.node.routingTableSize(), 0, 'without allowPrivate the contact is never used');
+      assert.equal(first.node.stats().queriesIn.find_node, 1, 'only the lab node asked');
+    } finally {
+      net.close();
+    }
   });
 
   test('without allowPrivate, private bootstrap contacts are never queried', async () => {

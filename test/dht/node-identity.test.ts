@@ -48,6 +48,20 @@ describe('NodeIdentity (BEP 42)', () => {
     assert.deepEqual(rekeys, []);
   });
 
+  test('with allowPrivate, lab voters on 198.18/15 count and the id follows a 198.18/15 address', () => {
+    const at = { host: '198.19.1.1', port: 6881 };
+    const strict = identity({ id: Buffer.alloc(20, 1) });
+    for (const v of ['198.18.1.10', '198.18.2.10', '198.18.3.10']) strict.me.vote(v, at, 0);
+    assert.equal(strict.me.externalAddress(), undefined, 'not eligible without allowPrivate');
+    const lab = identity({ id: Buffer.alloc(20, 1), allowPrivate: true });
+    for (const v of ['198.18.1.10', '198.18.2.10', '198.18.3.10']) lab.me.vote(v, at, 0);
+    assert.deepEqual(lab.rekeys, ['198.19.1.1']);
+    assert.ok(isNodeIdValidForHost(lab.me.id, '198.19.1.1'));
+    // Not exempt from BEP 42, as a private host would be: a lab node must hold an id bound to its address.
+    const node = { id: Buffer.alloc(20, 0xab), address: { host: '198.18.1.10', port: 1 } };
+    assert.equal(lab.me.isCompliant(node), false);
+  });
+
   test('compliance: exempt private hosts unless enforced on private', () => {
     const node = { id: Buffer.alloc(20, 0xab), address: { host: '10.0.0.5', port: 1 } };
     assert.equal(identity().me.isCompliant(node), true);

@@ -1,7 +1,9 @@
 /**
- * One unsolicited KRPC ping from a fresh socket, for nat-punch.test.ts: run inside a namespace as
- *   node --import tsx test/integration/nat-probe.ts <host> <port> <waitMs>
- * prints {"answered":true|false}. It shows whether a packet nobody asked for gets through a NAT.
+ * One unsolicited KRPC ping from a fresh socket: run inside a lab namespace as
+ *   node --import tsx test/lab/krpc-ping.ts <host> <port> <waitMs>
+ * prints {"answered":true|false}. It shows whether a packet nobody asked for gets through a NAT to a daemon.
+ *
+ *   this namespace: fresh socket ──KRPC ping──► host:port (a public node, or a NAT's WAN where a daemon hides)
  */
 import { DhtNode } from '../../src/dht/index.ts';
 import { cryptoRandom, systemClock, UdpTransport } from '../../src/runtime/index.ts';

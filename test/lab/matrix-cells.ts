@@ -1,0 +1,122 @@
+/**
+ * The NAT matrix: every pair of site kinds (Alice behind one, Bob behind the other) plus both users behind one
+ * NAT (hairpin on and off), each with the path issue 11 expects once its features exist, and — where today's
+ * code cannot get there yet — the reason, which nat-matrix.test.ts turns into a node:test `todo`. This table is
+ * what drives the later work: a feature is done when its cells lose their todo.
+ *
+ * Paths: `direct` (a UDP session between the two: punched, mapped, LAN or to a public side), `relayed` (through a
+ * volunteer `dhtchat relay`, issue 11 §4), `dht` (no session: messages through the offline mailbox).
+ *
+ *   cell A×B:   Internet ──┬── site of kind A ── alice        same-nat:  Internet ── router ──┬── alice
+ *                          └── site of kind B ── bob                                          └── bob
+ */
+import type { Path } from './lab-chat.ts';
+import { SITE_KINDS, type SiteKind } from './routers.ts';
+
+export type PairKind = (typeof SITE_KINDS)[number];
+
+export interface MatrixCell {
+  /** `alice-kind×bob-kind`, or `same-nat` / `same-nat+hairpin`. */
+  readonly id: string;
+  readonly alice: SiteKind;
+  readonly bob: SiteKind;
+  /** same-nat only: both users behind one router, with or without hairpinning. */
+  readonly hasHairpin?: boolean;
+  /** The paths that count as a pass once issue 11 is done (the first is the one expected). */
+  readonly expectedPaths: readonly Path[];
+  /** Why today's code cannot form the expected session (then a todo), or undefined. */
+  readonly sessionTodo?: string;
+  /** Why today's code cannot complete a friend request here (then a todo), or undefined. */
+  readonly requestTodo?: string;
+}
+
+/** A NAT that lets a friend who knows our endpoint in: none, full cone, or one that maps ports on request. */
+const OPEN_KINDS: ReadonlySet<PairKind> = new Set(['public', 'full-cone', 'upnp']);
+/** What is open without any of issue 11's features (upnp needs port mapping first). */
+const OPEN_TODAY: ReadonlySet<SiteKind> = new Set(['public', 'full-cone']);
+
+const NEEDS_PUNCH =
+  'needs punching without dhtchat introducers (issue 11 §2): today a session forms only when both record polls dial at once';
+const NEEDS_RELAY = 'needs a relay (issue 11 §4): symmetric NAT against a filtering one, no punch today';
+const NEEDS_MAPPING = 'needs port mapping (issue 11 §3): the upnp router filters until a port is mapped';
+const NEEDS_REQUEST_PUNCH =
+  "needs friend requests across NATs (issue 11 §5): the recipient's dial-back is a plain dial the requester's NAT drops";
+const NEEDS_REQUEST_LAN =
+  'needs friend requests across NATs (issue 11 §5): the announce carries the public address, which a LAN peer reaches only through a hairpinning router';
+
+/**
+ * Why today's code cannot form the session (baseline of 2026-12-07, docs/lab/baseline-2026-12-07.md: cells with a
+ * public or full-cone side formed one in 5 of 5 runs, within 33 s; the others in 0-5 of 5, by chance or never).
+ */
+function sessionTodo(alice: SiteKind, bob: SiteKind): string | undefined {
+  const kinds = [alice, bob];
+  if (kinds.some((k) => OPEN_TODAY.has(k)) || alice === 'same-nat') return undefined;
+  if (kinds.includes('upnp')) return NEEDS_MAPPING;
+  if (kinds.includes('symmetric')) return NEEDS_RELAY;
+  return NEEDS_PUNCH;
+}
+
+/** Why today's code cannot complete Alice's request to Bob: it does when Bob's dial-back reaches Alice as is. */
+function requestTodo(alice: SiteKind, hasHairpin: boolean): string | undefined {
+  if (OPEN_TODAY.has(alice)) return undefined;
+  if (alice === 'same-nat') return hasHairpin ? undefined : NEEDS_REQUEST_LAN;
+  return NEEDS_REQUEST_PUNCH;
+}
+
+function pairCell(alice: PairKind, bob: PairKind): MatrixCell {
+  const kinds = [alice, bob];
+  const isBothSymmetric = alice === 'symmetric' && bob === 'symmetric';
+  // A symmetric side can only be reached directly by an open side; against a port-keeping NAT the birthday
+  // technique (issue 11 §2) may still make it direct.
+  const expectedPaths: readonly Path[] =
+    kinds.some((k) => OPEN_KINDS.has(k)) || !kinds.includes('symmetric')
+      ? ['direct']
+      : isBothSymmetric
+        ? ['relayed']
+        : ['relayed', 'direct'];
+  const session = sessionTodo(alice, bob);
+  const request = requestTodo(alice, false);
+  return {
+    id: `${alice}×${bob}`,
+    alice,
+    bob,
+    expectedPaths,
+    ...(session === undefined ? {} : { sessionTodo: session }),
+    ...(request === undefined ? {} : { requestTodo: request }),
+  };
+}
+
+export const MATRIX: readonly MatrixCell[] = [
+  ...SITE_KINDS.flatMap((alice, i) => SITE_KINDS.slice(i).map((bob) => pairCell(alice, bob))),
+  // Both behind one router: LAN endpoints in the records make the session direct, hairpin or not.
+  {
+    id: 'same-nat',
+    alice: 'same-nat',
+    bob: 'same-nat',
+    hasHairpin: false,
+    expectedPaths: ['direct'],
+    requestTodo: NEEDS_REQUEST_LAN,
+  },
+  { id: 'same-nat+hairpin', alice: 'same-nat', bob: 'same-nat', hasHairpin: true, expectedPaths: ['direct'] },
+];
+
+/** npm test's slice: each kind against a port-keeping NAT, symmetric × symmetric, and one same-NAT pair. */
+export const SLICE_IDS: readonly string[] = [
+  ...SITE_KINDS.map((kind) =>
+    kind === 'port-restricted' ? 'port-restricted×port-restricted' : cellIdWithPr(kind),
+  ),
+  'symmetric×symmetric',
+  'same-nat',
+];
+
+function cellIdWithPr(kind: PairKind): string {
+  const a = SITE_KINDS.indexOf(kind);
+  const b = SITE_KINDS.indexOf('port-restricted');
+  return a < b ? `${kind}×port-restricted` : `port-restricted×${kind}`;
+}
+
+export function cellById(id: string): MatrixCell {
+  const cell = MATRIX.find((c) => c.id === id);
+  if (cell === undefined) throw new Error(`no cell ${id}; cells: ${MATRIX.map((c) => c.id).join(', ')}`);
+  return cell;
+}
