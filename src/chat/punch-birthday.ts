@@ -15,7 +15,8 @@
  * 64 % for 256 × 256 in one round; the friend's answering round probes again while the sockets are still open
  * (87 % over both). Bounds: ≤ 256 sockets for ≤ BIRTHDAY.listenerHoldMs, 3 hellos each (768 datagrams of 8
  * bytes, ~20 KB with headers), ≤ 256 probes per round spread over 4 s; one attempt per friend per role at a time,
- * BIRTHDAY.maxAttempts at once in all, none sooner than minIntervalMs after the last one to that friend. Punch
+ * one listening attempt at once in all (256 file descriptors) and two probing, none sooner than minIntervalMs
+ * after the last one to that friend. Punch
  * packets are answered only from the friend's own host (prober) or endpoint (listener); the session that follows
  * is authenticated by Noise like any other.
  *
@@ -40,7 +41,9 @@ export const BIRTHDAY = {
   probes: 256,
   probeSpreadMs: 4000,
   probeBatchMs: 125,
-  maxAttempts: 2,
+  /** Listening attempts at once (each holds up to 256 sockets: file descriptors), and probing ones. */
+  maxListens: 1,
+  maxProbes: 2,
   minIntervalMs: 8000,
   /** The ports a NAT draws from (Linux without --to-ports: 1024–65535). */
   firstPort: 1024,
@@ -54,7 +57,7 @@ const PacketType = { hello: 1, probe: 2, ack: 3 } as const;
 export interface BirthdayOptions {
   readonly transport: PunchTransport;
   /** An extra socket on our chat address, on a port the OS picks (undefined when none can be had). */
-  openSocket(): DatagramTransport | undefined;
+  openSocket(): Promise<DatagramTransport | undefined>;
   readonly clock: Clock;
   readonly random: Random;
   readonly logger?: Logger;
@@ -110,14 +113,26 @@ export class BirthdayPuncher {
     const attempt = this.#begin(peer, 'listener', { target });
     if (attempt === undefined) return;
     this.counters.listens++;
+    void Promise.all(
+      Array.from({ length: BIRTHDAY.listenerSockets }, () => this.#opts.openSocket().catch(() => undefined)),
+    ).then((sockets) => {
+      for (const socket of sockets) {
+        if (socket === undefined) continue;
+        this.counters.socketsOpened++;
+        // Opened after the attempt ended (found, or closed): not needed.
+        if (attempt.isDone) {
+          socket.close();
+          continue;
+        }
+        attempt.sockets.push(socket);
+        socket.onPacket((bytes, from) => this.#onListenerPacket(attempt, socket, bytes, from));
+      }
+      if (!attempt.isDone) this.#sendHellos(attempt, target);
+    });
+  }
+
+  #sendHellos(attempt: Attempt, target: UdpAddress): void {
     const hello = this.#packet(PacketType.hello, attempt.token);
-    for (let i = 0; i < BIRTHDAY.listenerSockets; i++) {
-      const socket = this.#opts.openSocket();
-      if (socket === undefined) break;
-      this.counters.socketsOpened++;
-      attempt.sockets.push(socket);
-      socket.onPacket((bytes, from) => this.#onListenerPacket(attempt, socket, bytes, from));
-    }
     for (const atMs of BIRTHDAY.listenerHelloAtMs) {
       attempt.timers.push(
         this.#opts.clock.setTimer(atMs, () => {
@@ -130,7 +145,10 @@ export class BirthdayPuncher {
       );
     }
     attempt.timers.push(this.#opts.clock.setTimer(BIRTHDAY.listenerHoldMs, () => this.#end(attempt)));
-    this.#log.debug({ friend: shortHex(peer), sockets: attempt.sockets.length }, 'birthday: listening');
+    this.#log.debug(
+      { friend: shortHex(attempt.peer), sockets: attempt.sockets.length },
+      'birthday: listening',
+    );
   }
 
   /** We keep one port: probe random ports of the friend's public host from our chat socket. */
@@ -171,7 +189,9 @@ export class BirthdayPuncher {
   ): Attempt | undefined {
     const key = `${role}:${peer.toString('hex')}`;
     const nowMs = this.#opts.clock.now();
-    if (this.#attempts.has(key) || this.#attempts.size >= BIRTHDAY.maxAttempts) return undefined;
+    const running = [...this.#attempts.values()].filter((a) => a.role === role).length;
+    const max = role === 'listener' ? BIRTHDAY.maxListens : BIRTHDAY.maxProbes;
+    if (this.#attempts.has(key) || running >= max) return undefined;
     if (nowMs - (this.#lastStartMs.get(key) ?? -Infinity) < BIRTHDAY.minIntervalMs) return undefined;
     this.#lastStartMs.set(key, nowMs);
     if (this.#lastStartMs.size > 1024) this.#lastStartMs.clear();

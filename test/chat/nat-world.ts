@@ -163,7 +163,7 @@ export class NatWorld {
           ? {
               birthday: {
                 transport: punchTransport,
-                openSocket: () => {
+                openSocket: async () => {
                   const where = user.nat ?? this.sim.network;
                   return where.createTransport({ host: user.inside.host, port: 0 });
                 },

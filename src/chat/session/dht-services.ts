@@ -40,7 +40,8 @@ export interface DhtServicesOptions {
 /** What the birthday technique needs from the socket layer: the chat socket's wrapper and extra sockets. */
 export interface BirthdaySeams {
   readonly transport: PunchTransport;
-  openSocket(): DatagramTransport | undefined;
+  /** An extra UDP socket on our chat address, on a port the OS picks (undefined: none to be had). */
+  openSocket(): Promise<DatagramTransport | undefined>;
 }
 
 export interface DhtServicesHooks {
