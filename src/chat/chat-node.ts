@@ -27,6 +27,7 @@ import { type BirthdaySeams, createDhtServices, type DhtServices } from './sessi
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
+import { SessionLiveness } from './session/session-liveness.ts';
 import { SessionManager } from './session/session-manager.ts';
 import type { ChatStore } from './store/chat-store.ts';
 import type { Contact, Presence } from './store/contacts.ts';
@@ -115,6 +116,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
+  readonly #liveness: SessionLiveness;
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -175,6 +177,19 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       onPresence: (peer, presence) => this.#onPresence(peer, presence),
       // The friend was alive until now: its record is read on the fast schedule (a move, a NAT that lost us).
       onFriendSessionClosed: (peer) => this.#rendezvous?.noteAlive(peer),
+      isSuspect: (peer) => this.#liveness.isSuspect(peer),
+    });
+    this.#liveness = new SessionLiveness({
+      clock: opts.clock,
+      sessions: () => this.#sessions.activeSessions(),
+      onSuspect: (peer) => {
+        this.#logger.debug(
+          { code: codeOf(peer) },
+          'chat: session quiet and unanswered: reaching the friend anew',
+        );
+        this.#rendezvous?.noteAlive(peer);
+        this.#nat?.punchTowards(peer, 'alive');
+      },
     });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
@@ -191,6 +206,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
             for (const id of ids) this.#emitState(peer, id, state);
           },
           sessions: this.#sessions,
+          isSuspect: (peer) => this.#liveness.isSuspect(peer),
+          onMoved: () => this.networkChanged(),
         },
       );
       this.#rendezvous = services.rendezvous;
@@ -218,6 +235,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#isStarted) return;
     this.#isStarted = true;
     this.#sessions.start();
+    this.#liveness.start();
     for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
       if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
       this.#sessions.connect(contact.publicKey);
@@ -244,6 +262,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#liveness.close();
     this.#offline?.close();
     this.#beacon?.close();
     this.#nat?.close();
@@ -443,6 +462,25 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
    */
   endpointsChanged(): void {
     if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
+  }
+
+  /**
+   * Our network changed (the daemon saw its interfaces change, or DHT nodes see us at a new public address):
+   * every session is probed (a dead one closes within seconds), our records are republished with our new
+   * endpoints, every friend is read on the fast schedule, and a punch is wished for with every friend alive
+   * (issue 11 §9). Messages queued meanwhile go out once a session is back (the receiver dedupes by id).
+   */
+  networkChanged(): void {
+    if (!this.#areServicesStarted || this.#isClosed) return;
+    const peers = [...this.#sessions.activeSessions()].map((s) => s.peer);
+    this.#logger.info(
+      { event: 'network_changed', sessions: peers.length },
+      'network changed: reaching friends anew',
+    );
+    this.#liveness.probeAll();
+    this.#nat
+      ?.moved(peers)
+      .catch((error) => this.#logger.warn({ error: String(error) }, 'move handling failed'));
   }
 
   /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */

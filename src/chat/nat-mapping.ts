@@ -57,3 +57,49 @@ export function classifyNatMapping(
   if (top / n < NAT_MAPPING_RULES.randomisesShare) return NatMapping.randomises;
   return NatMapping.unknown;
 }
+
+export const PUBLIC_VIEW = {
+  /** Reports this recent show where we are now (after a move, within seconds)… */
+  recentMs: 30_000,
+  /** …once at least this many nodes answered from there. */
+  minRecentReports: 3,
+} as const;
+
+/** Our public address and our NAT's mapping as DHT nodes see us now (dht.externalReports). */
+export interface PublicView {
+  /** Where a friend may send to reach us: the host they report and the port most of them saw. */
+  readonly endpoint: UdpAddress | undefined;
+  readonly mapping: NatMapping;
+}
+
+/**
+ * The recent reports when enough nodes answered lately (so a move shows at once), else those of the
+ * classification window.
+ */
+export function publicView(
+  externalReports: (sinceMs: number) => ExternalReports | undefined,
+  localEndpoints: readonly UdpAddress[],
+): PublicView {
+  const recent = externalReports(PUBLIC_VIEW.recentMs);
+  const reports =
+    recent !== undefined && recent.ports.length >= PUBLIC_VIEW.minRecentReports
+      ? recent
+      : externalReports(NAT_MAPPING_RULES.reportWindowMs);
+  const mapping = classifyNatMapping(reports, localEndpoints);
+  if (reports === undefined || reports.ports.length === 0) return { endpoint: undefined, mapping };
+  const counts = new Map<number, number>();
+  for (const port of reports.ports) counts.set(port, (counts.get(port) ?? 0) + 1);
+  let port = reports.ports.at(-1) as number;
+  for (const [p, n] of counts) if (n > (counts.get(port) ?? 0)) port = p;
+  return { endpoint: { host: reports.host, port }, mapping };
+}
+
+/** Where the nodes that answered lately say we are, when enough did: a change of host is a move. */
+export function recentPublicHost(
+  externalReports: (sinceMs: number) => ExternalReports | undefined,
+): string | undefined {
+  const recent = externalReports(PUBLIC_VIEW.recentMs);
+  return recent !== undefined && recent.ports.length >= PUBLIC_VIEW.minRecentReports
+    ? recent.host
+    : undefined;
+}

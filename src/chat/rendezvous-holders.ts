@@ -16,6 +16,8 @@ import type { Ed25519KeyPair } from '../crypto/index.ts';
 export const HOLDER_RULES = {
   /** Holders a cheap read asks (the closest that answered): one silent node does not blind us. */
   readNodes: 3,
+  /** A cheap read waits this long for the holders (answers take a round trip; a silent one is dropped). */
+  readWaitMs: 1000,
   /** A search at least this often for a record we keep reading. */
   fullRefreshMs: 5 * 60_000,
   /** Tokens are valid 5–10 min (BEP 5 rotation; libtorrent and we accept the previous secret): use ≤ 4 min. */
@@ -71,10 +73,18 @@ export class RecordHolders {
     const nowMs = this.#clock.now();
     if (isCheapAllowed && entry !== undefined && entry.readers.length > 0) {
       if (nowMs - entry.readAtMs < HOLDER_RULES.fullRefreshMs) {
-        const r = await this.#dht.requery(entry.readers.slice(0, HOLDER_RULES.readNodes), target, {
+        const asked = entry.readers.slice(0, HOLDER_RULES.readNodes);
+        const r = await this.#dht.requery(asked, target, {
           salt,
+          maxWaitMs: HOLDER_RULES.readWaitMs,
           ...(lastSeq === undefined ? {} : { seq: lastSeq }),
         });
+        // Holders that did not answer are dropped (the user's own node that moved away, a node gone): the next
+        // read asks the next closest, and a search refills the list when it runs short.
+        const answeredKeys = new Set(r.holders.map((h) => `${h.node.address.host}|${h.node.address.port}`));
+        entry.readers = entry.readers.filter(
+          (n) => !asked.includes(n) || answeredKeys.has(`${n.address.host}|${n.address.port}`),
+        );
         if (r.item !== undefined) return { item: r.item, isUnchanged: false, isCheap: true };
         const isNothingNewer = (r.highestSeq ?? -1) <= (lastSeq ?? -1);
         if (r.holders.length > 0 && isNothingNewer)

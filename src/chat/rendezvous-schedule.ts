@@ -25,6 +25,8 @@ export const POLL_SCHEDULE = {
   heartbeatMs: 60_000,
   backoffFirstMs: 15_000,
   backoffMaxMs: 5 * 60_000,
+  /** A friend that just became unreachable (its session failed) is read this soon: it may have moved. */
+  urgentPollMs: 100,
   /** An unchanged record is handed to the listeners again at most this often (the mailbox retries parts then). */
   unchangedEmitMs: 15_000,
 } as const;

@@ -46,7 +46,7 @@ import type { Identity } from './identity.ts';
 import type { NatMapping } from './nat-mapping.ts';
 import { derivePairSecret } from './pair-secret.ts';
 import { RECORD_LIMITS, type RecordEndpoint, type RendezvousRecord, WANT_MAX_AGE_MS } from './record-body.ts';
-import { RecordHolders } from './rendezvous-holders.ts';
+import { type HolderRead, RecordHolders } from './rendezvous-holders.ts';
 import { openRecord, recordKeyFor, sealRecord } from './rendezvous-record.ts';
 import { fastPollIntervalMs, isAlive, isFastTier, POLL_SCHEDULE } from './rendezvous-schedule.ts';
 import { ownPrekeys, pendingInOrder } from './mailbox-state.ts';
@@ -74,6 +74,8 @@ export interface RendezvousServiceOptions {
   natMapping?(): NatMapping;
   /** A session with the friend is up (then its record is read on the back-off schedule). */
   isConnected?(friendPk: Buffer): boolean;
+  /** Our public endpoint as DHT nodes see us now (nat-mapping.ts publicView); default the DHT's voted one. */
+  publicEndpoint?(): UdpAddress | undefined;
 }
 
 export interface RecordInfo {
@@ -189,7 +191,9 @@ export class RendezvousService {
     if (this.#isClosed) return;
     const f = this.#friend(friendPk);
     f.aliveMs = Math.max(f.aliveMs ?? 0, Math.min(atMs, this.#opts.clock.now()));
-    this.#hurry(f);
+    // Alive and unreachable right now (a session just failed, a note came): read its record at once, it may
+    // say where the friend is now.
+    this.#hurry(f, POLL_SCHEDULE.urgentPollMs);
   }
 
   /** Evidence of life within the online window (rendezvous-schedule.ts). */
@@ -333,7 +337,8 @@ export class RendezvousService {
       seen.add(key);
       endpoints.push({ kind, address: { host: address.host, port: address.port } });
     };
-    const external = dht.externalAddress();
+    const external =
+      this.#opts.publicEndpoint === undefined ? dht.externalAddress() : this.#opts.publicEndpoint();
     if (external !== undefined) add('public', external);
     for (const a of this.#opts.localEndpoints()) add(isPublicHost(a.host) ? 'public' : 'lan', a);
     const pendingOffline = pendingInOrder(store, f.pk)
@@ -369,63 +374,76 @@ export class RendezvousService {
    * (an unchanged one only when isExplicit, or at most every unchangedEmitMs); returns the newest.
    */
   async #fetch(f: FriendState, isExplicit: boolean): Promise<RendezvousRecord | undefined> {
-    const { clock, identity, store } = this.#opts;
-    const nowMs = clock.now();
+    const nowMs = this.#opts.clock.now();
     const isEmitDue = isExplicit || nowMs - f.lastEmitMs >= POLL_SCHEDULE.unchangedEmitMs;
     const epochs = dayEpochsToFetch(nowMs);
     const found = await Promise.all(
       epochs.map(async (epoch) => {
-        const parties = { pairSecret: f.pairSecret, authorPk: f.pk, readerPk: identity.publicKey, epoch };
         const key = recordKeyFor(f.pairSecret, f.pk, epoch);
         const known = f.byEpoch.get(epoch);
         // Quick searches: a dead node among the closest must not delay a friend's record by 3 s; we poll again.
         const read = await this.#holders.read(key.target, key.salt, known?.seq, true).catch(() => undefined);
         if (read === undefined) return undefined;
-        if (read.isUnchanged) {
-          return known !== undefined && isEmitDue
-            ? { record: known.record, info: { epoch, seq: known.seq, isNew: false } }
-            : undefined;
-        }
-        const item = read.item;
-        if (item === undefined || item.seq === undefined) return undefined;
-        const opened = openRecord(parties, item, key);
-        if (!opened.ok) {
-          this.#log.warn({ friend: shortHex(f.pk), code: opened.code }, 'friend record rejected');
-          return undefined;
-        }
-        // A lower seq than one already seen (this run or before a restart) is a stale copy: ignore it.
-        const lastStored = store.recordSeqs.lastTheirSeq(f.pk, epoch) ?? -1;
-        if (item.seq < lastStored) return undefined;
-        if (item.seq > lastStored) store.recordSeqs.noteTheirs(f.pk, epoch, item.seq);
-        const isNew = (known?.seq ?? -1) < item.seq;
-        if (!isNew && !isEmitDue) return undefined;
-        if (isNew) {
-          f.byEpoch.set(epoch, { record: opened.record, seq: item.seq });
-          this.#noteLife(f, opened.record, known !== undefined);
-        }
-        return { record: opened.record, info: { epoch, seq: item.seq, isNew } };
+        const hit = this.#opened(f, epoch, key, read, isEmitDue);
+        // Handed on as soon as it is read: one slow epoch must not hold back the other's news.
+        if (hit !== undefined) this.#emit(f, hit);
+        return hit?.record;
       }),
     );
     let newest: RendezvousRecord | undefined;
-    for (const hit of found) {
-      if (hit === undefined) continue;
-      if (newest === undefined || hit.record.timestampMs > newest.timestampMs) newest = hit.record;
-    }
-    if (newest !== undefined && (f.latest === undefined || newest.timestampMs >= f.latest.timestampMs)) {
-      f.latest = newest;
-    }
-    if (found.some((hit) => hit !== undefined)) f.lastEmitMs = nowMs;
-    for (const hit of found) {
-      if (hit === undefined) continue;
-      for (const listener of this.#listeners) {
-        try {
-          listener(f.pk, hit.record, hit.info);
-        } catch (err) {
-          this.#log.error({ err: String(err) }, 'record listener threw');
-        }
-      }
+    for (const record of found) {
+      if (record !== undefined && (newest === undefined || record.timestampMs > newest.timestampMs))
+        newest = record;
     }
     return newest ?? (isExplicit ? f.latest : undefined);
+  }
+
+  /** What a read brought: a record to hand on (new, or unchanged but due again), or nothing. */
+  #opened(
+    f: FriendState,
+    epoch: number,
+    key: ReturnType<typeof recordKeyFor>,
+    read: HolderRead,
+    isEmitDue: boolean,
+  ): { record: RendezvousRecord; info: RecordInfo } | undefined {
+    const { identity, store } = this.#opts;
+    const known = f.byEpoch.get(epoch);
+    if (read.isUnchanged) {
+      return known !== undefined && isEmitDue
+        ? { record: known.record, info: { epoch, seq: known.seq, isNew: false } }
+        : undefined;
+    }
+    const item = read.item;
+    if (item === undefined || item.seq === undefined) return undefined;
+    const parties = { pairSecret: f.pairSecret, authorPk: f.pk, readerPk: identity.publicKey, epoch };
+    const opened = openRecord(parties, item, key);
+    if (!opened.ok) {
+      this.#log.warn({ friend: shortHex(f.pk), code: opened.code }, 'friend record rejected');
+      return undefined;
+    }
+    // A lower seq than one already seen (this run or before a restart) is a stale copy: ignore it.
+    const lastStored = store.recordSeqs.lastTheirSeq(f.pk, epoch) ?? -1;
+    if (item.seq < lastStored) return undefined;
+    if (item.seq > lastStored) store.recordSeqs.noteTheirs(f.pk, epoch, item.seq);
+    const isNew = (known?.seq ?? -1) < item.seq;
+    if (!isNew && !isEmitDue) return undefined;
+    if (isNew) {
+      f.byEpoch.set(epoch, { record: opened.record, seq: item.seq });
+      this.#noteLife(f, opened.record, known !== undefined);
+    }
+    return { record: opened.record, info: { epoch, seq: item.seq, isNew } };
+  }
+
+  #emit(f: FriendState, hit: { record: RendezvousRecord; info: RecordInfo }): void {
+    if (f.latest === undefined || hit.record.timestampMs >= f.latest.timestampMs) f.latest = hit.record;
+    f.lastEmitMs = this.#opts.clock.now();
+    for (const listener of this.#listeners) {
+      try {
+        listener(f.pk, hit.record, hit.info);
+      } catch (err) {
+        this.#log.error({ err: String(err) }, 'record listener threw');
+      }
+    }
   }
 
   /**
@@ -443,21 +461,22 @@ export class RendezvousService {
     return isFastTier({ hasSession, aliveMs: f.aliveMs }, nowMs, this.#burstUntilMs);
   }
 
-  /** The friend may have moved to the fast tier: poll sooner if its next poll is further away than that. */
-  #hurry(f: FriendState): void {
+  /** The friend may have moved to the fast tier: poll sooner (within withinMs) if its next poll is further away. */
+  #hurry(f: FriendState, withinMs = fastPollIntervalMs(this.fastFriendCount())): void {
     if (!this.#isStarted || this.#isClosed) return;
     const nowMs = this.#opts.clock.now();
     if (!this.#isFast(f, nowMs)) return;
-    if (f.pollDueMs - nowMs > fastPollIntervalMs(this.fastFriendCount())) this.#schedulePoll(f);
+    if (f.pollDueMs - nowMs > withinMs) this.#schedulePoll(f, withinMs);
   }
 
-  #schedulePoll(f: FriendState): void {
+  #schedulePoll(f: FriendState, fixedDelayMs?: number): void {
     f.pollTimer?.cancel();
     if (this.#isClosed) return;
     const { clock, random } = this.#opts;
     const nowMs = clock.now();
     let delayMs: number;
-    if (this.#isFast(f, nowMs)) {
+    if (fixedDelayMs !== undefined) delayMs = fixedDelayMs;
+    else if (this.#isFast(f, nowMs)) {
       const intervalMs = fastPollIntervalMs(this.fastFriendCount());
       const jitterMs = Math.round(intervalMs * POLL_SCHEDULE.jitterShare);
       delayMs = intervalMs - jitterMs + random.int(2 * jitterMs + 1);

@@ -398,12 +398,13 @@ export class DhtNode {
 
   /**
    * Asks only these nodes for an item (no search, one round trip; requeryItem in lookups/get-item.ts). With seq,
-   * nodes that hold nothing newer answer without v. Never rejects: nodes that fail are counted.
+   * nodes that hold nothing newer answer without v; with maxWaitMs, nodes silent that long count as failed.
+   * Never rejects: nodes that fail are counted.
    */
   async requery(
     nodes: readonly NodeInfo[],
     target: Buffer,
-    opts: { salt?: Buffer; seq?: number } = {},
+    opts: { salt?: Buffer; seq?: number; maxWaitMs?: number } = {},
   ): Promise<RequeryResult> {
     const results = await this.#perHolderFamily(
       nodes.map((node) => ({ node })),
@@ -448,11 +449,12 @@ export class DhtNode {
   }
 
   /**
-   * How DHT nodes see us: the confirmed external host and the port each recent voter (within sinceMs; default
-   * the voting window) saw us on there. One port everywhere: our NAT keeps one mapping (or there is none);
-   * a different port per node: it maps per destination (symmetric).
+   * How DHT nodes that answered within sinceMs see us: the host most of them name and the port each of those
+   * saw us on. One port everywhere: our NAT keeps one mapping (or there is none); a different port per node:
+   * it maps per destination (symmetric). Unlike externalAddress() it needs no majority of the last 10 minutes:
+   * after a move it names the new address as soon as a few nodes answered.
    */
-  externalReports(sinceMs?: number): { host: string; ports: number[] } | undefined {
+  externalReports(sinceMs: number): { host: string; ports: number[] } | undefined {
     return this.#identity.externalReports(this.#clock.now(), sinceMs);
   }
 

@@ -98,16 +98,18 @@ export class ExternalIpVoter {
   }
 
   /**
-   * The port each voter currently naming host saw us on (its latest report, within sinceMs): one port for all
-   * means our NAT keeps one mapping whoever we talk to; many ports, that it maps per destination (symmetric).
+   * What each voter heard from within sinceMs reported (its latest report): the host and port it saw us on.
+   * Unlike current(), no majority over the whole window is needed: after a move the new address shows here
+   * as soon as a few nodes answered from where we are now. One port for all: our NAT keeps one mapping;
+   * many ports: it maps per destination (symmetric).
    */
-  portsReportedFor(host: string, nowMs: number, sinceMs = this.#windowMs): number[] {
+  reportsSince(nowMs: number, sinceMs: number): UdpAddress[] {
     this.#expire(nowMs);
-    const ports: number[] = [];
+    const reports: UdpAddress[] = [];
     for (const vote of this.#votes.values()) {
-      if (vote.reportedHost === host && nowMs - vote.atMs <= sinceMs) ports.push(vote.reportedPort);
+      if (nowMs - vote.atMs <= sinceMs) reports.push({ host: vote.reportedHost, port: vote.reportedPort });
     }
-    return ports;
+    return reports;
   }
 
   /** Number of voters currently remembered (for stats and tests). */

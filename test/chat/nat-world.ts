@@ -24,6 +24,7 @@ import { DhtNode } from '../../src/dht/index.ts';
 import { DatagramDemux, UtpEndpoint } from '../../src/net/index.ts';
 import {
   type DatagramTransport,
+  type Logger,
   nullLogger,
   SeededRandom,
   type UdpAddress,
@@ -115,7 +116,7 @@ export class NatWorld {
   async addUser(
     name: string,
     nat: SimNat | undefined,
-    opts: { hasBirthday?: boolean } = {},
+    opts: { hasBirthday?: boolean; logger?: Logger } = {},
   ): Promise<NatUser> {
     const index = this.users.length + 2;
     const { network, inside } = this.#bind(nat, index);
@@ -159,6 +160,7 @@ export class NatWorld {
         random,
         localEndpoints: () => [user.inside],
         name,
+        ...(opts.logger === undefined ? {} : { logger: opts.logger }),
         ...(hasBirthday
           ? {
               birthday: {

@@ -11,7 +11,7 @@ import type { Clock, DatagramTransport, Logger, Random, UdpAddress } from '../..
 import type { UtpEndpoint } from '../../net/index.ts';
 import type { Identity } from '../identity.ts';
 import { IntroducerKeeper } from '../introducer-keeper.ts';
-import { classifyNatMapping, NAT_MAPPING_RULES, type NatMapping } from '../nat-mapping.ts';
+import { type NatMapping, publicView, recentPublicHost } from '../nat-mapping.ts';
 import { BirthdayPuncher } from '../punch-birthday.ts';
 import { PunchCoordinator, type WishReason } from '../punch-coordinator.ts';
 import type { PunchTransport } from '../punch-transport.ts';
@@ -54,6 +54,10 @@ export interface DhtServicesHooks {
    * found on our beacon topic (XX).
    */
   sessions: Pick<SessionManager, 'sessionOf' | 'addCandidates' | 'connectUnknown'>;
+  /** The friend's session failed a liveness probe (session-liveness.ts): treat it as unreachable. */
+  isSuspect?(peer: Buffer): boolean;
+  /** The nodes that answered lately see us at another public address: we moved (ChatNode.networkChanged). */
+  onMoved?(): void;
 }
 
 export interface DhtServices {
@@ -78,8 +82,18 @@ export interface NatTraversal {
   punchTowards(peer: Buffer, reason?: WishReason): void;
   /** A session with the friend came up. */
   sessionUp(peer: Buffer): void;
+  /**
+   * We moved (a new public address, new interfaces): refresh how DHT nodes see us, republish every record,
+   * poll everyone fast and wish for a session with every friend alive (those in `peers` had a session).
+   */
+  moved(peers: readonly Buffer[]): Promise<void>;
   close(): void;
 }
+
+/** How often the public address DHT nodes report is compared with the last one (a move shows there). */
+const MOVE_CHECK_MS = 2000;
+/** DHT nodes pinged after a move, so that their reports show where we are now. */
+const MOVE_PINGS = 4;
 
 export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHooks): DhtServices {
   const common = {
@@ -90,14 +104,15 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     random: opts.random,
     logger: opts.logger,
   };
-  const isConnected = (peer: Buffer): boolean => hooks.sessions.sessionOf(peer) !== undefined;
+  const isConnected = (peer: Buffer): boolean =>
+    hooks.sessions.sessionOf(peer) !== undefined && hooks.isSuspect?.(peer) !== true;
   // Created before the rendezvous service it feeds; onChange only fires after start(), once both exist.
   const introducers: IntroducerKeeper = new IntroducerKeeper({
     ...common,
     onChange: () => rendezvous.endpointsChanged(),
   });
-  const natMapping = (): NatMapping =>
-    classifyNatMapping(opts.dht.externalReports(NAT_MAPPING_RULES.reportWindowMs), opts.localEndpoints());
+  const view = () => publicView((sinceMs) => opts.dht.externalReports(sinceMs), opts.localEndpoints());
+  const natMapping = (): NatMapping => view().mapping;
   const rendezvous = new RendezvousService({
     ...common,
     localEndpoints: () => {
@@ -107,6 +122,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     introducers: () => introducers.introducers(),
     natMapping,
     isConnected,
+    publicEndpoint: () => view().endpoint,
   });
   // Created before the coordinator its notes feed; notes only come after start().
   const punch: PunchService = new PunchService({
@@ -170,6 +186,22 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     localEndpoints: () => opts.localEndpoints(),
     onRequester: (endpoint) => hooks.sessions.connectUnknown(endpoint),
   });
+  let moveTimer: { cancel(): void } | undefined;
+  let lastPublicHost: string | undefined;
+  const reports = (sinceMs: number) => opts.dht.externalReports(sinceMs);
+  const watchForMoves = (): void => {
+    moveTimer = opts.clock.setTimer(MOVE_CHECK_MS, () => {
+      const host = recentPublicHost(reports);
+      if (host !== undefined) {
+        if (lastPublicHost !== undefined && host !== lastPublicHost) {
+          opts.logger.info({ event: 'moved', from: lastPublicHost, to: host }, 'our public address changed');
+          hooks.onMoved?.();
+        }
+        lastPublicHost = host;
+      }
+      watchForMoves();
+    });
+  };
   const nat: NatTraversal = {
     introducers,
     punch,
@@ -177,11 +209,23 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     natMapping,
     punchTowards: (peer, reason = 'message') => coordinator.want(peer, reason),
     sessionUp: (peer) => coordinator.sessionUp(peer),
+    moved: async (peers) => {
+      // A few answers from where we are now, so the records carry our new public address.
+      const nodes = opts.dht.answeringNodes(MOVE_PINGS);
+      await Promise.all(nodes.map((n) => opts.dht.ping(n.address).catch(() => undefined)));
+      // The watch learns the new address afresh (without reporting this move a second time).
+      lastPublicHost = undefined;
+      for (const peer of peers) rendezvous.noteAlive(peer);
+      rendezvous.moved();
+      coordinator.moved(opts.store.contacts.list(['accepted']).map((c) => Buffer.from(c.publicKey)));
+    },
     start: () => {
       punch.start();
       introducers.start();
+      watchForMoves();
     },
     close: () => {
+      moveTimer?.cancel();
       coordinator.close();
       birthday?.close();
       introducers.close();

@@ -35,6 +35,8 @@ export interface SessionManagerHooks {
   onPresence(peer: Buffer, presence: Presence): void;
   /** A friend's active session closed (not replaced by another): the friend was there until now. */
   onFriendSessionClosed?(peer: Buffer): void;
+  /** The friend's active session failed a liveness probe: dial anyway (a new session replaces it). */
+  isSuspect?(peer: Buffer): boolean;
 }
 
 export const SIMULTANEOUS_WINDOW_MS = 10_000;
@@ -112,6 +114,13 @@ export class SessionManager {
     return active?.isOpen === true ? active : undefined;
   }
 
+  /** Every friend's open session (session-liveness.ts probes the quiet ones). */
+  *activeSessions(): Iterable<{ peer: Buffer; session: ChatSession }> {
+    for (const state of this.#peers.values()) {
+      if (state.active?.isOpen === true) yield { peer: state.key, session: state.active };
+    }
+  }
+
   /** Endpoints from the friend's rendezvous record (or a hint): remembered and dialled now if no session. */
   addCandidates(peer: Buffer, endpoints: readonly UdpAddress[]): void {
     const state = this.#state(peer);
@@ -142,7 +151,8 @@ export class SessionManager {
   connect(peer: Buffer): void {
     if (this.#isClosed) return;
     const state = this.#state(peer);
-    if (state.active?.isOpen === true || state.isDialing) return;
+    if (state.isDialing) return;
+    if (state.active?.isOpen === true && this.#hooks.isSuspect?.(peer) !== true) return;
     const mode = this.#hooks.dialMode(peer);
     if (mode === undefined) return;
     const candidates = this.#candidates(state);
@@ -159,7 +169,7 @@ export class SessionManager {
     };
     candidates.forEach((address, index) => {
       const dial = (): void => {
-        if (this.#isClosed || state.active?.isOpen === true) {
+        if (this.#isClosed || (state.active?.isOpen === true && this.#hooks.isSuspect?.(peer) !== true)) {
           onDialEnd();
           return;
         }

@@ -146,7 +146,7 @@ export async function requeryItem(
   ctx: LookupContext,
   nodes: readonly NodeInfo[],
   target: Buffer,
-  opts: GetItemOptions & { seq?: number } = {},
+  opts: GetItemOptions & { seq?: number; maxWaitMs?: number } = {},
 ): Promise<RequeryResult> {
   const query: OutgoingQuery = {
     method: 'get',
@@ -156,12 +156,13 @@ export async function requeryItem(
   const answered: Array<{ node: NodeInfo; response: KrpcResponse }> = [];
   let best: FoundItem | undefined;
   let highestSeq: number | undefined;
-  let failures = 0;
+  let isOver = false;
   const startMs = ctx.clock.now();
-  await Promise.all(
+  const all = Promise.all(
     nodes.map(async (node) => {
       try {
         const response = await ctx.sender.query(node.address, query);
+        if (isOver) return;
         answered.push({ node, response });
         if (response.seq !== undefined && Number.isSafeInteger(response.seq)) {
           highestSeq = Math.max(highestSeq ?? -1, response.seq);
@@ -169,10 +170,24 @@ export async function requeryItem(
         const item = verifyItem(target, response, opts.salt);
         if (item !== undefined && (best === undefined || (item.seq ?? -1) > (best.seq ?? -1))) best = item;
       } catch {
-        failures++;
+        // Counted below: every node that did not answer in time is a failure.
       }
     }),
   );
+  // A silent node must not hold a fast poll for a whole query timeout: after maxWaitMs what answered counts,
+  // and late answers are ignored.
+  let timer: { cancel(): void } | undefined;
+  const maxWaitMs = opts.maxWaitMs;
+  const deadline =
+    maxWaitMs === undefined
+      ? all
+      : new Promise<void>((resolve) => {
+          timer = ctx.clock.setTimer(maxWaitMs, resolve);
+        });
+  await Promise.race([all, deadline]);
+  timer?.cancel();
+  isOver = true;
+  const failures = nodes.length - answered.length;
   ctx.onLookupDone?.({
     kind: 'requery',
     queries: nodes.length,
