@@ -27,6 +27,7 @@ import { type BirthdaySeams, createDhtServices, type DhtServices } from './sessi
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
+import { PathKind, sessionPath } from './session/path.ts';
 import { SessionLiveness } from './session/session-liveness.ts';
 import { SessionManager } from './session/session-manager.ts';
 import type { ChatStore } from './store/chat-store.ts';
@@ -483,12 +484,26 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       .catch((error) => this.#logger.warn({ error: String(error) }, 'move handling failed'));
   }
 
-  /** The friend's current session: who dialled (the tie-break's outcome), where, how it was authenticated. */
-  sessionInfo(codeOrName: string): { isInitiator: boolean; remote: UdpAddress } | undefined {
-    const session = this.#sessions.sessionOf(this.#resolve(codeOrName, false));
-    return session === undefined
-      ? undefined
-      : { isInitiator: session.isInitiator, remote: session.remoteAddress };
+  /** The friend's current session: who dialled (the tie-break's outcome), where, and the path (path.ts). */
+  sessionInfo(codeOrName: string): { isInitiator: boolean; remote: UdpAddress; path: PathKind } | undefined {
+    const peer = this.#resolve(codeOrName, false);
+    const session = this.#sessions.sessionOf(peer);
+    if (session === undefined) return undefined;
+    const path = sessionPath(
+      session.remoteAddress,
+      this.#rendezvous?.latestRecord(peer),
+      this.#nat?.natMapping() ?? 'unknown',
+    );
+    return { isInitiator: session.isInitiator, remote: session.remoteAddress, path };
+  }
+
+  /** How messages to the friend travel now (session/path.ts). */
+  pathOf(codeOrName: string): PathKind {
+    const info = this.sessionInfo(codeOrName);
+    if (info !== undefined) return info.path;
+    return this.#rendezvous?.isAlive(this.#resolve(codeOrName, false)) === true
+      ? PathKind.dht
+      : PathKind.offline;
   }
 
   /** True when a session with the friend is up. */

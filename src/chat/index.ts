@@ -177,3 +177,4 @@ export {
 export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';
 export { PunchTransport } from './punch-transport.ts';
 export type { BirthdaySeams } from './session/dht-services.ts';
+export { PathKind } from './session/path.ts';

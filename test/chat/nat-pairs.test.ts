@@ -36,10 +36,10 @@ async function pair(seed: string, kindA: Kind, kindB: Kind, maxMs: number): Prom
 }
 
 describe('record-coordinated punching, no introducers (simulated NATs)', { timeout: 300_000 }, () => {
-  for (const [a, b] of [
-    ['portRestricted', 'portRestricted'],
-    ['fullCone', 'symmetric'],
-    ['public', 'portRestricted'],
+  for (const [a, b, path] of [
+    ['portRestricted', 'portRestricted', 'punched'],
+    ['fullCone', 'symmetric', 'punched'],
+    ['public', 'portRestricted', 'direct'],
   ] as const) {
     test(`${a} × ${b}: a session forms within seconds; the next message goes over it`, async () => {
       const { world, alice, bob, deliveredMs } = await pair(`pair-${a}-${b}`, a, b, 30_000);
@@ -56,6 +56,12 @@ describe('record-coordinated punching, no introducers (simulated NATs)', { timeo
           .list(alice.publicKey, { limit: 10 })
           .find((m) => m.text === 'second');
         assert.equal(second?.via, 'session', 'over the session, not the DHT');
+        // The path is read from the friend's record (its NAT mapping): the one published once DHT nodes had
+        // told it, which each reads at its next poll.
+        await world.until(
+          () => alice.node.pathOf('bob') === path && bob.node.pathOf('alice') === path,
+          60_000,
+        );
       } finally {
         world.close();
       }
@@ -82,6 +88,7 @@ describe('when only the DHT is left (symmetric × symmetric)', { timeout: 300_00
         await world.until(() => isDelivered(alice, 'bob', a.id) && isDelivered(bob, 'alice', b.id), 20_000);
         latencies.push(world.sim.clock.now() - startMs);
         assert.equal(alice.node.isConnected('bob'), false, 'no direct path between two symmetric NATs');
+        assert.equal(alice.node.pathOf('bob'), 'dht');
         await world.sim.settle(60_000, 50);
       }
       for (const [u, peer, prefix] of [
@@ -116,9 +123,11 @@ describe('the birthday technique: port-restricted × symmetric', { timeout: 300_
       world.befriend(alice, bob);
       await world.start(alice, bob);
       await alice.node.send('bob', 'across a randomising NAT');
-      return await world
+      const ms = await world
         .until(() => alice.node.isConnected('bob') && bob.node.isConnected('alice'), maxMs)
         .catch(() => undefined);
+      if (ms !== undefined) assert.equal(bob.node.pathOf('alice'), 'punched');
+      return ms;
     } finally {
       world.close();
     }

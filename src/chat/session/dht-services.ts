@@ -189,6 +189,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
   let moveTimer: { cancel(): void } | undefined;
   let lastPublicHost: string | undefined;
   const reports = (sinceMs: number) => opts.dht.externalReports(sinceMs);
+  let published = '';
   const watchForMoves = (): void => {
     moveTimer = opts.clock.setTimer(MOVE_CHECK_MS, () => {
       const host = recentPublicHost(reports);
@@ -199,6 +200,14 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
         }
         lastPublicHost = host;
       }
+      // What friends punch by (our public endpoint, our NAT's mapping) became known or changed: republish.
+      // At start the first records often go out before DHT nodes told us either.
+      const now = view();
+      // Behind a randomising NAT the port is whichever node answered last: only the host counts.
+      const port = now.mapping === 'randomises' ? '' : String(now.endpoint?.port ?? '');
+      const seen = `${now.endpoint?.host ?? ''}|${port}|${now.mapping}`;
+      if (published !== '' && seen !== published) rendezvous.endpointsChanged();
+      published = seen;
       watchForMoves();
     });
   };
