@@ -1,7 +1,9 @@
 /**
  * The chat daemon's wiring, usable in-process (tests, bots) as well as by `dhtchat daemon`:
  *
- *   UDP socket (UdpTransport) -> DatagramDemux -> DhtNode (KRPC) + UtpEndpoint (uTP) -> ChatNode -> local HTTP API
+ *   UDP socket (UdpTransport) -> PunchTransport -> DatagramDemux -> DhtNode (KRPC) + UtpEndpoint (uTP) -> ChatNode
+ *                                                                                                   -> local HTTP API
+ * (PunchTransport: the birthday technique's packets and its extra sockets' routes, chat/punch-transport.ts.)
  *
  * One socket carries both protocols, so the address the DHT learns for us is the one friends reach over uTP.
  * The routing table and the last UDP port are kept in the chat store, so a restarted daemon rejoins without its
@@ -18,6 +20,7 @@ import {
   ChatNode,
   ChatStore,
   encodeBackupStore,
+  PunchTransport,
   encodeFriendCode,
   KvKey,
 } from '../chat/index.ts';
@@ -37,6 +40,7 @@ import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
 import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
+import { watchInterfaces } from './interface-watch.ts';
 import { startPortMapping } from './port-mapping-wiring.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
@@ -135,7 +139,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const { DhtNode } = await import('../dht/index.ts');
     const { DatagramDemux, UtpEndpoint } = await import('../net/index.ts');
-    const demux = new DatagramDemux(transport);
+    const punchTransport = new PunchTransport(transport, clock);
+    const demux = new DatagramDemux(punchTransport);
     const savedState = store.kv.get(KvKey.routingTable);
     const dht = new DhtNode({
       transport: demux.krpc,
@@ -187,8 +192,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(name === undefined ? {} : { name }),
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
       localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, dht, options)],
+      birthday: { transport: punchTransport, openSocket: () => openSideSocket(transport) },
     });
     onMappingChanged = () => chat.endpointsChanged();
+    const stopWatch = watchInterfaces((before, after) => {
+      logger.info({ event: 'interfaces_changed', before, after });
+      chat.networkChanged();
+    });
+    undo.push(stopWatch);
     for (const name of CHAT_EVENT_NAMES)
       chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
     await chat.start(dhtReady);
@@ -256,6 +267,15 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
     }
   }
   return bind(0);
+}
+
+/** A birthday punch's extra socket (chat/punch-birthday.ts): our chat address, any port, small buffers. */
+async function openSideSocket(chatSocket: UdpTransport): Promise<UdpTransport | undefined> {
+  try {
+    return await UdpTransport.bind({ host: chatSocket.localAddress().host, port: 0, bufferBytes: 64 * 1024 });
+  } catch {
+    return undefined; // Out of ports or file descriptors: the technique tries with the sockets it got.
+  }
 }
 
 /**
