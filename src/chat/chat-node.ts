@@ -27,6 +27,7 @@ import { type BirthdaySeams, createDhtServices, type DhtServices } from './sessi
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
+import { PunchForwarding } from './punch-forwarding.ts';
 import { PathKind, sessionPath } from './session/path.ts';
 import { SessionLiveness } from './session/session-liveness.ts';
 import { SessionManager } from './session/session-manager.ts';
@@ -118,6 +119,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
   readonly #liveness: SessionLiveness;
+  readonly #forwarding: PunchForwarding;
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -163,7 +165,21 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onTyping: (peer, isTyping) => this.emit('typing', { code: codeOf(peer), isTyping }),
         onFriendRequestFrame: (_peer, session) => this.#requests.answerFriendRequest(session),
         onProfile: (peer, name) => this.#onProfile(peer, name),
+        onPunchForward: (peer, tag, note) => this.#forwarding.onForward(peer, tag, note),
+        onPunchRelayed: (peer, from, note) => this.#forwarding.onRelayed(peer, from, note),
       },
+    });
+    this.#forwarding = new PunchForwarding({
+      ownPk: opts.identity.publicKey,
+      store: opts.store,
+      clock: opts.clock,
+      friendsOnline: () =>
+        [...this.#sessions.activeSessions()]
+          .map((s) => s.peer)
+          .filter((peer) => !this.#liveness.isSuspect(peer)),
+      send: (peer, frame) => this.#delivery.sendPunchFrame(peer, frame),
+      seal: (target) => this.#nat?.punch.sealFor(target),
+      accept: (from, note) => this.#nat?.punch.acceptFrom(from, note) ?? false,
     });
     this.#sessions = new SessionManager(ctx, opts.utp, opts.store, {
       admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
@@ -209,6 +225,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           sessions: this.#sessions,
           isSuspect: (peer) => this.#liveness.isSuspect(peer),
           onMoved: () => this.networkChanged(),
+          friendForward: (peer) => this.#forwarding.ask(peer),
         },
       );
       this.#rendezvous = services.rendezvous;

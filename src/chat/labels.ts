@@ -21,6 +21,8 @@ export const LABELS = {
   offlineAad: 'dhtchat/offline/aad/v1',
   /** Key that seals a "punch to me" note forwarded by an introducer (per sender direction). */
   punchNote: 'dhtchat/punch/v1',
+  /** SHA-256 prefix of the tag naming the target of a note a mutual friend forwards (punch-forwarding.ts). */
+  punchForwardTag: 'dhtchat/punch-forward-tag/v1',
   /** Info-hash where a friend request for a recipient is announced in a given hour. */
   requestTopic: 'dhtchat/request/v1',
   /** Checksum domain of a friend code (the BCH checksum starts from this label). */

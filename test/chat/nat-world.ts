@@ -111,12 +111,13 @@ export class NatWorld {
 
   /**
    * A user behind nat (undefined: a public host), not started. With hasBirthday (default true) its chat socket
-   * is wrapped in a PunchTransport and it may open extra sockets (the birthday technique), as the daemon does.
+   * is wrapped in a PunchTransport and it may open extra sockets (the birthday technique), as the daemon does;
+   * canIntroduce false: its DHT node ignores dhtchat_forward, as a libtorrent node would.
    */
   async addUser(
     name: string,
     nat: SimNat | undefined,
-    opts: { hasBirthday?: boolean; logger?: Logger } = {},
+    opts: { hasBirthday?: boolean; logger?: Logger; canIntroduce?: boolean } = {},
   ): Promise<NatUser> {
     const index = this.users.length + 2;
     const { network, inside } = this.#bind(nat, index);
@@ -124,7 +125,11 @@ export class NatWorld {
     const random = new SeededRandom(`${this.sim.seed}/${name}`);
     const identity = identityFromSeed(Buffer.alloc(32, index));
     const socket = new RoamingTransport(network.createTransport(inside));
-    const punchTransport = new PunchTransport(socket, clock);
+    // A user's own DHT node speaks the extension: on a public host it becomes others' introducer, unless not.
+    const punchTransport = new PunchTransport(
+      opts.canIntroduce === false ? withoutNoteForwards(socket) : socket,
+      clock,
+    );
     const hasBirthday = opts.hasBirthday ?? true;
     const demux = new DatagramDemux(hasBirthday ? punchTransport : socket);
     const utp = new UtpEndpoint({ transport: demux.utp, clock, random });

@@ -58,6 +58,8 @@ export interface DhtServicesHooks {
   isSuspect?(peer: Buffer): boolean;
   /** The nodes that answered lately see us at another public address: we moved (ChatNode.networkChanged). */
   onMoved?(): void;
+  /** Ask our friends online to pass a punch note on to this friend (punch-forwarding.ts). */
+  friendForward?(peer: Buffer): void;
 }
 
 export interface DhtServices {
@@ -127,7 +129,8 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
   // Created before the coordinator its notes feed; notes only come after start().
   const punch: PunchService = new PunchService({
     ...common,
-    observedEndpoint: () => introducers.observedEndpoint(),
+    // Where the friend should send: as introducers see us, else as the DHT's nodes do (no introducer around).
+    observedEndpoint: () => introducers.observedEndpoint() ?? view().endpoint,
     isConnected,
     dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
     onNoteAccepted: (peer) => {
@@ -154,6 +157,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     natMapping,
     isConnected,
     dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
+    friendForward: (peer) => hooks.friendForward?.(peer),
     introducerPunch: (peer, record) => {
       punch.punch(peer, record).catch((error) => opts.logger.warn({ error: String(error) }, 'punch failed'));
     },

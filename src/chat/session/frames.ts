@@ -10,16 +10,25 @@
  *   request  0x08  nameLen u8 name (UTF-8, ≤ 64 bytes) message (UTF-8, the rest, ≤ 1 KiB)
  *   profile  0x0a  name (UTF-8, the rest, 1..256 bytes: 64 code points)   (the name the sender gives itself;
  *                  sent only to a peer whose hello said version ≥ 2: a version-1 peer drops unknown frames)
+ *   forward  0x0b  tag[16] note (the rest, 1..64 bytes)   "pass this punch note on to your friend with this tag"
+ *   relayed  0x0c  from[32] note (the rest, 1..64 bytes)  "this friend of ours sent you a punch note"
+ *                  (both sent only to a peer whose hello said version ≥ 3; punch-forwarding.ts)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
 import { MESSAGE_ID_BYTES } from '../labels.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
-/** 2: knows the profile frame. */
-export const CHAT_PROTOCOL_VERSION = 2;
+/** 2: knows the profile frame; 3: the punch forwarding frames. */
+export const CHAT_PROTOCOL_VERSION = 3;
 /** The first version whose peers accept a profile frame. */
 export const PROFILE_FRAME_VERSION = 2;
+/** The first version whose peers accept forward and relayed frames. */
+export const FORWARD_FRAME_VERSION = 3;
+/** A punch note in a forward/relayed frame (punch-note.ts: at most 55 bytes today). */
+export const MAX_FORWARDED_NOTE_BYTES = 64;
+export const FORWARD_TAG_BYTES = 16;
+const PUBLIC_KEY_BYTES = 32;
 export const FrameType = {
   hello: 0x01,
   message: 0x02,
@@ -30,6 +39,8 @@ export const FrameType = {
   pong: 0x07,
   request: 0x08,
   profile: 0x0a,
+  forward: 0x0b,
+  relayed: 0x0c,
 } as const;
 export const MAX_IDS_PER_FRAME = 64;
 export const MAX_REQUEST_NAME_BYTES = 64;
@@ -50,7 +61,9 @@ export type ChatFrame =
   | { type: 'ping'; nonce: number }
   | { type: 'pong'; nonce: number }
   | { type: 'request'; name: string; message: string }
-  | { type: 'profile'; name: string };
+  | { type: 'profile'; name: string }
+  | { type: 'forward'; tag: Buffer; note: Buffer }
+  | { type: 'relayed'; from: Buffer; note: Buffer };
 
 export const FrameErrorCode = {
   tooLarge: 'CHAT_FRAME_TOO_LARGE',
@@ -115,6 +128,15 @@ function encodeBody(frame: ChatFrame): Buffer {
       if (name.length < 1 || name.length > MAX_PROFILE_NAME_BYTES) throw new RangeError('profile name size');
       return Buffer.concat([Buffer.of(FrameType.profile), name]);
     }
+    case 'forward':
+    case 'relayed': {
+      const head = frame.type === 'forward' ? frame.tag : frame.from;
+      const headBytes = frame.type === 'forward' ? FORWARD_TAG_BYTES : PUBLIC_KEY_BYTES;
+      if (head.length !== headBytes) throw new RangeError(`${frame.type}: head of ${headBytes} bytes`);
+      if (frame.note.length < 1 || frame.note.length > MAX_FORWARDED_NOTE_BYTES)
+        throw new RangeError('note size');
+      return Buffer.concat([Buffer.of(FrameType[frame.type]), head, frame.note]);
+    }
   }
 }
 
@@ -177,6 +199,19 @@ export function decodeChatFrame(body: Buffer): FrameResult {
     case FrameType.profile: {
       const name = rest.length === 0 ? undefined : decodeText(rest, MAX_PROFILE_NAME_BYTES);
       return name === undefined ? bad('malformed') : ok({ type: 'profile', name });
+    }
+    case FrameType.forward:
+    case FrameType.relayed: {
+      const headBytes = body[0] === FrameType.forward ? FORWARD_TAG_BYTES : PUBLIC_KEY_BYTES;
+      const noteBytes = rest.length - headBytes;
+      if (noteBytes < 1 || noteBytes > MAX_FORWARDED_NOTE_BYTES) return bad('malformed');
+      const head = Buffer.from(rest.subarray(0, headBytes));
+      const note = Buffer.from(rest.subarray(headBytes));
+      return ok(
+        body[0] === FrameType.forward
+          ? { type: 'forward', tag: head, note }
+          : { type: 'relayed', from: head, note },
+      );
     }
     default:
       return bad('unknownType');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Delivery } from '../../../src/chat/session/delivery.ts';
-import type { ChatFrame } from '../../../src/chat/session/frames.ts';
+import { CHAT_PROTOCOL_VERSION, type ChatFrame } from '../../../src/chat/session/frames.ts';
 import type { ChatSession } from '../../../src/chat/session/session.ts';
 import { ChatStore } from '../../../src/chat/store/chat-store.ts';
 import { ManualClock, nullLogger, SeededRandom } from '../../../src/runtime/index.ts';
@@ -59,7 +59,7 @@ test('our name waits for a hello of version 2, follows a change, and a friend pr
     const old = new FakeSession();
     session = old;
     const toOld = delivery.attach(FRIEND, old as unknown as ChatSession);
-    assert.deepEqual(old.sent[0], { type: 'hello', version: 2 });
+    assert.deepEqual(old.sent[0], { type: 'hello', version: CHAT_PROTOCOL_VERSION });
     toOld.onFrame({ type: 'hello', version: 1 });
     delivery.sendProfile(FRIEND);
     assert.deepEqual(profileFrames(old), [], 'a version-1 peer is never sent one');
