@@ -191,7 +191,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger: logger.child({ part: 'chat' }),
       ...(name === undefined ? {} : { name }),
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
-      localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, dht, options)],
+      localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, options)],
       birthday: { transport: punchTransport, openSocket: () => openSideSocket(transport) },
     });
     onMappingChanged = () => chat.endpointsChanged();
@@ -279,18 +279,17 @@ async function openSideSocket(chatSocket: UdpTransport): Promise<UdpTransport | 
 }
 
 /**
- * Where friends may reach us: the DHT's voted public address, then this machine's interface addresses (LAN
- * friends), then loopback when private addresses are allowed (a local testnet). Link-local IPv6 needs a scope
- * id that a record cannot carry, so it is left out.
+ * Where our socket listens: this machine's interface addresses (LAN friends), then loopback when private
+ * addresses are allowed (a local testnet). Link-local IPv6 needs a scope id that a record cannot carry, so it is
+ * left out. Not the public address DHT nodes report: the chat layer adds that itself (with the port they see,
+ * which a NAT may change), and tells from this list whether that address is ours (no NAT) or a NAT's.
  */
-export function localEndpoints(transport: UdpTransport, dht: DhtNode, options: DaemonOptions): UdpAddress[] {
+export function localEndpoints(transport: UdpTransport, options: DaemonOptions): UdpAddress[] {
   const bound = transport.localAddress();
   const out: UdpAddress[] = [];
   const add = (host: string): void => {
     if (!out.some((a) => a.host === host)) out.push({ host, port: bound.port });
   };
-  const external = dht.externalAddress();
-  if (external !== undefined) add(external.host);
   if (bound.host !== '0.0.0.0' && bound.host !== '::') {
     add(bound.host);
     return out;

@@ -12,9 +12,10 @@
  *   A prober whose NAT lets hellos in (not port-restricted) answers the hello directly: the same end.
  *
  * Odds: with m mappings among the 64,512 ports a NAT draws from and n probes, P(hit) = 1 − (1 − m/64512)^n:
- * 64 % for 256 × 256 in one round; the friend's answering round probes again while the sockets are still open
- * (87 % over both). Bounds: ≤ 256 sockets for ≤ BIRTHDAY.listenerHoldMs, 3 hellos each (768 datagrams of 8
- * bytes, ~20 KB with headers), ≤ 256 probes per round spread over 4 s; one attempt per friend per role at a time,
+ * 87 % for 256 sockets × 512 probes (64 % for 256 × 256). The two sides' rounds start a few seconds apart (the
+ * record polls), so the listener holds its sockets 12 s and the prober spreads its probes over 8 s: the probes
+ * fall while the mappings exist. Bounds: ≤ 256 sockets for ≤ 12 s, 4 hellos each (1,024 datagrams of 8 bytes,
+ * ~37 KB with headers), ≤ 512 probes (~18 KB) per round; one attempt per friend per role at a time,
  * one listening attempt at once in all (256 file descriptors) and two probing, none sooner than minIntervalMs
  * after the last one to that friend. Punch
  * packets are answered only from the friend's own host (prober) or endpoint (listener); the session that follows
@@ -36,10 +37,10 @@ import { PUNCH_PACKET_MAGIC, type PunchTransport } from './punch-transport.ts';
 
 export const BIRTHDAY = {
   listenerSockets: 256,
-  listenerHelloAtMs: [0, 2500, 5000],
-  listenerHoldMs: 9000,
-  probes: 256,
-  probeSpreadMs: 4000,
+  listenerHelloAtMs: [0, 3000, 6000, 9000],
+  listenerHoldMs: 12_000,
+  probes: 512,
+  probeSpreadMs: 8000,
   probeBatchMs: 125,
   /** Listening attempts at once (each holds up to 256 sockets: file descriptors), and probing ones. */
   maxListens: 1,

@@ -191,7 +191,19 @@ export class PunchCoordinator {
     const record = this.#opts.rendezvous.latestRecord(peer);
     this.#opts.friendForward?.(peer);
     if (record === undefined) return;
-    const plan = planPunch(this.#opts.natMapping(), record);
+    const ours = this.#opts.natMapping();
+    const plan = planPunch(ours, record);
+    this.#log.debug(
+      {
+        friend: shortHex(peer),
+        ours,
+        theirs: record.natMapping ?? 'unknown',
+        targets: plan.targets.map(addressKey),
+        birthday: plan.birthday?.role,
+        isHopeless: plan.isHopeless,
+      },
+      'punch: round',
+    );
     if (plan.isHopeless) {
       this.counters.hopeless++;
       return;
