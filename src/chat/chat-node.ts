@@ -237,6 +237,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         ...(opts.offlineAfterMs === undefined ? {} : { afterMs: opts.offlineAfterMs }),
         isOnline: (peer) => this.#store.contacts.get(peer)?.presence === 'online',
         hasSession: (peer) => this.#sessions.sessionOf(peer) !== undefined,
+        isPathless: (peer) => this.#nat?.isPathless(peer) === true,
         store: (peer) => mailbox.storeFor(peer),
       });
       this.#beacon = services.beacon;

@@ -14,6 +14,7 @@ import { IntroducerKeeper } from '../introducer-keeper.ts';
 import { type NatMapping, publicView, recentPublicHost } from '../nat-mapping.ts';
 import { BirthdayPuncher } from '../punch-birthday.ts';
 import { PunchCoordinator, type WishReason } from '../punch-coordinator.ts';
+import { planPunch } from '../punch-plan.ts';
 import type { PunchTransport } from '../punch-transport.ts';
 import { OfflineMailbox } from '../offline-mailbox.ts';
 import { PunchService } from '../punch-service.ts';
@@ -84,6 +85,8 @@ export interface NatTraversal {
   punchTowards(peer: Buffer, reason?: WishReason): void;
   /** A session with the friend came up. */
   sessionUp(peer: Buffer): void;
+  /** No direct path can form with the friend: both NATs randomise (punch-plan.ts). */
+  isPathless(peer: Buffer): boolean;
   /**
    * We moved (a new public address, new interfaces): refresh how DHT nodes see us, republish every record,
    * poll everyone fast and wish for a session with every friend alive (those in `peers` had a session).
@@ -222,6 +225,10 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     natMapping,
     punchTowards: (peer, reason = 'message') => coordinator.want(peer, reason),
     sessionUp: (peer) => coordinator.sessionUp(peer),
+    isPathless: (peer) => {
+      const record = rendezvous.latestRecord(peer);
+      return record !== undefined && planPunch(natMapping(), record).isHopeless;
+    },
     moved: async (peers) => {
       // A few answers from where we are now, so the records carry our new public address.
       const nodes = opts.dht.answeringNodes(MOVE_PINGS);
