@@ -35,9 +35,8 @@ const OPEN_KINDS: ReadonlySet<PairKind> = new Set(['public', 'full-cone', 'upnp'
 /** What is open without any of issue 11's features (upnp needs port mapping first). */
 const OPEN_TODAY: ReadonlySet<SiteKind> = new Set(['public', 'full-cone']);
 
-const NEEDS_PUNCH =
-  'needs punching without dhtchat introducers (issue 11 §2): today a session forms only when both record polls dial at once';
-const NEEDS_RELAY = 'needs a relay (issue 11 §4): symmetric NAT against a filtering one, no punch today';
+const NEEDS_RELAY =
+  'needs a relay (issue 11 §4): two randomising NATs leave no direct path (messages flow through the DHT meanwhile)';
 const NEEDS_MAPPING = 'needs port mapping (issue 11 §3): the upnp router filters until a port is mapped';
 const NEEDS_REQUEST_PUNCH =
   "needs friend requests across NATs (issue 11 §5): the recipient's dial-back is a plain dial the requester's NAT drops";
@@ -45,15 +44,17 @@ const NEEDS_REQUEST_LAN =
   'needs friend requests across NATs (issue 11 §5): the announce carries the public address, which a LAN peer reaches only through a hairpinning router';
 
 /**
- * Why today's code cannot form the session (baseline of 2026-12-07, docs/lab/baseline-2026-12-07.md: cells with a
- * public or full-cone side formed one in 5 of 5 runs, within 33 s; the others in 0-5 of 5, by chance or never).
+ * Why today's code cannot form the session. Baseline of 2026-12-07 (docs/lab/baseline-2026-12-07.md): cells with a
+ * public or full-cone side formed one in 5 of 5 runs, within 33 s; the others in 0-5 of 5, by chance or never.
+ * Since record-coordinated punching (issue 11 §2) two port-keeping NATs punch without any introducer, and a
+ * randomising NAT against a port-keeping one meets it by the birthday technique; two randomising NATs need a relay.
  */
 function sessionTodo(alice: SiteKind, bob: SiteKind): string | undefined {
   const kinds = [alice, bob];
   if (kinds.some((k) => OPEN_TODAY.has(k)) || alice === 'same-nat') return undefined;
   if (kinds.includes('upnp')) return NEEDS_MAPPING;
-  if (kinds.includes('symmetric')) return NEEDS_RELAY;
-  return NEEDS_PUNCH;
+  if (alice === 'symmetric' && bob === 'symmetric') return NEEDS_RELAY;
+  return undefined;
 }
 
 /** Why today's code cannot complete Alice's request to Bob: it does when Bob's dial-back reaches Alice as is. */
