@@ -511,6 +511,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       session.remoteAddress,
       this.#rendezvous?.latestRecord(peer),
       this.#nat?.natMapping() ?? 'unknown',
+      this.#opts.localEndpoints(),
     );
     return { isInitiator: session.isInitiator, remote: session.remoteAddress, path };
   }

@@ -143,3 +143,24 @@ describe('the birthday technique: port-restricted × symmetric', { timeout: 300_
     assert.equal(await run('birthday-1', false, 60_000), undefined, 'plain punching cannot guess the port');
   });
 });
+
+describe('two users behind one NAT (LAN endpoints)', { timeout: 300_000 }, () => {
+  for (const hairpin of [false, true]) {
+    test(`hairpin ${hairpin ? 'on' : 'off'}: a session over the LAN, path direct`, async () => {
+      const world = await NatWorld.create(`same-nat-${hairpin}`);
+      try {
+        const router = world.nat({ ...NAT_KINDS.portRestricted, hairpin });
+        const alice = await world.addUser('alice', router);
+        const bob = await world.addUser('bob', router);
+        world.befriend(alice, bob);
+        await world.start(alice, bob);
+        await world.until(() => alice.node.isConnected('bob') && bob.node.isConnected('alice'), 15_000);
+        const remote = alice.node.sessionInfo('bob')?.remote;
+        assert.ok(remote?.host.startsWith('192.168.'), `over the LAN: ${remote?.host}`);
+        assert.equal(alice.node.pathOf('bob'), 'direct');
+      } finally {
+        world.close();
+      }
+    });
+  }
+});

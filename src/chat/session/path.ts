@@ -25,17 +25,30 @@ export const PathKind = {
 } as const;
 export type PathKind = (typeof PathKind)[keyof typeof PathKind];
 
-/** The path of a session to `remote`, given the friend's latest record and our NAT mapping. */
+/**
+ * The path of a session to `remote`, given the friend's latest record (if we read one yet), our NAT mapping and
+ * our own endpoints (a remote on one of our subnets is on our LAN).
+ */
 export function sessionPath(
   remote: UdpAddress,
   record: RendezvousRecord | undefined,
   ourMapping: NatMapping,
+  ownEndpoints: readonly UdpAddress[] = [],
 ): PathKind {
   const listed = record?.endpoints.find(
     (e) => e.address.host === remote.host && e.address.port === remote.port,
   );
   if (listed?.kind === 'mapped') return PathKind.mapped;
-  if (listed?.kind === 'lan') return PathKind.direct;
+  if (listed?.kind === 'lan' || ownEndpoints.some((e) => isSameSubnet(e.host, remote.host))) {
+    return PathKind.direct;
+  }
   if (ourMapping === 'none' || record?.natMapping === 'none') return PathKind.direct;
   return PathKind.punched;
+}
+
+/** Same IPv4 /24 or IPv6 /64 (the usual LAN prefixes). */
+function isSameSubnet(a: string, b: string): boolean {
+  if (a.includes(':') !== b.includes(':')) return false;
+  if (!a.includes(':')) return a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.');
+  return a.split(':').slice(0, 4).join(':') === b.split(':').slice(0, 4).join(':');
 }
