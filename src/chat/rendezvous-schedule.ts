@@ -10,7 +10,8 @@
  *
  * Budget: a fast read costs HOLDER_RULES.readNodes (3) queries, so one friend costs 72 queries a minute at
  * 2.5 s; all fast reads together are held to maxFastQueriesPerMin by stretching the interval as the number of
- * fast friends grows (5 friends at 2.5 s; 10 at 5 s). Alive friends we cannot reach also get our record
+ * fast friends grows (5 friends at 2.5 s; 10 at 5 s). In the first 15 s after our start or a move the interval is
+ * 1 s (within the same total), so two friends who start together find each other's first records at once. Alive friends we cannot reach also get our record
  * republished every heartbeatMs (a put to its holders, ~8 queries) so that they keep seeing us alive.
  */
 import { HOLDER_RULES } from './rendezvous-holders.ts';
@@ -21,6 +22,9 @@ export const POLL_SCHEDULE = {
   jitterShare: 0.1,
   onlineWindowMs: 3 * 60_000,
   startBurstMs: 60_000,
+  /** Within the burst, its first seconds read every startRushPollMs: a friend that started with us is there now. */
+  startRushMs: 15_000,
+  startRushPollMs: 1000,
   maxFastQueriesPerMin: 360,
   heartbeatMs: 60_000,
   backoffFirstMs: 15_000,
@@ -49,10 +53,13 @@ export function isAlive(friend: FriendLiveness, nowMs: number): boolean {
   return friend.aliveMs !== undefined && nowMs - friend.aliveMs <= POLL_SCHEDULE.onlineWindowMs;
 }
 
-/** The fast interval with this many friends in the fast tier, before jitter: the total budget stretches it. */
-export function fastPollIntervalMs(fastFriends: number): number {
+/**
+ * The fast interval with this many friends in the fast tier, before jitter: the total budget stretches it. In the
+ * start rush the base is startRushPollMs, under the same total budget.
+ */
+export function fastPollIntervalMs(fastFriends: number, isRush = false): number {
   const budgetMs = Math.ceil(
     (Math.max(1, fastFriends) * HOLDER_RULES.readNodes * 60_000) / POLL_SCHEDULE.maxFastQueriesPerMin,
   );
-  return Math.max(POLL_SCHEDULE.fastPollMs, budgetMs);
+  return Math.max(isRush ? POLL_SCHEDULE.startRushPollMs : POLL_SCHEDULE.fastPollMs, budgetMs);
 }

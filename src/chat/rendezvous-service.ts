@@ -477,7 +477,9 @@ export class RendezvousService {
     let delayMs: number;
     if (fixedDelayMs !== undefined) delayMs = fixedDelayMs;
     else if (this.#isFast(f, nowMs)) {
-      const intervalMs = fastPollIntervalMs(this.fastFriendCount());
+      // The first seconds after our start or a move: friends who came up with us publish about now.
+      const isRush = nowMs < this.#burstUntilMs - POLL_SCHEDULE.startBurstMs + POLL_SCHEDULE.startRushMs;
+      const intervalMs = fastPollIntervalMs(this.fastFriendCount(), isRush);
       const jitterMs = Math.round(intervalMs * POLL_SCHEDULE.jitterShare);
       delayMs = intervalMs - jitterMs + random.int(2 * jitterMs + 1);
     } else {

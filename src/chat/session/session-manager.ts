@@ -57,6 +57,8 @@ interface PeerState {
   active: ChatSession | undefined;
   dials: Set<ChatSession>;
   isDialing: boolean;
+  /** Endpoints a dial is under way to (addressKey). */
+  dialingTo: Set<string>;
   /** What we last reported: online from the first session until the grace period after the last one. */
   isOnline: boolean;
   attempts: number;
@@ -151,23 +153,24 @@ export class SessionManager {
   connect(peer: Buffer): void {
     if (this.#isClosed) return;
     const state = this.#state(peer);
-    if (state.isDialing) return;
     if (state.active?.isOpen === true && this.#hooks.isSuspect?.(peer) !== true) return;
     const mode = this.#hooks.dialMode(peer);
     if (mode === undefined) return;
-    const candidates = this.#candidates(state);
+    // Endpoints a dial is already under way to are left to it; new ones (a friend that moved, a punch that
+    // just opened a NAT) are dialled at once rather than after the running dials time out.
+    const candidates = this.#candidates(state).filter((a) => !state.dialingTo.has(addressKey(a)));
     if (candidates.length === 0) return;
     state.retryTimer?.cancel();
     state.retryTimer = undefined;
     state.isDialing = true;
-    let remaining = candidates.length;
-    const onDialEnd = (): void => {
-      remaining--;
-      if (remaining > 0) return;
-      state.isDialing = false;
-      if (state.active?.isOpen !== true) this.#scheduleRetry(state);
-    };
+    for (const address of candidates) state.dialingTo.add(addressKey(address));
     candidates.forEach((address, index) => {
+      const onDialEnd = (): void => {
+        state.dialingTo.delete(addressKey(address));
+        if (state.dialingTo.size > 0) return;
+        state.isDialing = false;
+        if (state.active?.isOpen !== true) this.#scheduleRetry(state);
+      };
       const dial = (): void => {
         if (this.#isClosed || (state.active?.isOpen === true && this.#hooks.isSuspect?.(peer) !== true)) {
           onDialEnd();
@@ -408,6 +411,7 @@ export class SessionManager {
         active: undefined,
         dials: new Set(),
         isDialing: false,
+        dialingTo: new Set(),
         isOnline: false,
         attempts: 0,
         retryTimer: undefined,
