@@ -99,6 +99,8 @@ export interface NatTraversal {
 const MOVE_CHECK_MS = 2000;
 /** DHT nodes pinged after a move, so that their reports show where we are now. */
 const MOVE_PINGS = 4;
+/** Republishing because our public endpoint or NAT mapping changed: at most this often. */
+const REPUBLISH_ON_CHANGE_MS = 30_000;
 
 export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHooks): DhtServices {
   const common = {
@@ -197,6 +199,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
   let lastPublicHost: string | undefined;
   const reports = (sinceMs: number) => opts.dht.externalReports(sinceMs);
   let published = '';
+  let lastChangeRepublishMs = -Infinity;
   const watchForMoves = (): void => {
     moveTimer = opts.clock.setTimer(MOVE_CHECK_MS, () => {
       const host = recentPublicHost(reports);
@@ -213,8 +216,13 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
       // Behind a randomising NAT the port is whichever node answered last: only the host counts.
       const port = now.mapping === 'randomises' ? '' : String(now.endpoint?.port ?? '');
       const seen = `${now.endpoint?.host ?? ''}|${port}|${now.mapping}`;
-      if (published !== '' && seen !== published) rendezvous.endpointsChanged();
-      published = seen;
+      const nowMs = opts.clock.now();
+      // A verdict that flaps (a mix of reports) republishes at most every REPUBLISH_ON_CHANGE_MS.
+      if (published !== '' && seen !== published && nowMs - lastChangeRepublishMs >= REPUBLISH_ON_CHANGE_MS) {
+        lastChangeRepublishMs = nowMs;
+        rendezvous.endpointsChanged();
+        published = seen;
+      } else if (published === '') published = seen;
       watchForMoves();
     });
   };
