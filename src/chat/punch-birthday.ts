@@ -64,6 +64,11 @@ export interface BirthdayOptions {
   readonly logger?: Logger;
   /** A working path to the friend was found: dial it there. */
   onPath(peer: Buffer, remote: UdpAddress): void;
+  /**
+   * A session with the friend is up: a late hit is ignored (routing the friend's endpoint through another
+   * socket would take the running session's packets to another NAT mapping, which the friend does not know).
+   */
+  isConnected(peer: Buffer): boolean;
 }
 
 export interface BirthdayCounters {
@@ -179,6 +184,11 @@ export class BirthdayPuncher {
     attempt.timers.push(this.#opts.clock.setTimer(BIRTHDAY.probeSpreadMs + 2000, () => this.#end(attempt)));
   }
 
+  /** A session with the friend came up: its attempts end (sockets closed). */
+  stop(peer: Buffer): void {
+    for (const attempt of [...this.#attempts.values()]) if (attempt.peer.equals(peer)) this.#end(attempt);
+  }
+
   close(): void {
     for (const attempt of [...this.#attempts.values()]) this.#end(attempt);
   }
@@ -223,6 +233,10 @@ export class BirthdayPuncher {
     if (attempt.isDone || target === undefined || addressKey(from) !== addressKey(target)) return;
     const type = parsePacket(bytes);
     if (type !== PacketType.probe && type !== PacketType.ack) return;
+    if (this.#opts.isConnected(attempt.peer)) {
+      this.#end(attempt);
+      return;
+    }
     if (type === PacketType.probe) socket.send(this.#packet(PacketType.ack, bytes.subarray(4, 8)), from);
     this.counters.hits++;
     this.#end(attempt, socket);
@@ -243,6 +257,10 @@ export class BirthdayPuncher {
       const isAck = type === PacketType.ack && attempt.probed?.has(from.port) === true;
       const isHello = type === PacketType.hello;
       if (!isAck && !isHello) continue;
+      if (this.#opts.isConnected(attempt.peer)) {
+        this.#end(attempt);
+        return;
+      }
       if (isHello) this.#opts.transport.sendDirect(this.#packet(PacketType.ack, bytes.subarray(4, 8)), from);
       this.counters.hits++;
       this.#end(attempt);

@@ -153,6 +153,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
           random: opts.random,
           logger: opts.logger,
           onPath: (peer, remote) => hooks.sessions.addCandidates(peer, [remote]),
+          isConnected,
         });
   const coordinator = new PunchCoordinator({
     rendezvous,
@@ -232,7 +233,10 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     coordinator,
     natMapping,
     punchTowards: (peer, reason = 'message') => coordinator.want(peer, reason),
-    sessionUp: (peer) => coordinator.sessionUp(peer),
+    sessionUp: (peer) => {
+      coordinator.sessionUp(peer);
+      birthday?.stop(peer);
+    },
     isPathless: (peer) => {
       const record = rendezvous.latestRecord(peer);
       return record !== undefined && planPunch(natMapping(), record).isHopeless;
