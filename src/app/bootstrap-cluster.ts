@@ -1,9 +1,11 @@
 /**
- * Every core busy: the primary forks node:cluster workers that share the server's UDP port, each with its own
- * node buffer, ping queue and recent-requester set (like the reference's threads). Node 20 has no SO_REUSEPORT
- * for dgram, so the workers share one socket through cluster's handle passing (exclusive: false) and the kernel
- * hands each datagram to whichever worker reads first. A pong may therefore reach another worker than the one
- * that pinged: every worker gets the same master secret, so SYN cookies verify everywhere.
+ * Every core busy: the primary forks node:cluster workers that serve the same UDP port, each with its own node
+ * buffer, ping queue and recent-requester set (like the reference's threads). With the batched addon each worker
+ * binds its own SO_REUSEPORT socket and the kernel spreads sources over them by their address hash; without it
+ * (Node 20's dgram has no SO_REUSEPORT) the workers share one socket through cluster's handle passing
+ * (exclusive: false) and the kernel hands each datagram to whichever worker reads first. Either way a pong may
+ * reach another worker than the one that pinged: every worker gets the same master secret, so SYN cookies
+ * verify everywhere.
  *
  * The primary prints the listening line once every worker is bound, sums the workers' stats every interval and
  * on SIGHUP, and on SIGINT/SIGTERM asks each worker to save its buffer and exit.

@@ -21,17 +21,36 @@
  *   GET  /v1/search?text=T[&with=X][&limit=N]                 -> [{"with",...MessageView}]
  *   POST /v1/read {who}              -> {}
  *   POST /v1/typing {who,isTyping?}  -> {"to":ContactView,"isSent"}   (isTyping defaults to true)
+ *   GET  /v1/files                   -> [FileTransferView]     POST /v1/files {to,path} -> FileTransferView
+ *   POST /v1/files/accept {id,to?}   -> FileTransferView       POST /v1/files/cancel {id} -> FileTransferView
+ *   GET  /v1/groups                  -> [GroupView]             POST /v1/groups {name} -> GroupView
+ *   GET  /v1/groups/invites          -> [GroupInviteView]
+ *   POST /v1/groups/invite {group,who} -> GroupView              POST /v1/groups/accept {group} -> GroupView
+ *   POST /v1/groups/decline {group}  -> {}                      POST /v1/groups/leave {group} -> GroupView
+ *   POST /v1/groups/remove|promote {group,who}                  -> [GroupMemberView]
+ *   GET  /v1/groups/members?group=X  -> [GroupMemberView]
+ *   GET  /v1/groups/messages?group=X[&limit=N][&before=<id hex>] -> [GroupMessageView]
+ *   POST /v1/groups/messages {group,text} -> GroupMessageView   POST /v1/groups/read {group} -> {"read"}
+ *   POST /v1/groups/typing {group,isTyping?} -> {"sent"}          (members told)
  *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
  *   GET  /v1/backup                  -> {"owner":hex,"store":base64}: the store's backup rows (`dhtchat export`
  *                                       while the daemon holds the store's lock); never the identity's secret key
  * Errors: {"error":{"code","message"}} with 400 (our DhtchatError codes), 401, 403, 404, 405, 413 or 500.
+ *
+ * Events carry ids (`id: <boot>-<seq>`); a client that reconnects with `Last-Event-ID` gets what it missed, or a
+ * `{"event":"reset"}` telling it to reload its state (web-client/event-log.ts). With a web client (`web`), paths
+ * outside /v1/ are its pages, its session cookie stands in for the token, and it adds routes
+ * (web-client/web-client.ts). Every answer carries nosniff, no-referrer and a CSP (web-client/security-headers.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DhtchatError } from '../runtime/index.ts';
 import { ForbiddenCode, forbiddenRequest } from './api-host-origin.ts';
-import { CHAT_EVENT_NAMES, type ChatService, type MessagePage } from './chat-api-types.ts';
+import { CHAT_EVENT_NAMES, type ChatService, type GroupApi, type MessagePage } from './chat-api-types.ts';
+import { EventLog } from './web-client/event-log.ts';
+import { NON_PAGE_HEADERS } from './web-client/security-headers.ts';
+import type { ApiAuth, WebClient } from './web-client/web-client.ts';
 
 /** A message is at most 16 KiB of text; JSON escaping can grow it up to 6x. */
 const MAX_BODY_BYTES = 128 * 1024;
@@ -54,6 +73,8 @@ export const ApiErrorCode = {
 
 export interface ChatApiServer {
   readonly port: number;
+  /** Event streams open right now (GET /v1/events clients). */
+  eventStreams(): number;
   close(): Promise<void>;
 }
 
@@ -69,16 +90,24 @@ export async function startChatApiServer(options: {
   onError?: (error: unknown) => void;
   /** The store section of a backup (src/chat/backup-store-codec.ts); without it GET /v1/backup is a 404. */
   backup?: () => { owner: string; store: string };
+  /** The web client (pages, login, session cookie, its routes); without it the server is the bare API. */
+  web?: WebClient;
 }): Promise<ChatApiServer> {
   const routes = routesFor(options.service);
-  routes.set('GET /v1/events', (_b, _q, res) => streamEvents(options.service, res));
+  if (options.service.groups !== undefined) {
+    for (const [key, route] of groupRoutes(options.service.groups)) routes.set(key, route);
+  }
+  const eventLog = new EventLog();
+  const unsubscribe = logChatEvents(options.service, eventLog);
+  const streams = { open: 0 };
+  routes.set('GET /v1/events', (_b, _q, res) => streamEvents(eventLog, res, streams));
   const { backup } = options;
   if (backup !== undefined) routes.set('GET /v1/backup', () => backup());
   const expected = Buffer.from(`Bearer ${options.token}`);
   let port = 0;
   // Node would answer a request without Host with a bare 400; the wall answers it, as it answers a foreign one.
   const server = createServer({ requireHostHeader: false }, (req, res) => {
-    void handle(req, res, routes, expected, port).catch((error: unknown) => {
+    void handle(req, res, { routes, expected, port, web: options.web }).catch((error: unknown) => {
       options.onError?.(error);
       if (!res.headersSent) reply(res, 500, errorBody(ApiErrorCode.internal, 'internal error'));
     });
@@ -87,8 +116,10 @@ export async function startChatApiServer(options: {
   port = (server.address() as AddressInfo).port;
   return {
     port,
+    eventStreams: () => streams.open,
     close: () =>
       new Promise<void>((resolve) => {
+        unsubscribe();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -125,6 +156,48 @@ function routesFor(chat: ChatService): Map<string, Route> {
     ],
     ['POST /v1/read', (b) => done(() => chat.markRead(who(b)))],
     ['POST /v1/typing', (b) => chat.setTyping(who(b), optionalBoolean(b, 'isTyping') ?? true)],
+    ['GET /v1/files', () => chat.files()],
+    ['POST /v1/files', (b) => chat.sendFile(stringField(b, 'to'), stringField(b, 'path'))],
+    ['POST /v1/files/accept', (b) => chat.acceptFile(stringField(b, 'id'), optionalStrings(b, ['to']))],
+    ['POST /v1/files/cancel', (b) => chat.cancelFile(stringField(b, 'id'))],
+  ]);
+}
+
+function groupRoutes(groups: GroupApi): Map<string, Route> {
+  const group = (body: Body): string => stringField(body, 'group');
+  return new Map<string, Route>([
+    ['GET /v1/groups', () => groups.list()],
+    ['POST /v1/groups', (b) => groups.create(stringField(b, 'name'))],
+    ['GET /v1/groups/invites', () => groups.invites()],
+    ['POST /v1/groups/invite', (b) => groups.invite(group(b), stringField(b, 'who'))],
+    ['POST /v1/groups/accept', (b) => groups.accept(group(b))],
+    ['POST /v1/groups/decline', (b) => done(() => groups.decline(group(b)))],
+    ['POST /v1/groups/leave', (b) => groups.leave(group(b))],
+    ['POST /v1/groups/remove', (b) => groups.remove(group(b), stringField(b, 'who'))],
+    ['POST /v1/groups/promote', (b) => groups.promote(group(b), stringField(b, 'who'))],
+    ['GET /v1/groups/members', (_b, q) => groups.members(queryField(q, 'group'))],
+    [
+      'GET /v1/groups/messages',
+      (_b, q) => {
+        const before = q.get('before');
+        if (before !== null && !/^[0-9a-f]{64}$/i.test(before)) {
+          throw new DhtchatError(
+            ApiErrorCode.badRequest,
+            '"before" must be a group message id (64 hex digits)',
+          );
+        }
+        return groups.messages(queryField(q, 'group'), {
+          ...limitOf(q),
+          ...(before === null ? {} : { beforeId: before.toLowerCase() }),
+        });
+      },
+    ],
+    ['POST /v1/groups/messages', (b) => groups.send(group(b), stringField(b, 'text'))],
+    ['POST /v1/groups/read', (b) => ({ read: groups.markRead(group(b)) })],
+    [
+      'POST /v1/groups/typing',
+      (b) => ({ sent: groups.setTyping(group(b), optionalBoolean(b, 'isTyping') ?? true) }),
+    ],
   ]);
 }
 
@@ -149,31 +222,54 @@ function optionalQuery(query: URLSearchParams, name: string): Record<string, str
   return value === null ? {} : { [name]: value };
 }
 
+/** Every chat event, numbered, into the log the event streams read from; returns the way to stop. */
+function logChatEvents(chat: ChatService, log: EventLog): () => void {
+  const listeners = CHAT_EVENT_NAMES.map((name) => {
+    const listener = (event: object): void => void log.append({ event: name, ...event });
+    chat.on(name, listener);
+    return [name, listener] as const;
+  });
+  return () => {
+    for (const [name, listener] of listeners) chat.off(name, listener);
+  };
+}
+
 /**
- * Server-sent events: every chat event as one `data:` line of JSON, until the client goes away. The API's
- * client is the data dir's owner, so message events carry the text (the daemon's log lines never do).
+ * Server-sent events: every chat event as one `data:` line of JSON with its `id:`, until the client goes away.
+ * The API's client is the data dir's owner, so message events carry the text (the daemon's log lines never do).
+ * A reconnecting client (Last-Event-ID) first gets what it missed, or a `reset` event.
  */
-function streamEvents(chat: ChatService, res: ServerResponse): typeof STREAMING {
+function streamEvents(log: EventLog, res: ServerResponse, streams: { open: number }): typeof STREAMING {
+  const lastEventId = res.req.headers['last-event-id'];
   res.writeHead(200, {
+    ...NON_PAGE_HEADERS,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
     connection: 'keep-alive',
   });
-  res.write(': dhtchat events\n\n');
+  // retry: how soon a browser's EventSource reconnects after the stream broke (its default is ~3 s).
+  res.write(': dhtchat events\nretry: 1000\n\n');
   const write = (text: string): void => {
     if (res.writableLength > MAX_EVENT_BACKLOG_BYTES) res.destroy();
     else res.write(text);
   };
-  const listeners = CHAT_EVENT_NAMES.map((name) => {
-    const listener = (event: object): void => write(`data: ${JSON.stringify({ event: name, ...event })}\n\n`);
-    chat.on(name, listener);
-    return [name, listener] as const;
-  });
+  const send = (event: { seq: number; json: string }): void =>
+    write(`id: ${log.idOf(event)}\ndata: ${event.json}\n\n`);
+  if (typeof lastEventId === 'string') {
+    const resume = log.resume(lastEventId);
+    if (resume.kind === 'reset') {
+      // To this client only, under the latest id: its next reconnect resumes from here.
+      write(`id: ${log.currentId()}\ndata: ${JSON.stringify({ event: 'reset', reason: resume.reason })}\n\n`);
+    } else for (const event of resume.events) send(event);
+  }
+  const unsubscribe = log.subscribe(send);
+  streams.open++;
   const keepalive = setInterval(() => write(': keepalive\n\n'), EVENT_KEEPALIVE_MS);
   keepalive.unref();
   res.on('close', () => {
     clearInterval(keepalive);
-    for (const [name, listener] of listeners) chat.off(name, listener);
+    unsubscribe();
+    streams.open--;
   });
   return STREAMING;
 }
@@ -184,13 +280,15 @@ function done(action: () => void): Record<string, never> {
   return {};
 }
 
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  routes: Map<string, Route>,
-  expected: Buffer,
-  port: number,
-): Promise<void> {
+interface HandleContext {
+  readonly routes: Map<string, Route>;
+  readonly expected: Buffer;
+  readonly port: number;
+  readonly web: WebClient | undefined;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandleContext): Promise<void> {
+  const { routes, web, port } = ctx;
   const forbidden = forbiddenRequest(req.headers, port);
   if (forbidden !== undefined) {
     req.resume();
@@ -202,14 +300,24 @@ async function handle(
     reply(res, 405, errorBody(ApiErrorCode.methodNotAllowed, 'the API answers no CORS preflight'));
     return;
   }
-  const given = Buffer.from(req.headers.authorization ?? '');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  // Web client hook: its pages and login (no token: the page has none), behind the same wall.
+  if (web !== undefined && !url.pathname.startsWith('/v1/')) {
+    await web.servePage(req, res, url);
+    return;
+  }
+  const auth = authOf(req, ctx);
+  if (auth === undefined) {
     req.resume();
     reply(res, 401, errorBody(ApiErrorCode.unauthorized, 'missing or wrong API token'));
     return;
   }
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const route = routes.get(`${req.method ?? 'GET'} ${url.pathname}`);
+  const key = `${req.method ?? 'GET'} ${url.pathname}`;
+  const webRoute = web?.apiRoute(key);
+  const route: Route | undefined =
+    webRoute === undefined
+      ? routes.get(key)
+      : (body, query) => webRoute({ body, query, req, res, auth, port });
   if (route === undefined) {
     req.resume();
     reply(res, 404, errorBody(ApiErrorCode.notFound, `no such API call: ${req.method} ${url.pathname}`));
@@ -230,6 +338,18 @@ async function handle(
     if (error instanceof DhtchatError) reply(res, 400, errorBody(error.code, error.message));
     else throw error;
   }
+}
+
+/**
+ * The bearer token (CLI, bots), or the web client's session cookie. A cookie-borne POST must also say its body
+ * is JSON: an HTML form cannot, so even a form that got past the Origin wall could not act with the cookie.
+ */
+function authOf(req: IncomingMessage, ctx: HandleContext): ApiAuth | undefined {
+  const given = Buffer.from(req.headers.authorization ?? '');
+  if (given.length === ctx.expected.length && timingSafeEqual(given, ctx.expected)) return 'token';
+  if (ctx.web === undefined || !ctx.web.isSignedIn(req)) return undefined;
+  const isJson = (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
+  return req.method === 'POST' && !isJson ? undefined : 'cookie';
 }
 
 function readJsonBody(req: IncomingMessage): Promise<Body> {
@@ -304,6 +424,7 @@ function queryField(query: URLSearchParams, name: string): string {
 function reply(res: ServerResponse, status: number, value: unknown): void {
   const text = JSON.stringify(value ?? null);
   res.writeHead(status, {
+    ...NON_PAGE_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',

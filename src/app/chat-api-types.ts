@@ -7,7 +7,13 @@
 import type {
   ChatNodeEvents,
   ContactView,
+  FileTransferView,
   FoundMessage,
+  GroupInviteView,
+  GroupMemberView,
+  GroupMessageView,
+  GroupService,
+  GroupView,
   MessageState,
   MessageView,
   ProfileView,
@@ -18,7 +24,12 @@ import type {
 export type {
   ChatNodeEvents,
   ContactView,
+  FileTransferView,
   FoundMessage,
+  GroupInviteView,
+  GroupMemberView,
+  GroupMessageView,
+  GroupView,
   MessageView,
   ProfileView,
   RequestView,
@@ -26,7 +37,23 @@ export type {
 };
 
 /** The events GET /v1/events streams, each as `{"event": name, ...the event's fields}`. */
-export const CHAT_EVENT_NAMES = ['message', 'state', 'presence', 'request', 'typing', 'accepted'] as const;
+export const CHAT_EVENT_NAMES = [
+  'message',
+  'state',
+  'presence',
+  'request',
+  'typing',
+  'accepted',
+  'request_received',
+  'file',
+  'path',
+  'group_message',
+  'group_state',
+  'group_invite',
+  'group_member',
+  'group_typing',
+  'group',
+] as const;
 export type ChatEventName = (typeof CHAT_EVENT_NAMES)[number];
 
 /** A message's state, in the exact strings of the contract. */
@@ -64,9 +91,38 @@ export interface ChatService {
   markRead(codeOrName: string): void;
   /** Tells the friend we are (or stopped) typing; they show it until we stop or it goes stale. */
   setTyping(codeOrName: string, isTyping: boolean): TypingResult;
+  /** Offers a file (an absolute path on the daemon's machine) to a friend. */
+  sendFile(codeOrName: string, path: string): Promise<FileTransferView>;
+  /** Every file transfer, newest first. */
+  files(): FileTransferView[];
+  /** Accepts an offered file (id or a unique prefix of 4+ hex digits); `to`: an absolute directory or new path. */
+  acceptFile(id: string, opts?: { to?: string }): Promise<FileTransferView>;
+  /** Cancels a transfer either way (declines an offer). */
+  cancelFile(id: string): Promise<FileTransferView>;
+  /** Private groups (src/chat/groups/group-service.ts); without it the /v1/groups calls are 404s. */
+  readonly groups?: GroupApi;
   on<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
   off<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
 }
+
+/** What the API calls of the group service (docs/CLI.md "Groups"). */
+export type GroupApi = Pick<
+  GroupService,
+  | 'list'
+  | 'invites'
+  | 'create'
+  | 'invite'
+  | 'accept'
+  | 'decline'
+  | 'leave'
+  | 'remove'
+  | 'promote'
+  | 'members'
+  | 'send'
+  | 'messages'
+  | 'markRead'
+  | 'setTyping'
+>;
 
 /** The file the daemon writes in its data dir (mode 0600) so that clients find it; removed on a clean exit. */
 export const API_FILE = 'api.json';

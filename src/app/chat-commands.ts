@@ -2,9 +2,10 @@
  * The chat commands (docs/CLI.md, "## Chat"), registered on the program with the global `--data-dir`:
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
  *   add, requests, accept, decline, block, unblock, blocked, contacts, rename, remove (contact-commands.ts) ·
- *   send, messages, search (message-commands.ts) · profile (profile-command.ts) · typing (below) ·
- *   events (events-command.ts) · export, import (backup-commands.ts) · chat (chat-interactive-command.ts):
- *   clients of the running daemon's local API.
+ *   send, messages, search (message-commands.ts) · send-file, files, accept-file, cancel (file-commands.ts) ·
+ *   groups, group … (group-commands.ts) · profile (profile-command.ts) · typing (below) · events
+ *   (events-command.ts) · export, import (backup-commands.ts) · chat (chat-interactive-command.ts) · web
+ *   (web-command.ts): clients of the running daemon's local API · demo (demo-command.ts).
  */
 import type { Command } from 'commander';
 import { registerBackupCommands } from './backup-commands.ts';
@@ -17,10 +18,14 @@ import { printJson } from './chat-output.ts';
 import { registerContactCommands } from './contact-commands.ts';
 import { nameAndCode } from './contact-output.ts';
 import { registerDaemonCommand } from './daemon-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 import { registerEventsCommand } from './events-command.ts';
+import { registerFileCommands } from './file-commands.ts';
+import { registerGroupCommands } from './group-commands.ts';
 import { registerMessageCommands } from './message-commands.ts';
 import { registerProfileCommand } from './profile-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
+import { registerWebCommand } from './web-command.ts';
 
 interface JsonFlag {
   json?: boolean;
@@ -35,11 +40,15 @@ export function registerChatCommands(program: Command): void {
   registerTestnetCommand(program);
   registerContactCommands(program);
   registerMessageCommands(program);
+  registerFileCommands(program);
+  registerGroupCommands(program);
   registerProfileCommand(program);
   registerLiveCommands(program);
   registerEventsCommand(program);
   registerBackupCommands(program);
   registerInteractiveChatCommand(program);
+  registerWebCommand(program);
+  registerDemoCommand(program);
 }
 
 function registerLiveCommands(program: Command): void {

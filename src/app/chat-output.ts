@@ -5,6 +5,8 @@
  * window title or forge a line of ours. Codes, ids, states and times are ours, checked by the daemon.
  */
 import type { MessageView, RequestView } from './chat-api-types.ts';
+import { formatFileEvent } from './file-output.ts';
+import { formatGroupEvent } from './group-output.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 /** A friend code's display name when one is known (a contact's name); undefined shows the code itself. */
@@ -45,6 +47,8 @@ export function formatEvent(e: Record<string, unknown>, nameOf: NameOf = () => u
       return `${who('code')} is ${str('presence')}`;
     case 'typing':
       return `${who('code')} ${e['isTyping'] === true ? 'is typing…' : 'stopped typing'}`;
+    case 'path':
+      return e['path'] === null ? `${who('code')}: no path (offline)` : `${who('code')}: path ${str('path')}`;
     case 'request': {
       const name =
         typeof e['name'] === 'string' ? `"${terminalSafe(e['name'])}" (${str('code')})` : str('code');
@@ -55,8 +59,19 @@ export function formatEvent(e: Record<string, unknown>, nameOf: NameOf = () => u
       const isNamed = typeof e['name'] === 'string' && e['name'] !== e['code'];
       return `${isNamed ? `${str('name')} (${str('code')})` : str('code')} is now a friend`;
     }
-    default:
-      return terminalSafe(JSON.stringify(e));
+    case 'request_received': {
+      const isNamed = typeof e['name'] === 'string' && e['name'] !== e['code'];
+      return `${isNamed ? `${str('name')} (${str('code')})` : str('code')} received your friend request`;
+    }
+    case 'file':
+      return formatFileEvent(e, nameOf);
+    default: {
+      const byCode = (code: string): string => {
+        const name = nameOf(code);
+        return terminalSafe(name === undefined || name === code ? code : name);
+      };
+      return formatGroupEvent(e, byCode) ?? terminalSafe(JSON.stringify(e));
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import { registerChatCommands } from './chat-commands.ts';
 import { registerDhtCommands } from './dht-commands.ts';
 import { withDefaultCommand } from './default-command.ts';
 import { EXIT_CODE, exitCodeOf, oneLine } from './exit-codes.ts';
+import { registerRelayCommand } from './relay-command.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDhtCommands(program);
   registerBootstrapCommand(program);
   registerChatCommands(program);
+  registerRelayCommand(program);
 
   return program;
 }

@@ -6,11 +6,15 @@
 import type { ContactView, FoundMessage, ProfileView } from './chat-api-types.ts';
 import { terminalSafe } from './terminal-text.ts';
 
-/** `Bob (calls themself "Robert")  online  dhtchat:…`: their own name only when it reads differently. */
+/**
+ * `Bob (calls themself "Robert")  online (relayed)  dhtchat:…`: their own name only when it reads differently;
+ * the path when it is not the plain one (punched, mapped, relayed, dht): `online` alone is a direct session.
+ */
 export function formatContactLine(c: ContactView): string {
   const seen =
     c.presence === 'online' ? '' : `  last seen ${c.lastSeen === null ? 'never' : iso(c.lastSeen)}`;
-  return `${contactLabel(c)}  ${c.presence}${seen}  ${c.code}`;
+  const path = c.path === undefined || c.path === null || c.path === 'direct' ? '' : ` (${c.path})`;
+  return `${contactLabel(c)}  ${c.presence}${path}${seen}  ${c.code}`;
 }
 
 /** The contact's name (or code), and the name they give themself when it is not the same as ours. */

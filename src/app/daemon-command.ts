@@ -1,6 +1,7 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init] [--json] [--no-port-mapping]` — also what `dhtchat` with no command runs (`daemon --init` on the
+ *   [--init] [--json] [--no-port-mapping] [--downloads-dir D] [--max-file-size N] [--relays host:port,...]
+ *   [--no-relay]` — also what `dhtchat` with no command runs (`daemon --init` on the
  *   default data dir).
  *
  * Runs the chat node until SIGINT/SIGTERM. On a terminal (stdout a TTY, no --json) it says what it is doing in
@@ -12,7 +13,8 @@
  * The router names are resolved again at every join attempt (a daemon started before the network is up joins
  * once it is, without a restart); a name that stops or starts failing is logged once (`resolve_failed`).
  */
-import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
 import { jsonLinesLogger, type Logger, type LogLevel, type UdpAddress } from '../runtime/index.ts';
 import { dataDirOf, readProfile, removeApiFileSync } from './chat-data-dir.ts';
 import { ensureIdentity } from './chat-identity-commands.ts';
@@ -28,6 +30,7 @@ import {
   resolveHostPorts,
 } from './parse-args.ts';
 import { untilStopSignal } from './stop-signal.ts';
+import { announceWebClient } from './web-client/web-announce.ts';
 
 interface DaemonFlags {
   port?: number;
@@ -36,8 +39,13 @@ interface DaemonFlags {
   allowPrivate?: boolean;
   apiPort?: number;
   init?: boolean;
+  open?: boolean;
   json?: boolean;
   portMapping?: boolean;
+  downloadsDir?: string;
+  maxFileSize?: number;
+  relays?: HostPort[];
+  relay?: boolean;
 }
 
 /** Where the daemon's log goes: JSON lines, or plain words on a terminal. */
@@ -61,12 +69,30 @@ export function registerDaemonCommand(program: Command): void {
       parseHostPortList,
     )
     .option('--allow-private', 'accept and publish loopback/private addresses (local test networks)')
-    .option('--api-port <P>', 'local HTTP API port on 127.0.0.1 (default: any free port)', (t) =>
-      parsePort(t, true),
+    .option(
+      '--api-port <P>',
+      'local HTTP API (and web client) port on 127.0.0.1 (default: the last one used, else any)',
+      (t) => parsePort(t, true),
     )
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
     .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
     .option('--no-port-mapping', 'do not ask the router to map our UDP port (PCP, NAT-PMP, UPnP)')
+    .option('--open', 'open the web client in the browser once the daemon runs')
+    .option('--downloads-dir <D>', 'where accepted files go (default: <data dir>/downloads)')
+    .option(
+      '--max-file-size <N>',
+      'the largest file accepted: bytes, or with K, M, G, T (default 4G)',
+      parseSize,
+    )
+    .option(
+      '--relays <host:port,...>',
+      'relays to use besides those found on the DHT (for friends we cannot reach directly)',
+      parseHostPortList,
+    )
+    .option(
+      '--no-relay',
+      'never go through a relay (friends we cannot reach directly get messages via the DHT)',
+    )
     .action(async (flags: DaemonFlags, command: Command) => {
       const dataDir = dataDirOf(command);
       if (flags.init === true) await ensureIdentity(dataDir);
@@ -79,10 +105,8 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
   process.stdout.removeAllListeners('error');
   process.stdout.on('error', () => {});
   const routers = flags.bootstrap ?? DEFAULT_BOOTSTRAP_ROUTERS;
-  const output =
-    flags.json !== true && process.stdout.isTTY === true
-      ? consoleOutput(routers, dataDir)
-      : jsonOutput(logLevelFromEnv());
+  const isConsole = flags.json !== true && process.stdout.isTTY === true;
+  const output = isConsole ? consoleOutput(routers, dataDir) : jsonOutput(logLevelFromEnv());
   const { logger } = output;
   const stopping = untilStopSignal();
   // Loaded here, not at the top: the chat layer is heavy and only this command needs all of it.
@@ -92,13 +116,27 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     bootstrap: bootstrapResolver(routers, (fields) => logger.warn(fields)),
     allowPrivate: flags.allowPrivate ?? false,
     portMapping: flags.portMapping ?? true,
+    isRelayEnabled: flags.relay ?? true,
+    ...(flags.relays === undefined ? {} : { relays: await resolveHostPorts(flags.relays) }),
     bootstrapHosts: routers.map((r) => r.host),
     logger,
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.apiPort === undefined ? {} : { apiPort: flags.apiPort }),
+    ...(flags.downloadsDir === undefined ? {} : { downloadsDir: resolve(flags.downloadsDir) }),
+    ...(flags.maxFileSize === undefined ? {} : { maxFileBytes: flags.maxFileSize }),
   });
   await output.ready(daemon, dataDir);
+  // Web client hook: a login link on a terminal, a `web` event otherwise; --open opens the browser.
+  announceWebClient({
+    loginUrl: daemon.loginUrl,
+    apiPort: daemon.apiPort,
+    dataDir,
+    isTerminal: isConsole,
+    shouldOpen: flags.open === true,
+    write: (text) => process.stdout.write(text),
+    logger,
+  });
   const onFatal = (error: unknown): void => {
     // A bug must not leave a daemon half-alive: log it, drop api.json so clients say "no daemon", exit 1.
     // Everything users wrote is already committed to SQLite; the next start resumes from there.
@@ -187,4 +225,27 @@ function bootstrapResolver(
     reported = failing;
     return addresses;
   };
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  K: 1024,
+  M: 1024 ** 2,
+  G: 1024 ** 3,
+  T: 1024 ** 4,
+};
+
+/** "4G", "500M", "1048576" → bytes (binary units; a trailing B or iB is allowed: "4GiB"). */
+export function parseSize(text: string): number {
+  const match = /^(\d{1,15})\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  const bytes =
+    match === null
+      ? Number.NaN
+      : Number(match[1]) * (SIZE_UNITS[(match[2] ?? '').toUpperCase()] ?? Number.NaN);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new InvalidArgumentError(
+      `a size is a number of bytes, or with K, M, G or T (like 4G), got "${text}".`,
+    );
+  }
+  return bytes;
 }

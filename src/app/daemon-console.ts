@@ -17,6 +17,7 @@
  */
 import type { LogFields, Logger } from '../runtime/index.ts';
 import type { ChatService, ContactView, MessageView, RequestView } from './chat-api-types.ts';
+import { formatFileEvent } from './file-output.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 export interface DaemonConsoleOptions {
@@ -81,6 +82,42 @@ export class DaemonConsole {
     view.chat.on('presence', (e) => this.#line(this.#presenceLine(e.code, e.presence)));
     view.chat.on('request', (e) => this.#line(this.#requestLine(e)));
     view.chat.on('accepted', (e) => this.#line(`you and ${this.#nameOf(e.code, e)} are now friends`));
+    view.chat.on('request_received', (e) =>
+      this.#line(`${this.#nameOf(e.code, e)} received your friend request`),
+    );
+    // A transfer in words when its state changes (its progress is for `send-file --wait` and `files`).
+    const fileStates = new Map<string, string>();
+    view.chat.on('file', (e) => {
+      if (fileStates.get(e.id) === e.state) return;
+      if (fileStates.size >= 10_000) fileStates.clear();
+      fileStates.set(e.id, e.state);
+      const nameOf = (code: string): string | undefined =>
+        this.#chat?.contacts().find((c) => c.code === code)?.name;
+      // "file report.pdf from Bob: started" rather than a percentage that is stale at once.
+      this.#line(
+        formatFileEvent({ ...e, ...(e.state === 'transferring' ? { state: 'started' } : {}) }, nameOf),
+      );
+    });
+    // How a session runs matters to the user only when it goes through someone else (a relay), or stops doing so.
+    const relayed = new Set<string>();
+    view.chat.on('path', (e) => {
+      if (e.path === 'relayed') {
+        relayed.add(e.code);
+        this.#line(`talking to ${this.#nameOf(e.code)} through a relay`);
+      } else if (relayed.delete(e.code) && e.path !== null && e.path !== 'dht') {
+        this.#line(`talking to ${this.#nameOf(e.code)} directly now`);
+      }
+    });
+    view.chat.on('group_message', (e) => {
+      const group = e.name === null ? e.group.slice(0, 12) : terminalSafe(e.name);
+      this.#line(`[${group}] ${this.#nameOf(e.message.from)}: ${terminalSafe(e.message.text)}`);
+    });
+    view.chat.on('group_invite', (e) => {
+      const group = e.name === null ? e.group : `"${terminalSafe(e.name)}"`;
+      this.#line(
+        `${this.#nameOf(e.from)} invites you to the group ${group}: ${this.#command(`group accept ${e.group}`)}`,
+      );
+    });
   }
 
   #onLog(level: ConsoleLevel, fields: LogFields, message: string | undefined): void {
@@ -141,6 +178,10 @@ export class DaemonConsole {
         return 'your router dropped its port forwarding for this daemon; asking again…';
       case 'profile_name_ignored':
         return `warning: the name in profile.json is not used: ${terminalSafe(String(fields['problem']))}`;
+      case 'web_client_missing':
+        return `warning: the web client is not built (no ${terminalSafe(String(fields['dir']))}): run npm run build`;
+      case 'open_failed':
+        return `cannot open the browser (${terminalSafe(String(fields['error']))}): open the link above by hand`;
       default:
         return undefined;
     }

@@ -42,10 +42,13 @@ import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
 import { watchInterfaces } from './interface-watch.ts';
 import { startPortMapping } from './port-mapping-wiring.ts';
+import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-client/daemon-web-client.ts';
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
 const PORT_KV_KEY = 'app-daemon-udp-port';
 const ROUTING_TABLE_SAVE_INTERVAL_MS = 60_000;
+/** Accepted files go here, inside the data dir, unless --downloads-dir says otherwise. */
+export const DOWNLOADS_DIR = 'downloads';
 /** The longest the daemon waits for the DHT to join before starting the chat services anyway. */
 const JOIN_WAIT_MS = 10_000;
 
@@ -64,6 +67,13 @@ export interface DaemonOptions {
   joinWaitMs?: number;
   /** Ask the gateway to map our UDP port (PCP, NAT-PMP, UPnP); default true (`--no-port-mapping`). */
   portMapping?: boolean;
+  /** Where accepted files go (default <data dir>/downloads) and the largest one accepted (default 4 GiB). */
+  downloadsDir?: string;
+  maxFileBytes?: number;
+  /** Go through relays to friends we cannot reach directly; default true (`--no-relay`). */
+  isRelayEnabled?: boolean;
+  /** Relays to use besides those found on the DHT (`--relays`). */
+  relays?: readonly UdpAddress[];
   /**
    * The bootstrap hosts as given (names or addresses) when `bootstrap` is a resolver; all loopback means a local
    * testnet, where port mapping is skipped.
@@ -80,6 +90,8 @@ export interface Daemon {
   readonly apiPort: number;
   /** The API's bearer token (also in api.json). */
   readonly apiToken: string;
+  /** A fresh one-time login link to the web client (web-client/login-links.ts). */
+  loginUrl(): string;
   readonly chat: ChatNode;
   readonly dht: DhtNode;
   close(): Promise<void>;
@@ -193,6 +205,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
       localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, options)],
       birthday: { transport: punchTransport, openSocket: () => openSideSocket(transport) },
+      files: {
+        downloadsDir: options.downloadsDir ?? join(dataDir, DOWNLOADS_DIR),
+        ...(options.maxFileBytes === undefined ? {} : { maxBytes: options.maxFileBytes }),
+      },
+      isRelayEnabled: options.isRelayEnabled ?? true,
+      allowPrivateRelays: options.allowPrivate,
+      ...(options.relays === undefined ? {} : { relays: options.relays }),
     });
     onMappingChanged = () => chat.endpointsChanged();
     const stopWatch = watchInterfaces((before, after) => {
@@ -200,27 +219,44 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       chat.networkChanged();
     });
     undo.push(stopWatch);
+    const fileStates = new Map<string, string>();
     for (const name of CHAT_EVENT_NAMES)
-      chat.on(name, (...args: unknown[]) => logger.info(eventFields(name, args)));
+      chat.on(name, (...args: unknown[]) => {
+        // A transfer's progress (4 events a second) is the API's; the log gets its changes of state.
+        if (name === 'file' && !isNewFileState(fileStates, args[0])) return;
+        logger.info(eventFields(name, args));
+      });
     await chat.start(dhtReady);
     undo.push(() => chat.close());
 
     const token = randomBytes(32).toString('hex');
+    // Web client hook: the API server also serves the browser client, on the API port used last time.
+    const web = daemonWebClient({ dataDir, identity, store, chat, dht, udpPort: port, random, logger });
+    const startApi = (apiPort: number): Promise<ChatApiServer> =>
+      startChatApiServer({
+        service: chat,
+        token,
+        port: apiPort,
+        web,
+        onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
+        backup: () => ({
+          owner: identity.publicKey.toString('hex'),
+          store: encodeBackupStore({ owner: identity.publicKey, rows: store.backupRows() }).toString(
+            'base64',
+          ),
+        }),
+      });
+    const lastApiPort = options.apiPort === undefined ? rememberedApiPort(store) : undefined;
     const apiPort = options.apiPort ?? 0;
-    const api: ChatApiServer = await startChatApiServer({
-      service: chat,
-      token,
-      port: apiPort,
-      onError: (error) => logger.error({ event: 'api_error', error: messageOf(error) }),
-      backup: () => ({
-        owner: identity.publicKey.toString('hex'),
-        store: encodeBackupStore({ owner: identity.publicKey, rows: store.backupRows() }).toString('base64'),
-      }),
-    }).catch((cause: unknown) => {
-      const target = { label: 'API port', host: '127.0.0.1', port: apiPort, portOption: '--api-port' };
-      throw bindFailure(cause, target);
-    });
+    const api =
+      lastApiPort === undefined
+        ? await startApi(apiPort).catch((cause: unknown) => {
+            const target = { label: 'API port', host: '127.0.0.1', port: apiPort, portOption: '--api-port' };
+            throw bindFailure(cause, target);
+          })
+        : await startApi(lastApiPort).catch(() => startApi(0));
     undo.push(() => api.close());
+    rememberApiPort(store, api.port);
     await writeApiFile(dataDir, { port: api.port, token, pid: process.pid });
     undo.push(() => removeApiFile(dataDir, token));
 
@@ -230,6 +266,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       port,
       apiPort: api.port,
       apiToken: token,
+      loginUrl: () => web.loginUrl(api.port),
       chat,
       dht,
       close: async () => {
@@ -272,7 +309,13 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
 /** A birthday punch's extra socket (chat/punch-birthday.ts): our chat address, any port, small buffers. */
 async function openSideSocket(chatSocket: UdpTransport): Promise<UdpTransport | undefined> {
   try {
-    return await UdpTransport.bind({ host: chatSocket.localAddress().host, port: 0, bufferBytes: 64 * 1024 });
+    // node:dgram, not the batched addon: its receive ring (64 slots of 64 KiB) would cost 4 MiB per socket.
+    return await UdpTransport.bind({
+      host: chatSocket.localAddress().host,
+      port: 0,
+      bufferBytes: 64 * 1024,
+      isBatchingAllowed: false,
+    });
   } catch {
     return undefined; // Out of ports or file descriptors: the technique tries with the sockets it got.
   }
@@ -336,15 +379,42 @@ function eventFields(name: string, args: readonly unknown[]): Record<string, unk
   const first = args[0];
   if (typeof first === 'object' && first !== null) {
     const record = first as Record<string, unknown>;
-    for (const key of ['id', 'from', 'with', 'code', 'state', 'presence', 'lastSeen', 'isTyping']) {
+    for (const key of [
+      'id',
+      'from',
+      'with',
+      'code',
+      'state',
+      'presence',
+      'lastSeen',
+      'isTyping',
+      'direction',
+      'size',
+      'reason',
+      'path',
+      'group',
+      'change',
+    ]) {
       const value = record[key];
-      if (value !== undefined && typeof value !== 'object') fields[key] = value;
+      // A path of null (offline) is news; other nulls (a lastSeen never set) are left out.
+      if (value !== undefined && (typeof value !== 'object' || (value === null && key === 'path')))
+        fields[key] = value;
     }
     // A received message: its id, never its text.
     const message = record['message'];
     if (typeof message === 'object' && message !== null) fields['id'] = (message as { id?: unknown }).id;
   }
   return fields;
+}
+
+/** True when a file event changes its transfer's state (remembered per id, a bounded number of ids). */
+function isNewFileState(states: Map<string, string>, event: unknown): boolean {
+  const { id, state } = (event ?? {}) as { id?: unknown; state?: unknown };
+  if (typeof id !== 'string' || typeof state !== 'string') return true;
+  if (states.get(id) === state) return false;
+  if (states.size >= 10_000) states.clear();
+  states.set(id, state);
+  return true;
 }
 
 function delay(ms: number): Promise<void> {

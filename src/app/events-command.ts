@@ -104,7 +104,14 @@ class FriendNames {
 
 /** The friend an event is about; requests come from strangers, whose suggested name travels in the event. */
 function friendCodeOf(event: Record<string, unknown>): string | undefined {
-  const key = { message: 'from', state: 'with', presence: 'code', typing: 'code' }[String(event['event'])];
+  const key = {
+    message: 'from',
+    state: 'with',
+    presence: 'code',
+    typing: 'code',
+    file: 'with',
+    path: 'code',
+  }[String(event['event'])];
   const code = key === undefined ? undefined : event[key];
   return typeof code === 'string' ? code : undefined;
 }

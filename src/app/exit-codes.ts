@@ -34,7 +34,13 @@ export const USAGE_ERROR_CODES: ReadonlySet<string> = new Set([
   'CHAT_CONTACT_NAME_TAKEN',
   'CHAT_NAME_AMBIGUOUS',
   'CHAT_BAD_QUERY',
+  'CHAT_GROUP_BAD_MEMBER',
   'APP_BAD_INPUT',
+  'FILE_NOT_A_FILE',
+  'FILE_TOO_LARGE',
+  'FILE_AMBIGUOUS_ID',
+  'FILE_BAD_STATE',
+  'FILE_TARGET',
 ]);
 
 /** The exit code for an error a command threw (commander's own usage errors are handled before this). */

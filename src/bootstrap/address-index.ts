@@ -6,6 +6,10 @@
  * A key is the IP (4 or 16 bytes) or the IP and port (6 or 18 bytes) at keyOffset inside a record; the caller
  * says which on each call, and keyLengthAt() says it again for stored records when the table is rebuilt.
  * The hash is seeded per instance so remote senders cannot aim collisions at a known function.
+ *
+ * The table grows by doubling up to a fixed largest size, maxEntries / maxLoad (not a power of two: slots are
+ * the hash modulo the size), so a node buffer of 10 M entries at load 0.8 costs 50 MB of table, not the 134 MB
+ * of the next power of two above 2 × 10 M.
  */
 
 export interface AddressIndexOptions {
@@ -16,8 +20,10 @@ export interface AddressIndexOptions {
   keyOffset: number;
   /** Key length of the stored record at byte offset recordOffset (needed to rehash). */
   keyLengthAt(recordOffset: number): number;
-  /** Most entries the index will ever hold (the table never grows beyond 2 × this, rounded up to a power of 2). */
+  /** Most entries the index will ever hold. */
   maxEntries: number;
+  /** Highest load of the full-size table (default 0.5; 0.8 where memory matters more than probe length). */
+  maxLoad?: number;
   /** 32-bit seed for the hash. */
   seed: number;
 }
@@ -33,7 +39,6 @@ export class AddressIndex {
   readonly #seed: number;
   /** slot + 1, or 0 for empty. */
   #table: Int32Array;
-  #mask: number;
   #count = 0;
 
   constructor(options: AddressIndexOptions) {
@@ -42,11 +47,9 @@ export class AddressIndex {
     this.#keyOffset = options.keyOffset;
     this.#keyLengthAt = options.keyLengthAt;
     this.#seed = options.seed | 0;
-    let maxTable = MIN_TABLE;
-    while (maxTable < options.maxEntries * 2 && maxTable < 1 << 30) maxTable *= 2;
-    this.#maxTable = maxTable;
+    const maxLoad = Math.min(0.9, Math.max(0.1, options.maxLoad ?? 0.5));
+    this.#maxTable = Math.max(MIN_TABLE, Math.min(2 ** 30, Math.ceil(options.maxEntries / maxLoad)));
     this.#table = new Int32Array(MIN_TABLE);
-    this.#mask = MIN_TABLE - 1;
   }
 
   get size(): number {
@@ -61,19 +64,20 @@ export class AddressIndex {
   /** The slot whose record key equals key[offset .. offset+length], or -1. */
   find(key: Uint8Array, offset: number, length: number): number {
     const table = this.#table;
-    const mask = this.#mask;
-    let i = this.#hash(key, offset, length) & mask;
+    const size = table.length;
+    let i = this.#hash(key, offset, length) % size;
     for (;;) {
       const entry = table[i]!;
       if (entry === 0) return -1;
       if (this.#matches(entry - 1, key, offset, length)) return entry - 1;
-      i = (i + 1) & mask;
+      i = i + 1 === size ? 0 : i + 1;
     }
   }
 
   /** Adds slot (whose record already holds its key, of the given length). The key must not be present. */
   insert(slot: number, keyLength: number): void {
     if ((this.#count + 1) * 4 > this.#table.length * 3 && this.#table.length < this.#maxTable) this.#grow();
+    if (this.#count >= this.#table.length - 1) throw new RangeError('AddressIndex is full');
     const recordOffset = slot * this.#recordBytes;
     this.#place(slot, this.#hash(this.#store, recordOffset + this.#keyOffset, keyLength));
     this.#count++;
@@ -82,32 +86,32 @@ export class AddressIndex {
   /** Removes slot (keyed by its stored record); no-op when absent. */
   remove(slot: number): void {
     const table = this.#table;
-    const mask = this.#mask;
+    const size = table.length;
     const recordOffset = slot * this.#recordBytes;
     const keyLength = this.#keyLengthAt(recordOffset);
-    let i = this.#hash(this.#store, recordOffset + this.#keyOffset, keyLength) & mask;
+    let i = this.#hash(this.#store, recordOffset + this.#keyOffset, keyLength) % size;
     for (;;) {
       const entry = table[i]!;
       if (entry === 0) return;
       if (entry === slot + 1) break;
-      i = (i + 1) & mask;
+      i = i + 1 === size ? 0 : i + 1;
     }
     // Backward-shift deletion: pull later entries of the probe run into the hole so lookups never stop early.
     let hole = i;
-    let j = (i + 1) & mask;
+    let j = i + 1 === size ? 0 : i + 1;
     for (;;) {
       const entry = table[j]!;
       if (entry === 0) break;
       const entryOffset = (entry - 1) * this.#recordBytes;
       const home =
-        this.#hash(this.#store, entryOffset + this.#keyOffset, this.#keyLengthAt(entryOffset)) & mask;
+        this.#hash(this.#store, entryOffset + this.#keyOffset, this.#keyLengthAt(entryOffset)) % size;
       // Move the entry when its home is not cyclically within (hole, j].
       const isHomeBetween = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!isHomeBetween) {
         table[hole] = entry;
         hole = j;
       }
-      j = (j + 1) & mask;
+      j = j + 1 === size ? 0 : j + 1;
     }
     table[hole] = 0;
     this.#count--;
@@ -115,22 +119,20 @@ export class AddressIndex {
 
   clear(): void {
     this.#table = new Int32Array(MIN_TABLE);
-    this.#mask = MIN_TABLE - 1;
     this.#count = 0;
   }
 
   #place(slot: number, hash: number): void {
     const table = this.#table;
-    const mask = this.#mask;
-    let i = hash & mask;
-    while (table[i] !== 0) i = (i + 1) & mask;
+    const size = table.length;
+    let i = hash % size;
+    while (table[i] !== 0) i = i + 1 === size ? 0 : i + 1;
     table[i] = slot + 1;
   }
 
   #grow(): void {
     const old = this.#table;
-    this.#table = new Int32Array(old.length * 2);
-    this.#mask = this.#table.length - 1;
+    this.#table = new Int32Array(Math.min(old.length * 2, this.#maxTable));
     for (let i = 0; i < old.length; i++) {
       const entry = old[i]!;
       if (entry === 0) continue;

@@ -11,8 +11,15 @@
  * from bittorrent/bootstrap-dht.
  */
 import { isNodeIdValidForHost } from '../dht/index.ts';
-import { DhtchatError, type Logger, nullLogger, type UdpAddress } from '../runtime/index.ts';
-import { hostFromBytes, portFromBytes, writeCompactAddress } from './address-bytes.ts';
+import {
+  DhtchatError,
+  hostFromBytes,
+  type Logger,
+  nullLogger,
+  portFromBytes,
+  type UdpAddress,
+  writeCompactAddress,
+} from '../runtime/index.ts';
 import { queueListedNodes } from './cross-pollination.ts';
 import { createFamilyState, type FamilyState } from './family-state.ts';
 import { QueueAdmission } from './ping-queue.ts';
@@ -62,6 +69,8 @@ export class BootstrapServer {
   #lastCrossPollinateMs = Number.NEGATIVE_INFINITY;
   readonly #parsed = new ParsedMessage();
   readonly #addr = Buffer.alloc(18);
+  /** Scratch for handleDatagram's parse of a host string. */
+  readonly #source = Buffer.alloc(18);
   readonly #entry = Buffer.alloc(38);
   readonly #cookie = Buffer.alloc(COOKIE_BYTES);
   readonly #ring: Buffer[] = [];
@@ -110,28 +119,46 @@ export class BootstrapServer {
     this.handleDatagram(bytes, from.host, from.port, nowMs, socketIndex);
   }
 
-  /** The hot path: one datagram from host:port. Never throws on remote input. */
+  /** One datagram from host:port (a host string, as node:dgram reports it). Never throws on remote input. */
   handleDatagram(bytes: Buffer, host: string, port: number, nowMs: number, socketIndex = 0): void {
+    const addrLength = writeCompactAddress(host, port, this.#source, 0);
+    this.handleCompact(bytes, bytes.length, this.#source, 0, addrLength, nowMs, socketIndex);
+  }
+
+  /**
+   * The hot path: bytes[0, length) from the compact address (ip then big-endian port, 6 or 18 bytes) at
+   * addr[addrOffset]. bytes and addr may be reused by the caller as soon as this returns. Never throws on
+   * remote input; allocates nothing for a query.
+   */
+  handleCompact(
+    bytes: Buffer,
+    length: number,
+    addr: Uint8Array,
+    addrOffset: number,
+    addrLength: number,
+    nowMs: number,
+    socketIndex = 0,
+  ): void {
     const socket = this.#sockets[socketIndex];
-    const addr = this.#addr;
-    const addrLength = writeCompactAddress(host, port, addr, 0);
     if (socket === undefined || addrLength !== (socket.family === 4 ? 6 : 18)) {
       this.counters.invalidSources++;
       return;
     }
+    const own = this.#addr;
+    for (let k = 0; k < addrLength; k++) own[k] = addr[addrOffset + k]!;
     const ipLength = addrLength === 6 ? 4 : 16;
-    const verdict = classifySource(addr, 0, ipLength, this.#isPrivateAllowed);
+    const verdict = classifySource(own, 0, ipLength, this.#isPrivateAllowed);
     if (verdict === REJECTED) {
       this.counters.invalidSources++;
       return;
     }
     const parsed = this.#parsed;
-    const kind = parseMessage(bytes, bytes.length, parsed);
+    const kind = parseMessage(bytes, length, parsed);
     if (kind === KIND_QUERY && parsed.method !== METHOD_OTHER) {
       const keyLength = verdict === KEYED_BY_IP_AND_PORT ? addrLength : ipLength;
-      this.#answer(bytes, host, port, addrLength, keyLength, socketIndex, nowMs);
+      this.#answer(bytes, length, addrLength, keyLength, socketIndex, nowMs);
     } else if (kind === KIND_RESPONSE) {
-      this.#handlePong(bytes, host, addrLength, nowMs);
+      this.#handlePong(bytes, addrLength, nowMs);
     } else {
       this.counters.invalidMessages++;
     }
@@ -139,8 +166,7 @@ export class BootstrapServer {
 
   #answer(
     bytes: Buffer,
-    host: string,
-    port: number,
+    length: number,
     addrLength: number,
     keyLength: number,
     socketIndex: number,
@@ -162,7 +188,7 @@ export class BootstrapServer {
       admission = state.queue.insert(addr, 0, socketIndex, nowMs);
       if (admission === INSERTED) this.counters.queued++;
       else this.counters.queueRefused++;
-      if (state.buffer.size < this.#responseSize) this.#rememberFiller(state, bytes, host, addrLength);
+      if (state.buffer.size < this.#responseSize) this.#rememberFiller(state, bytes, addrLength);
     }
     const isRepeat = this.#recent.isRepeat(addr, 0, keyLength, nowMs) || admission === DUPLICATE;
     if (isRepeat) this.counters.duplicateIps++;
@@ -178,7 +204,7 @@ export class BootstrapServer {
       const count = isRepeat ? this.#repeatResponseSize : this.#responseSize;
       // Room for nodes: the reply stays within AMPLIFICATION_LIMIT × the request and MAX_REPLY_BYTES.
       const limit =
-        Math.min(MAX_REPLY_BYTES, AMPLIFICATION_LIMIT * bytes.length) -
+        Math.min(MAX_REPLY_BYTES, AMPLIFICATION_LIMIT * length) -
         (writer.replyOverheadBytes(addrLength, parsed.tidLength) - pos) -
         NODES_KEY_ROOM;
       if (wantsV4)
@@ -188,8 +214,8 @@ export class BootstrapServer {
         pos = this.#writeNodes(this.#v6, out, pos, writer, Math.min(count, Math.floor(room / 38)));
       }
     }
-    const length = writer.finishReply(out, pos, bytes, parsed.tidOffset, parsed.tidLength);
-    if (this.#sockets[socketIndex]!.send(out, length, port, host)) this.counters.responses++;
+    const replyLength = writer.finishReply(out, pos, bytes, parsed.tidOffset, parsed.tidLength);
+    if (this.#sockets[socketIndex]!.send(out, replyLength, addr, 0, addrLength)) this.counters.responses++;
     else this.#ringNext = slot; // shed: the slot was never handed out
   }
 
@@ -211,23 +237,29 @@ export class BootstrapServer {
     return pos;
   }
 
-  #rememberFiller(state: FamilyState, bytes: Buffer, host: string, addrLength: number): void {
+  #rememberFiller(state: FamilyState, bytes: Buffer, addrLength: number): void {
     const id = bytes.subarray(this.#parsed.idOffset, this.#parsed.idOffset + 20);
-    if (this.#isIdVerified && !isNodeIdValidForHost(id, host)) return;
+    if (
+      this.#isIdVerified &&
+      !isNodeIdValidForHost(id, hostFromBytes(this.#addr, 0, addrLength === 6 ? 4 : 16))
+    )
+      return;
     const entry = this.#entry;
     id.copy(entry, 0);
     this.#addr.copy(entry, 20, 0, addrLength);
     state.filler.add(entry, 0);
   }
 
-  #handlePong(bytes: Buffer, host: string, addrLength: number, nowMs: number): void {
+  #handlePong(bytes: Buffer, addrLength: number, nowMs: number): void {
     const parsed = this.#parsed;
     const addr = this.#addr;
     if (!this.#cookies.verify(bytes, parsed.tidOffset, parsed.tidLength, addr, 0, addrLength, nowMs)) {
       this.counters.invalidPongs++;
       return;
     }
-    const port = portFromBytes(addr, 0, addrLength === 6 ? 4 : 16);
+    const ipLength = addrLength === 6 ? 4 : 16;
+    const host = hostFromBytes(addr, 0, ipLength);
+    const port = portFromBytes(addr, 0, ipLength);
     const cross = this.#crossPollinate;
     if (cross !== undefined && cross.host === host && cross.port === port) {
       this.counters.crossPollinated += queueListedNodes(bytes, parsed, [this.#v4, this.#v6], {
@@ -254,13 +286,12 @@ export class BootstrapServer {
     let budget = MAX_PINGS_PER_TIMEOUT;
     for (const state of [this.#v4, this.#v6]) {
       const queue = state.queue;
-      const ipLength = queue.addrLength === 6 ? 4 : 16;
       while (budget > 0) {
         const slot = queue.popDue(nowMs);
         if (slot < 0) break;
         budget--;
         const base = slot * queue.recordBytes;
-        this.#sendPing(queue.store, base + 1, queue.addrLength, ipLength, queue.store[base]!, nowMs);
+        this.#sendPing(queue.store, base + 1, queue.addrLength, queue.store[base]!, nowMs);
       }
     }
     const cross = this.#crossPollinate;
@@ -274,7 +305,7 @@ export class BootstrapServer {
         this.#cookies.write(this.#addr, 0, addrLength, nowMs, this.#cookie);
         const out = this.#nextOutput();
         const length = this.#writers[socketIndex]!.writeFindNode(out, this.#randomBytes(20), this.#cookie);
-        if (!this.#sockets[socketIndex]!.send(out, length, cross.port, cross.host)) this.#unwindOutput();
+        if (!this.#sockets[socketIndex]!.send(out, length, this.#addr, 0, addrLength)) this.#unwindOutput();
       }
     }
   }
@@ -293,22 +324,13 @@ export class BootstrapServer {
     return next;
   }
 
-  #sendPing(
-    store: Buffer,
-    offset: number,
-    addrLength: number,
-    ipLength: 4 | 16,
-    socketIndex: number,
-    nowMs: number,
-  ): void {
+  #sendPing(store: Buffer, offset: number, addrLength: number, socketIndex: number, nowMs: number): void {
     const socket = this.#sockets[socketIndex];
     if (socket === undefined) return;
     this.#cookies.write(store, offset, addrLength, nowMs, this.#cookie);
     const out = this.#nextOutput();
     const length = this.#writers[socketIndex]!.writePing(out, store, offset, addrLength, this.#cookie);
-    if (
-      socket.send(out, length, portFromBytes(store, offset, ipLength), hostFromBytes(store, offset, ipLength))
-    ) {
+    if (socket.send(out, length, store, offset, addrLength)) {
       this.counters.pingsSent++;
     } else {
       this.#unwindOutput();

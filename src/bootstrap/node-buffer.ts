@@ -64,6 +64,8 @@ export class NodeBuffer {
       keyOffset: NODE_ID_BYTES,
       keyLengthAt: (recordOffset) => this.#keyLength(this.#store, recordOffset + NODE_ID_BYTES),
       maxEntries: this.capacity,
+      // Looked up only when a pong arrives (not per query): trade probe length for 2.7x less table memory.
+      maxLoad: 0.8,
       seed: options.seed,
     });
   }

@@ -6,11 +6,15 @@
 import { DhtchatError, type Logger, nullLogger } from '../runtime/index.ts';
 import type { BootstrapServer } from './bootstrap-server.ts';
 
-/** Where saved buffers live; the app gives a directory-backed one, tests an in-memory map. */
+/**
+ * Where saved buffers live; the app gives a directory-backed one, tests an in-memory map. A full IPv4 buffer is
+ * 260 MB: it is read in pieces and written from its parts, never copied whole.
+ */
 export interface NodeStore {
-  read(name: string): Uint8Array | undefined;
-  /** Replaces name atomically with bytes. */
-  write(name: string, bytes: Uint8Array): void;
+  /** Calls onBytes with consecutive pieces of the file (any sizes); false when there is no such file. */
+  read(name: string, onBytes: (bytes: Uint8Array) => void): boolean;
+  /** Replaces name atomically with the concatenation of parts. */
+  write(name: string, parts: readonly Uint8Array[]): void;
 }
 
 const MAGIC = [0x44, 0x43, 0x42, 0x53] as const; // "DCBS"
@@ -18,12 +22,11 @@ const FORMAT_VERSION = 1;
 const HEADER_BYTES = 6;
 
 export function encodeNodeFile(family: 4 | 6, entries: Uint8Array): Buffer {
-  const out = Buffer.alloc(HEADER_BYTES + entries.length);
-  out.set(MAGIC, 0);
-  out[4] = FORMAT_VERSION;
-  out[5] = family;
-  out.set(entries, HEADER_BYTES);
-  return out;
+  return Buffer.concat([nodeFileHeader(family), entries]);
+}
+
+function nodeFileHeader(family: 4 | 6): Buffer {
+  return Buffer.from([...MAGIC, FORMAT_VERSION, family]);
 }
 
 /** The entries of a saved file, or undefined when it is not one of ours for this family (wrong or truncated). */
@@ -46,14 +49,17 @@ export function nodeFileName(workerIndex: number, family: 4 | 6): string {
 export function saveNodes(server: BootstrapServer, store: NodeStore, workerIndex: number): void {
   for (const family of [4, 6] as const) {
     try {
-      store.write(nodeFileName(workerIndex, family), encodeNodeFile(family, server.exportNodes(family)));
+      store.write(nodeFileName(workerIndex, family), [nodeFileHeader(family), server.exportNodes(family)]);
     } catch (cause) {
       throw new DhtchatError('BOOTSTRAP_SAVE_FAILED', `could not save the v${family} node buffer`, { cause });
     }
   }
 }
 
-/** Loads both families' buffers if present; unreadable or foreign files are skipped with a warning. */
+/**
+ * Loads both families' buffers if present, piece by piece; a foreign file is skipped with a warning, and so is
+ * a torn last entry (the complete entries before it are kept).
+ */
 export function loadNodes(
   server: BootstrapServer,
   store: NodeStore,
@@ -64,16 +70,71 @@ export function loadNodes(
   const added = { nodes4: 0, nodes6: 0 };
   for (const family of [4, 6] as const) {
     const name = nodeFileName(workerIndex, family);
-    const bytes = store.read(name);
-    if (bytes === undefined) continue;
-    const entries = decodeNodeFile(family, bytes);
-    if (entries === undefined) {
+    const reader = new NodeFileReader(family, (entries) => server.importNodes(family, entries, nowMs));
+    if (!store.read(name, (bytes) => reader.push(bytes))) continue;
+    if (reader.isForeign)
       logger.warn({ event: 'bootstrap-load-skipped', file: name }, 'not a node buffer file');
-      continue;
-    }
-    const n = server.importNodes(family, entries, nowMs);
-    if (family === 4) added.nodes4 = n;
-    else added.nodes6 = n;
+    else if (reader.tornBytes > 0)
+      logger.warn({ event: 'bootstrap-load-torn', file: name }, 'torn last entry');
+    if (family === 4) added.nodes4 = reader.added;
+    else added.nodes6 = reader.added;
   }
   return added;
+}
+
+/** Checks the header, then hands on whole entries as they arrive (pieces may split an entry anywhere). */
+class NodeFileReader {
+  added = 0;
+  isForeign = false;
+  readonly #family: 4 | 6;
+  readonly #entryBytes: number;
+  readonly #importEntries: (entries: Uint8Array) => number;
+  /** Header bytes, then at most one partial entry, carried between pieces. */
+  readonly #carry: Buffer;
+  #carried = 0;
+  #isHeaderRead = false;
+
+  constructor(family: 4 | 6, importEntries: (entries: Uint8Array) => number) {
+    this.#family = family;
+    this.#entryBytes = family === 4 ? 26 : 38;
+    this.#importEntries = importEntries;
+    this.#carry = Buffer.alloc(Math.max(HEADER_BYTES, this.#entryBytes));
+  }
+
+  get tornBytes(): number {
+    return this.#isHeaderRead ? this.#carried : 0;
+  }
+
+  push(bytes: Uint8Array): void {
+    if (this.isForeign) return;
+    let at = 0;
+    if (!this.#isHeaderRead) {
+      at = this.#fill(bytes, 0, HEADER_BYTES);
+      if (this.#carried < HEADER_BYTES) return;
+      if (decodeNodeFile(this.#family, this.#carry.subarray(0, HEADER_BYTES)) === undefined) {
+        this.isForeign = true;
+        return;
+      }
+      this.#isHeaderRead = true;
+      this.#carried = 0;
+    }
+    if (this.#carried > 0) {
+      at = this.#fill(bytes, at, this.#entryBytes);
+      if (this.#carried < this.#entryBytes) return;
+      this.added += this.#importEntries(this.#carry.subarray(0, this.#entryBytes));
+      this.#carried = 0;
+    }
+    const whole = Math.floor((bytes.length - at) / this.#entryBytes) * this.#entryBytes;
+    if (whole > 0) this.added += this.#importEntries(bytes.subarray(at, at + whole));
+    this.#fill(bytes, at + whole, bytes.length - at - whole);
+  }
+
+  /** Copies bytes from `from` into the carry until it holds `upTo` bytes; returns where it stopped. */
+  #fill(bytes: Uint8Array, from: number, upTo: number): number {
+    const take = Math.min(upTo - this.#carried, bytes.length - from);
+    if (take <= 0) return from;
+    this.#carry.set(bytes.subarray(from, from + take), this.#carried);
+    this.#carried += take;
+    return from + take;
+  }
 }

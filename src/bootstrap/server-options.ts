@@ -2,11 +2,18 @@
 import type { Logger, UdpAddress } from '../runtime/index.ts';
 
 /**
- * Sends bytes[0..length) to host:port; returns false when it shed the datagram instead (then the server reuses
- * the output slot). bytes stays untouched until 1023 further datagrams were sent (the server's output ring), so
- * a sender must never let more than that wait in a queue.
+ * Sends bytes[0..length) to the compact address (ip then big-endian port; 6 bytes for IPv4, 18 for IPv6) at
+ * addr[addrOffset]; returns false when it shed the datagram instead (then the server reuses the output slot).
+ * bytes stays untouched until 1023 further datagrams were sent (the server's output ring), so a sender must
+ * never let more than that wait in a queue; addr may change as soon as this returns.
  */
-export type DatagramSender = (bytes: Buffer, length: number, port: number, host: string) => boolean;
+export type DatagramSender = (
+  bytes: Buffer,
+  length: number,
+  addr: Uint8Array,
+  addrOffset: number,
+  addrLength: number,
+) => boolean;
 
 export interface BootstrapSocket {
   family: 4 | 6;

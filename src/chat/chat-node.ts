@@ -7,8 +7,11 @@
  *
  * Offline path: a message that finds no session is sent as soon as one comes up, or goes to the DHT after a
  * wait (OfflineScheduler: 8 s, 2 s when the friend is already away).
+ * Relays (src/chat/relay): with no session to a friend who seems around, both sides meet at a relay and run the
+ * session over it; a direct session replaces it when one comes up. contacts() says which path each friend is on.
  */
 import { EventEmitter } from 'node:events';
+import { isAbsolute } from 'node:path';
 import type { DhtNode } from '../dht/index.ts';
 import type { UtpEndpoint } from '../net/index.ts';
 import {
@@ -20,15 +23,29 @@ import {
   type UdpAddress,
 } from '../runtime/index.ts';
 import { checkName, isValidName } from './contact-name.ts';
+import { FileErrorCode, fileError } from './files/file-errors.ts';
+import type { FileSystem } from './files/file-system.ts';
+import { FileTransfers } from './files/file-transfers.ts';
+import { nodeFileSystem } from './files/node-file-system.ts';
+import type { FileTransferView } from './files/transfer-view.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
+import { derivePairSecret } from './pair-secret.ts';
+import { RelayDirectory } from './relay/relay-directory.ts';
+import { RelayLinks } from './relay/relay-links.ts';
+import { type ContactPath, directSessionPath, type SessionPath } from './session/path.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
+import { GroupMailbox } from './groups/group-mailbox.ts';
+import { GroupService, type MemberChange } from './groups/group-service.ts';
+import type { DeliveryCounts } from './groups/group-delivery.ts';
+import type { GroupInviteView, GroupMessageView, GroupView } from './groups/group-views.ts';
 import { type BirthdaySeams, createDhtServices, type DhtServices } from './session/dht-services.ts';
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
+import type { RequestBudgetLimits } from './session/request-budget.ts';
+import type { StrangerLimits } from './session/stranger-gate.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
 import { PunchForwarding } from './punch-forwarding.ts';
-import { PathKind, sessionPath } from './session/path.ts';
 import { SessionLiveness } from './session/session-liveness.ts';
 import { SessionManager } from './session/session-manager.ts';
 import type { ChatStore } from './store/chat-store.ts';
@@ -50,6 +67,7 @@ import {
 } from './session/views.ts';
 
 export type { ContactView, FoundMessage, MessageView, ProfileView, RequestView } from './session/views.ts';
+export type { FileTransferView } from './files/transfer-view.ts';
 
 /** ChatNode's own error codes (docs/ERRORS.md, "## chat sessions"); the name codes are in contact-name.ts. */
 export const ChatNodeErrorCode = {
@@ -91,6 +109,28 @@ export interface ChatNodeOptions {
   retransmitMs?: number;
   /** How long a queued message waits for a session before going to the DHT (default 8 s). */
   offlineAfterMs?: number;
+  /**
+   * Friend-request stamp work (leading zero bits), asked of requesters and done for our own requests. The daemon
+   * never sets it (REQUEST_STAMP_BITS, ~1 s a request); in-process tests lower it so that befriending is cheap.
+   */
+  requestStampBits?: number;
+  /** Stranger XX handshake ration (stranger-gate.ts); defaults are the product's. */
+  strangerLimits?: Partial<StrangerLimits>;
+  /** Friend-request budget (request-budget.ts); defaults are the product's. */
+  requestBudget?: Partial<RequestBudgetLimits>;
+  /** File transfers: where accepted files go (none: offers are declined), the size limit, the disk. */
+  files?: {
+    downloadsDir?: string;
+    maxBytes?: number;
+    fileSystem?: FileSystem;
+    download?: { windowBytes?: number; checkpointBytes?: number; checkpointMs?: number };
+  };
+  /** Relays to use besides those found on the DHT (`daemon --relay`). */
+  relays?: readonly UdpAddress[];
+  /** Use relays for friends we cannot reach directly (default true; `daemon --no-relay`). */
+  isRelayEnabled?: boolean;
+  /** Take relays at private addresses from the DHT (local test networks, `--allow-private`). */
+  allowPrivateRelays?: boolean;
   /** Seams for the birthday technique (the chat socket's PunchTransport, extra sockets); without: not tried. */
   birthday?: BirthdaySeams;
 }
@@ -103,10 +143,26 @@ export interface ChatNodeEvents {
   typing: [event: { code: string; isTyping: boolean }];
   /** A contact became a friend (they accepted us, or both added each other). */
   accepted: [event: ContactView];
+  /** Our friend request reached the recipient's daemon (it acknowledged it); they have not answered yet. */
+  request_received: [event: ContactView];
+  /** A file transfer changed state or made progress (progress at most every 250 ms per transfer). */
+  file: [event: FileTransferView];
+  /** How we reach a friend changed (session/path.ts): a session came up, moved to a direct path, or went. */
+  path: [event: { code: string; path: ContactPath | null }];
+  /** Groups (groups/group-service.ts): a member's message; our message's delivery counts moved; an invite. */
+  group_message: [event: { group: string; name: string | null; message: GroupMessageView }];
+  group_state: [event: { group: string; id: string } & DeliveryCounts];
+  group_invite: [event: GroupInviteView];
+  group_member: [event: { group: string; code: string; change: MemberChange }];
+  group_typing: [event: { group: string; code: string; isTyping: boolean }];
+  /** Our own place in a group changed (joined, left, removed). */
+  group: [event: GroupView];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly code: string;
+  /** Private groups: create, invite, send… (the API calls it directly). */
+  readonly groups: GroupService;
   readonly #opts: ChatNodeOptions;
   readonly #store: ChatStore;
   readonly #logger: Logger;
@@ -120,6 +176,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #offline: OfflineScheduler | undefined;
   readonly #liveness: SessionLiveness;
   readonly #forwarding: PunchForwarding;
+  readonly #files: FileTransfers;
+  readonly #relayDirectory: RelayDirectory;
+  readonly #relays: RelayLinks;
+  readonly #pairSecrets = new Map<string, Buffer>();
+  /** The path last announced per friend (the `path` event fires on a change). */
+  readonly #paths = new Map<string, ContactPath | null>();
+  readonly #groupMailbox: GroupMailbox | undefined;
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -142,14 +205,23 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#requests = new RequestExchange({
       store: opts.store,
       clock: opts.clock,
+      random: opts.random,
       logger: this.#logger,
+      ownPublicKey: opts.identity.publicKey,
       ownName: () => fitBytes(this.#ownName ?? '', MAX_REQUEST_NAME_BYTES),
+      ...(opts.requestStampBits === undefined ? {} : { stampBits: opts.requestStampBits }),
+      ...(opts.requestBudget === undefined ? {} : { budget: opts.requestBudget }),
       events: {
         onRequest: (peer) => {
           const view = this.#requests.view(peer);
           if (view !== undefined) this.emit('request', view);
         },
         onAccepted: (peer) => this.#onAccepted(peer),
+        onRequestReceived: (peer) => {
+          const contact = this.#store.contacts.get(peer);
+          if (contact !== undefined) this.emit('request_received', this.#view(contact, 'received'));
+        },
+        dial: (peer) => this.#sessions.connect(peer),
       },
     });
     this.#delivery = new Delivery({
@@ -165,6 +237,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onTyping: (peer, isTyping) => this.emit('typing', { code: codeOf(peer), isTyping }),
         onFriendRequestFrame: (_peer, session) => this.#requests.answerFriendRequest(session),
         onProfile: (peer, name) => this.#onProfile(peer, name),
+        onHello: (peer, session, version) => this.#files.onHello(peer, session, version),
+        onFileFrame: (peer, session, frame) => this.#files.onFrame(peer, session, frame),
         onPunchForward: (peer, tag, note) => this.#forwarding.onForward(peer, tag, note),
         onPunchRelayed: (peer, from, note) => this.#forwarding.onRelayed(peer, from, note),
       },
@@ -173,32 +247,79 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       ownPk: opts.identity.publicKey,
       store: opts.store,
       clock: opts.clock,
+      // Friends only (a group member's session is no friend's), on a path no probe doubts.
       friendsOnline: () =>
         [...this.#sessions.activeSessions()]
           .map((s) => s.peer)
-          .filter((peer) => !this.#liveness.isSuspect(peer)),
+          .filter((peer) => this.#isFriend(peer) && !this.#liveness.isSuspect(peer)),
       send: (peer, frame) => this.#delivery.sendPunchFrame(peer, frame),
       seal: (target) => this.#nat?.punch.sealFor(target),
       accept: (from, note) => this.#nat?.punch.acceptFrom(from, note) ?? false,
     });
-    this.#sessions = new SessionManager(ctx, opts.utp, opts.store, {
-      admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
-      dialMode: (peer) => this.#requests.dialMode(peer),
-      onFriendSession: (peer, session) => {
-        this.#offline?.cancel(peer);
-        this.#rendezvous?.resetBackoff(peer);
-        this.#nat?.sessionUp(peer);
-        return this.#delivery.attach(peer, session);
+    this.#sessions = new SessionManager(
+      ctx,
+      opts.utp,
+      opts.store,
+      {
+        admit: (peer, pattern, isInitiator) => {
+          // Someone we asked who dials us with IK has accepted us — unless they share a group with us: a member
+          // dials IK anyway. Then it is a member's session; their acceptance still reaches us on our request
+          // session (they answer it as a friend's), never by their being in a group with us.
+          const isAsked = this.#store.contacts.get(peer)?.state === 'pending-outgoing';
+          if (isAsked && pattern === 'IK' && !isInitiator && this.groups.admits(peer)) return 'member';
+          const admission = this.#requests.admit(peer, pattern, isInitiator);
+          // A group member who is no friend dials IK like a friend (groups.admits refuses blocked keys).
+          return admission === 'refuse' && pattern === 'IK' && this.groups.admits(peer)
+            ? 'member'
+            : admission;
+        },
+        dialMode: (peer) => this.#requests.dialMode(peer) ?? (this.groups.admits(peer) ? 'IK' : undefined),
+        onFriendSession: (peer, session) => {
+          const isFriend = this.#isFriend(peer);
+          if (isFriend) {
+            this.#relays.sessionUp(peer);
+            this.#notePath(peer);
+            this.#offline?.cancel(peer);
+            this.#rendezvous?.resetBackoff(peer);
+            // Punching goes on under a relayed session: a punched one replaces it (session-manager.ts).
+            if (session.path !== 'relayed') {
+              this.#nat?.sessionUp(peer);
+              this.#liveness.start();
+            }
+          }
+          const direct = isFriend ? this.#delivery.attach(peer, session) : undefined;
+          const group = this.groups.attach(peer, session, { isFriend });
+          return {
+            onFrame: (frame) => {
+              if (frame.type === 'group') return group.onFrame(frame.body);
+              if (frame.type === 'hello') group.onHello(frame.version);
+              direct?.onFrame(frame);
+            },
+            onBatchEnd: () => {
+              group.onBatchEnd();
+              direct?.onBatchEnd?.();
+            },
+          };
+        },
+        onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
+        onPresence: (peer, presence) => this.#onPresence(peer, presence),
+        onChannelStream: (peer, session) => this.#files.acceptStream(peer, session),
+        onFriendSessionEnd: (peer, session) => {
+          this.#relays.sessionLost(peer, session);
+          // The friend was alive until now: its record is read on the fast schedule (a move, a NAT that lost us).
+          if (this.#isFriend(peer)) this.#rendezvous?.noteAlive(peer);
+        },
+        isSuspect: (peer) => this.#liveness.isSuspect(peer),
       },
-      onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
-      onPresence: (peer, presence) => this.#onPresence(peer, presence),
-      // The friend was alive until now: its record is read on the fast schedule (a move, a NAT that lost us).
-      onFriendSessionClosed: (peer) => this.#rendezvous?.noteAlive(peer),
-      isSuspect: (peer) => this.#liveness.isSuspect(peer),
-    });
+      opts.strangerLimits === undefined ? {} : { strangerLimits: opts.strangerLimits },
+    );
     this.#liveness = new SessionLiveness({
       clock: opts.clock,
-      sessions: () => this.#sessions.activeSessions(),
+      // Friends' direct sessions: a relayed one is the relay links' to watch (its round trips are longer).
+      sessions: () =>
+        [...this.#sessions.activeSessions()].filter(
+          (s) => s.session.path !== 'relayed' && this.#isFriend(s.peer),
+        ),
       onSuspect: (peer) => {
         this.#logger.debug(
           { code: codeOf(peer) },
@@ -208,6 +329,59 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         this.#nat?.punchTowards(peer, 'alive');
       },
     });
+    this.#files = new FileTransfers({
+      store: opts.store,
+      fs: opts.files?.fileSystem ?? nodeFileSystem,
+      utp: opts.utp,
+      identity: opts.identity,
+      clock: opts.clock,
+      random: opts.random,
+      logger: this.#logger,
+      handshakeTimeoutMs: ctx.timing.handshakeTimeoutMs,
+      downloadsDir: opts.files?.downloadsDir,
+      ...(opts.files?.maxBytes === undefined ? {} : { maxBytes: opts.files.maxBytes }),
+      ...(opts.files?.download === undefined ? {} : { download: opts.files.download }),
+      sessionOf: (peer) => this.#sessions.sessionOf(peer),
+      isFriend: (peer) => this.#store.contacts.get(peer)?.state === 'accepted',
+      onTransfer: (view) => this.emit('file', view),
+    });
+    this.#relayDirectory = new RelayDirectory({
+      dht: opts.dht,
+      clock: opts.clock,
+      logger: this.#logger,
+      allowPrivate: opts.allowPrivateRelays ?? false,
+      ...(opts.relays === undefined ? {} : { configured: opts.relays }),
+      // Our public address too (the daemon's local endpoints leave it to the DHT): never our own relay.
+      ownAddresses: () => {
+        const external = opts.dht?.externalAddress();
+        return external === undefined ? opts.localEndpoints() : [...opts.localEndpoints(), external];
+      },
+    });
+    this.#relays = new RelayLinks({
+      isEnabled: opts.isRelayEnabled ?? true,
+      identity: opts.identity,
+      utp: opts.utp,
+      clock: opts.clock,
+      logger: this.#logger,
+      directory: this.#relayDirectory,
+      pairSecret: (peer) => this.#pairSecret(peer),
+      sessionPath: (peer) => this.#sessions.sessionOf(peer)?.path,
+      onMatched: (peer, stream, relay, isInitiator) =>
+        this.#sessions.adoptRelayed(peer, stream, relay, isInitiator),
+    });
+    this.groups = new GroupService({
+      ...ctx,
+      store: opts.store,
+      sessions: this.#sessions,
+      events: {
+        onMessage: (message, name) => this.emit('group_message', { group: message.group, name, message }),
+        onState: (event) => this.emit('group_state', event),
+        onInvite: (invite) => this.emit('group_invite', invite),
+        onMember: (event) => this.emit('group_member', event),
+        onTyping: (event) => this.emit('group_typing', event),
+        onGroup: (group) => this.emit('group', group),
+      },
+    });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
         { ...opts, dht: opts.dht, logger: this.#logger },
@@ -215,6 +389,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           onRecord: (peer, endpoints, timestampMs) => {
             this.#sessions.addCandidates(peer, endpoints);
             this.#sessions.noteRecordSeen(peer, timestampMs);
+            this.#relays.noteRecord(peer, timestampMs);
           },
           onOfflineMessages: (peer, messages) => {
             for (const m of messages) this.emit('message', { from: codeOf(peer), message: toView(m) });
@@ -226,6 +401,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           isSuspect: (peer) => this.#liveness.isSuspect(peer),
           onMoved: () => this.networkChanged(),
           friendForward: (peer) => this.#forwarding.ask(peer),
+          needsAnnouncing: (peer) => this.#requests.outgoingStatus(peer) !== 'received',
         },
       );
       this.#rendezvous = services.rendezvous;
@@ -242,6 +418,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       });
       this.#beacon = services.beacon;
       this.#nat = services.nat;
+      const groupMailbox = new GroupMailbox({
+        ...opts,
+        dht: opts.dht,
+        logger: this.#logger,
+        host: this.groups.mailboxHost,
+      });
+      this.groups.onOwnEntry = (replica) => groupMailbox.noteOwnEntry(replica.groupId);
+      this.#groupMailbox = groupMailbox;
+    } else {
+      this.#groupMailbox = undefined;
     }
   }
 
@@ -255,6 +441,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#isStarted = true;
     this.#sessions.start();
     this.#liveness.start();
+    this.#requests.start();
+    this.groups.start();
     for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
       if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
       this.#sessions.connect(contact.publicKey);
@@ -271,8 +459,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #startServices(): void {
     if (this.#isClosed) return;
     this.#areServicesStarted = true;
+    // Friends not reached directly by now may only be reachable through a relay (with the DHT up, we can find one).
+    for (const contact of this.#store.contacts.list(['accepted']))
+      this.#relays.want(contact.publicKey, 'start');
+    this.#relays.start();
     this.#beacon?.start();
     this.#nat?.start();
+    this.#groupMailbox?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
     for (const task of background)
       task?.catch((error) => this.#logger.warn({ error: String(error) }, 'chat service failed'));
@@ -286,8 +479,14 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#beacon?.close();
     this.#nat?.close();
     this.#mailbox?.close();
+    this.#groupMailbox?.close();
     this.#rendezvous?.close();
+    await this.#files.close();
     this.#delivery.close();
+    this.groups.close();
+    this.#requests.close();
+    this.#relays.close();
+    this.#relayDirectory.close();
     this.#sessions.close();
   }
 
@@ -318,9 +517,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       return this.#store.contacts.upsert(peer, 'pending-outgoing', opts.name);
     });
     for (const endpoint of opts.endpoints ?? []) this.#store.contacts.noteEndpoint(peer, endpoint, 'hint');
-    this.#sessions.connect(peer);
+    // Dialled once the request's stamp is solved (RequestExchange's dial event).
+    this.#requests.noteOutgoing(peer);
     this.#beacon?.announceNow().catch(() => {});
-    return toContactView(contact);
+    return this.#view(contact, 'sent');
   }
 
   requests(): RequestView[] {
@@ -353,21 +553,23 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
     this.#store.removeContact(peer, { isHistoryForgotten: false });
     this.#requests.forget(peer);
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   contacts(): ContactView[] {
-    return this.#store.contacts.list(['accepted', 'pending-outgoing']).map((c) => toContactView(c));
+    return this.#store.contacts
+      .list(['accepted', 'pending-outgoing'])
+      .map((c) => this.#view(c, this.#requests.outgoingStatus(c.publicKey)));
   }
 
   blocked(): ContactView[] {
-    return this.#store.contacts.list(['blocked']).map((c) => toContactView(c));
+    return this.#store.contacts.list(['blocked']).map((c) => this.#view(c));
   }
 
   /** Names a contact (ours for them: the friend never sees it). CHAT_NAME_INVALID, CHAT_CONTACT_NAME_TAKEN. */
   rename(codeOrName: string, name: string): ContactView {
     const peer = this.#resolveContact(codeOrName);
-    return toContactView(this.#store.contacts.rename(peer, name));
+    return this.#view(this.#store.contacts.rename(peer, name));
   }
 
   /**
@@ -381,7 +583,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#requests.forget(peer);
     this.#offline?.cancel(peer);
     this.#sessions.sessionOf(peer)?.close();
-    return toContactView(contact);
+    return this.#view(contact);
   }
 
   /** Our name as friends are sent it, and our code. */
@@ -412,6 +614,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#emitState(peer, message.id, message.state);
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'send');
       this.#nat?.punchTowards(peer);
       this.#offline?.schedule(peer, false);
     }
@@ -467,7 +670,36 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   setTyping(codeOrName: string, isTyping: boolean): TypingResult {
     const peer = this.#resolveFriend(codeOrName);
     const isSent = this.#delivery.setTyping(peer, isTyping);
-    return { to: toContactView(this.#store.contacts.get(peer) as Contact), isSent };
+    return { to: this.#view(this.#store.contacts.get(peer) as Contact), isSent };
+  }
+
+  /**
+   * Offers a file (an absolute path) to a friend: hashed now (FILE_NOT_FOUND, FILE_NOT_A_FILE, FILE_CHANGED),
+   * offered on the session now or when one comes up. The same content offered again continues the old offer.
+   */
+  async sendFile(codeOrName: string, path: string): Promise<FileTransferView> {
+    const peer = this.#resolveFriend(codeOrName);
+    if (!isAbsolute(path)) throw fileError(FileErrorCode.notFound, `"${path}" is not an absolute path`);
+    return this.#files.send(peer, path);
+  }
+
+  /** Every file transfer, newest first (at most 500). */
+  files(): FileTransferView[] {
+    return this.#files.list();
+  }
+
+  /** Accepts an offered file: into the downloads dir, or `to` (absolute: a directory, or a new file's path). */
+  async acceptFile(id: string, opts: { to?: string } = {}): Promise<FileTransferView> {
+    const row = this.#files.find(id);
+    if (opts.to !== undefined && !isAbsolute(opts.to)) {
+      throw fileError(FileErrorCode.target, `"${opts.to}" is not an absolute path`);
+    }
+    return this.#files.accept(row, opts.to);
+  }
+
+  /** Cancels a transfer either way (an offer not yet accepted is declined); the friend is told. */
+  async cancelFile(id: string): Promise<FileTransferView> {
+    return this.#files.cancel(this.#files.find(id));
   }
 
   /** Endpoints where a friend may be reached (a LAN hint, a QR link): remembered and dialled now. */
@@ -502,32 +734,97 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       .catch((error) => this.#logger.warn({ error: String(error) }, 'move handling failed'));
   }
 
-  /** The friend's current session: who dialled (the tie-break's outcome), where, and the path (path.ts). */
-  sessionInfo(codeOrName: string): { isInitiator: boolean; remote: UdpAddress; path: PathKind } | undefined {
+  /**
+   * The friend's current session: who dialled (the tie-break's outcome), where (the relay, when relayed), and
+   * its path (session/path.ts).
+   */
+  sessionInfo(
+    codeOrName: string,
+  ): { isInitiator: boolean; remote: UdpAddress; path: SessionPath } | undefined {
     const peer = this.#resolve(codeOrName, false);
     const session = this.#sessions.sessionOf(peer);
-    if (session === undefined) return undefined;
-    const path = sessionPath(
-      session.remoteAddress,
-      this.#rendezvous?.latestRecord(peer),
-      this.#nat?.natMapping() ?? 'unknown',
-      this.#opts.localEndpoints(),
-    );
-    return { isInitiator: session.isInitiator, remote: session.remoteAddress, path };
+    return session === undefined
+      ? undefined
+      : {
+          isInitiator: session.isInitiator,
+          remote: session.remoteAddress,
+          path: this.#sessionPath(peer, session),
+        };
   }
 
-  /** How messages to the friend travel now (session/path.ts). */
-  pathOf(codeOrName: string): PathKind {
-    const info = this.sessionInfo(codeOrName);
-    if (info !== undefined) return info.path;
-    return this.#rendezvous?.isAlive(this.#resolve(codeOrName, false)) === true
-      ? PathKind.dht
-      : PathKind.offline;
+  /**
+   * How we reach a friend now (session/path.ts): the session's path; `dht` while they are around without one
+   * (presence, or a fresh record); null when offline.
+   */
+  pathOf(codeOrName: string): ContactPath | null {
+    const peer = this.#resolve(codeOrName, false);
+    return this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
   }
 
   /** True when a session with the friend is up. */
   isConnected(codeOrName: string): boolean {
     return this.#sessions.sessionOf(this.#resolve(codeOrName, false)) !== undefined;
+  }
+
+  /** What the NAT traversal knows (the web client's network panel): our introducers, our endpoint as they see it. */
+  natView(): { introducers: UdpAddress[]; observedEndpoint: UdpAddress | undefined } {
+    const keeper = this.#nat?.introducers;
+    return { introducers: keeper?.introducers() ?? [], observedEndpoint: keeper?.observedEndpoint() };
+  }
+
+  /** Strangers' sessions (XX handshakes and requests) held now, against their limit: the network panel's view. */
+  strangerView(): { active: number; limit: number } {
+    return { active: this.#sessions.strangers.active, limit: this.#sessions.strangers.limits.maxConcurrent };
+  }
+
+  /** A contact as the API shows it, with the path we reach them on now (and our pending request's status). */
+  #view(contact: Contact, request?: 'sent' | 'received'): ContactView {
+    return toContactView(contact, { request, path: this.#pathOf(contact.publicKey, contact.presence) });
+  }
+
+  #pathOf(peer: Buffer, presence: Presence | undefined): ContactPath | null {
+    const session = this.#sessions.sessionOf(peer);
+    if (session !== undefined) return this.#sessionPath(peer, session);
+    const isAround = presence === 'online' || presence === 'away' || this.#rendezvous?.isAlive(peer) === true;
+    return isAround ? 'dht' : null;
+  }
+
+  /** A relayed session is `relayed`; a direct one is refined from the friend's record and both NATs (path.ts). */
+  #sessionPath(peer: Buffer, session: { path: SessionPath; remoteAddress: UdpAddress }): SessionPath {
+    if (session.path === 'relayed') return session.path;
+    return directSessionPath(
+      session.remoteAddress,
+      this.#rendezvous?.latestRecord(peer),
+      this.#nat?.natMapping() ?? 'unknown',
+      this.#opts.localEndpoints(),
+    );
+  }
+
+  #isFriend(peer: Buffer): boolean {
+    return this.#store.contacts.get(peer)?.state === 'accepted';
+  }
+
+  /** Emits `path` when the friend's path differs from the one last announced. */
+  #notePath(peer: Buffer): void {
+    const key = peer.toString('hex');
+    const path = this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
+    if ((this.#paths.get(key) ?? null) === path) return;
+    this.#paths.set(key, path);
+    this.emit('path', { code: codeOf(peer), path });
+  }
+
+  /** K with an accepted friend, for the relay token (derived once per friend and kept). */
+  #pairSecret(peer: Buffer): Buffer | undefined {
+    if (this.#store.contacts.get(peer)?.state !== 'accepted') return undefined;
+    const key = peer.toString('hex');
+    let secret = this.#pairSecrets.get(key);
+    if (secret === undefined) {
+      const derived = derivePairSecret(this.#opts.identity, peer);
+      if (!derived.ok) return undefined;
+      secret = derived.secret;
+      this.#pairSecrets.set(key, secret);
+    }
+    return secret;
   }
 
   /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */
@@ -551,7 +848,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#rendezvous?.resetBackoff(peer);
     this.#rendezvous?.publishNow(peer).catch(() => {});
     this.#sessions.connect(peer);
-    return toContactView(contact);
+    this.#relays.want(peer, 'accepted');
+    return this.#view(contact);
   }
 
   #onAccepted(peer: Buffer): void {
@@ -559,11 +857,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#opts.clock.setTimer(0, () => {
       if (this.#isClosed) return;
       this.#sessions.connect(peer);
+      this.#relays.want(peer, 'accepted');
       this.#rendezvous?.resetBackoff(peer);
       this.#rendezvous?.publishNow(peer).catch(() => {});
     });
     const contact = this.#store.contacts.get(peer);
-    if (contact !== undefined) this.emit('accepted', toContactView(contact));
+    if (contact !== undefined) this.emit('accepted', this.#view(contact));
   }
 
   /** A friend's own name (remote input): kept when valid, shown beside ours for them, never picks anyone. */
@@ -589,7 +888,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
+    if (contact === undefined) return; // a group member who is not a contact: the groups' views show it
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
+    this.#notePath(peer);
     if (presence !== 'online') this.#delivery.friendAway(peer);
     if (presence === 'away') {
       this.#rendezvous?.resetBackoff(peer);

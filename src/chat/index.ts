@@ -155,6 +155,7 @@ export {
   type ChatNodeEvents,
   type ChatNodeOptions,
   type ContactView,
+  type FileTransferView,
   type FoundMessage,
   MAX_MESSAGES_PER_CALL,
   MAX_SEARCH_QUERY_CHARS,
@@ -177,4 +178,12 @@ export {
 export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';
 export { PunchTransport } from './punch-transport.ts';
 export type { BirthdaySeams } from './session/dht-services.ts';
-export { PathKind } from './session/path.ts';
+export { ContactPath, type SessionPath } from './session/path.ts';
+export type { RelayAnnouncement } from './relay/relay-announcer.ts';
+export { RelayHost, type RelayHostOptions } from './relay/relay-host.ts';
+export { relayTopic, relayTopicDays } from './relay/relay-topic.ts';
+export type { DeliveryCounts, GroupMessageState } from './groups/group-delivery.ts';
+export { MAX_GROUP_MEMBERS } from './groups/group-key-seal.ts';
+export { GroupErrorCode } from './groups/group-replica.ts';
+export type { GroupService, GroupServiceEvents, MemberChange } from './groups/group-service.ts';
+export type { GroupInviteView, GroupMemberView, GroupMessageView, GroupView } from './groups/group-views.ts';

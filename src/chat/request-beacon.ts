@@ -13,9 +13,16 @@
  * Recipient side: while online, get_peers on requestTopic(ourPk, hour) for the current and the previous hour
  * (a requester's clock or last announce may lag) every minute. Each endpoint found goes to onRequester, which
  * connects back with Noise XX and learns who it is. We only know addresses here, so declined or blocked keys are
- * filtered by the session layer after the handshake; here an endpoint is reported at most once per 10 minutes,
- * at most 8 per poll and 60 per hour (a stranger filling our topic cannot make us dial without end), and our own
- * addresses are never reported.
+ * filtered by the session layer after the handshake; our own addresses are never reported.
+ *
+ * A topic holds up to ~300 peers per storage node and anyone who knows our code can fill it, so what we dial is
+ * rationed and sampled, never taken in the order the DHT returned (issue 10 §3): at most 8 endpoints a poll and
+ * 60 an hour (persisted), one a poll from any network (IPv4 /24, IPv6 /64) and 4 an hour (a token bucket: 4 at
+ * once, then one every 15 minutes), the same endpoint again only after 10 minutes. Networks are taken in random
+ * order, those with an endpoint not reported this hour first, and a random endpoint of each. So a stranger
+ * filling the topic from one network gets one dial a poll and about four an hour, and one holding many networks
+ * competes at random with the real requesters instead of ahead of them (who also announce again every 10
+ * minutes). A requester whose request was already acknowledged (needsAnnouncing) is no longer announced.
  */
 import type { DhtNode } from '../dht/index.ts';
 import {
@@ -28,9 +35,11 @@ import {
   type Timer,
   type UdpAddress,
 } from '../runtime/index.ts';
+import { RateLimiter } from '../dht/index.ts';
 import { HOUR_EPOCH_MS, hourEpoch } from './epoch.ts';
 import type { Identity } from './identity.ts';
 import { requestTopic } from './request-topic.ts';
+import { sourcePrefix } from './source-prefix.ts';
 import type { ChatStore } from './store/chat-store.ts';
 
 export const REQUEST_BEACON_TIMING = {
@@ -40,6 +49,7 @@ export const REQUEST_BEACON_TIMING = {
   repeatAfterMs: 10 * 60_000,
   maxPerPoll: 8,
   maxPerHour: 60,
+  maxPerPrefixPerHour: 4,
 } as const;
 
 const RATE_BUCKET = 'request-beacon/requesters';
@@ -57,12 +67,20 @@ export interface RequestBeaconOptions {
   localEndpoints?(): UdpAddress[];
   /** A possible requester: connect back with Noise XX. */
   onRequester(endpoint: UdpAddress): void;
+  /** Should our pending request to this recipient still be announced? (Default: yes.) */
+  needsAnnouncing?(recipient: Buffer): boolean;
 }
 
 export class RequestBeacon {
   readonly #opts: RequestBeaconOptions;
   readonly #log: Logger;
+  /** Endpoints reported in the last hour, and when. */
   readonly #reportedMs = new Map<string, number>();
+  readonly #perPrefix = new RateLimiter({
+    ratePerSec: REQUEST_BEACON_TIMING.maxPerPrefixPerHour / 3600,
+    burst: REQUEST_BEACON_TIMING.maxPerPrefixPerHour,
+    maxSources: 4096,
+  });
   #announceTimer?: Timer;
   #pollTimer?: Timer;
   #isOnline = true;
@@ -100,7 +118,9 @@ export class RequestBeacon {
     this.#assertOpen();
     const { store, dht, clock } = this.#opts;
     const hour = hourEpoch(clock.now());
-    const pending = store.requests.list({ direction: 'outgoing', state: 'pending' });
+    const pending = store.requests
+      .list({ direction: 'outgoing', state: 'pending' })
+      .filter((request) => this.#opts.needsAnnouncing?.(request.publicKey) ?? true);
     const results = await Promise.all(
       pending.map(async (request) => {
         try {
@@ -133,27 +153,11 @@ export class RequestBeacon {
     );
     // Closed while the lookups ran (the daemon stopping): the store may be closed too; nothing to report.
     if (this.#isClosed) return [];
-    const own = this.#ownKeys();
     const now = clock.now();
-    const fresh: UdpAddress[] = [];
-    for (const peer of found.flat()) {
-      const key = addressKey(peer);
-      if (own.has(key) || fresh.some((p) => addressKey(p) === key)) continue;
-      const lastMs = this.#reportedMs.get(key);
-      if (lastMs !== undefined && now - lastMs < REQUEST_BEACON_TIMING.repeatAfterMs) continue;
-      if (fresh.length >= REQUEST_BEACON_TIMING.maxPerPoll) break;
-      const slot = this.#opts.store.requests.takeRateSlot(
-        RATE_BUCKET,
-        HOUR_EPOCH_MS,
-        REQUEST_BEACON_TIMING.maxPerHour,
-      );
-      if (!slot.isAllowed) break;
-      this.#reportedMs.set(key, now);
-      fresh.push(peer);
-    }
     for (const [key, ms] of this.#reportedMs) {
-      if (now - ms >= REQUEST_BEACON_TIMING.repeatAfterMs) this.#reportedMs.delete(key);
+      if (now - ms >= HOUR_EPOCH_MS) this.#reportedMs.delete(key);
     }
+    const fresh = this.#choose(found.flat(), now);
     for (const peer of fresh) {
       try {
         this.#opts.onRequester(peer);
@@ -162,6 +166,50 @@ export class RequestBeacon {
       }
     }
     return fresh;
+  }
+
+  /**
+   * Picks what to dial: one endpoint per network (a random one), networks in random order, those with an
+   * endpoint not reported this hour first; within the per-poll, per-network and hourly limits.
+   */
+  #choose(candidates: UdpAddress[], now: number): UdpAddress[] {
+    const own = this.#ownKeys();
+    const tiers = [new Map<string, UdpAddress[]>(), new Map<string, UdpAddress[]>()];
+    const seen = new Set<string>();
+    for (const peer of candidates) {
+      const key = addressKey(peer);
+      if (own.has(key) || seen.has(key)) continue;
+      seen.add(key);
+      const lastMs = this.#reportedMs.get(key);
+      if (lastMs !== undefined && now - lastMs < REQUEST_BEACON_TIMING.repeatAfterMs) continue;
+      const tier = tiers[lastMs === undefined ? 0 : 1] as Map<string, UdpAddress[]>;
+      const prefix = sourcePrefix(peer.host);
+      const group = tier.get(prefix);
+      if (group === undefined) tier.set(prefix, [peer]);
+      else group.push(peer);
+    }
+    const chosen: UdpAddress[] = [];
+    const pickedPrefixes = new Set<string>();
+    const { random, store } = this.#opts;
+    for (const tier of tiers) {
+      for (const prefix of shuffle([...tier.keys()], random)) {
+        if (chosen.length >= REQUEST_BEACON_TIMING.maxPerPoll) return chosen;
+        if (pickedPrefixes.has(prefix)) continue;
+        const group = tier.get(prefix) as UdpAddress[];
+        const peer = group[random.int(group.length)] as UdpAddress;
+        if (!this.#perPrefix.allow(prefix, now)) continue;
+        const slot = store.requests.takeRateSlot(
+          RATE_BUCKET,
+          HOUR_EPOCH_MS,
+          REQUEST_BEACON_TIMING.maxPerHour,
+        );
+        if (!slot.isAllowed) return chosen;
+        pickedPrefixes.add(prefix);
+        this.#reportedMs.set(addressKey(peer), now);
+        chosen.push(peer);
+      }
+    }
+    return chosen;
   }
 
   #ownKeys(): Set<string> {
@@ -191,4 +239,13 @@ export class RequestBeacon {
   #assertOpen(): void {
     if (this.#isClosed) throw new DhtchatError('CHAT_SERVICE_CLOSED', 'the request beacon is closed');
   }
+}
+
+/** Fisher–Yates with the injected Random. */
+function shuffle<T>(items: T[], random: Random): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 }

@@ -277,11 +277,13 @@ export class DhtNode {
       .slice(0, this.#k * lists.length);
   }
 
+  /** Peers announced on infoHash (BEP 5); isQuick: see get() (for peer lists polled often: relays, requests). */
   async getPeers(
     infoHash: Buffer,
-    opts: { scrape?: boolean; noSeed?: boolean } = {},
+    opts: { scrape?: boolean; noSeed?: boolean; isQuick?: boolean } = {},
   ): Promise<{ peers: UdpAddress[]; bfsd?: Buffer; bfpe?: Buffer }> {
-    const results = await this.#perFamily((ctx) => getPeersLookup(ctx, infoHash, opts));
+    const { isQuick, ...lookupOpts } = opts;
+    const results = await this.#perFamily((ctx) => getPeersLookup(quick(ctx, isQuick), infoHash, lookupOpts));
     const seen = new Set<string>();
     const peers: UdpAddress[] = [];
     for (const peer of results.flatMap((r) => r.peers)) {

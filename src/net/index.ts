@@ -1,6 +1,6 @@
 /**
  * The net layer's public surface: one UDP port shared by KRPC and uTP; uTP (BEP 29); secure streams; port
- * mapping (PCP, NAT-PMP, UPnP IGD).
+ * mapping (PCP, NAT-PMP, UPnP IGD); relays (joining two streams that present one pair token).
  */
 export { type DemuxCounters, DatagramDemux } from './demux.ts';
 export { DEFAULT_UTP_CONFIG, type UtpConfig } from './utp/config.ts';
@@ -54,3 +54,20 @@ export {
   UdpExchange,
   UpnpClient,
 } from './port-mapping/index.ts';
+export {
+  DEFAULT_RELAY_LIMITS,
+  encodeRelayFrame,
+  firstFrameService,
+  joinRelay,
+  RELAY_CLIENT_TIMING,
+  RELAY_MAX_TOKENS,
+  RELAY_TOKEN_BYTES,
+  RelayErrorCode,
+  type RelayJoin,
+  type RelayJoinAttempt,
+  type RelayLimits,
+  type RelayRole,
+  RelayServer,
+  type RelayServerOptions,
+  type RelayStats,
+} from './relay/index.ts';

@@ -1,3 +1,10 @@
+export {
+  COMPACT_V4_BYTES,
+  COMPACT_V6_BYTES,
+  hostFromBytes,
+  portFromBytes,
+  writeCompactAddress,
+} from './address-bytes.ts';
 export { type Clock, ManualClock, systemClock, type Timer } from './clock.ts';
 export {
   addressKey,
@@ -10,4 +17,5 @@ export {
 export { DhtchatError } from './errors.ts';
 export { jsonLinesLogger, type LogFields, type Logger, type LogLevel, nullLogger } from './logger.ts';
 export { cryptoRandom, type Random, SeededRandom } from './random.ts';
+export { BatchedUdpSocket } from './batched-udp-socket.ts';
 export { type UdpBindOptions, UdpTransport } from './udp-transport.ts';

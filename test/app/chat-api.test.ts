@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { callDaemon, followDaemonEvents } from '../../src/app/chat-api-client.ts';
 import { startChatApiServer } from '../../src/app/chat-api-server.ts';
-import type { ChatService } from '../../src/app/chat-api-types.ts';
+import type { ChatService, FileTransferView } from '../../src/app/chat-api-types.ts';
 import { readApiFile, removeApiFile, writeApiFile } from '../../src/app/chat-data-dir.ts';
 import { DhtchatError } from '../../src/runtime/index.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
@@ -18,6 +18,19 @@ import { rawRequest } from '../helpers/raw-http.ts';
 const TOKEN = 'ef'.repeat(32);
 
 const events = new EventEmitter();
+const SAMPLE_TRANSFER: FileTransferView = {
+  id: 'ab'.repeat(16),
+  with: 'dhtchat:bob',
+  direction: 'incoming',
+  name: 'report.pdf',
+  size: 1234,
+  state: 'offered',
+  bytesDone: 0,
+  bytesPerSec: 0,
+  reason: null,
+  path: null,
+  createdAt: 1,
+};
 const typingCalls: string[] = [];
 const service: ChatService = {
   on: (name, listener) => events.on(name, listener),
@@ -48,6 +61,12 @@ const service: ChatService = {
       isSent: true,
     };
   },
+  sendFile: async (to, path) => ({ ...SAMPLE_TRANSFER, with: to, name: path.split('/').pop() ?? '' }),
+  files: () => [SAMPLE_TRANSFER],
+  acceptFile: async (id, opts) => ({ ...SAMPLE_TRANSFER, id, state: 'accepted', path: opts?.to ?? null }),
+  cancelFile: async () => {
+    throw new DhtchatError('FILE_UNKNOWN_TRANSFER', 'no file transfer ab12');
+  },
 };
 
 function unknownContact(): never {
@@ -65,11 +84,13 @@ async function withServer(run: (base: string) => Promise<void>): Promise<void> {
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-async function until(what: string, isDone: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const endMs = Date.now() + timeoutMs;
-  while (!isDone()) {
-    if (Date.now() > endMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+/** Emits a presence event every few ms until the stream delivered one (it connects asynchronously). */
+async function emitUntilSeen(seen: unknown[], name: 'presence'): Promise<void> {
+  const endMs = Date.now() + 10_000;
+  while (seen.length === 0) {
+    if (Date.now() > endMs) throw new Error('the event stream never delivered an event');
+    events.emit(name, { code: 'dhtchat:bob', presence: 'online', lastSeen: 1 });
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -206,6 +227,35 @@ describe('the Host and Origin wall, in front of the token', () => {
   });
 });
 
+describe('file transfer routes', () => {
+  test('GET /v1/files, POST /v1/files, /v1/files/accept and /v1/files/cancel; a file event on the stream', async () => {
+    await withServer(async (base) => {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers: auth,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+      };
+      assert.deepEqual((await call('GET', '/v1/files')).json, [SAMPLE_TRANSFER]);
+      const sent = await call('POST', '/v1/files', { to: 'bob', path: '/home/me/a.txt' });
+      assert.equal(sent.status, 200);
+      assert.equal(sent.json['name'], 'a.txt');
+      assert.equal((await call('POST', '/v1/files', { to: 'bob' })).status, 400, 'path missing');
+      const accepted = await call('POST', '/v1/files/accept', { id: 'abab', to: '/tmp/x' });
+      assert.equal(accepted.json['state'], 'accepted');
+      assert.equal(accepted.json['path'], '/tmp/x');
+      assert.equal((await call('POST', '/v1/files/accept', { id: 'abab', to: 5 })).status, 400);
+      const canceled = await call('POST', '/v1/files/cancel', { id: 'ab12' });
+      assert.equal(canceled.status, 400);
+      assert.deepEqual(canceled.json, {
+        error: { code: 'FILE_UNKNOWN_TRANSFER', message: 'no file transfer ab12' },
+      });
+    });
+  });
+});
+
 describe('typing and the event stream', () => {
   test('POST /v1/typing passes isTyping (default true) and rejects a non-boolean', async () => {
     await withServer(async (base) => {
@@ -219,7 +269,7 @@ describe('typing and the event stream', () => {
     });
   });
 
-  test('GET /v1/events streams chat events to followDaemonEvents, and unsubscribes when it stops', async () => {
+  test('GET /v1/events streams chat events to followDaemonEvents; streams add no listeners of their own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dhtchat-api-'));
     await withServer(async (base) => {
       await writeApiFile(dir, { port: Number(new URL(base).port), token: TOKEN, pid: process.pid });
@@ -229,21 +279,28 @@ describe('typing and the event stream', () => {
         dir,
         (e) => {
           seen.push(e);
-          if (seen.length === 2) stop.abort();
+          if (e['event'] === 'state') stop.abort();
         },
         stop.signal,
       );
-      while (events.listenerCount('typing') === 0) await new Promise((r) => setTimeout(r, 5));
+      // The server's event log listens from the start; the stream is up once an event gets through.
+      await emitUntilSeen(seen, 'presence');
+      seen.length = 0;
       events.emit('typing', { code: 'dhtchat:bob', isTyping: true });
+      events.emit('file', SAMPLE_TRANSFER);
       events.emit('state', { with: 'dhtchat:bob', id: 'ab', state: 'delivered' });
       assert.equal(await followed, 'stopped');
-      assert.deepEqual(seen, [
-        { event: 'typing', code: 'dhtchat:bob', isTyping: true },
-        { event: 'state', with: 'dhtchat:bob', id: 'ab', state: 'delivered' },
-      ]);
-      while (events.listenerCount('typing') > 0) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(events.listenerCount('state'), 0);
+      assert.deepEqual(
+        seen.filter((e) => e['event'] !== 'presence'),
+        [
+          { event: 'typing', code: 'dhtchat:bob', isTyping: true },
+          { event: 'file', ...SAMPLE_TRANSFER },
+          { event: 'state', with: 'dhtchat:bob', id: 'ab', state: 'delivered' },
+        ],
+      );
+      assert.equal(events.listenerCount('typing'), 1, "one listener, the server's event log");
     });
+    assert.equal(events.listenerCount('state'), 0, 'a closed server listens no more');
   });
 
   test("followDaemonEvents ends with 'daemon-gone' when the daemon closes the stream", async () => {
@@ -252,12 +309,15 @@ describe('typing and the event stream', () => {
     await writeApiFile(dir, { port: server.port, token: TOKEN, pid: process.pid });
     const seen: unknown[] = [];
     const followed = followDaemonEvents(dir, (e) => void seen.push(e), new AbortController().signal);
-    await until('the stream subscribed', () => events.listenerCount('presence') > 0);
-    events.emit('presence', { code: 'dhtchat:bob', presence: 'online', lastSeen: 1 });
-    await until('the event arrived', () => seen.length > 0);
+    await emitUntilSeen(seen, 'presence');
     await server.close();
     assert.equal(await followed, 'daemon-gone');
-    assert.deepEqual(seen, [{ event: 'presence', code: 'dhtchat:bob', presence: 'online', lastSeen: 1 }]);
+    assert.deepEqual(seen.at(-1), {
+      event: 'presence',
+      code: 'dhtchat:bob',
+      presence: 'online',
+      lastSeen: 1,
+    });
   });
 });
 

@@ -31,6 +31,11 @@ test('contacts and the add/accept confirmations escape a hostile name, keep an o
   };
   assertInert(formatContactLine(hostile));
   assert.equal(formatContactLine(hostile), `${ATTACK_SHOWN}  online  ${BOB}`);
+  assert.equal(
+    formatContactLine({ ...hostile, path: 'relayed' }),
+    `${ATTACK_SHOWN}  online (relayed)  ${BOB}`,
+  );
+  assert.equal(formatContactLine({ ...hostile, path: 'direct' }), `${ATTACK_SHOWN}  online  ${BOB}`);
   assert.equal(nameAndCode({ ...hostile, name: BIDI }), `${BIDI_SHOWN} (${BOB})`);
   assert.equal(nameAndCode({ ...hostile, name: KEPT }), `${KEPT} (${BOB})`);
   assert.equal(nameAndCode({ ...hostile, name: BOB }), BOB, 'an unnamed contact is its code, once');
@@ -72,6 +77,8 @@ test('events name friends when the lookup knows them, and show the code otherwis
   );
   assert.equal(formatEvent({ event: 'presence', code: BOB, presence: 'online' }, nameOf), 'bob is online');
   assert.equal(formatEvent({ event: 'typing', code: BOB, isTyping: true }, nameOf), 'bob is typing…');
+  assert.equal(formatEvent({ event: 'path', code: BOB, path: 'relayed' }, nameOf), 'bob: path relayed');
+  assert.equal(formatEvent({ event: 'path', code: BOB, path: null }, nameOf), 'bob: no path (offline)');
   assert.equal(formatEvent({ event: 'presence', code: ME, presence: 'away' }, nameOf), `${ME} is away`);
   assert.equal(formatEvent({ event: 'presence', code: BOB, presence: 'away' }), `${BOB} is away`);
 });

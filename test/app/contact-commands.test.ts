@@ -124,6 +124,16 @@ describe('contact and message commands against a local API', () => {
     },
     markRead: (who) => void calls.push(['read', who]),
     setTyping: (who) => ({ to: byName(who), isSent: false }),
+    sendFile: async () => {
+      throw new DhtchatError('FILE_NOT_FOUND', 'no file');
+    },
+    files: () => [],
+    acceptFile: async () => {
+      throw new DhtchatError('FILE_UNKNOWN_TRANSFER', 'no file transfer');
+    },
+    cancelFile: async () => {
+      throw new DhtchatError('FILE_UNKNOWN_TRANSFER', 'no file transfer');
+    },
   };
   let close: () => Promise<void> = async () => {};
   const token = 'ab'.repeat(32);

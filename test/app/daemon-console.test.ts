@@ -150,6 +150,39 @@ describe('DaemonConsole', () => {
     ]);
   });
 
+  test('a file transfer in words at each change of state (not its progress), its name escaped', () => {
+    const { chat, start, lines } = setUp();
+    chat.contactList = [contact('Bob', BOB)];
+    start();
+    const skip = lines().length;
+    const transfer = {
+      id: '3fa2c1d0'.repeat(4),
+      with: BOB,
+      direction: 'incoming',
+      name: `evil\u202etxt.exe${HOSTILE}`,
+      size: 3 * 1024 * 1024,
+      state: 'offered',
+      bytesDone: 0,
+      bytesPerSec: 0,
+      reason: null,
+      path: null,
+      createdAt: 1,
+    };
+    chat.emit('file', transfer);
+    chat.emit('file', { ...transfer, state: 'transferring', bytesDone: 1000, bytesPerSec: 10 });
+    chat.emit('file', { ...transfer, state: 'transferring', bytesDone: 2000, bytesPerSec: 10 });
+    chat.emit('file', { ...transfer, state: 'complete', bytesDone: transfer.size, path: '/dl/evil.exe' });
+    const got = lines().slice(skip);
+    assert.equal(got.length, 3, got.join('\n'));
+    for (const line of got) assert.doesNotMatch(line, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, JSON.stringify(line));
+    assert.match(
+      got[0] ?? '',
+      /^Bob offers evil\\u202etxt\.exe.*\(3\.0 MiB\): accept with dhtchat accept-file 3fa2c1d0$/,
+    );
+    assert.match(got[1] ?? '', /^file evil.* from Bob: started$/);
+    assert.match(got[2] ?? '', /^received evil.* from Bob: \/dl\/evil\.exe$/);
+  });
+
   test('text from others never reaches the terminal raw: names, request notes, messages, reasons', () => {
     const { plain, chat, start, lines } = setUp();
     chat.contactList = [contact('Bob\x1b[31m', BOB)];

@@ -16,8 +16,14 @@ function memoryStore(): NodeStore & { files: Map<string, Uint8Array> } {
   const files = new Map<string, Uint8Array>();
   return {
     files,
-    read: (name) => files.get(name),
-    write: (name, bytes) => void files.set(name, Buffer.from(bytes)),
+    read: (name, onBytes) => {
+      const bytes = files.get(name);
+      if (bytes === undefined) return false;
+      // Odd-sized pieces, so entries and the header are split across them.
+      for (let at = 0; at < bytes.length; at += 7) onBytes(bytes.subarray(at, at + 7));
+      return true;
+    },
+    write: (name, parts) => void files.set(name, Buffer.concat(parts)),
   };
 }
 
@@ -53,10 +59,25 @@ describe('persistence', () => {
     assert.deepEqual(b.server.exportNodes(4), valid);
   });
 
+  test('a foreign file is skipped, a torn last entry dropped with the entries before it kept', () => {
+    const a = makeServer();
+    const valid = Buffer.alloc(26 * 3);
+    for (let i = 0; i < 3; i++) {
+      nodeIdForHost(`5.6.7.${i + 1}`, a.random).copy(valid, i * 26);
+      Buffer.from([5, 6, 7, i + 1, 0x1a, 0xe1]).copy(valid, i * 26 + 20);
+    }
+    const store = memoryStore();
+    store.files.set(nodeFileName(0, 4), Buffer.concat([encodeNodeFile(4, valid), Buffer.alloc(11, 1)]));
+    store.files.set(nodeFileName(0, 6), encodeNodeFile(4, valid)); // an IPv4 file where IPv6 belongs
+    const b = makeServer();
+    assert.deepEqual(loadNodes(b.server, store, 0, 0), { nodes4: 3, nodes6: 0 });
+    assert.deepEqual(b.server.exportNodes(4), valid);
+  });
+
   test('a failing store becomes BOOTSTRAP_SAVE_FAILED', () => {
     const { server } = makeServer();
     const failing: NodeStore = {
-      read: () => undefined,
+      read: () => false,
       write: () => {
         throw new Error('disk full');
       },

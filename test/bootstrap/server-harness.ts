@@ -1,7 +1,7 @@
 /** Helpers shared by the bootstrap server tests: a server on captured senders and KRPC client packets. */
 import { BootstrapServer, type BootstrapServerOptions } from '../../src/bootstrap/index.ts';
 import { nodeIdForHost } from '../../src/dht/index.ts';
-import { SeededRandom } from '../../src/runtime/index.ts';
+import { hostFromBytes, portFromBytes, SeededRandom } from '../../src/runtime/index.ts';
 import { type BDict, type BValue, decodeBencode, encodeBencode } from '../../src/wire/index.ts';
 
 export interface Sent {
@@ -17,8 +17,19 @@ export function makeServer(options: Partial<BootstrapServerOptions> = {}): {
 } {
   const random = new SeededRandom('bootstrap-server');
   const sent: Sent[] = [];
-  const send = (bytes: Buffer, length: number, port: number, host: string): boolean => {
-    sent.push({ bytes: Buffer.from(bytes.subarray(0, length)), host, port });
+  const send = (
+    bytes: Buffer,
+    length: number,
+    addr: Uint8Array,
+    offset: number,
+    addrLength: number,
+  ): boolean => {
+    const ipLength = addrLength === 6 ? 4 : 16;
+    sent.push({
+      bytes: Buffer.from(bytes.subarray(0, length)),
+      host: hostFromBytes(addr, offset, ipLength),
+      port: portFromBytes(addr, offset, ipLength),
+    });
     return true;
   };
   const server = new BootstrapServer({

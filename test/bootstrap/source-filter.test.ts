@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { writeCompactAddress } from '../../src/bootstrap/address-bytes.ts';
+import { writeCompactAddress } from '../../src/runtime/index.ts';
 import { classifySource, SourceVerdict } from '../../src/bootstrap/source-filter.ts';
 import { classifyHost } from '../../src/dht/index.ts';
 

@@ -8,6 +8,8 @@
  *                                public DHT nearly is, so nothing of ours answers dhtchat's own KRPC extension
  *       dhtchat                  `dhtchat testnet --host 198.18.1.20,…,198.18.N.20`: N dhtchat DhtNodes
  *
+ *     volunteer relay            `dhtchat relay --host 198.18.0.3` (startVolunteerRelay), announced on the DHT
+ *
  * Daemons join through a few of the nodes (`bootstrap`), with --allow-private (which admits 198.18.0.0/15).
  */
 import { CLI_PATH } from '../helpers/cli-runner.ts';
@@ -31,6 +33,32 @@ export interface InternetDht {
   readonly bootstrap: string;
   readonly process: NsProcess;
 }
+
+/**
+ * A volunteer `dhtchat relay` (issue 11 §4) at 198.18.0.3 on the Internet, joined through `bootstrap`; resolves
+ * once DHT nodes took its announce on the relay topic (daemons then find it there: nothing tells them where).
+ */
+export async function startVolunteerRelay(lab: Lab, bootstrap: string): Promise<NsProcess> {
+  const proc = lab.spawn('relay', lab.internetNs, process.execPath, [
+    CLI_PATH,
+    'relay',
+    '--host',
+    INTERNET.relay,
+    '--port',
+    String(RELAY_PORT),
+    '--bootstrap',
+    bootstrap,
+    '--allow-private',
+  ]);
+  await proc.waitFor(
+    (l) => l['event'] === 'announced' && (l['stored'] as number) > 0,
+    START_TIMEOUT_MS,
+    'relay announced',
+  );
+  return proc;
+}
+
+export const RELAY_PORT = 6881;
 
 export async function startProbeServer(lab: Lab): Promise<NsProcess> {
   const server = lab.spawn('probe-server', lab.internetNs, process.execPath, [

@@ -109,22 +109,50 @@ export async function client(d: LabDaemon, ...args: string[]): Promise<unknown> 
 /** The ids of the messages the daemon logged as received from `fromCode`, in arrival order, with times. */
 export function received(d: LabDaemon, fromCode: string): Array<{ id: string; atMs: number; path: Path }> {
   const out: Array<{ id: string; atMs: number; path: Path }> = [];
-  let isOnline = false;
+  let path: Path = 'dht';
   d.proc.lines.forEach((line, i) => {
-    if (line['event'] === 'presence' && line['code'] === fromCode) isOnline = line['presence'] === 'online';
+    path = pathAfter(line, fromCode, path);
     if (line['event'] === 'message' && line['from'] === fromCode && typeof line['id'] === 'string') {
-      out.push({ id: line['id'], atMs: d.proc.arrivedAtMs[i] ?? 0, path: isOnline ? 'direct' : 'dht' });
+      out.push({ id: line['id'], atMs: d.proc.arrivedAtMs[i] ?? 0, path });
     }
   });
   return out;
 }
 
 /**
- * How a message travelled, as far as the daemons show it today: `direct` when the receiver had a session with
- * the sender (its last presence event for them said online), `dht` otherwise (the offline mailbox). `relayed`
- * is reserved for the relays of issue 11 §4, which will tell it apart.
+ * How a message travelled, as the receiving daemon logs it: its `path` events (direct, punched and mapped are
+ * all `direct` here; `relayed` through a relay, issue 11 §4), else `direct` while a session was up (its last
+ * presence event for the sender said online), `dht` otherwise (the offline mailbox).
  */
 export type Path = 'direct' | 'relayed' | 'dht';
+
+/** The path after one log line, for the friend `code` (presence first; a path event, which follows it, wins). */
+function pathAfter(line: Line, code: string, path: Path): Path {
+  if (line['code'] !== code) return path;
+  if (line['event'] === 'presence') return line['presence'] === 'online' ? 'direct' : 'dht';
+  if (line['event'] !== 'path') return path;
+  const logged = line['path'];
+  if (logged === 'relayed') return 'relayed';
+  return logged === null || logged === 'dht' ? 'dht' : 'direct';
+}
+
+/**
+ * The daemon's sessions with friendCode as logged, in order: each new path it reached them on, with its time.
+ * From its `path` events; a daemon that logs none (an older one) counts a session (presence online) as direct.
+ */
+export function sessionPaths(d: LabDaemon, friendCode: string): Array<{ path: Path; atMs: number }> {
+  const out: Array<{ path: Path; atMs: number }> = [];
+  const isPathLogged = d.proc.lines.some((l) => l['event'] === 'path' && l['code'] === friendCode);
+  let path: Path = 'dht';
+  d.proc.lines.forEach((line, i) => {
+    if (line['code'] !== friendCode) return;
+    if (isPathLogged ? line['event'] !== 'path' : line['event'] !== 'presence') return;
+    const next = pathAfter(line, friendCode, path);
+    if (next !== path && next !== 'dht') out.push({ path: next, atMs: d.proc.arrivedAtMs[i] ?? 0 });
+    path = next;
+  });
+  return out;
+}
 
 /** True once the daemon logged that friendCode is online (a session is up). */
 export function isOnlineWith(d: LabDaemon, friendCode: string): boolean {

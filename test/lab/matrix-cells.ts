@@ -35,8 +35,6 @@ const OPEN_KINDS: ReadonlySet<PairKind> = new Set(['public', 'full-cone', 'upnp'
 /** What is open without any of issue 11's features (upnp needs port mapping first). */
 const OPEN_TODAY: ReadonlySet<SiteKind> = new Set(['public', 'full-cone']);
 
-const NEEDS_RELAY =
-  'needs a relay (issue 11 §4): two randomising NATs leave no direct path (messages flow through the DHT meanwhile)';
 const NEEDS_MAPPING = 'needs port mapping (issue 11 §3): the upnp router filters until a port is mapped';
 const NEEDS_REQUEST_PUNCH =
   "needs friend requests across NATs (issue 11 §5): the recipient's dial-back is a plain dial the requester's NAT drops";
@@ -53,7 +51,8 @@ function sessionTodo(alice: SiteKind, bob: SiteKind): string | undefined {
   const kinds = [alice, bob];
   if (kinds.some((k) => OPEN_TODAY.has(k)) || alice === 'same-nat') return undefined;
   if (kinds.includes('upnp')) return NEEDS_MAPPING;
-  if (alice === 'symmetric' && bob === 'symmetric') return NEEDS_RELAY;
+  // Two port-keeping NATs punch through the records (issue 11 §2); a symmetric side meets a port-keeping one by
+  // the birthday technique, and anyone at the lab's volunteer relay (issue 11 §4).
   return undefined;
 }
 

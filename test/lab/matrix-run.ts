@@ -15,7 +15,7 @@
  * A request run: fresh identities, no friendship; Alice `add`s Bob with a note, Bob `accept`s when the request
  * shows; measured until Alice's daemon logs the acceptance.
  */
-import { startInternetDht, startProbeServer, type InternetDhtKind } from './internet.ts';
+import { startInternetDht, startProbeServer, startVolunteerRelay, type InternetDhtKind } from './internet.ts';
 import {
   befriendInStores,
   client,
@@ -24,6 +24,7 @@ import {
   type LabDaemon,
   type Path,
   received,
+  sessionPaths,
   startDaemon,
 } from './lab-chat.ts';
 import type { MatrixCell } from './matrix-cells.ts';
@@ -32,19 +33,28 @@ import { runNodeInNs } from './processes.ts';
 import { createLab, type Lab, type SiteSpec } from './topology.ts';
 
 const POLL_MS = 100;
+/**
+ * After the burst arrived on a path the cell does not expect first, how long a run waits for the session to move
+ * (a relayed session is replaced once a direct one comes up: a record poll away, 15 s, or a punch).
+ */
+const SETTLE_MS = 30_000;
 
 export interface MatrixLab {
   readonly lab: Lab;
+  readonly cells: readonly MatrixCell[];
   readonly bootstrap: string;
   /** The host namespaces of cell i's two users. */
   hostsOf(cellIndex: number): { aliceNs: string; bobNs: string };
   close(): Promise<void>;
 }
 
-/** One lab for all the cells asked for: sites for each, one Internet, miniupnpd on every upnp router. */
+/**
+ * One lab for all the cells asked for: sites for each, one Internet, miniupnpd on every upnp router, and (unless
+ * hasRelay is false) one volunteer `dhtchat relay` on the Internet, as issue 11's acceptance asks.
+ */
 export async function createMatrixLab(
   cells: readonly MatrixCell[],
-  internet: { kind: InternetDhtKind; nodes: number },
+  internet: { kind: InternetDhtKind; nodes: number; hasRelay?: boolean },
 ): Promise<MatrixLab> {
   const sites: SiteSpec[] = [];
   cells.forEach((cell, i) => {
@@ -62,8 +72,10 @@ export async function createMatrixLab(
         await startMiniupnpd(lab, site.routerNs, site.index);
     }
     const dht = await startInternetDht(lab, internet.kind, internet.nodes);
+    if (internet.hasRelay !== false) await startVolunteerRelay(lab, dht.bootstrap);
     return {
       lab,
+      cells,
       bootstrap: dht.bootstrap,
       hostsOf: (i) => ({ aliceNs: lab.host(`a${i}`).ns, bobNs: lab.host(`b${i}`).ns }),
       close: () => lab.close(),
@@ -83,8 +95,13 @@ export interface MessageRunResult {
   readonly firstMessagePath: Path | null;
   /** From both ready to both daemons showing the other online (a session); null if none formed. */
   readonly sessionMs: number | null;
-  /** The session's path (today every session is a direct UDP one; relays will say so); null if none formed. */
+  /**
+   * The path the session settled on (Bob's log; a relayed session replaced by a direct one counts as direct, if it
+   * was within SETTLE_MS of the burst); null if none formed.
+   */
   readonly sessionPath: Path | null;
+  /** Every path Bob's session with Alice took, in order (e.g. relayed then direct). */
+  readonly sessionPaths: readonly Path[];
   readonly sent: number;
   readonly delivered: number;
   /** Bob's store and Bob's log both hold exactly the burst, in the order sent. */
@@ -133,6 +150,13 @@ export async function runMessages(
     const stored = (await client(bob, 'messages', 'alice', '--peek')) as Array<{ id: string; from: string }>;
     const storedFromAlice = stored.filter((x) => x.from === aliceUser.code).map((x) => x.id);
     const isDelivered = got.length >= ids.length;
+    // Relayed first, direct a record poll later: wait for the path the cell expects first to show up.
+    const settleEndMs = Math.min(endMs, Date.now() + SETTLE_MS);
+    const lastPath = (): Path | undefined => sessionPaths(bob, aliceUser.code).at(-1)?.path;
+    const expected = m.cells[cellIndex]?.expectedPaths[0];
+    while (lastPath() !== expected && lastPath() !== undefined && Date.now() < settleEndMs)
+      await sleep(POLL_MS);
+    const paths = sessionPaths(bob, aliceUser.code).map((p) => p.path);
     const aliceSeesBob = online(alice, bobUser.code);
     const bobSeesAlice = online(bob, aliceUser.code);
     const isSession = aliceSeesBob !== undefined && bobSeesAlice !== undefined;
@@ -141,7 +165,8 @@ export async function runMessages(
       allDeliveredMs: isDelivered ? (got[ids.length - 1]?.atMs ?? 0) - readyAtMs : null,
       firstMessagePath: got[0]?.path ?? null,
       sessionMs: isSession ? Math.max(aliceSeesBob.atMs, bobSeesAlice.atMs) - readyAtMs : null,
-      sessionPath: isSession ? 'direct' : null,
+      sessionPath: isSession ? (paths.at(-1) ?? 'direct') : null,
+      sessionPaths: paths,
       sent: ids.length,
       delivered: new Set(got.map((g) => g.id)).size,
       isInOrderExactlyOnce:

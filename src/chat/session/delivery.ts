@@ -34,6 +34,10 @@ export interface DeliveryEvents {
   onFriendRequestFrame(peer: Buffer, session: ChatSession): void;
   /** The friend told us the name they give themself (remote input: the owner validates it). */
   onProfile(peer: Buffer, name: string): void;
+  /** The friend's hello: which protocol version its side of this session speaks. */
+  onHello?(peer: Buffer, session: ChatSession, version: number): void;
+  /** A file-offer or file-state frame (src/chat/files/file-transfers.ts). */
+  onFileFrame?(peer: Buffer, session: ChatSession, frame: ChatFrame): void;
   /** A friend asks us to pass a punch note on (punch-forwarding.ts decides). */
   onPunchForward?(peer: Buffer, tag: Buffer, note: Buffer): void;
   /** A friend passes on a punch note from another friend of ours. */
@@ -109,7 +113,7 @@ export class Delivery {
     this.#typing.stop(peer);
   }
 
-  /** Sends a punch forwarding frame if the friend's session is up and takes it (hello ≥ 3); true when sent. */
+  /** Sends a punch forwarding frame if the friend's session is up and takes it (hello ≥ 4); true when sent. */
   sendPunchFrame(peer: Buffer, frame: Extract<ChatFrame, { type: 'forward' | 'relayed' }>): boolean {
     const session = this.#sessionOf(peer);
     if (session === undefined || !this.#takesForward.has(session)) return false;
@@ -218,6 +222,12 @@ export class Delivery {
           this.#takesProfile.add(session);
           this.#sendProfileOn(session);
         }
+        this.#events.onHello?.(peer, session, frame.version);
+        return;
+      case 'file-offer':
+      case 'file-state':
+        this.#commit(peer, session, batch);
+        this.#events.onFileFrame?.(peer, session, frame);
         return;
       case 'profile':
         this.#events.onProfile(peer, frame.name);

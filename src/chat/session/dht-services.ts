@@ -61,6 +61,8 @@ export interface DhtServicesHooks {
   onMoved?(): void;
   /** Ask our friends online to pass a punch note on to this friend (punch-forwarding.ts). */
   friendForward?(peer: Buffer): void;
+  /** Should our pending request to `peer` still be announced (false once their daemon acknowledged it)? */
+  needsAnnouncing?(peer: Buffer): boolean;
 }
 
 export interface DhtServices {
@@ -97,6 +99,8 @@ export interface NatTraversal {
 
 /** How often the public address DHT nodes report is compared with the last one (a move shows there). */
 const MOVE_CHECK_MS = 2000;
+/** The same while we have no friend. */
+const IDLE_MOVE_CHECK_MS = 5 * 60_000;
 /** DHT nodes pinged after a move, so that their reports show where we are now. */
 const MOVE_PINGS = 4;
 /** Republishing because our public endpoint or NAT mapping changed: at most this often. */
@@ -113,6 +117,10 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
   };
   const isConnected = (peer: Buffer): boolean =>
     hooks.sessions.sessionOf(peer) !== undefined && hooks.isSuspect?.(peer) !== true;
+  // Punching stops at a direct session only: under a relayed one it goes on, and a punched session replaces the
+  // relayed one (session-manager.ts), while records are read on the slow schedule (messages flow meanwhile).
+  const hasDirectSession = (peer: Buffer): boolean =>
+    isConnected(peer) && hooks.sessions.sessionOf(peer)?.path !== 'relayed';
   // Created before the rendezvous service it feeds; onChange only fires after start(), once both exist.
   const introducers: IntroducerKeeper = new IntroducerKeeper({
     ...common,
@@ -136,7 +144,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     ...common,
     // Where the friend should send: as introducers see us, else as the DHT's nodes do (no introducer around).
     observedEndpoint: () => introducers.observedEndpoint() ?? view().endpoint,
-    isConnected,
+    isConnected: hasDirectSession,
     dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
     onNoteAccepted: (peer) => {
       rendezvous.noteAlive(peer);
@@ -153,7 +161,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
           random: opts.random,
           logger: opts.logger,
           onPath: (peer, remote) => hooks.sessions.addCandidates(peer, [remote]),
-          isConnected,
+          isConnected: hasDirectSession,
         });
   const coordinator = new PunchCoordinator({
     rendezvous,
@@ -161,7 +169,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     clock: opts.clock,
     logger: opts.logger,
     natMapping,
-    isConnected,
+    isConnected: hasDirectSession,
     dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
     friendForward: (peer) => hooks.friendForward?.(peer),
     introducerPunch: (peer, record) => {
@@ -195,6 +203,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     port: () => opts.utp.localAddress().port,
     localEndpoints: () => opts.localEndpoints(),
     onRequester: (endpoint) => hooks.sessions.connectUnknown(endpoint),
+    ...(hooks.needsAnnouncing === undefined ? {} : { needsAnnouncing: hooks.needsAnnouncing }),
   });
   let moveTimer: { cancel(): void } | undefined;
   let lastPublicHost: string | undefined;
@@ -202,7 +211,9 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
   let published = '';
   let lastChangeRepublishMs = -Infinity;
   const watchForMoves = (): void => {
-    moveTimer = opts.clock.setTimer(MOVE_CHECK_MS, () => {
+    // With no friend there is nobody to tell of a move (and the hourly republish covers the records): check rarely.
+    const hasFriends = opts.store.contacts.list(['accepted']).length > 0;
+    moveTimer = opts.clock.setTimer(hasFriends ? MOVE_CHECK_MS : IDLE_MOVE_CHECK_MS, () => {
       const host = recentPublicHost(reports);
       if (host !== undefined) {
         if (lastPublicHost !== undefined && host !== lastPublicHost) {

@@ -1,49 +1,52 @@
 /**
- * The path a friend's messages take now, in one place (issue 11 §4 shows it to the user):
+ * How we reach a friend, in one place (issue 11; the client shows it, docs/CLI.md has the contract):
  *
  * - direct:   a session to an endpoint the friend can be reached at as is (a public host, a LAN address);
  * - punched:  a session through NATs on both sides, opened by hole punching (record-coordinated, birthday);
  * - mapped:   a session to the endpoint the friend's router maps for it (PCP, NAT-PMP, UPnP IGD);
- * - relayed:  a session through a volunteer relay (issue 11 §4: the relay work adds it);
- * - dht:      no session, the friend is alive: messages and acknowledgements go through the DHT (fast polls);
- * - offline:  no session and no sign of the friend lately: messages wait in the DHT.
+ * - relayed:  a session through a volunteer relay (src/chat/relay);
+ * - dht:      no session while the friend is around: messages and acknowledgements go through the DHT (fast polls);
+ * - null:     offline (no session and no sign of the friend lately): messages wait in the DHT.
  *
- * Read from where the session's remote endpoint sits in the friend's record and how both NATs map (ours from
- * the DHT's reports, theirs from the record): cheap, and right for every case the lab has.
+ * A session itself only knows whether it runs over a relay (`relayed`) or not (`direct`); `directSessionPath`
+ * refines a direct one from where its remote endpoint sits in the friend's record and how both NATs map (ours
+ * from the DHT's reports, theirs from the record): cheap, and right for every case the lab has.
  */
 import type { UdpAddress } from '../../runtime/index.ts';
 import type { NatMapping } from '../nat-mapping.ts';
 import type { RendezvousRecord } from '../record-body.ts';
 
-export const PathKind = {
+export const ContactPath = {
   direct: 'direct',
   punched: 'punched',
   mapped: 'mapped',
   relayed: 'relayed',
   dht: 'dht',
-  offline: 'offline',
 } as const;
-export type PathKind = (typeof PathKind)[keyof typeof PathKind];
+export type ContactPath = (typeof ContactPath)[keyof typeof ContactPath];
+
+/** The path of a session (a session is never `dht`). */
+export type SessionPath = Exclude<ContactPath, 'dht'>;
 
 /**
- * The path of a session to `remote`, given the friend's latest record (if we read one yet), our NAT mapping and
- * our own endpoints (a remote on one of our subnets is on our LAN).
+ * The path of a session that is not relayed, to `remote`, given the friend's latest record (if we read one yet),
+ * our NAT mapping and our own endpoints (a remote on one of our subnets is on our LAN).
  */
-export function sessionPath(
+export function directSessionPath(
   remote: UdpAddress,
   record: RendezvousRecord | undefined,
   ourMapping: NatMapping,
   ownEndpoints: readonly UdpAddress[] = [],
-): PathKind {
+): Exclude<SessionPath, 'relayed'> {
   const listed = record?.endpoints.find(
     (e) => e.address.host === remote.host && e.address.port === remote.port,
   );
-  if (listed?.kind === 'mapped') return PathKind.mapped;
+  if (listed?.kind === 'mapped') return ContactPath.mapped;
   if (listed?.kind === 'lan' || ownEndpoints.some((e) => isSameSubnet(e.host, remote.host))) {
-    return PathKind.direct;
+    return ContactPath.direct;
   }
-  if (ourMapping === 'none' || record?.natMapping === 'none') return PathKind.direct;
-  return PathKind.punched;
+  if (ourMapping === 'none' || record?.natMapping === 'none') return ContactPath.direct;
+  return ContactPath.punched;
 }
 
 /** Same IPv4 /24 or IPv6 /64 (the usual LAN prefixes). */

@@ -43,6 +43,7 @@ export class SessionLiveness {
     this.#opts = opts;
   }
 
+  /** Watches sessions from now on; ChatNode calls it again at every new session (the check stops while none). */
   start(): void {
     if (this.#timer !== undefined || this.#isClosed) return;
     this.#schedule();
@@ -61,6 +62,7 @@ export class SessionLiveness {
 
   /** Our network changed: every session is probed now, and suspect until it answers. */
   probeAll(): void {
+    this.start();
     for (const { peer, session } of this.#opts.sessions()) {
       const watch = this.#watch(peer, session);
       watch.failures = Math.max(watch.failures, 1);
@@ -70,9 +72,11 @@ export class SessionLiveness {
 
   #schedule(): void {
     this.#timer = this.#opts.clock.setTimer(LIVENESS.checkEveryMs, () => {
+      this.#timer = undefined;
       if (this.#isClosed) return;
       this.#check();
-      this.#schedule();
+      // No session to watch: no timer either (a node without friends online spends nothing; start() re-arms).
+      if (this.#watches.size > 0) this.#schedule();
     });
   }
 

@@ -14,15 +14,30 @@
  * us) is not redialled in a hot loop.
  * Presence: online while a session is up; away PRESENCE_GRACE_MS after the last one closed (lastSeen then);
  * offline after AWAY_TO_OFFLINE_MS more; an offline friend whose fresh record we fetch is away (lastSeen: now).
+ * Strangers: an incoming XX handshake needs a StrangerGate ticket before any DH is done for it, must complete
+ * within the gate's handshakeMs, and holds its ticket until it closes or proves to be a friend. IK is never
+ * rationed: a friend always gets in (a stranger's IK is refused right after the handshake).
+ * Relayed sessions (adoptRelayed; src/chat/relay): a direct session always replaces a relayed one and a relayed one
+ * never replaces a direct one (both sides apply the rule, so they agree); while only a relayed session is up the
+ * friend is still dialled directly on the back-off schedule, so a path that opens later is taken.
  */
+import type { Duplex } from 'node:stream';
 import type { SecurePattern, UtpEndpoint, UtpSocket } from '../../net/index.ts';
 import { addressKey, type UdpAddress } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import { ContactState, type Presence } from '../store/contacts.ts';
 import { FriendHosts } from './friend-hosts.ts';
-import { ChatSession, SessionCloseCode, type SessionContext, type SessionHandlers } from './session.ts';
+import {
+  CHAT_CHANNEL,
+  ChatSession,
+  SessionCloseCode,
+  type SessionContext,
+  type SessionHandlers,
+} from './session.ts';
+import { StrangerGate, type StrangerLimits, type StrangerTicket } from './stranger-gate.ts';
 
-export type Admission = 'friend' | 'request' | 'refuse';
+/** friend: an accepted contact; member: someone who shares a group with us (groups/group-service.ts). */
+export type Admission = 'friend' | 'member' | 'request' | 'refuse';
 
 export interface SessionManagerHooks {
   /** Decides what an authenticated peer may do; may change the store (a pending request becomes accepted). */
@@ -33,8 +48,13 @@ export interface SessionManagerHooks {
   onFriendSession(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame' | 'onBatchEnd'>;
   onRequestSession(peer: Buffer, session: ChatSession): void;
   onPresence(peer: Buffer, presence: Presence): void;
-  /** A friend's active session closed (not replaced by another): the friend was there until now. */
-  onFriendSessionClosed?(peer: Buffer): void;
+  /** An authenticated stream of another channel than the chat's came in: true when the owner took it. */
+  onChannelStream?(peer: Buffer, session: ChatSession): boolean;
+  /**
+   * A friend's active session ended (not replaced by another): the friend was there until now (its record is read
+   * on the fast schedule), and the relay links rejoin.
+   */
+  onFriendSessionEnd?(peer: Buffer, session: ChatSession): void;
   /** The friend's active session failed a liveness probe: dial anyway (a new session replaces it). */
   isSuspect?(peer: Buffer): boolean;
 }
@@ -76,13 +96,28 @@ export class SessionManager {
   readonly #hooks: SessionManagerHooks;
   readonly #peers = new Map<string, PeerState>();
   readonly #pending = new Set<ChatSession>();
+  readonly #strangers: StrangerGate;
+  /** Incoming XX sessions holding a stranger ticket (until they close or turn out to be friends). */
+  readonly #tickets = new Map<ChatSession, StrangerTicket>();
   #isClosed = false;
 
-  constructor(ctx: SessionContext, utp: UtpEndpoint, store: ChatStore, hooks: SessionManagerHooks) {
+  constructor(
+    ctx: SessionContext,
+    utp: UtpEndpoint,
+    store: ChatStore,
+    hooks: SessionManagerHooks,
+    opts: { strangerLimits?: Partial<StrangerLimits> } = {},
+  ) {
     this.#ctx = ctx;
     this.#utp = utp;
     this.#store = store;
     this.#hooks = hooks;
+    this.#strangers = new StrangerGate(ctx.clock, opts.strangerLimits);
+  }
+
+  /** The stranger ration: tickets held now, and how many were admitted, evicted and refused so far. */
+  get strangers(): Pick<StrangerGate, 'active' | 'stats' | 'limits'> {
+    return this.#strangers;
   }
 
   start(): void {
@@ -123,6 +158,27 @@ export class SessionManager {
     }
   }
 
+  /**
+   * A relay matched us with a friend (src/chat/relay): run the session over that stream. It is installed like a
+   * dialled one, once the key that answered is the friend's.
+   */
+  adoptRelayed(peer: Buffer, stream: Duplex, relay: UdpAddress, isInitiator: boolean): void {
+    if (this.#isClosed) {
+      stream.destroy();
+      return;
+    }
+    const session = ChatSession.overRelay(this.#ctx, stream, relay, isInitiator, peer);
+    this.#pending.add(session);
+    session.established.then(
+      () => {
+        this.#pending.delete(session);
+        if (session.peerKey?.equals(peer) === true) this.#onEstablished(session);
+        else session.close(SessionCloseCode.refused);
+      },
+      () => this.#pending.delete(session),
+    );
+  }
+
   /** Endpoints from the friend's rendezvous record (or a hint): remembered and dialled now if no session. */
   addCandidates(peer: Buffer, endpoints: readonly UdpAddress[]): void {
     const state = this.#state(peer);
@@ -153,7 +209,7 @@ export class SessionManager {
   connect(peer: Buffer): void {
     if (this.#isClosed) return;
     const state = this.#state(peer);
-    if (state.active?.isOpen === true && this.#hooks.isSuspect?.(peer) !== true) return;
+    if (this.#isSettled(state)) return;
     const mode = this.#hooks.dialMode(peer);
     if (mode === undefined) return;
     // Endpoints a dial is already under way to are left to it; new ones (a friend that moved, a punch that
@@ -169,10 +225,10 @@ export class SessionManager {
         state.dialingTo.delete(addressKey(address));
         if (state.dialingTo.size > 0) return;
         state.isDialing = false;
-        if (state.active?.isOpen !== true) this.#scheduleRetry(state);
+        if (!hasDirect(state)) this.#scheduleRetry(state);
       };
       const dial = (): void => {
-        if (this.#isClosed || (state.active?.isOpen === true && this.#hooks.isSuspect?.(peer) !== true)) {
+        if (this.#isClosed || this.#isSettled(state)) {
           onDialEnd();
           return;
         }
@@ -219,7 +275,38 @@ export class SessionManager {
       socket.reset();
       return;
     }
-    this.#track(ChatSession.accept(this.#ctx, socket));
+    const session = ChatSession.accept(this.#ctx, socket, {
+      admitPattern: (pattern) => pattern === 'IK' || this.#admitStranger(session),
+    });
+    this.#track(session);
+  }
+
+  /** An XX initiator's first frame: a ticket, a deadline for its handshake, and release when it closes. */
+  #admitStranger(session: ChatSession): boolean {
+    if (this.#isClosed) return false;
+    const ticket = this.#strangers.tryAdmit(session.remoteAddress, () =>
+      session.close(SessionCloseCode.refused),
+    );
+    if (ticket === undefined) {
+      const { refused } = this.#strangers.stats;
+      const fields = { session: session.id, active: this.#strangers.active, ...refused };
+      this.#ctx.logger.debug(fields, 'chat: stranger handshake refused (ration)');
+      return false;
+    }
+    this.#tickets.set(session, ticket);
+    const deadline = this.#ctx.clock.setTimer(this.#strangers.limits.handshakeMs, () => {
+      if (session.establishedMs === undefined) session.close(SessionCloseCode.timeout);
+    });
+    void session.closed.then(() => {
+      deadline.cancel();
+      this.#releaseStranger(session);
+    });
+    return true;
+  }
+
+  #releaseStranger(session: ChatSession): void {
+    this.#tickets.get(session)?.release();
+    this.#tickets.delete(session);
   }
 
   #track(session: ChatSession): void {
@@ -244,6 +331,11 @@ export class SessionManager {
       session.close(SessionCloseCode.refused);
       return;
     }
+    if (session.channel !== CHAT_CHANNEL) {
+      // Another channel (a file stream): its owner takes it (detach) or it is refused; never a chat session.
+      if (this.#hooks.onChannelStream?.(peer, session) !== true) session.close(SessionCloseCode.refused);
+      return;
+    }
     let admission: Admission;
     try {
       admission = this.#hooks.admit(peer, peerInfo.pattern, session.isInitiator);
@@ -259,6 +351,7 @@ export class SessionManager {
       this.#hooks.onRequestSession(peer, session);
       return;
     }
+    this.#releaseStranger(session); // a friend who dialled with XX (they have not seen our acceptance yet)
     this.#install(peer, session);
   }
 
@@ -266,7 +359,12 @@ export class SessionManager {
     const state = this.#state(peer);
     const existing = state.active;
     if (existing?.isOpen === true && existing !== session) {
-      if (this.#keepsExisting(existing, session, peer)) {
+      if (session.path === 'relayed' && existing.path !== 'relayed') {
+        session.close(SessionCloseCode.replaced);
+        return;
+      }
+      const isUpgrade = existing.path === 'relayed' && session.path !== 'relayed';
+      if (!isUpgrade && this.#keepsExisting(existing, session, peer)) {
         this.#park(state, existing, session);
         return;
       }
@@ -314,14 +412,21 @@ export class SessionManager {
     const wasOnline = state.isOnline;
     state.isOnline = true;
     try {
-      this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'session');
-      this.#store.contacts.setPresence(peer, 'online');
+      // A group member who is not a contact has no row here (the groups keep its endpoints); a relayed
+      // session's remote address is the relay's, not the friend's.
+      if (this.#store.contacts.get(peer) !== undefined) {
+        if (session.path !== 'relayed')
+          this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'session');
+        this.#store.contacts.setPresence(peer, 'online');
+      }
     } catch (error) {
       this.#ctx.logger.warn({ error: String(error) }, 'chat: could not save presence');
     }
     if (!wasOnline) this.#hooks.onPresence(peer, 'online');
     const handlers = this.#hooks.onFriendSession(peer, session);
     session.admit({ ...handlers, onClose: (_code, detail) => this.#onFriendClosed(state, session, detail) });
+    // Relayed: keep trying the friend directly (back-off), so a path that opens later replaces the relay.
+    if (session.path === 'relayed') this.#scheduleRetry(state);
   }
 
   /** The tie-break: both sides reach the same answer from the two sessions' initiators. */
@@ -344,7 +449,7 @@ export class SessionManager {
     state.active = undefined;
     if (this.#isClosed) return;
     if (session.closeCode === SessionCloseCode.replaced) return;
-    this.#hooks.onFriendSessionClosed?.(state.key);
+    this.#hooks.onFriendSessionEnd?.(state.key, session);
     // A session that lasted was a good one: redial at once with a fresh back-off; after a short one, back off.
     if (this.#ctx.clock.now() - (session.establishedMs ?? 0) >= STABLE_SESSION_MS) state.attempts = 0;
     // Away only if no other session takes over within the grace period (a simultaneous open's loser closing
@@ -373,7 +478,7 @@ export class SessionManager {
   }
 
   #scheduleRetry(state: PeerState, fixedDelayMs?: number): void {
-    if (this.#isClosed || state.active?.isOpen === true) return;
+    if (this.#isClosed || hasDirect(state)) return;
     const base = BACKOFF_MS[Math.min(state.attempts, BACKOFF_MS.length - 1)] as number;
     state.attempts++;
     const delayMs = fixedDelayMs ?? Math.round(base * (0.8 + this.#ctx.random.int(401) / 1000));
@@ -402,6 +507,11 @@ export class SessionManager {
     return out;
   }
 
+  /** A direct session is up and no liveness probe doubts it: nothing to dial. */
+  #isSettled(state: PeerState): boolean {
+    return hasDirect(state) && this.#hooks.isSuspect?.(state.key) !== true;
+  }
+
   #state(peer: Buffer): PeerState {
     const hex = peer.toString('hex');
     let state = this.#peers.get(hex);
@@ -423,4 +533,9 @@ export class SessionManager {
     }
     return state;
   }
+}
+
+/** A session straight to the friend is up (a relayed one does not stop us dialling). */
+function hasDirect(state: PeerState): boolean {
+  return state.active?.isOpen === true && state.active.path !== 'relayed';
 }

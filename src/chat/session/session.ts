@@ -8,8 +8,14 @@
  * with CHAT_SESSION_TIMEOUT (the uTP connection may stay up through a dead peer for a while). probe() asks now:
  * a ping, and anything heard back within the timeout shows the peer is still there (the manager asks before it
  * keeps an old session over a friend's new one: the friend may have restarted).
+ *
+ * The transport is any byte stream: a uTP stream straight to the friend, or one a relay joined to the friend's
+ * (overRelay: path `relayed`, remoteAddress is then the relay's). Over a relay the friends still run Noise end to
+ * end; the session pings more often there (RELAYED_TIMING), so a relay that dies is noticed within seconds.
  */
+import type { Duplex } from 'node:stream';
 import {
+  type SecurePattern,
   type SecurePeer,
   SecureStream,
   type UtpEndpoint,
@@ -19,6 +25,7 @@ import {
 import type { Clock, Logger, Random, Timer, UdpAddress } from '../../runtime/index.ts';
 import type { Identity } from '../identity.ts';
 import { type ChatFrame, ChatFrameReader, encodeChatFrame } from './frames.ts';
+import type { SessionPath } from './path.ts';
 
 export const SessionCloseCode = {
   timeout: 'CHAT_SESSION_TIMEOUT',
@@ -39,6 +46,15 @@ export const DEFAULT_SESSION_TIMING: SessionTiming = {
   keepaliveMs: 15_000,
   deadAfterMs: 45_000,
   handshakeTimeoutMs: 10_000,
+};
+/**
+ * A relayed session pings after 5 s of quiet and is dead after 15 s: the relay is a third party that may vanish
+ * (a killed process sends no FIN), and the friends should be on another relay within seconds. The pings cost the
+ * relay a few bytes a second per pair.
+ */
+export const RELAYED_TIMING: Pick<SessionTiming, 'keepaliveMs' | 'deadAfterMs'> = {
+  keepaliveMs: 5000,
+  deadAfterMs: 15_000,
 };
 /** Frames held before admission; a peer that sends more before we decide is dropped. */
 const MAX_HELD_FRAMES = 256;
@@ -65,12 +81,19 @@ export interface SessionHandlers {
 
 let nextSessionId = 1;
 
+/** The secure channel (net/secure frame-format.ts) of chat sessions: 0, the stream as it was before channels. */
+export const CHAT_CHANNEL = 0;
+
 export class ChatSession {
   readonly id = nextSessionId++;
   readonly isInitiator: boolean;
+  /** The friend's address, or the relay's for a relayed session. */
   readonly remoteAddress: UdpAddress;
+  readonly path: SessionPath;
   /** Resolves with the authenticated peer; rejects if the handshake fails. */
   readonly established: Promise<SecurePeer>;
+  /** Resolves with the close code once the session has closed, for whatever reason. */
+  readonly closed: Promise<SessionCloseCode>;
   establishedMs: number | undefined;
   readonly #ctx: SessionContext;
   readonly #secure: SecureStream;
@@ -86,20 +109,26 @@ export class ChatSession {
   #maxHeldFrames = MAX_HELD_FRAMES;
   /** probe() callers waiting for the peer to say anything. */
   #probes: Array<(isAlive: boolean) => void> = [];
+  #resolveClosed: (code: SessionCloseCode) => void = () => {};
 
   private constructor(
     ctx: SessionContext,
-    socket: UtpSocket,
+    transport: { stream: Duplex; remoteAddress: UdpAddress; path: SessionPath },
     isInitiator: boolean,
     remoteKey?: Buffer,
     isXX?: boolean,
+    admitPattern?: (pattern: SecurePattern) => boolean,
   ) {
-    this.#ctx = ctx;
+    this.#ctx = transport.path === 'relayed' ? { ...ctx, timing: { ...ctx.timing, ...RELAYED_TIMING } } : ctx;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
     this.isInitiator = isInitiator;
-    this.remoteAddress = socket.remoteAddress;
+    this.remoteAddress = transport.remoteAddress;
+    this.path = transport.path;
     this.#lastReceivedMs = ctx.clock.now();
     this.#lastSentMs = this.#lastReceivedMs;
-    this.#secure = new SecureStream(new UtpStream(socket), {
+    this.#secure = new SecureStream(transport.stream, {
       isInitiator,
       identity: ctx.identity.signing,
       ...(remoteKey === undefined ? {} : { remoteIdentityPublicKey: remoteKey }),
@@ -108,15 +137,17 @@ export class ChatSession {
       clock: ctx.clock,
       handshakeTimeoutMs: ctx.timing.handshakeTimeoutMs,
       logger: ctx.logger,
+      ...(admitPattern === undefined ? {} : { admitPattern }),
     });
-    this.#secure.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.#secure.on('error', (error: Error & { code?: string }) =>
-      this.#finish(SessionCloseCode.transport, error.code ?? error.message),
-    );
-    this.#secure.on('close', () => this.#finish(SessionCloseCode.transport, 'closed'));
-    this.#secure.on('end', () => this.#finish(SessionCloseCode.transport, 'ended'));
+    this.#secure.on('error', this.#onError);
+    this.#secure.on('close', this.#onClosed);
+    this.#secure.on('end', this.#onEnded);
     this.established = this.#secure.handshake.then((peer) => {
       this.establishedMs = ctx.clock.now();
+      // Another channel's stream (a file stream) is not read here: the manager detaches it for its owner.
+      // Until then its bytes wait in the secure stream (no 'data' listener, no flowing).
+      if (peer.channel !== CHAT_CHANNEL) return peer;
+      this.#secure.on('data', (chunk: Buffer) => this.#onData(chunk));
       this.#armTimer();
       return peer;
     });
@@ -131,16 +162,42 @@ export class ChatSession {
     remoteKey: Buffer,
     opts: { isXX?: boolean } = {},
   ): ChatSession {
-    return new ChatSession(ctx, utp.connect(address), true, remoteKey, opts.isXX);
+    return new ChatSession(ctx, direct(utp.connect(address)), true, remoteKey, opts.isXX);
   }
 
   /** Dials an endpoint of someone whose key we do not know (a friend request's requester): XX. */
   static connectUnknown(ctx: SessionContext, utp: UtpEndpoint, address: UdpAddress): ChatSession {
-    return new ChatSession(ctx, utp.connect(address), true);
+    return new ChatSession(ctx, direct(utp.connect(address)), true);
   }
 
-  static accept(ctx: SessionContext, socket: UtpSocket): ChatSession {
-    return new ChatSession(ctx, socket, false);
+  /** admitPattern: asked on the initiator's first frame, before any DH (see SecureSessionOptions). */
+  static accept(
+    ctx: SessionContext,
+    socket: UtpSocket,
+    opts: { admitPattern?: (pattern: SecurePattern) => boolean } = {},
+  ): ChatSession {
+    return new ChatSession(ctx, direct(socket), false, undefined, undefined, opts.admitPattern);
+  }
+
+  /**
+   * A session over a stream a relay matched with the friend's (paused, as joinRelay hands it over): the friend
+   * with the lower key calls (IK to the known key), the other answers; the manager checks whose key answered.
+   */
+  static overRelay(
+    ctx: SessionContext,
+    stream: Duplex,
+    relay: UdpAddress,
+    isInitiator: boolean,
+    remoteKey: Buffer,
+  ): ChatSession {
+    const session = new ChatSession(
+      ctx,
+      { stream, remoteAddress: relay, path: 'relayed' },
+      isInitiator,
+      isInitiator ? remoteKey : undefined,
+    );
+    stream.resume();
+    return session;
   }
 
   get peer(): SecurePeer | undefined {
@@ -149,6 +206,26 @@ export class ChatSession {
 
   get peerKey(): Buffer | undefined {
     return this.#secure.remoteIdentityPublicKey;
+  }
+
+  /** The channel the initiator named, once the handshake is done (CHAT_CHANNEL for a chat session). */
+  get channel(): number | undefined {
+    return this.#secure.peer?.channel;
+  }
+
+  /**
+   * Hands the authenticated secure stream of another channel to its owner: this session lets go of it (no
+   * listener, no timer) and counts as closed, without telling anyone. Only before admit().
+   */
+  detach(): SecureStream {
+    this.#secure.off('error', this.#onError);
+    this.#secure.off('close', this.#onClosed);
+    this.#secure.off('end', this.#onEnded);
+    this.#isClosed = true;
+    this.#closeCode = SessionCloseCode.local;
+    this.#timer?.cancel();
+    this.#held = [];
+    return this.#secure;
   }
 
   get isOpen(): boolean {
@@ -216,6 +293,11 @@ export class ChatSession {
     this.#secure.destroy();
   }
 
+  readonly #onError = (error: Error & { code?: string }): void =>
+    this.#finish(SessionCloseCode.transport, error.code ?? error.message);
+  readonly #onClosed = (): void => this.#finish(SessionCloseCode.transport, 'closed');
+  readonly #onEnded = (): void => this.#finish(SessionCloseCode.transport, 'ended');
+
   #onData(chunk: Buffer): void {
     if (this.#isClosed) return;
     this.#lastReceivedMs = this.#ctx.clock.now();
@@ -272,6 +354,11 @@ export class ChatSession {
     this.#timer?.cancel();
     this.#held = [];
     for (const settle of this.#probes.slice()) settle(false);
+    this.#resolveClosed(code);
     this.#handlers?.onClose(code, detail);
   }
+}
+
+function direct(socket: UtpSocket): { stream: Duplex; remoteAddress: UdpAddress; path: SessionPath } {
+  return { stream: new UtpStream(socket), remoteAddress: socket.remoteAddress, path: 'direct' };
 }

@@ -8,6 +8,7 @@ import { encodeFriendCode } from '../friend-code.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import type { Contact, Presence } from '../store/contacts.ts';
 import type { MessageState } from '../store/message-state.ts';
+import type { ContactPath } from './path.ts';
 import type { StoredMessage } from '../store/messages.ts';
 
 export interface ContactView {
@@ -18,6 +19,13 @@ export interface ContactView {
   readonly lastSeen: number | null;
   /** The name they give themself (their profile), when they sent one; never used to pick a contact. */
   readonly profileName: string | null;
+  /** Only for a contact we sent a request to and who has not accepted: has their daemon received it yet? */
+  readonly request?: 'sent' | 'received';
+  /**
+   * How we reach them now (path.ts): direct, punched, mapped, relayed, dht (no session), or null (offline).
+   * Present in every view ChatNode builds (optional only so that hand-made views in tests stay valid).
+   */
+  readonly path?: ContactPath | null;
 }
 /** Our own profile: the name friends are sent, and our friend code. */
 export interface ProfileView {
@@ -50,7 +58,11 @@ export function toView(m: StoredMessage): MessageView {
   return { id: m.id.toString('hex'), from: codeOf(m.sender), text: m.text, ts: m.createdMs, state: m.state };
 }
 
-export function toContactView(c: Contact): ContactView {
+/** `request`: only for a contact we sent a request to (pending); `path`: how we reach them now (path.ts). */
+export function toContactView(
+  c: Contact,
+  extras: { request?: 'sent' | 'received' | undefined; path?: ContactPath | null } = {},
+): ContactView {
   const code = codeOf(c.publicKey);
   return {
     name: c.name ?? code,
@@ -58,6 +70,8 @@ export function toContactView(c: Contact): ContactView {
     presence: c.presence,
     lastSeen: c.lastSeenMs ?? null,
     profileName: c.profileName ?? null,
+    ...(extras.request === undefined ? {} : { request: extras.request }),
+    path: extras.path ?? null,
   };
 }
 

@@ -171,6 +171,73 @@ export class FriendRequests {
     });
   }
 
+  /** How many incoming requests wait for the user's answer. */
+  countPendingIncoming(): number {
+    return this.#ctx.read('counting friend requests', () =>
+      Number(
+        this.#ctx.db
+          .prepare(
+            `SELECT count(*) AS n FROM friend_requests WHERE direction = 'incoming' AND state = 'pending'`,
+          )
+          .get()?.['n'],
+      ),
+    );
+  }
+
+  /** Keys of pending incoming requests last asked before `beforeMs` (all when omitted), oldest first. */
+  pendingIncomingKeys(limit: number, beforeMs = Number.MAX_SAFE_INTEGER): Buffer[] {
+    return this.#ctx.read('listing friend requests', () =>
+      this.#ctx.db
+        .prepare(
+          `SELECT public_key FROM friend_requests WHERE direction = 'incoming' AND state = 'pending'
+             AND updated_ms < ? ORDER BY updated_ms, public_key LIMIT ?`,
+        )
+        .all(beforeMs, limit)
+        .map((row) => row['public_key'] as Buffer),
+    );
+  }
+
+  /**
+   * Forgets a stranger's pending request as if it never came: the request row and the pending-incoming contact
+   * it created (with its endpoints). Used to keep what strangers can store bounded; the user never answered it.
+   */
+  forgetIncoming(publicKey: Uint8Array): void {
+    const key = checkPublicKey(publicKey);
+    this.#ctx.write('forgetting a friend request', () => {
+      this.#ctx.db
+        .prepare(
+          `DELETE FROM friend_requests WHERE public_key = ? AND direction = 'incoming' AND state = 'pending'`,
+        )
+        .run(key);
+      this.#ctx.db
+        .prepare(`DELETE FROM contacts WHERE public_key = ? AND state = 'pending-incoming'`)
+        .run(key);
+    });
+  }
+
+  /**
+   * Drops declined incoming requests answered before `olderThanMs`. The key stays refused: the contact row in
+   * state `declined` is what turns it away at the handshake; this row only kept the message.
+   */
+  pruneDeclined(olderThanMs: number): number {
+    return this.#ctx.write(
+      'pruning declined requests',
+      () =>
+        this.#ctx.db
+          .prepare(
+            `DELETE FROM friend_requests WHERE direction = 'incoming' AND state = 'declined' AND updated_ms < ?`,
+          )
+          .run(olderThanMs).changes,
+    );
+  }
+
+  /** How many rate buckets are stored (each is one row). */
+  countRateBuckets(): number {
+    return this.#ctx.read('counting rate buckets', () =>
+      Number(this.#ctx.db.prepare('SELECT count(*) AS n FROM request_rate').get()?.['n']),
+    );
+  }
+
   /** Drops rate buckets whose window ended before `olderThanMs` (housekeeping). */
   pruneRateBuckets(olderThanMs: number): number {
     return this.#ctx.write(

@@ -374,6 +374,19 @@ export class Messages {
     });
   }
 
+  /** Incoming messages not read yet, per conversation key (hex): the web client's unread counts. */
+  unreadCounts(): Map<string, number> {
+    return this.#ctx.read('counting unread messages', () => {
+      const rows = this.#ctx.db
+        .prepare(
+          `SELECT conversation, count(*) AS n FROM messages
+           WHERE direction = 'incoming' AND state <> 'read' GROUP BY conversation`,
+        )
+        .all();
+      return new Map(rows.map((r) => [(r['conversation'] as Buffer).toString('hex'), Number(r['n'])]));
+    });
+  }
+
   #seqFor(peer: Buffer): number {
     return Number(this.#nextSeq.get(peer)?.['seq'] ?? 1);
   }

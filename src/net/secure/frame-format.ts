@@ -2,7 +2,7 @@
  * The secure stream's wire format. Every message on the underlying byte stream is a frame: a 2-byte big-endian
  * length, then that many bytes (at most 65535: Noise's own message limit, §3).
  *
- *   handshake, first frame:  len ‖ pattern id (1 byte) ‖ Noise message 1
+ *   handshake, first frame:  len ‖ channel (high 4 bits) | pattern id (low 4 bits) ‖ Noise message 1
  *   handshake, later frames: len ‖ Noise message
  *   transport frames:        len ‖ ChaChaPoly(k, n, ad = "", frame type (1 byte) ‖ data) ‖ tag
  *
@@ -17,6 +17,24 @@ export const MAX_FRAME_BYTES = NOISE_MAX_MESSAGE_BYTES;
 /** Which Noise pattern the initiator chose; the protocol name (mixed into h) makes a forged id fail. */
 export const SECURE_PATTERN_IDS = { IK: 1, XX: 2 } as const;
 export type SecurePattern = keyof typeof SECURE_PATTERN_IDS;
+
+/**
+ * Channels let two peers run streams of different purposes to the same listener (a chat session, a file
+ * stream): the initiator names one in the high 4 bits of its first byte; 0 is the byte as it was before
+ * channels, so a channel-0 stream is unchanged on the wire. Both sides mix a non-zero channel into the prologue
+ * (channelPrologue), so a channel altered on the way fails the handshake like a forged pattern id.
+ */
+export const MAX_SECURE_CHANNEL = 15;
+
+/** The first handshake byte: channel and pattern id. */
+export function firstHandshakeByte(pattern: SecurePattern, channel: number): number {
+  return ((channel & MAX_SECURE_CHANNEL) << 4) | SECURE_PATTERN_IDS[pattern];
+}
+
+/** The prologue a channel's handshake uses: the protocol's own for channel 0, else it ‖ 0x00 ‖ channel. */
+export function channelPrologue(prologue: Uint8Array, channel: number): Uint8Array {
+  return channel === 0 ? prologue : Buffer.concat([prologue, Buffer.of(0, channel)]);
+}
 
 export const FRAME_TYPES = { DATA: 0, CLOSE: 1 } as const;
 

@@ -29,6 +29,9 @@ import {
   SECURE_PATTERN_IDS,
   sealTransportFrame,
   type SecurePattern,
+  channelPrologue,
+  firstHandshakeByte,
+  MAX_SECURE_CHANNEL,
 } from './frame-format.ts';
 
 /** Handshake messages whose payload is the writer's Ed25519 identity; every other payload is empty. */
@@ -45,8 +48,16 @@ export interface SecureSessionOptions {
   pattern?: SecurePattern;
   random: Random;
   prologue?: Uint8Array;
+  /** The channel the initiator opens (frame-format.ts, 0..15; default 0, the chat session). */
+  channel?: number;
   rekeyAfterFrames?: number;
   maxFrameBytes?: number;
+  /**
+   * Responder only: asked when the initiator's first frame names its pattern, before any DH is computed. False
+   * ends the session with SECURE_STREAM_REFUSED, so a peer turned away costs a frame decode and nothing more
+   * (the chat layer rations stranger XX handshakes per source here).
+   */
+  admitPattern?(pattern: SecurePattern): boolean;
 }
 
 export interface SecurePeer {
@@ -54,6 +65,8 @@ export interface SecurePeer {
   staticPublicKey: Buffer;
   handshakeHash: Buffer;
   pattern: SecurePattern;
+  /** The channel the initiator named (0: the chat session). */
+  channel: number;
 }
 
 export type SecureSessionEvent =
@@ -71,6 +84,7 @@ export class SecureSession {
   readonly #rekeyAfterFrames: number;
   #handshake: HandshakeState | undefined;
   #pattern: SecurePattern | undefined;
+  #channel = 0;
   #messageIndex = 0;
   #send: CipherState | undefined;
   #receive: CipherState | undefined;
@@ -113,9 +127,13 @@ export class SecureSession {
     if (pattern === 'IK' && remote === undefined) {
       throw new DhtchatError('SECURE_STREAM_BAD_IDENTITY', 'IK needs the remote identity');
     }
-    this.#beginHandshake(pattern);
+    const channel = this.#opts.channel ?? 0;
+    if (!Number.isInteger(channel) || channel < 0 || channel > MAX_SECURE_CHANNEL) {
+      throw new DhtchatError('SECURE_STREAM_BAD_CHANNEL', `a channel is 0-${MAX_SECURE_CHANNEL}`);
+    }
+    this.#beginHandshake(pattern, channel);
     const message = this.#writeHandshake();
-    return [encodeFrame(Buffer.concat([Buffer.of(SECURE_PATTERN_IDS[pattern]), message]))];
+    return [encodeFrame(Buffer.concat([Buffer.of(firstHandshakeByte(pattern, channel)), message]))];
   }
 
   /** Feeds received bytes. After an 'error' event the session is dead and ignores further input. */
@@ -199,9 +217,11 @@ export class SecureSession {
   #onHandshakeFrame(frame: Buffer, events: SecureSessionEvent[]): void {
     let message = frame;
     if (this.#handshake === undefined) {
-      // The responder's first frame names the pattern.
-      const pattern = patternOfId(frame[0]) ?? this.#throw('SECURE_STREAM_UNKNOWN_PATTERN');
-      this.#beginHandshake(pattern);
+      // The responder's first frame names the pattern (low 4 bits) and the channel (high 4 bits).
+      const first = frame[0] ?? 0;
+      const pattern = patternOfId(first & 0x0f) ?? this.#throw('SECURE_STREAM_UNKNOWN_PATTERN');
+      if (this.#opts.admitPattern?.(pattern) === false) this.#throw('SECURE_STREAM_REFUSED');
+      this.#beginHandshake(pattern, first >> 4);
       message = frame.subarray(1);
     }
     const handshake = this.#handshake ?? this.#throw('SECURE_STREAM_INTERNAL_ERROR');
@@ -213,14 +233,15 @@ export class SecureSession {
     if (handshake.isComplete) this.#establish(handshake, events);
   }
 
-  #beginHandshake(pattern: SecurePattern): void {
+  #beginHandshake(pattern: SecurePattern, channel: number): void {
     const remote = this.#opts.remoteIdentityPublicKey;
     const remoteStatic = remote === undefined ? undefined : ed25519PublicToX25519(remote);
     this.#pattern = pattern;
+    this.#channel = channel;
     this.#handshake = new HandshakeState({
       protocolName: `Noise_${pattern}_${DHTCHAT_NOISE_SUITE}`,
       isInitiator: this.#opts.isInitiator,
-      prologue: this.#opts.prologue ?? DHTCHAT_PROLOGUE,
+      prologue: channelPrologue(this.#opts.prologue ?? DHTCHAT_PROLOGUE, channel),
       staticKeyPair: staticKeyPairOf(this.#opts.identity),
       ...(pattern === 'IK' && this.#opts.isInitiator && remoteStatic !== undefined
         ? { remoteStaticPublicKey: remoteStatic }
@@ -270,6 +291,7 @@ export class SecureSession {
       staticPublicKey: Buffer.from(staticPublicKey),
       handshakeHash: Buffer.from(transport.handshakeHash),
       pattern: this.#pattern ?? 'XX',
+      channel: this.#channel,
     };
     this.#handshake = undefined;
     this.#state = 'established';

@@ -40,6 +40,13 @@ export class UtpStream extends Duplex {
   #pendingWrite: ((error?: Error | null) => void) | undefined;
   #pendingFinal: ((error?: Error | null) => void) | undefined;
   #isReading = false;
+  #isPumpScheduled = false;
+  #isPumping = false;
+  #isRepumpWanted = false;
+  readonly #scheduledPump = (): void => {
+    this.#isPumpScheduled = false;
+    this.#pump();
+  };
   #isPeerEnded = false;
   #hasPushedEnd = false;
   #isConnected = false;
@@ -130,7 +137,30 @@ export class UtpStream extends Duplex {
     else this.#pendingWrite = callback;
   }
 
+  /**
+   * Hands what is readable to the Readable side. Reading from the socket may deliver the peer's end at once
+   * (the socket dispatches events), which pumps again: that inner pump waits for this one to finish, so the end
+   * is never pushed before the bytes this pump already took.
+   */
   #pump(): void {
+    if (this.#isPumping) {
+      this.#isRepumpWanted = true;
+      return;
+    }
+    this.#isPumping = true;
+    try {
+      do {
+        this.#isRepumpWanted = false;
+        this.#pumpOnce();
+      } while (this.#isRepumpWanted);
+    } finally {
+      this.#isPumping = false;
+    }
+  }
+
+  #pumpOnce(): void {
+    // A pump scheduled before the stream ended or was destroyed has nothing left to hand on.
+    if (this.#hasPushedEnd || this.destroyed) return;
     while (this.#isReading) {
       // Packets arrive as ~1.4 KB payloads: hand consumers up to 64 KiB at a time, as a TCP socket would (one
       // copy here saves every consumer per-chunk work, e.g. a frame decoder gathering a 64 KiB frame).
@@ -168,7 +198,12 @@ export class UtpStream extends Duplex {
         this.emit('connect');
         return;
       case 'readable':
-        this.#pump();
+        // Datagrams come in batches (64 per recvmmsg) and each may make the connection readable: pump once,
+        // after the batch, so a consumer gets one chunk of up to 64 KiB instead of one per 1.4 KB packet.
+        if (!this.#isPumpScheduled) {
+          this.#isPumpScheduled = true;
+          queueMicrotask(this.#scheduledPump);
+        }
         return;
       case 'drain': {
         const callback = this.#pendingWrite;

@@ -8,11 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatNode, type ChatNodeOptions } from '../../../src/chat/chat-node.ts';
 import { type Identity, identityFromSeed } from '../../../src/chat/identity.ts';
+import { hourEpoch } from '../../../src/chat/epoch.ts';
+import { type RequestStamp, solveStamp } from '../../../src/chat/request-stamp.ts';
 import { ChatStore } from '../../../src/chat/store/chat-store.ts';
 import { DhtNode } from '../../../src/dht/index.ts';
 import { DatagramDemux, UtpEndpoint } from '../../../src/net/index.ts';
 import { nullLogger, SeededRandom, type UdpAddress } from '../../../src/runtime/index.ts';
 import { SimNet } from '../../dht/dht-node-harness.ts';
+
+/** The stamp work in-process users ask and do (the daemon's is REQUEST_STAMP_BITS). */
+export const TEST_STAMP_BITS = 4;
 
 export interface ChatUser {
   readonly label: string;
@@ -144,6 +149,9 @@ export class ChatSim {
       random,
       localEndpoints: () => [address],
       name: label,
+      // Friend-request stamps at a few µs instead of ~1 s of real CPU each: virtual time does not cover CPU.
+      // Tests about stamps set their own (request-dos.test.ts uses the product's where it matters).
+      requestStampBits: TEST_STAMP_BITS,
       ...extra,
     });
     return { node, store, utp, dht, demux };
@@ -160,4 +168,20 @@ export async function befriend(sim: ChatSim, a: ChatUser, b: ChatUser): Promise<
   await sim.until(() => b.node.requests().some((r) => r.code === a.node.code));
   await b.node.accept(a.node.code);
   await sim.until(() => a.node.isConnected(b.node.code) && b.node.isConnected(a.node.code));
+}
+
+/** A stamp for a request from requesterPk to recipientPk in the hour of nowMs, at `bits` of work. */
+export async function testStamp(
+  recipientPk: Buffer,
+  requesterPk: Buffer,
+  nowMs: number,
+  bits = TEST_STAMP_BITS,
+): Promise<RequestStamp> {
+  const stamp = await solveStamp({ recipientPk, requesterPk }, hourEpoch(nowMs), {
+    bits,
+    startNonce: Buffer.alloc(8),
+    yieldNow: async () => {},
+  });
+  if (stamp === undefined) throw new Error('unreachable: the solve was not cancelled');
+  return stamp;
 }

@@ -25,7 +25,25 @@ const samples: ChatFrame[] = [
   { type: 'typing', isTyping: false },
   { type: 'ping', nonce: 0xdeadbeef },
   { type: 'pong', nonce: 1 },
-  { type: 'request', name: 'Alice', message: 'hi, it is me' },
+  {
+    type: 'request',
+    name: 'Alice',
+    message: 'hi, it is me',
+    stamp: { hour: 491_234, nonces: Buffer.alloc(128, 9) },
+  },
+  { type: 'request', name: '', message: '', stamp: { hour: 0, nonces: Buffer.alloc(128) } },
+  { type: 'request-ack', status: 'received', stampBits: 19 },
+  { type: 'request-ack', status: 'stamp-refused', stampBits: 0 },
+  {
+    type: 'file-offer',
+    transferId: id(9),
+    sizeBytes: 2 ** 40 + 3,
+    pieceBytes: 262_144,
+    root: Buffer.alloc(32, 7),
+    name: '../../etc/passwd\u202e',
+  },
+  { type: 'file-state', transferId: id(9), state: 'complete' },
+  { type: 'file-state', transferId: id(8), state: 'unavailable' },
 ];
 
 describe('chat frames', () => {
@@ -38,6 +56,33 @@ describe('chat frames', () => {
     const got: ChatFrame[] = [];
     for (let i = 0; i < wire.length; i += 7) got.push(...reader.push(wire.subarray(i, i + 7)).frames);
     assert.deepEqual(got, samples);
+  });
+
+  test('file frames: exact sizes, every state, no size past 2^53, a name of 1-1024 bytes of UTF-8', () => {
+    const offerSample = samples.find((f) => f.type === 'file-offer') as ChatFrame;
+    const stateSample = samples.find((f) => f.type === 'file-state') as ChatFrame;
+    const offer = encodeChatFrame(offerSample).subarray(4);
+    assert.equal(offer[0], FrameType.fileOffer);
+    const noName = offer.subarray(0, 1 + 16 + 8 + 4 + 32);
+    assert.deepEqual(decodeChatFrame(noName), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
+    const huge = Buffer.from(offer);
+    huge.writeBigUInt64BE(2n ** 53n, 17);
+    assert.equal(decodeChatFrame(huge).ok, false);
+    const longName = { ...offerSample, name: 'n'.repeat(1025) } as ChatFrame;
+    assert.throws(() => encodeChatFrame(longName));
+    const state = encodeChatFrame(stateSample).subarray(4);
+    assert.equal(state.length, 1 + 16 + 1);
+    for (const [code, ok] of [
+      [0, false],
+      [1, true],
+      [4, true],
+      [5, false],
+    ] as const) {
+      const body = Buffer.from(state);
+      body[17] = code;
+      assert.equal(decodeChatFrame(body).ok, ok, `state byte ${code}`);
+    }
+    assert.equal(decodeChatFrame(Buffer.concat([state, Buffer.of(0)])).ok, false, 'trailing byte');
   });
 
   test('limits: text over 16 KiB is refused both ways; bad UTF-8, trailing bytes, unknown types', () => {
@@ -58,6 +103,40 @@ describe('chat frames', () => {
     const farFuture = Buffer.from(message);
     farFuture.writeBigUInt64BE(2n ** 60n, 17);
     assert.equal(decodeChatFrame(farFuture).ok, false);
+  });
+
+  test('request and request-ack: short stamps, long names, unknown ack statuses are malformed', () => {
+    const request = encodeChatFrame(samples[9] as ChatFrame).subarray(4);
+    // Type, 132 stamp bytes, name length: anything cut inside the stamp or the name is refused.
+    for (const cut of [1, 5, 100, 133, 134, 136]) {
+      assert.deepEqual(decodeChatFrame(request.subarray(0, cut)), {
+        ok: false,
+        code: 'CHAT_FRAME_MALFORMED',
+      });
+    }
+    const longName = Buffer.from(request);
+    longName[133] = 65;
+    assert.deepEqual(decodeChatFrame(longName), { ok: false, code: 'CHAT_FRAME_MALFORMED' });
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.requestAck, 2, 19)), {
+      ok: false,
+      code: 'CHAT_FRAME_MALFORMED',
+    });
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.requestAck, 0)), {
+      ok: false,
+      code: 'CHAT_FRAME_MALFORMED',
+    });
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.requestAck, 0, 19, 0)), {
+      ok: false,
+      code: 'CHAT_FRAME_MALFORMED',
+    });
+    assert.throws(() =>
+      encodeChatFrame({
+        type: 'request',
+        name: '',
+        message: '',
+        stamp: { hour: 1, nonces: Buffer.alloc(127) },
+      }),
+    );
   });
 
   test('fuzz: 100,000 mutated frames never throw and only decode to well-formed frames', () => {

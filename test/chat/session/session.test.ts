@@ -8,7 +8,7 @@ import { identityFromSeed } from '../../../src/chat/identity.ts';
 import { ChatSession, DEFAULT_SESSION_TIMING } from '../../../src/chat/session/session.ts';
 import { UtpEndpoint } from '../../../src/net/index.ts';
 import { nullLogger, SeededRandom, type UdpAddress } from '../../../src/runtime/index.ts';
-import { befriend, ChatSim, type ChatUser } from './chat-harness.ts';
+import { befriend, ChatSim, type ChatUser, testStamp } from './chat-harness.ts';
 
 let sims: ChatSim[] = [];
 afterEach(() => {
@@ -31,7 +31,9 @@ function stranger(sim: ChatSim, host: string) {
     random,
   });
   const ctx = { identity, clock: sim.clock, random, logger: nullLogger, timing: DEFAULT_SESSION_TIMING };
-  return { identity, utp, ctx };
+  const stampFor = (recipient: ChatUser) =>
+    testStamp(recipient.identity.publicKey, identity.publicKey, sim.clock.now());
+  return { identity, utp, ctx, stampFor };
 }
 
 const messageFrame = (text: string) => ({
@@ -72,7 +74,8 @@ describe('chat sessions', { timeout: 60_000 }, () => {
     const request = ChatSession.connect(mallory.ctx, mallory.utp, bob.address, bob.identity.publicKey, {
       isXX: true,
     });
-    request.send({ type: 'request', name: 'mallory', message: 'be my friend' });
+    const stamp = await mallory.stampFor(bob);
+    request.send({ type: 'request', name: 'mallory', message: 'be my friend', stamp });
     request.send(messageFrame('and read this'));
     await sim.until(() => !request.isOpen, 20_000);
     assert.equal(countMessages(bob), 0);
@@ -86,7 +89,7 @@ describe('chat sessions', { timeout: 60_000 }, () => {
     const again = ChatSession.connect(mallory.ctx, mallory.utp, bob.address, bob.identity.publicKey, {
       isXX: true,
     });
-    again.send({ type: 'request', name: 'mallory', message: 'please' });
+    again.send({ type: 'request', name: 'mallory', message: 'please', stamp });
     await sim.until(() => !again.isOpen, 20_000);
     assert.deepEqual(bob.node.requests(), []);
     assert.deepEqual(events, ['request']);
@@ -98,11 +101,12 @@ describe('chat sessions', { timeout: 60_000 }, () => {
     const bob = sim.user('bob', 2);
     await sim.startAll();
     const mallory = stranger(sim, '10.6.6.8');
+    const stamp = await mallory.stampFor(bob);
     for (let i = 0; i < 7; i++) {
       const session = ChatSession.connect(mallory.ctx, mallory.utp, bob.address, bob.identity.publicKey, {
         isXX: true,
       });
-      session.send({ type: 'request', name: 'm', message: `ask ${i}` });
+      session.send({ type: 'request', name: 'm', message: `ask ${i}`, stamp });
       await sim.until(() => !session.isOpen, 20_000);
     }
     const stored = bob.store.requests.get(mallory.identity.publicKey, 'incoming');

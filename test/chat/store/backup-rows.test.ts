@@ -97,7 +97,10 @@ describe('backup rows of the chat store', () => {
     assert.equal(restored.kv.get('app-daemon-udp-port'), undefined);
     assert.deepEqual(restored.kv.get('friend-prekey-test'), Buffer.from('{"t":1}'));
     // Names are carried, their keys computed again here: a look-alike of a restored name is still refused.
-    assert.equal(codeOf(() => restored.contacts.upsert(EVE, 'blocked', 'DAVE')), 'CHAT_CONTACT_NAME_TAKEN');
+    assert.equal(
+      codeOf(() => restored.contacts.upsert(EVE, 'blocked', 'DAVE')),
+      'CHAT_CONTACT_NAME_TAKEN',
+    );
     // The next message continues the conversation's sequence.
     const next = restored.messages.enqueue(BOB, 'after the restore');
     assert.equal(next.seq, 3);

@@ -67,4 +67,51 @@ describe('friend requests', () => {
       h.cleanup();
     }
   });
+
+  test('strangers’ rows: counted, listed least recently asked first, forgotten with their contact', () => {
+    const h = makeHarness();
+    try {
+      const requests = h.store.requests;
+      for (const key of [STRANGER, OTHER]) {
+        requests.receiveIncoming(key, 'hi');
+        h.store.contacts.upsert(key, 'pending-incoming');
+        h.store.contacts.noteEndpoint(key, { host: '10.0.0.1', port: 7000 }, 'request');
+        h.clock.advance(1000);
+      }
+      requests.receiveIncoming(STRANGER, 'hi again'); // STRANGER asked last now
+      assert.equal(requests.countPendingIncoming(), 2);
+      assert.deepEqual(requests.pendingIncomingKeys(10), [OTHER, STRANGER]);
+      assert.deepEqual(requests.pendingIncomingKeys(10, h.clock.now()), [OTHER]);
+      requests.forgetIncoming(OTHER);
+      assert.equal(requests.get(OTHER, 'incoming'), undefined);
+      assert.equal(h.store.contacts.get(OTHER), undefined);
+      assert.deepEqual(h.store.contacts.endpoints(OTHER), []);
+      // Only a pending request and a pending-incoming contact are forgotten: never a friend.
+      requests.setState(STRANGER, 'incoming', 'accepted');
+      h.store.contacts.setState(STRANGER, 'accepted');
+      requests.forgetIncoming(STRANGER);
+      assert.equal(h.store.contacts.get(STRANGER)?.state, 'accepted');
+      assert.equal(requests.get(STRANGER, 'incoming')?.state, 'accepted');
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  test('declined rows past retention are pruned; pending and recent ones stay', () => {
+    const h = makeHarness();
+    try {
+      const requests = h.store.requests;
+      requests.receiveIncoming(STRANGER, 'spam');
+      requests.setState(STRANGER, 'incoming', 'declined');
+      h.clock.advance(10_000);
+      requests.receiveIncoming(OTHER, 'hello');
+      assert.equal(requests.pruneDeclined(h.clock.now() - 20_000), 0);
+      assert.equal(requests.pruneDeclined(h.clock.now()), 1);
+      assert.equal(requests.get(STRANGER, 'incoming'), undefined);
+      assert.equal(requests.get(OTHER, 'incoming')?.state, 'pending');
+      assert.equal(requests.countRateBuckets(), 0);
+    } finally {
+      h.cleanup();
+    }
+  });
 });

@@ -3,10 +3,15 @@ import type { FuzzTarget } from '../fuzz-target.ts';
 import { apiJsonTarget } from './api-json.ts';
 import { bencodeTarget } from './bencode.ts';
 import { chatFramesTarget } from './chat-frames.ts';
+import { fileFramesTarget } from './file-frames.ts';
 import { friendCodeTarget } from './friend-code.ts';
+import { groupEntriesTarget } from './group-entries.ts';
+import { groupFramesTarget } from './group-frames.ts';
+import { groupMailboxTarget } from './group-mailbox.ts';
 import { krpcTarget } from './krpc.ts';
 import { noiseHandshakeTarget } from './noise-handshake.ts';
 import { offlineTarget } from './offline.ts';
+import { relayFramesTarget } from './relay-frames.ts';
 import { rendezvousRecordTarget } from './rendezvous-record.ts';
 import { secureFramesTarget } from './secure-frames.ts';
 import { utpHeaderTarget } from './utp-header.ts';
@@ -18,8 +23,13 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   noiseHandshakeTarget,
   secureFramesTarget,
   chatFramesTarget,
+  fileFramesTarget,
   rendezvousRecordTarget,
   offlineTarget,
   friendCodeTarget,
   apiJsonTarget,
+  relayFramesTarget,
+  groupEntriesTarget,
+  groupFramesTarget,
+  groupMailboxTarget,
 ];

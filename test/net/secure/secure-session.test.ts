@@ -137,6 +137,52 @@ describe('SecureSession handshake', () => {
     assert.match(errorOf(r2.receive(forged)) ?? '', /^(NOISE_|SECURE_STREAM_BAD_PAYLOAD)/);
   });
 
+  test('admitPattern: asked once on the first frame; a refusal ends it before any reply (no DH done)', () => {
+    const asked: string[] = [];
+    const admitPattern = (pattern: 'IK' | 'XX') => {
+      asked.push(pattern);
+      return pattern === 'IK';
+    };
+    const xx = new SecureSession({ isInitiator: true, identity: mallory, random });
+    const refusing = new SecureSession({ isInitiator: false, identity: bob, random, admitPattern });
+    const [m1] = xx.start();
+    assert.ok(m1 !== undefined);
+    const events = refusing.receive(m1);
+    assert.deepEqual(events, [{ kind: 'error', code: 'SECURE_STREAM_REFUSED' }]);
+    assert.equal(refusing.state, 'failed');
+    const ik = connect({ remoteIdentityPublicKey: bob.publicKey }, { admitPattern });
+    assert.equal(ik.responder.state, 'established');
+    assert.deepEqual(asked, ['XX', 'IK']);
+  });
+
+  test('a channel is carried in the first byte, reported to both sides, and a forged one fails Noise', () => {
+    const c = connect({ remoteIdentityPublicKey: bob.publicKey, channel: 1 });
+    const a = c.initiatorEvents.find((e) => e.kind === 'established');
+    const b = c.responderEvents.find((e) => e.kind === 'established');
+    assert.ok(a?.kind === 'established' && b?.kind === 'established');
+    assert.equal(a.peer.channel, 1);
+    assert.equal(b.peer.channel, 1);
+    assert.equal(connect({ remoteIdentityPublicKey: bob.publicKey }).responder.peer?.channel, 0);
+    const initiator = new SecureSession({
+      isInitiator: true,
+      identity: alice,
+      random,
+      remoteIdentityPublicKey: bob.publicKey,
+      channel: 1,
+    });
+    const [m1] = initiator.start();
+    assert.ok(m1 !== undefined);
+    assert.equal(m1[2], 0x11, 'channel 1, IK');
+    const forged = Buffer.from(m1);
+    forged[2] = 0x21; // channel 2 claimed
+    const responder = new SecureSession({ isInitiator: false, identity: bob, random });
+    assert.equal(errorOf(responder.receive(forged)), 'NOISE_DECRYPT_FAILED');
+    assert.throws(
+      () => new SecureSession({ isInitiator: true, identity: alice, random, channel: 16 }).start(),
+      /a channel is 0-15/,
+    );
+  });
+
   test('local misuse: IK without the remote identity, sealing before the handshake', () => {
     const s = new SecureSession({ isInitiator: true, identity: alice, random, pattern: 'IK' });
     assert.throws(() => s.start(), { code: 'SECURE_STREAM_BAD_IDENTITY' });

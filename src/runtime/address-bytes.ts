@@ -1,7 +1,8 @@
 /**
  * Host strings to compact address bytes, without allocating: the hot path turns every requester's address into
  * the 6-byte (IPv4) or 18-byte (IPv6) compact form of BEP 5 / BEP 32, written straight into a scratch buffer.
- * The wire layer's encodeCompactAddress does the same with a fresh Buffer; here the per-packet cost matters.
+ * The wire layer's encodeCompactAddress does the same with a fresh Buffer; here the per-packet cost matters (the
+ * bootstrap server's hot path, the batched datagram socket's destinations).
  */
 
 export const COMPACT_V4_BYTES = 6;

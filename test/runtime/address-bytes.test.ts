@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { describe, test } from 'node:test';
-import { hostFromBytes, portFromBytes, writeCompactAddress } from '../../src/bootstrap/address-bytes.ts';
-import { SeededRandom } from '../../src/runtime/index.ts';
+import { hostFromBytes, portFromBytes, SeededRandom, writeCompactAddress } from '../../src/runtime/index.ts';
 import { hostToBytes } from '../../src/wire/index.ts';
 
 describe('writeCompactAddress', () => {

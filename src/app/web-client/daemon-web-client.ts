@@ -1,0 +1,72 @@
+/**
+ * The daemon's web client, wired to its parts (daemon.ts calls this once the chat node runs): session hashes and
+ * the API port kept in the chat store, the network panel from the DHT and the chat node, unread counts from the
+ * store, the passphrase from the data dir's identity file.
+ *
+ * The API port is remembered for the browser's sake: the client's origin is `http://127.0.0.1:<port>`, so a
+ * daemon restarted on another port would strand an open tab (and its session cookie's origin).
+ */
+import type { ChatNode, ChatStore, Identity } from '../../chat/index.ts';
+import { encodeFriendCode } from '../../chat/index.ts';
+import type { DhtNode } from '../../dht/index.ts';
+import type { Logger, Random } from '../../runtime/index.ts';
+import { networkView } from './network-view.ts';
+import { changePassphrase, passphraseState } from './passphrase-change.ts';
+import { WebClient } from './web-client.ts';
+
+const SESSIONS_KV_KEY = 'app-web-sessions';
+const API_PORT_KV_KEY = 'app-daemon-api-port';
+
+export interface DaemonParts {
+  readonly dataDir: string;
+  readonly identity: Identity;
+  readonly store: ChatStore;
+  readonly chat: ChatNode;
+  readonly dht: DhtNode;
+  readonly udpPort: number;
+  readonly random: Random;
+  readonly logger: Logger;
+}
+
+export function daemonWebClient(parts: DaemonParts): WebClient {
+  const { store } = parts;
+  const web = new WebClient({
+    identityTag: parts.chat.code,
+    sessions: {
+      load: () => store.kv.getJson(SESSIONS_KV_KEY),
+      save: (value) => store.kv.setJson(SESSIONS_KV_KEY, value),
+    },
+    network: () => networkView({ chat: parts.chat, dht: parts.dht, udpPort: parts.udpPort }),
+    unread: () => {
+      const out: Record<string, number> = {};
+      for (const [hex, n] of store.messages.unreadCounts())
+        out[encodeFriendCode(Buffer.from(hex, 'hex'))] = n;
+      return out;
+    },
+    passphrase: {
+      state: () => passphraseState(parts.dataDir),
+      change: (current, next) =>
+        changePassphrase({
+          dataDir: parts.dataDir,
+          identity: parts.identity,
+          random: parts.random,
+          current,
+          next,
+        }),
+    },
+  });
+  if (!web.ui.isBuilt()) {
+    parts.logger.warn({ event: 'web_client_missing', dir: web.ui.dir, hint: 'run npm run build' });
+  }
+  return web;
+}
+
+/** The API port used last time, if any (then any free port if it is taken now). */
+export function rememberedApiPort(store: ChatStore): number | undefined {
+  const port = store.kv.getJson(API_PORT_KV_KEY);
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}
+
+export function rememberApiPort(store: ChatStore, port: number): void {
+  store.kv.setJson(API_PORT_KV_KEY, port);
+}

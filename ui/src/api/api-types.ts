@@ -1,0 +1,90 @@
+/**
+ * The daemon's JSON shapes as the web client reads them (docs/CLI.md "Chat", the local API). Written out here
+ * rather than imported from src/: the client talks to the daemon over HTTP only, and a field the daemon adds
+ * later (marked optional) must not break it.
+ */
+
+export type Presence = 'online' | 'away' | 'offline';
+export type MessageState = 'queued' | 'stored' | 'delivered' | 'read';
+
+export interface ContactView {
+  readonly name: string;
+  readonly code: string;
+  readonly presence: Presence;
+  readonly lastSeen: number | null;
+  /** The name they give themself (their profile), when the daemon knows it. */
+  readonly profileName?: string | null;
+  /** Only on a pending request we sent: whether their daemon received it yet. */
+  readonly request?: 'sent' | 'received';
+}
+
+export interface RequestView {
+  readonly code: string;
+  readonly name?: string;
+  readonly message?: string;
+  readonly receivedAt: number;
+}
+
+export interface MessageView {
+  readonly id: string;
+  readonly from: string;
+  readonly text: string;
+  readonly ts: number;
+  readonly state: MessageState;
+}
+
+export interface FoundMessage extends MessageView {
+  readonly with: string;
+}
+
+export interface ProfileView {
+  readonly name: string | null;
+  readonly code: string;
+}
+
+export interface SentMessage {
+  readonly id: string;
+  readonly state: MessageState;
+}
+
+export type NatBehaviour = 'none' | 'port-kept' | 'port-changed' | 'unknown';
+export type FriendPath = 'direct' | 'punched' | 'mapped' | 'relayed' | 'dht';
+
+export interface NetworkView {
+  readonly dht: {
+    readonly nodes: number;
+    readonly nodesV4: number;
+    readonly nodesV6: number;
+    readonly externalAddress: string | null;
+    readonly udpPort: number;
+  };
+  readonly nat: {
+    readonly behaviour: NatBehaviour;
+    readonly observedEndpoint: string | null;
+    readonly introducers: readonly string[];
+  };
+  readonly friends: readonly {
+    readonly code: string;
+    readonly name: string;
+    readonly presence: string;
+    readonly path: FriendPath;
+    readonly remote: string | null;
+    readonly isInitiator: boolean | null;
+  }[];
+}
+
+/** One event of GET /v1/events. */
+export type ChatEvent =
+  | { readonly event: 'message'; readonly from: string; readonly message: MessageView }
+  | { readonly event: 'state'; readonly with: string; readonly id: string; readonly state: MessageState }
+  | {
+      readonly event: 'presence';
+      readonly code: string;
+      readonly presence: Presence;
+      readonly lastSeen: number | null;
+    }
+  | ({ readonly event: 'request' } & RequestView)
+  | { readonly event: 'typing'; readonly code: string; readonly isTyping: boolean }
+  | ({ readonly event: 'accepted' } & ContactView)
+  | ({ readonly event: 'request_received' } & ContactView)
+  | { readonly event: 'reset'; readonly reason: string };

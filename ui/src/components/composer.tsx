@@ -1,0 +1,97 @@
+/**
+ * Writing a message: Enter sends, Shift+Enter starts a new line. While the user types, the friend is told
+ * (POST /v1/typing, at most every 3 s), and told it stopped after 5 s without a key or when the text is cleared.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { apiPost } from '../api/api-client.ts';
+import type { Conversation } from '../state/conversation.ts';
+import { ownCode } from '../state/session.ts';
+
+const TYPING_REPEAT_MS = 3000;
+const TYPING_IDLE_MS = 5000;
+/** The daemon's limit: 16 KiB of UTF-8 per message. */
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+export function Composer({ conversation, name }: { conversation: Conversation; name: string }) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState('');
+  const typingSentMs = useRef(0);
+  const idleTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const field = useRef<HTMLTextAreaElement>(null);
+
+  const tellTyping = (isTyping: boolean): void => {
+    void apiPost('/v1/typing', { who: conversation.code, isTyping }).catch(() => {});
+  };
+  const stopTyping = (): void => {
+    clearTimeout(idleTimer.current);
+    if (typingSentMs.current !== 0) tellTyping(false);
+    typingSentMs.current = 0;
+  };
+  useEffect(() => stopTyping, [conversation.code]);
+
+  const onInput = (value: string): void => {
+    setText(value);
+    setError('');
+    if (value.trim().length === 0) {
+      stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (now - typingSentMs.current > TYPING_REPEAT_MS) {
+      typingSentMs.current = now;
+      tellTyping(true);
+    }
+    clearTimeout(idleTimer.current);
+    idleTimer.current = setTimeout(stopTyping, TYPING_IDLE_MS);
+  };
+
+  const send = (): void => {
+    if (text.trim().length === 0) return;
+    if (new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
+      setError('This message is over 16 KiB; split it up.');
+      return;
+    }
+    clearTimeout(idleTimer.current);
+    typingSentMs.current = 0;
+    void conversation.send(text, ownCode.value);
+    setText('');
+    field.current?.focus();
+  };
+
+  return (
+    <form
+      class="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <label for="composer-text" class="visually-hidden">
+        Message to {name}
+      </label>
+      <textarea
+        id="composer-text"
+        ref={field}
+        rows={1}
+        value={text}
+        placeholder="Write a message"
+        onInput={(e) => onInput(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            send();
+          }
+        }}
+        aria-describedby={error.length > 0 ? 'composer-error' : undefined}
+      />
+      <button type="submit" class="primary" disabled={text.trim().length === 0}>
+        Send
+      </button>
+      {error.length > 0 && (
+        <p id="composer-error" class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

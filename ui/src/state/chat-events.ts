@@ -1,0 +1,104 @@
+/**
+ * The event stream applied to the page's state: messages into their conversation (and unread counts, a
+ * notification when the tab is hidden, an announcement for screen readers), states onto our messages, presence,
+ * typing, requests, friends accepted. A reset reloads everything.
+ */
+import type { ChatEvent } from '../api/api-types.ts';
+import { followEvents } from '../api/event-stream.ts';
+import { announce } from './announcer.ts';
+import {
+  addRequest,
+  countUnread,
+  loadContacts,
+  markRead,
+  nameOf,
+  setPresence,
+  setTyping,
+  upsertContact,
+} from './contacts.ts';
+import { conversationOf, loadedConversations } from './conversation.ts';
+import { openChatCode } from './navigation.ts';
+import { notifyMessage } from './notifications.ts';
+import { ownCode, streamStatus } from './session.ts';
+
+/** A friend's typing shows at most this long without news (the daemon also ends it after 15 s). */
+const TYPING_STALE_MS = 20_000;
+const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+export function startChatEvents(): () => void {
+  return followEvents({
+    onEvent: applyEvent,
+    onReset: () => void reloadAll(),
+    onStatus: (status) => {
+      streamStatus.value = status;
+    },
+  });
+}
+
+export async function reloadAll(): Promise<void> {
+  await loadContacts();
+  await Promise.all(loadedConversations().map((c) => c.loadLatest()));
+  const open = openChatCode();
+  if (open !== undefined && isReading()) await markRead(open);
+}
+
+/** The user sees the open conversation: the tab is visible. */
+export function isReading(): boolean {
+  return document.visibilityState === 'visible';
+}
+
+export function applyEvent(event: ChatEvent): void {
+  switch (event.event) {
+    case 'message': {
+      const { from, message } = event;
+      conversationOf(from).addMessage(message);
+      if (message.from === ownCode.value) return;
+      setTyping(from, false);
+      if (openChatCode() === from && isReading()) {
+        void markRead(from).catch(() => {});
+      } else {
+        countUnread(from, 1);
+      }
+      announce(`message from ${nameOf(from)}: ${message.text}`);
+      if (document.visibilityState === 'hidden') notifyMessage(from, nameOf(from), message.text);
+      return;
+    }
+    case 'state':
+      conversationOf(event.with).applyState(event.id, event.state);
+      return;
+    case 'presence':
+      setPresence(event.code, event.presence, event.lastSeen);
+      return;
+    case 'typing':
+      setTyping(event.code, event.isTyping);
+      clearTimeout(typingTimers.get(event.code));
+      if (event.isTyping) {
+        typingTimers.set(
+          event.code,
+          setTimeout(() => setTyping(event.code, false), TYPING_STALE_MS),
+        );
+      }
+      return;
+    case 'request': {
+      const { event: _name, ...request } = event;
+      addRequest(request);
+      announce(`friend request from ${request.name ?? request.code}`);
+      return;
+    }
+    case 'accepted':
+    case 'request_received': {
+      const { event: name, ...contact } = event;
+      upsertContact(name === 'accepted' ? withoutRequest(contact) : contact);
+      if (name === 'accepted') announce(`${contact.name} is now your friend`);
+      return;
+    }
+    case 'reset':
+      void reloadAll();
+      return;
+  }
+}
+
+function withoutRequest<T extends { request?: unknown }>(contact: T): T {
+  const { request: _request, ...rest } = contact;
+  return rest as T;
+}
