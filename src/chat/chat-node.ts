@@ -520,6 +520,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // Dialled once the request's stamp is solved (RequestExchange's dial event).
     this.#requests.noteOutgoing(peer);
     this.#beacon?.announceNow().catch(() => {});
+    this.#nat?.answers.added(peer);
     return this.#view(contact, 'sent');
   }
 

@@ -31,6 +31,8 @@ export const LABELS = {
   relayTopic: 'dhtchat/relay/v1',
   /** Info-hash where a friend request for a recipient is announced in a given hour. */
   requestTopic: 'dhtchat/request/v1',
+  /** Info-hash where a recipient that dials a requester back says where it is (request-answer.ts). */
+  requestAnswerTopic: 'dhtchat/request-answer/v1',
   /** Proof of work a friend request carries: bound to recipient, requester and hour (request-stamp.ts). */
   requestStamp: 'dhtchat/request-stamp/v1',
   /** Checksum domain of a friend code (the BCH checksum starts from this label). */

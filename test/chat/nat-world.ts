@@ -117,7 +117,13 @@ export class NatWorld {
   async addUser(
     name: string,
     nat: SimNat | undefined,
-    opts: { hasBirthday?: boolean; logger?: Logger; canIntroduce?: boolean } = {},
+    opts: {
+      hasBirthday?: boolean;
+      logger?: Logger;
+      canIntroduce?: boolean;
+      /** Friend-request proof of work (ChatNodeOptions.requestStampBits): low keeps requests cheap here. */
+      requestStampBits?: number;
+    } = {},
   ): Promise<NatUser> {
     const index = this.users.length + 2;
     const { network, inside } = this.#bind(nat, index);
@@ -166,6 +172,7 @@ export class NatWorld {
         localEndpoints: () => [user.inside],
         name,
         ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+        ...(opts.requestStampBits === undefined ? {} : { requestStampBits: opts.requestStampBits }),
         ...(hasBirthday
           ? {
               birthday: {

@@ -19,6 +19,7 @@ import type { PunchTransport } from '../punch-transport.ts';
 import { OfflineMailbox } from '../offline-mailbox.ts';
 import { PunchService } from '../punch-service.ts';
 import { RendezvousService } from '../rendezvous-service.ts';
+import { RequestAnswers } from '../request-answer.ts';
 import { RequestBeacon } from '../request-beacon.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import type { MessageState } from '../store/message-state.ts';
@@ -80,6 +81,8 @@ export interface NatTraversal {
   introducers: IntroducerKeeper;
   punch: PunchService;
   coordinator: PunchCoordinator;
+  /** Friend requests across NATs: the recipient says where it dials back from (request-answer.ts). */
+  answers: RequestAnswers;
   /** How our NAT maps us, from the DHT's reports (nat-mapping.ts). */
   natMapping(): NatMapping;
   start(): void;
@@ -198,11 +201,21 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     onMessages: (peer, messages) => hooks.onOfflineMessages(peer, messages),
     onStateChange: (peer, ids, state) => hooks.onOfflineState(peer, ids, state),
   });
+  // Created before the beacon whose dial-backs it answers; answers only start with the services.
+  const answers: RequestAnswers = new RequestAnswers({
+    ...common,
+    port: () => opts.utp.localAddress().port,
+    isUnacknowledged: (peer) => hooks.needsAnnouncing?.(peer) ?? true,
+    onAnswer: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
+  });
   const beacon = new RequestBeacon({
     ...common,
     port: () => opts.utp.localAddress().port,
     localEndpoints: () => opts.localEndpoints(),
-    onRequester: (endpoint) => hooks.sessions.connectUnknown(endpoint),
+    onRequester: (endpoint) => {
+      hooks.sessions.connectUnknown(endpoint);
+      answers.answer(endpoint);
+    },
     ...(hooks.needsAnnouncing === undefined ? {} : { needsAnnouncing: hooks.needsAnnouncing }),
   });
   let moveTimer: { cancel(): void } | undefined;
@@ -242,6 +255,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     introducers,
     punch,
     coordinator,
+    answers,
     natMapping,
     punchTowards: (peer, reason = 'message') => coordinator.want(peer, reason),
     sessionUp: (peer) => {
@@ -265,12 +279,14 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     start: () => {
       punch.start();
       introducers.start();
+      answers.start();
       watchForMoves();
     },
     close: () => {
       moveTimer?.cancel();
       coordinator.close();
       birthday?.close();
+      answers.close();
       introducers.close();
       punch.close();
     },
