@@ -14,9 +14,9 @@
  * at E — exactly who receives the dial-back anyway (announcing on the request topic is all it takes); storage
  * nodes see one more opaque info-hash. Answers are bounded by the beacon's dial-back ration (8 a poll, 60 an hour).
  *
- * Requester's cost (docs/BENCHMARKS.md): one quick get_peers per public host and hour (this and the previous) per
- * unacknowledged request, every ANSWER_TIMING.fastPollMs for fastForMs after an add, then every slowPollMs until
- * the request is acknowledged or an hour has passed since the add.
+ * Requester's cost (docs/BENCHMARKS.md): one quick get_peers per public host (and, for 2 minutes after the hour
+ * turns, the previous hour's too) per unacknowledged request, every ANSWER_TIMING.fastPollMs for fastForMs after an
+ * add, then every slowPollMs until the request is acknowledged or an hour has passed since the add.
  */
 import { createHash } from 'node:crypto';
 import type { DhtNode } from '../dht/index.ts';
@@ -29,7 +29,7 @@ import {
   type UdpAddress,
 } from '../runtime/index.ts';
 import { encodeCompactAddress } from '../wire/index.ts';
-import { hourEpoch } from './epoch.ts';
+import { HOUR_EPOCH_MS, hourEpoch } from './epoch.ts';
 import type { Identity } from './identity.ts';
 import { u32 } from './kdf.ts';
 import { LABELS } from './labels.ts';
@@ -45,6 +45,8 @@ export const ANSWER_TIMING = {
   /** The recipient pings E this often, this many times, to keep its NAT's opening towards E (UDP: ~30 s). */
   keepOpenEveryMs: 8000,
   keepOpenPings: 5,
+  /** The previous hour's topic is read this long after the hour turns (answers announced just before). */
+  previousHourForMs: 2 * 60_000,
 } as const;
 
 /** SHA-1(label ‖ 0x00 ‖ recipient's Ed25519 key ‖ compact requester endpoint ‖ hour epoch u32). */
@@ -143,8 +145,10 @@ export class RequestAnswers {
       .filter((r) => this.#isWanted(r.publicKey, nowMs));
     await Promise.all(
       pending.map(async (r) => {
+        // The previous hour only just after it turned (an answer announced before the turn).
+        const hours = nowMs % HOUR_EPOCH_MS < ANSWER_TIMING.previousHourForMs ? [hour, hour - 1] : [hour];
         const topics = hosts.flatMap((host) =>
-          [hour, hour - 1].map((h) => answerTopic(r.publicKey, { host, port: this.#opts.port() }, h)),
+          hours.map((h) => answerTopic(r.publicKey, { host, port: this.#opts.port() }, h)),
         );
         const peers = await Promise.all(
           topics.map((t) =>
