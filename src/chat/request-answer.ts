@@ -36,7 +36,7 @@ import { LABELS } from './labels.ts';
 import type { ChatStore } from './store/chat-store.ts';
 
 export const ANSWER_TIMING = {
-  /** The requester's polls in the first minutes after an add: the recipient's beacon polls once a minute. */
+  /** The requester's polls in the first minutes after an add (the recipient may be offline a while). */
   fastPollMs: 4000,
   fastForMs: 3 * 60_000,
   slowPollMs: 60_000,

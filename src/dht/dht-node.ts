@@ -35,7 +35,7 @@ import {
   requeryItem,
 } from './lookups/get-item.ts';
 import { type BootstrapSource, type JoinEvent, Joiner } from './joiner.ts';
-import { getPeersLookup, orBlooms } from './lookups/get-peers.ts';
+import { getPeersLookup, MAX_LOOKUP_PEERS, orBlooms } from './lookups/get-peers.ts';
 import { putImmutableLookup, putMutableLookup, putMutableToHolders } from './lookups/put-item.ts';
 import { Maintenance } from './maintenance.ts';
 import { NodeCore } from './node-core.ts';
@@ -277,11 +277,14 @@ export class DhtNode {
       .slice(0, this.#k * lists.length);
   }
 
-  /** Peers announced on infoHash (BEP 5); isQuick: see get() (for peer lists polled often: relays, requests). */
+  /**
+   * Peers announced on infoHash (BEP 5); isQuick: see get() (for peer lists polled often: relays, requests).
+   * `closest`: the closest nodes that answered (each family's), for getPeersFrom.
+   */
   async getPeers(
     infoHash: Buffer,
     opts: { scrape?: boolean; noSeed?: boolean; isQuick?: boolean } = {},
-  ): Promise<{ peers: UdpAddress[]; bfsd?: Buffer; bfpe?: Buffer }> {
+  ): Promise<{ peers: UdpAddress[]; closest: NodeInfo[]; bfsd?: Buffer; bfpe?: Buffer }> {
     const { isQuick, ...lookupOpts } = opts;
     const results = await this.#perFamily((ctx) => getPeersLookup(quick(ctx, isQuick), infoHash, lookupOpts));
     const seen = new Set<string>();
@@ -294,7 +297,33 @@ export class DhtNode {
     }
     const bfsd = orBlooms(results.map((r) => r.bfsd));
     const bfpe = orBlooms(results.map((r) => r.bfpe));
-    return { peers, ...(bfsd === undefined ? {} : { bfsd }), ...(bfpe === undefined ? {} : { bfpe }) };
+    const closest = results.flatMap((r) => r.closest.map((c) => c.node));
+    return {
+      peers,
+      closest,
+      ...(bfsd === undefined ? {} : { bfsd }),
+      ...(bfpe === undefined ? {} : { bfpe }),
+    };
+  }
+
+  /**
+   * Peers announced on infoHash, asked of these nodes only (one get_peers each, no search): a cheap re-read of a
+   * topic whose closest nodes a getPeers found. Never rejects; nodes that fail give nothing.
+   */
+  async getPeersFrom(nodes: readonly NodeInfo[], infoHash: Buffer): Promise<UdpAddress[]> {
+    this.#assertOpen();
+    const query = { method: 'get_peers', infoHash, scrape: false, noSeed: false } as const;
+    const answers = await Promise.all(
+      nodes.map((n) => this.#core.rpc.query(n.address, query).catch(() => undefined)),
+    );
+    const peers = new Map<string, UdpAddress>();
+    for (const peer of answers.flatMap((a) => a?.values ?? [])) {
+      if (peers.size >= MAX_LOOKUP_PEERS) break;
+      if (!Number.isInteger(peer.port) || peer.port <= 0 || peer.port > 65535) continue;
+      if (!this.#core.isAcceptable(peer)) continue;
+      peers.set(`${peer.host}|${peer.port}`, { host: peer.host, port: peer.port });
+    }
+    return [...peers.values()];
   }
 
   /** Announces us as a peer; port undefined → implied_port (the receivers use our source port). */

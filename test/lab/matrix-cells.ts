@@ -62,8 +62,8 @@ const PORT_KEEPING: ReadonlySet<SiteKind> = new Set(['port-restricted', 'cgnat']
 /**
  * Why today's code cannot complete Alice's request to Bob: it does when Bob's dial-back reaches Alice as is, or
  * both NATs keep ports (Bob's dial-back opens his NAT towards Alice's announced endpoint and he answers there;
- * 2026-12-07: port-restricted × port-restricted and × cgnat completed in 12–68 s in 6 of 6 runs, 2 of them
- * without the answer; the beacon's minute-long poll is most of it).
+ * 2026-12-07: port-restricted × port-restricted and × cgnat completed in 6 of 6 runs, 2 of them without the
+ * answer, in 12–68 s while the recipient polled once a minute; with its 5 s re-reads in 8–15 s).
  */
 function requestTodo(alice: SiteKind, bob: SiteKind, hasHairpin: boolean): string | undefined {
   if (OPEN_TODAY.has(alice)) return undefined;
