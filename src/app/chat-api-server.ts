@@ -23,6 +23,15 @@
  *   POST /v1/typing {who,isTyping?}  -> {"to":ContactView,"isSent"}   (isTyping defaults to true)
  *   GET  /v1/files                   -> [FileTransferView]     POST /v1/files {to,path} -> FileTransferView
  *   POST /v1/files/accept {id,to?}   -> FileTransferView       POST /v1/files/cancel {id} -> FileTransferView
+ *   GET  /v1/groups                  -> [GroupView]             POST /v1/groups {name} -> GroupView
+ *   GET  /v1/groups/invites          -> [GroupInviteView]
+ *   POST /v1/groups/invite {group,who} -> GroupView              POST /v1/groups/accept {group} -> GroupView
+ *   POST /v1/groups/decline {group}  -> {}                      POST /v1/groups/leave {group} -> GroupView
+ *   POST /v1/groups/remove|promote {group,who}                  -> [GroupMemberView]
+ *   GET  /v1/groups/members?group=X  -> [GroupMemberView]
+ *   GET  /v1/groups/messages?group=X[&limit=N][&before=<id hex>] -> [GroupMessageView]
+ *   POST /v1/groups/messages {group,text} -> GroupMessageView   POST /v1/groups/read {group} -> {"read"}
+ *   POST /v1/groups/typing {group,isTyping?} -> {"sent"}          (members told)
  *   GET  /v1/events                  -> text/event-stream: one `data: {"event":name,...}` per chat event
  *   GET  /v1/backup                  -> {"owner":hex,"store":base64}: the store's backup rows (`dhtchat export`
  *                                       while the daemon holds the store's lock); never the identity's secret key
@@ -38,7 +47,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DhtchatError } from '../runtime/index.ts';
 import { ForbiddenCode, forbiddenRequest } from './api-host-origin.ts';
-import { CHAT_EVENT_NAMES, type ChatService, type MessagePage } from './chat-api-types.ts';
+import { CHAT_EVENT_NAMES, type ChatService, type GroupApi, type MessagePage } from './chat-api-types.ts';
 import { EventLog } from './web-client/event-log.ts';
 import { NON_PAGE_HEADERS } from './web-client/security-headers.ts';
 import type { ApiAuth, WebClient } from './web-client/web-client.ts';
@@ -85,6 +94,9 @@ export async function startChatApiServer(options: {
   web?: WebClient;
 }): Promise<ChatApiServer> {
   const routes = routesFor(options.service);
+  if (options.service.groups !== undefined) {
+    for (const [key, route] of groupRoutes(options.service.groups)) routes.set(key, route);
+  }
   const eventLog = new EventLog();
   const unsubscribe = logChatEvents(options.service, eventLog);
   const streams = { open: 0 };
@@ -148,6 +160,44 @@ function routesFor(chat: ChatService): Map<string, Route> {
     ['POST /v1/files', (b) => chat.sendFile(stringField(b, 'to'), stringField(b, 'path'))],
     ['POST /v1/files/accept', (b) => chat.acceptFile(stringField(b, 'id'), optionalStrings(b, ['to']))],
     ['POST /v1/files/cancel', (b) => chat.cancelFile(stringField(b, 'id'))],
+  ]);
+}
+
+function groupRoutes(groups: GroupApi): Map<string, Route> {
+  const group = (body: Body): string => stringField(body, 'group');
+  return new Map<string, Route>([
+    ['GET /v1/groups', () => groups.list()],
+    ['POST /v1/groups', (b) => groups.create(stringField(b, 'name'))],
+    ['GET /v1/groups/invites', () => groups.invites()],
+    ['POST /v1/groups/invite', (b) => groups.invite(group(b), stringField(b, 'who'))],
+    ['POST /v1/groups/accept', (b) => groups.accept(group(b))],
+    ['POST /v1/groups/decline', (b) => done(() => groups.decline(group(b)))],
+    ['POST /v1/groups/leave', (b) => groups.leave(group(b))],
+    ['POST /v1/groups/remove', (b) => groups.remove(group(b), stringField(b, 'who'))],
+    ['POST /v1/groups/promote', (b) => groups.promote(group(b), stringField(b, 'who'))],
+    ['GET /v1/groups/members', (_b, q) => groups.members(queryField(q, 'group'))],
+    [
+      'GET /v1/groups/messages',
+      (_b, q) => {
+        const before = q.get('before');
+        if (before !== null && !/^[0-9a-f]{64}$/i.test(before)) {
+          throw new DhtchatError(
+            ApiErrorCode.badRequest,
+            '"before" must be a group message id (64 hex digits)',
+          );
+        }
+        return groups.messages(queryField(q, 'group'), {
+          ...limitOf(q),
+          ...(before === null ? {} : { beforeId: before.toLowerCase() }),
+        });
+      },
+    ],
+    ['POST /v1/groups/messages', (b) => groups.send(group(b), stringField(b, 'text'))],
+    ['POST /v1/groups/read', (b) => ({ read: groups.markRead(group(b)) })],
+    [
+      'POST /v1/groups/typing',
+      (b) => ({ sent: groups.setTyping(group(b), optionalBoolean(b, 'isTyping') ?? true) }),
+    ],
   ]);
 }
 

@@ -9,6 +9,11 @@ import type {
   ContactView,
   FileTransferView,
   FoundMessage,
+  GroupInviteView,
+  GroupMemberView,
+  GroupMessageView,
+  GroupService,
+  GroupView,
   MessageState,
   MessageView,
   ProfileView,
@@ -21,6 +26,10 @@ export type {
   ContactView,
   FileTransferView,
   FoundMessage,
+  GroupInviteView,
+  GroupMemberView,
+  GroupMessageView,
+  GroupView,
   MessageView,
   ProfileView,
   RequestView,
@@ -38,6 +47,12 @@ export const CHAT_EVENT_NAMES = [
   'request_received',
   'file',
   'path',
+  'group_message',
+  'group_state',
+  'group_invite',
+  'group_member',
+  'group_typing',
+  'group',
 ] as const;
 export type ChatEventName = (typeof CHAT_EVENT_NAMES)[number];
 
@@ -84,9 +99,30 @@ export interface ChatService {
   acceptFile(id: string, opts?: { to?: string }): Promise<FileTransferView>;
   /** Cancels a transfer either way (declines an offer). */
   cancelFile(id: string): Promise<FileTransferView>;
+  /** Private groups (src/chat/groups/group-service.ts); without it the /v1/groups calls are 404s. */
+  readonly groups?: GroupApi;
   on<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
   off<E extends ChatEventName>(event: E, listener: (...args: ChatNodeEvents[E]) => void): unknown;
 }
+
+/** What the API calls of the group service (docs/CLI.md "Groups"). */
+export type GroupApi = Pick<
+  GroupService,
+  | 'list'
+  | 'invites'
+  | 'create'
+  | 'invite'
+  | 'accept'
+  | 'decline'
+  | 'leave'
+  | 'remove'
+  | 'promote'
+  | 'members'
+  | 'send'
+  | 'messages'
+  | 'markRead'
+  | 'setTyping'
+>;
 
 /** The file the daemon writes in its data dir (mode 0600) so that clients find it; removed on a clean exit. */
 export const API_FILE = 'api.json';

@@ -3,9 +3,9 @@
  *   init, id (chat-identity-commands.ts) · daemon (daemon-command.ts) · testnet (testnet-command.ts)
  *   add, requests, accept, decline, block, unblock, blocked, contacts, rename, remove (contact-commands.ts) ·
  *   send, messages, search (message-commands.ts) · send-file, files, accept-file, cancel (file-commands.ts) ·
- *   profile (profile-command.ts) · typing (below) · events (events-command.ts) · export, import
- *   (backup-commands.ts) · chat (chat-interactive-command.ts) · web (web-command.ts): clients of the running
- *   daemon's local API · demo (demo-command.ts).
+ *   groups, group … (group-commands.ts) · profile (profile-command.ts) · typing (below) · events
+ *   (events-command.ts) · export, import (backup-commands.ts) · chat (chat-interactive-command.ts) · web
+ *   (web-command.ts): clients of the running daemon's local API · demo (demo-command.ts).
  */
 import type { Command } from 'commander';
 import { registerBackupCommands } from './backup-commands.ts';
@@ -21,6 +21,7 @@ import { registerDaemonCommand } from './daemon-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerEventsCommand } from './events-command.ts';
 import { registerFileCommands } from './file-commands.ts';
+import { registerGroupCommands } from './group-commands.ts';
 import { registerMessageCommands } from './message-commands.ts';
 import { registerProfileCommand } from './profile-command.ts';
 import { registerTestnetCommand } from './testnet-command.ts';
@@ -40,6 +41,7 @@ export function registerChatCommands(program: Command): void {
   registerContactCommands(program);
   registerMessageCommands(program);
   registerFileCommands(program);
+  registerGroupCommands(program);
   registerProfileCommand(program);
   registerLiveCommands(program);
   registerEventsCommand(program);

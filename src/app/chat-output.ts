@@ -6,6 +6,7 @@
  */
 import type { MessageView, RequestView } from './chat-api-types.ts';
 import { formatFileEvent } from './file-output.ts';
+import { formatGroupEvent } from './group-output.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 /** A friend code's display name when one is known (a contact's name); undefined shows the code itself. */
@@ -64,8 +65,13 @@ export function formatEvent(e: Record<string, unknown>, nameOf: NameOf = () => u
     }
     case 'file':
       return formatFileEvent(e, nameOf);
-    default:
-      return terminalSafe(JSON.stringify(e));
+    default: {
+      const byCode = (code: string): string => {
+        const name = nameOf(code);
+        return terminalSafe(name === undefined || name === code ? code : name);
+      };
+      return formatGroupEvent(e, byCode) ?? terminalSafe(JSON.stringify(e));
+    }
   }
 }
 

@@ -108,6 +108,16 @@ export class DaemonConsole {
         this.#line(`talking to ${this.#nameOf(e.code)} directly now`);
       }
     });
+    view.chat.on('group_message', (e) => {
+      const group = e.name === null ? e.group.slice(0, 12) : terminalSafe(e.name);
+      this.#line(`[${group}] ${this.#nameOf(e.message.from)}: ${terminalSafe(e.message.text)}`);
+    });
+    view.chat.on('group_invite', (e) => {
+      const group = e.name === null ? e.group : `"${terminalSafe(e.name)}"`;
+      this.#line(
+        `${this.#nameOf(e.from)} invites you to the group ${group}: ${this.#command(`group accept ${e.group}`)}`,
+      );
+    });
   }
 
   #onLog(level: ConsoleLevel, fields: LogFields, message: string | undefined): void {

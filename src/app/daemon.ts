@@ -367,6 +367,8 @@ function eventFields(name: string, args: readonly unknown[]): Record<string, unk
       'size',
       'reason',
       'path',
+      'group',
+      'change',
     ]) {
       const value = record[key];
       // A path of null (offline) is news; other nulls (a lastSeen never set) are left out.

@@ -13,6 +13,7 @@ import type { ContactView, FoundMessage, MessageView, SentMessage } from './chat
 import { dataDirOf } from './chat-data-dir.ts';
 import { formatMessage, printJson, printLines } from './chat-output.ts';
 import { formatFound } from './contact-output.ts';
+import { resolveGroupTarget, sendToGroup, showGroupMessages } from './group-target.ts';
 
 /** The chat layer's MAX_MESSAGE_TEXT_BYTES (a test keeps the two equal; the chat layer is not loaded here). */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -29,11 +30,13 @@ export function registerMessageCommands(program: Command): void {
   program
     .command('send')
     .description('send a message (kept and retried until delivered)')
-    .argument('<name|code>', 'the contact')
+    .argument('<name|code>', 'the contact, or a group (name or id)')
     .argument('<text>', 'the message (UTF-8, at most 16 KiB); - reads it from standard input')
     .option('--json', 'print {"id","state"}')
     .action(async (to: string, given: string, flags: JsonFlag, cmd: Command) => {
       const text = checkMessage(given === '-' ? await readStdinText(process.stdin) : given);
+      const group = await resolveGroupTarget(dataDirOf(cmd), to);
+      if (group !== undefined) return sendToGroup(dataDirOf(cmd), group, text, flags.json === true);
       const sent = (await callDaemon(dataDirOf(cmd), 'POST', '/v1/messages', { to, text })) as SentMessage;
       if (flags.json) printJson(sent);
       else process.stdout.write(`${sent.id} ${sent.state}\n`);
@@ -41,8 +44,8 @@ export function registerMessageCommands(program: Command): void {
 
   program
     .command('messages')
-    .description("show the conversation with a contact (and mark the contact's messages read)")
-    .argument('<name|code>', 'the contact')
+    .description('show the conversation with a contact or a group (and mark its messages read)')
+    .argument('<name|code>', 'the contact, or a group (name or id)')
     .option('--json', 'print [{"id","from","text","ts","state"}]')
     .option('--peek', 'do not mark the messages read')
     .option(
@@ -57,6 +60,8 @@ export function registerMessageCommands(program: Command): void {
     )
     .action(async (who: string, flags: JsonFlag & MessagesFlags, cmd: Command) => {
       const dataDir = dataDirOf(cmd);
+      const group = await resolveGroupTarget(dataDir, who);
+      if (group !== undefined) return showGroupMessages(dataDir, group, flags);
       const query = new URLSearchParams({ with: who });
       if (flags.limit !== undefined) query.set('limit', String(flags.limit));
       if (flags.before !== undefined) query.set('before', flags.before);
@@ -164,9 +169,12 @@ function parseLimit(text: string): number {
   return limit;
 }
 
-/** A message id (32 hex digits, as --json prints), Unix ms, or an ISO 8601 time (as the lines print). */
+/**
+ * A message id (32 hex digits, as --json prints; a group message's is 64), Unix ms, or an ISO 8601 time (as the
+ * lines print).
+ */
 function parseBefore(text: string): string {
-  if (/^[0-9a-f]{32}$/i.test(text)) return text.toLowerCase();
+  if (/^(?:[0-9a-f]{32}|[0-9a-f]{64})$/i.test(text)) return text.toLowerCase();
   if (/^\d{1,16}$/.test(text)) return text;
   const ms = /^\d{4}-\d\d-\d\d/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isFinite(ms) && ms >= 0) return String(ms);

@@ -35,6 +35,10 @@ import { RelayLinks } from './relay/relay-links.ts';
 import type { ContactPath } from './session/path.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
+import { GroupMailbox } from './groups/group-mailbox.ts';
+import { GroupService, type MemberChange } from './groups/group-service.ts';
+import type { DeliveryCounts } from './groups/group-delivery.ts';
+import type { GroupInviteView, GroupMessageView, GroupView } from './groups/group-views.ts';
 import { createDhtServices, type DhtServices } from './session/dht-services.ts';
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
@@ -141,10 +145,20 @@ export interface ChatNodeEvents {
   file: [event: FileTransferView];
   /** How we reach a friend changed (session/path.ts): a session came up, moved to a direct path, or went. */
   path: [event: { code: string; path: ContactPath | null }];
+  /** Groups (groups/group-service.ts): a member's message; our message's delivery counts moved; an invite. */
+  group_message: [event: { group: string; name: string | null; message: GroupMessageView }];
+  group_state: [event: { group: string; id: string } & DeliveryCounts];
+  group_invite: [event: GroupInviteView];
+  group_member: [event: { group: string; code: string; change: MemberChange }];
+  group_typing: [event: { group: string; code: string; isTyping: boolean }];
+  /** Our own place in a group changed (joined, left, removed). */
+  group: [event: GroupView];
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly code: string;
+  /** Private groups: create, invite, send… (the API calls it directly). */
+  readonly groups: GroupService;
   readonly #opts: ChatNodeOptions;
   readonly #store: ChatStore;
   readonly #logger: Logger;
@@ -162,6 +176,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #pairSecrets = new Map<string, Buffer>();
   /** The path last announced per friend (the `path` event fires on a change). */
   readonly #paths = new Map<string, ContactPath | null>();
+  readonly #groupMailbox: GroupMailbox | undefined;
   #ownName: string | undefined;
   #isStarted = false;
   #areServicesStarted = false;
@@ -225,14 +240,40 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       opts.utp,
       opts.store,
       {
-        admit: (peer, pattern, isInitiator) => this.#requests.admit(peer, pattern, isInitiator),
-        dialMode: (peer) => this.#requests.dialMode(peer),
+        admit: (peer, pattern, isInitiator) => {
+          // Someone we asked who dials us with IK has accepted us — unless they share a group with us: a member
+          // dials IK anyway. Then it is a member's session; their acceptance still reaches us on our request
+          // session (they answer it as a friend's), never by their being in a group with us.
+          const isAsked = this.#store.contacts.get(peer)?.state === 'pending-outgoing';
+          if (isAsked && pattern === 'IK' && !isInitiator && this.groups.admits(peer)) return 'member';
+          const admission = this.#requests.admit(peer, pattern, isInitiator);
+          // A group member who is no friend dials IK like a friend (groups.admits refuses blocked keys).
+          return admission === 'refuse' && pattern === 'IK' && this.groups.admits(peer)
+            ? 'member'
+            : admission;
+        },
+        dialMode: (peer) => this.#requests.dialMode(peer) ?? (this.groups.admits(peer) ? 'IK' : undefined),
         onFriendSession: (peer, session) => {
-          this.#relays.sessionUp(peer);
-          this.#notePath(peer);
-          this.#offline?.cancel(peer);
-          this.#rendezvous?.resetBackoff(peer);
-          return this.#delivery.attach(peer, session);
+          const isFriend = this.#store.contacts.get(peer)?.state === 'accepted';
+          if (isFriend) {
+            this.#relays.sessionUp(peer);
+            this.#notePath(peer);
+            this.#offline?.cancel(peer);
+            this.#rendezvous?.resetBackoff(peer);
+          }
+          const direct = isFriend ? this.#delivery.attach(peer, session) : undefined;
+          const group = this.groups.attach(peer, session, { isFriend });
+          return {
+            onFrame: (frame) => {
+              if (frame.type === 'group') return group.onFrame(frame.body);
+              if (frame.type === 'hello') group.onHello(frame.version);
+              direct?.onFrame(frame);
+            },
+            onBatchEnd: () => {
+              group.onBatchEnd();
+              direct?.onBatchEnd?.();
+            },
+          };
         },
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
         onPresence: (peer, presence) => this.#onPresence(peer, presence),
@@ -277,6 +318,19 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       onMatched: (peer, stream, relay, isInitiator) =>
         this.#sessions.adoptRelayed(peer, stream, relay, isInitiator),
     });
+    this.groups = new GroupService({
+      ...ctx,
+      store: opts.store,
+      sessions: this.#sessions,
+      events: {
+        onMessage: (message, name) => this.emit('group_message', { group: message.group, name, message }),
+        onState: (event) => this.emit('group_state', event),
+        onInvite: (invite) => this.emit('group_invite', invite),
+        onMember: (event) => this.emit('group_member', event),
+        onTyping: (event) => this.emit('group_typing', event),
+        onGroup: (group) => this.emit('group', group),
+      },
+    });
     if (opts.dht !== undefined) {
       const services = createDhtServices(
         { ...opts, dht: opts.dht, logger: this.#logger },
@@ -309,6 +363,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       });
       this.#beacon = services.beacon;
       this.#nat = services.nat;
+      const groupMailbox = new GroupMailbox({
+        ...opts,
+        dht: opts.dht,
+        logger: this.#logger,
+        host: this.groups.mailboxHost,
+      });
+      this.groups.onOwnEntry = (replica) => groupMailbox.noteOwnEntry(replica.groupId);
+      this.#groupMailbox = groupMailbox;
+    } else {
+      this.#groupMailbox = undefined;
     }
   }
 
@@ -322,6 +386,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#isStarted = true;
     this.#sessions.start();
     this.#requests.start();
+    this.groups.start();
     for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
       if (contact.presence === 'online') this.#store.contacts.setPresence(contact.publicKey, 'offline');
       this.#sessions.connect(contact.publicKey);
@@ -344,6 +409,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#relays.start();
     this.#beacon?.start();
     this.#nat?.start();
+    this.#groupMailbox?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
     for (const task of background)
       task?.catch((error) => this.#logger.warn({ error: String(error) }, 'chat service failed'));
@@ -356,9 +422,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#beacon?.close();
     this.#nat?.close();
     this.#mailbox?.close();
+    this.#groupMailbox?.close();
     this.#rendezvous?.close();
     await this.#files.close();
     this.#delivery.close();
+    this.groups.close();
     this.#requests.close();
     this.#relays.close();
     this.#relayDirectory.close();
@@ -720,6 +788,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #onPresence(peer: Buffer, presence: Presence): void {
     const contact = this.#store.contacts.get(peer);
+    if (contact === undefined) return; // a group member who is not a contact: the groups' views show it
     this.emit('presence', { code: codeOf(peer), presence, lastSeen: contact?.lastSeenMs ?? null });
     this.#notePath(peer);
     if (presence !== 'online') this.#delivery.friendAway(peer);

@@ -182,3 +182,8 @@ export { ContactPath, type SessionPath } from './session/path.ts';
 export type { RelayAnnouncement } from './relay/relay-announcer.ts';
 export { RelayHost, type RelayHostOptions } from './relay/relay-host.ts';
 export { relayTopic, relayTopicDays } from './relay/relay-topic.ts';
+export type { DeliveryCounts, GroupMessageState } from './groups/group-delivery.ts';
+export { MAX_GROUP_MEMBERS } from './groups/group-key-seal.ts';
+export { GroupErrorCode } from './groups/group-replica.ts';
+export type { GroupService, GroupServiceEvents, MemberChange } from './groups/group-service.ts';
+export type { GroupInviteView, GroupMemberView, GroupMessageView, GroupView } from './groups/group-views.ts';

@@ -41,6 +41,32 @@ export const LABELS = {
   backupFile: 'dhtchat/backup-file/v1',
   /** SHA-256 prefix of a file transfer's root: binds the size and piece size to the piece hash tree. */
   fileRoot: 'dhtchat/file-root/v1',
+  /** A group's id: SHA-256 of this label, the creator's key and the create op's nonce (groups/group-ops.ts). */
+  groupId: 'dhtchat/group/id/v1',
+  /** Prefix of what a group entry's Ed25519 signature covers (groups/group-entry.ts). */
+  groupEntry: 'dhtchat/group/entry/v1',
+  /** HKDF label of the key that seals an epoch key to one member (groups/group-key-seal.ts). */
+  groupKeySeal: 'dhtchat/group/key-seal/v1',
+  /** First bytes of a sealed epoch key's AEAD associated data. */
+  groupKeySealAad: 'dhtchat/group/key-seal-aad/v1',
+  /** One step of an epoch key's daily ratchet (forward secrecy inside an epoch). */
+  groupRatchet: 'dhtchat/group/ratchet/v1',
+  /** HKDF label of one group message's key, from the epoch key at its step. */
+  groupMessage: 'dhtchat/group/message/v1',
+  /** The secret of an epoch's DHT mailbox (records and bundles), from the epoch key. */
+  groupMailbox: 'dhtchat/group/mailbox/v1',
+  /** Seed of the Ed25519 key that signs a member's group record (per epoch, author, day). */
+  groupRecordSigning: 'dhtchat/group/record-signing/v1',
+  /** BEP 44 salt of a member's group record. */
+  groupRecordSalt: 'dhtchat/group/record-salt/v1',
+  /** ChaCha20-Poly1305 key of a member's group record. */
+  groupRecordEncryption: 'dhtchat/group/record-encryption/v1',
+  /** First bytes of a group record's AEAD associated data. */
+  groupRecordAad: 'dhtchat/group/record-aad/v1',
+  /** Key of one bundle of group entries put in the DHT. */
+  groupBundle: 'dhtchat/group/bundle/v1',
+  /** First bytes of a group bundle's AEAD associated data. */
+  groupBundleAad: 'dhtchat/group/bundle-aad/v1',
 } as const;
 
 export type Label = (typeof LABELS)[keyof typeof LABELS];

@@ -15,6 +15,8 @@
  *   file-offer 0x0c  transferId[16] size u64 pieceBytes u32 root[32] name (UTF-8, the rest, 1..1024 bytes)
  *   file-state 0x0d  transferId[16] state u8 (1 complete, 2 declined, 3 canceled, 4 unavailable)
  *                  (both only to a peer whose hello said version ≥ 3; docs/PROTOCOL.md "Files")
+ *   group    0x0e  body (1..MAX_GROUP_FRAME_BYTES: a group sub-frame, src/chat/groups/group-frames.ts; sent only
+ *                  to a peer whose hello said version ≥ 3)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
@@ -22,7 +24,7 @@ import { MESSAGE_ID_BYTES } from '../labels.ts';
 import { type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
-/** 2: knows the profile frame; 3: the file frames (and the file channel). */
+/** 2: knows the profile frame; 3: the file frames (and the file channel) and the group frame. */
 export const CHAT_PROTOCOL_VERSION = 3;
 /** The first version whose peers accept a profile frame. */
 export const PROFILE_FRAME_VERSION = 2;
@@ -36,6 +38,8 @@ const FILE_OFFER_HEADER_BYTES = 1 + FILE_ID_BYTES + 8 + 4 + FILE_ROOT_BYTES;
 /** What a file-state frame says about a transfer. */
 export const FileStateCode = { complete: 1, declined: 2, canceled: 3, unavailable: 4 } as const;
 export type FileStateName = keyof typeof FileStateCode;
+/** The first version whose peers accept a group frame (an older peer would close the session on it). */
+export const GROUP_FRAME_VERSION = 3;
 export const FrameType = {
   hello: 0x01,
   message: 0x02,
@@ -49,6 +53,7 @@ export const FrameType = {
   requestAck: 0x0b,
   fileOffer: 0x0c,
   fileState: 0x0d,
+  group: 0x0e,
 } as const;
 /** What a request-ack says: the request is stored for the user, or it was dropped for want of a valid stamp. */
 export const REQUEST_ACK_STATUSES = ['received', 'stamp-refused'] as const;
@@ -61,8 +66,13 @@ export const MAX_PROFILE_NAME_BYTES = 256;
 const LENGTH_BYTES = 4;
 const STAMP_BYTES = 4 + STAMP_NONCES_BYTES;
 const MESSAGE_HEADER_BYTES = 1 + MESSAGE_ID_BYTES + 8 + 4;
-/** The largest body a valid frame can have: a message of 16 KiB. */
-export const MAX_CHAT_FRAME_BYTES = MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES;
+/** A group sub-frame: its type, the group id and one entry of at most 18 KiB (groups/group-entry.ts). */
+export const MAX_GROUP_FRAME_BYTES = 1 + 32 + 18 * 1024;
+/** The largest body a valid frame can have: a group frame (a message of 16 KiB is a little smaller). */
+export const MAX_CHAT_FRAME_BYTES = Math.max(
+  MESSAGE_HEADER_BYTES + MAX_MESSAGE_TEXT_BYTES,
+  1 + MAX_GROUP_FRAME_BYTES,
+);
 
 export type ChatFrame =
   | { type: 'hello'; version: number }
@@ -83,7 +93,8 @@ export type ChatFrame =
       root: Buffer;
       name: string;
     }
-  | { type: 'file-state'; transferId: Buffer; state: FileStateName };
+  | { type: 'file-state'; transferId: Buffer; state: FileStateName }
+  | { type: 'group'; body: Buffer };
 
 export const FrameErrorCode = {
   tooLarge: 'CHAT_FRAME_TOO_LARGE',
@@ -182,6 +193,10 @@ function encodeBody(frame: ChatFrame): Buffer {
         frame.transferId,
         Buffer.of(FileStateCode[frame.state]),
       ]);
+    case 'group':
+      if (frame.body.length < 1 || frame.body.length > MAX_GROUP_FRAME_BYTES)
+        throw new RangeError('group frame size');
+      return Buffer.concat([Buffer.of(FrameType.group), frame.body]);
   }
 }
 
@@ -276,6 +291,9 @@ export function decodeChatFrame(body: Buffer): FrameResult {
       if (rest.length !== FILE_ID_BYTES + 1 || state === undefined) return bad('malformed');
       return ok({ type: 'file-state', transferId: Buffer.from(rest.subarray(0, FILE_ID_BYTES)), state });
     }
+    case FrameType.group:
+      if (rest.length < 1 || rest.length > MAX_GROUP_FRAME_BYTES) return bad('malformed');
+      return ok({ type: 'group', body: Buffer.from(rest) });
     default:
       return bad('unknownType');
   }

@@ -36,7 +36,8 @@ import {
 } from './session.ts';
 import { StrangerGate, type StrangerLimits, type StrangerTicket } from './stranger-gate.ts';
 
-export type Admission = 'friend' | 'request' | 'refuse';
+/** friend: an accepted contact; member: someone who shares a group with us (groups/group-service.ts). */
+export type Admission = 'friend' | 'member' | 'request' | 'refuse';
 
 export interface SessionManagerHooks {
   /** Decides what an authenticated peer may do; may change the store (a pending request becomes accepted). */
@@ -395,10 +396,13 @@ export class SessionManager {
     const wasOnline = state.isOnline;
     state.isOnline = true;
     try {
-      // A relayed session's remote address is the relay's, not the friend's.
-      if (session.path !== 'relayed')
-        this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'session');
-      this.#store.contacts.setPresence(peer, 'online');
+      // A group member who is not a contact has no row here (the groups keep its endpoints); a relayed
+      // session's remote address is the relay's, not the friend's.
+      if (this.#store.contacts.get(peer) !== undefined) {
+        if (session.path !== 'relayed')
+          this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'session');
+        this.#store.contacts.setPresence(peer, 'online');
+      }
     } catch (error) {
       this.#ctx.logger.warn({ error: String(error) }, 'chat: could not save presence');
     }

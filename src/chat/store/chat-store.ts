@@ -24,6 +24,8 @@ import { type RemovalResult, removeContact } from './contact-removal.ts';
 import { Contacts } from './contacts.ts';
 import { FileTransferRows } from './file-transfer-rows.ts';
 import { FriendRequests } from './friend-requests.ts';
+import { GroupBundles } from './group-bundles.ts';
+import { GroupTables } from './groups.ts';
 import { KeyValue, KvKey } from './kv.ts';
 import { Messages } from './messages.ts';
 import { migrate } from './migrations.ts';
@@ -63,6 +65,9 @@ export class ChatStore {
   readonly recordSeqs: RecordSeqs;
   readonly kv: KeyValue;
   readonly files: FileTransferRows;
+  /** Private groups (groups.ts) and their DHT mailbox (group-bundles.ts). */
+  readonly groups: GroupTables;
+  readonly groupBundles: GroupBundles;
   readonly #ctx: StoreContext;
 
   private constructor(ctx: StoreContext) {
@@ -76,6 +81,8 @@ export class ChatStore {
     this.recordSeqs = new RecordSeqs(ctx);
     this.kv = new KeyValue(ctx);
     this.files = new FileTransferRows(ctx);
+    this.groups = new GroupTables(ctx);
+    this.groupBundles = new GroupBundles(ctx);
   }
 
   /** Opens (creating if needed), checks, locks and migrates the database. Throws CHAT_STORE_* on failure. */

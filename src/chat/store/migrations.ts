@@ -198,10 +198,131 @@ CREATE TABLE file_hash_lists (
 );
 `;
 
+/**
+ * Private groups (docs/PROTOCOL.md "Groups"; src/chat/store/groups.ts, group-bundles.ts). A group's history is
+ * its signed entries (ops and messages, each by hash, with its bytes so it can be forwarded, and for a message
+ * we could open its text); `group_heads` is kept in step with inserts (an entry is stored only after its
+ * parents), `group_boundaries` are the hashes a joined member's history starts after (it never holds them).
+ * Epoch keys are ours (each at the oldest ratchet step still kept); frontiers are what each member said it has
+ * and has read (delivery states). Member endpoints let us reach members who are not friends. The bundle tables
+ * are the group's DHT mailbox, as the offline-bundle tables are a friend's.
+ */
+const V4_GROUPS = `
+CREATE TABLE groups (
+  group_id   BLOB PRIMARY KEY CHECK (length(group_id) = 32),
+  state      TEXT NOT NULL CHECK (state IN ('invited', 'joining', 'member', 'left', 'removed', 'declined')),
+  name       TEXT,
+  inviter    BLOB CHECK (inviter IS NULL OR length(inviter) = 32),
+  join_op    BLOB CHECK (join_op IS NULL OR length(join_op) = 32),
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE group_entries (
+  hash        BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+  group_id    BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  kind        TEXT NOT NULL CHECK (kind IN ('op', 'message')),
+  author      BLOB NOT NULL CHECK (length(author) = 32),
+  seq         INTEGER NOT NULL,
+  lamport     INTEGER NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  parents     BLOB NOT NULL,
+  epoch       BLOB,
+  bytes       BLOB NOT NULL,
+  text        TEXT,
+  status      TEXT NOT NULL CHECK (status IN ('ok', 'hidden', 'foreign')),
+  is_read     INTEGER NOT NULL DEFAULT 0 CHECK (is_read IN (0, 1))
+);
+
+CREATE INDEX group_entries_order ON group_entries (group_id, kind, lamport, hash);
+CREATE INDEX group_entries_author ON group_entries (group_id, author, seq);
+
+CREATE TABLE group_heads (
+  group_id BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  kind     TEXT NOT NULL CHECK (kind IN ('op', 'message')),
+  hash     BLOB NOT NULL,
+  lamport  INTEGER NOT NULL,
+  PRIMARY KEY (group_id, kind, hash)
+) WITHOUT ROWID;
+
+CREATE TABLE group_boundaries (
+  group_id BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  hash     BLOB NOT NULL,
+  lamport  INTEGER NOT NULL,
+  PRIMARY KEY (group_id, hash)
+) WITHOUT ROWID;
+
+CREATE TABLE group_keys (
+  group_id   BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  epoch      BLOB NOT NULL CHECK (length(epoch) = 32),
+  step       INTEGER NOT NULL CHECK (step >= 0),
+  key        BLOB NOT NULL CHECK (length(key) = 32),
+  mailbox    BLOB NOT NULL CHECK (length(mailbox) = 32),
+  start_ms   INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (group_id, epoch)
+) WITHOUT ROWID;
+
+CREATE TABLE group_frontiers (
+  group_id   BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  member     BLOB NOT NULL CHECK (length(member) = 32),
+  kind       TEXT NOT NULL CHECK (kind IN ('have', 'ops', 'read')),
+  heads      BLOB NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (group_id, member, kind)
+) WITHOUT ROWID;
+
+CREATE TABLE group_invites_sent (
+  group_id   BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  invitee    BLOB NOT NULL CHECK (length(invitee) = 32),
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (group_id, invitee)
+) WITHOUT ROWID;
+
+CREATE TABLE group_member_endpoints (
+  public_key   BLOB NOT NULL CHECK (length(public_key) = 32),
+  host         TEXT NOT NULL,
+  port         INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (public_key, host, port)
+) WITHOUT ROWID;
+
+CREATE TABLE group_bundles (
+  head_target BLOB PRIMARY KEY CHECK (length(head_target) = 20),
+  group_id    BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  epoch       BLOB NOT NULL CHECK (length(epoch) = 32),
+  created_ms  INTEGER NOT NULL,
+  put_count   INTEGER NOT NULL DEFAULT 0,
+  last_put_ms INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE group_bundle_parts (
+  head_target BLOB NOT NULL REFERENCES group_bundles (head_target) ON DELETE CASCADE,
+  part_index  INTEGER NOT NULL CHECK (part_index >= 0),
+  target      BLOB NOT NULL CHECK (length(target) = 20),
+  value       BLOB NOT NULL CHECK (length(value) <= 1000),
+  PRIMARY KEY (head_target, part_index)
+) WITHOUT ROWID;
+
+CREATE TABLE group_bundle_entries (
+  head_target BLOB NOT NULL REFERENCES group_bundles (head_target) ON DELETE CASCADE,
+  hash        BLOB NOT NULL,
+  PRIMARY KEY (head_target, hash)
+) WITHOUT ROWID;
+
+CREATE TABLE group_fetched (
+  head_target BLOB PRIMARY KEY CHECK (length(head_target) = 20),
+  group_id    BLOB NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+  fetched_ms  INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: V1_INITIAL },
   { version: 2, name: 'contact name keys and profile names', sql: V2_NAME_KEYS },
   { version: 3, name: 'file transfers', sql: V3_FILE_TRANSFERS },
+  { version: 4, name: 'private groups', sql: V4_GROUPS },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

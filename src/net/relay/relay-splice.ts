@@ -105,21 +105,32 @@ function pipe(
   const resumeIfAllowed = (): void => {
     if (!isWaitingForDrain && refillTimer === undefined && !from.destroyed) from.resume();
   };
+  // A chunk larger than the tokens left is split: what the bucket allows goes now, the rest goes back to the
+  // front of the source until the bucket has refilled for it. (Forwarding whole chunks on credit would let one
+  // large read (a stream that coalesces packets) run a chunk's worth past the cap.)
   from.on('data', (chunk: Buffer) => {
-    if (!onData(chunk.length)) return;
     refill();
-    tokens -= chunk.length;
-    if (!to.write(chunk)) {
-      isWaitingForDrain = true;
-      from.pause();
-      to.once('drain', () => {
-        isWaitingForDrain = false;
-        resumeIfAllowed();
-      });
+    const allowed = Math.max(0, Math.floor(tokens));
+    const now = chunk.length <= allowed ? chunk : chunk.subarray(0, allowed);
+    const rest = chunk.subarray(now.length);
+    if (now.length > 0) {
+      if (!onData(now.length)) return;
+      tokens -= now.length;
+      if (!to.write(now)) {
+        isWaitingForDrain = true;
+        from.pause();
+        to.once('drain', () => {
+          isWaitingForDrain = false;
+          resumeIfAllowed();
+        });
+      }
     }
-    if (tokens < 0 && refillTimer === undefined) {
+    if (rest.length > 0) {
       from.pause();
-      const waitMs = Math.ceil((-tokens * 1000) / opts.bytesPerSec);
+      from.unshift(rest);
+      if (refillTimer !== undefined) return;
+      const neededTokens = Math.min(rest.length, opts.burstBytes);
+      const waitMs = Math.max(1, Math.ceil(((neededTokens - tokens) * 1000) / opts.bytesPerSec));
       refillTimer = opts.clock.setTimer(waitMs, () => {
         refillTimer = undefined;
         refill();

@@ -5,6 +5,9 @@ import { bencodeTarget } from './bencode.ts';
 import { chatFramesTarget } from './chat-frames.ts';
 import { fileFramesTarget } from './file-frames.ts';
 import { friendCodeTarget } from './friend-code.ts';
+import { groupEntriesTarget } from './group-entries.ts';
+import { groupFramesTarget } from './group-frames.ts';
+import { groupMailboxTarget } from './group-mailbox.ts';
 import { krpcTarget } from './krpc.ts';
 import { noiseHandshakeTarget } from './noise-handshake.ts';
 import { offlineTarget } from './offline.ts';
@@ -26,4 +29,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   friendCodeTarget,
   apiJsonTarget,
   relayFramesTarget,
+  groupEntriesTarget,
+  groupFramesTarget,
+  groupMailboxTarget,
 ];

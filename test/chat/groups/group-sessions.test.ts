@@ -1,0 +1,199 @@
+/**
+ * Groups on the memory network (virtual time, no DHT): invites between friends, members who are not friends
+ * reaching each other through what members tell them, fan-out and catch-up over sessions, removal.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { entryHash } from '../../../src/chat/groups/group-entry.ts';
+import { befriend, ChatSim, type ChatUser } from '../session/chat-harness.ts';
+
+let sims: ChatSim[] = [];
+afterEach(() => {
+  for (const s of sims) s.close();
+  sims = [];
+});
+
+function texts(user: ChatUser, group: string): string[] {
+  return user.node.groups.messages(group).map((m) => m.text);
+}
+
+async function groupOf(sim: ChatSim, admin: ChatUser, others: ChatUser[], name = 'club'): Promise<string> {
+  const group = admin.node.groups.create(name).id;
+  for (const other of others) {
+    admin.node.groups.invite(group, other.label);
+    await sim.until(() => other.node.groups.invites().some((i) => i.group === group), 30_000);
+    other.node.groups.accept(group);
+    await sim.until(
+      () => other.node.groups.list().some((g) => g.id === group && g.state === 'member'),
+      30_000,
+    );
+  }
+  await sim.until(
+    () => [admin, ...others].every((u) => u.node.groups.members(group).length === others.length + 1),
+    30_000,
+  );
+  return group;
+}
+
+describe('groups over sessions', { timeout: 120_000 }, () => {
+  test('invite, accept, talk: members who are not friends reach each other; everyone lists the same order', async () => {
+    const sim = new ChatSim('groups-sessions');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    const carol = sim.user('carol', 3);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    await befriend(sim, alice, carol);
+    const group = await groupOf(sim, alice, [bob, carol]);
+    assert.equal(bob.node.groups.list()[0]?.name, 'club');
+    // Bob and Carol are no friends, yet they hold a session: Alice told each where the other is.
+    await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
+    assert.equal(
+      bob.node.contacts().some((c) => c.code === carol.node.code),
+      false,
+      'still no contact',
+    );
+    const others = [alice.identity.publicKey, carol.identity.publicKey];
+    const keys = bob.node.groups.memberKeys(group);
+    assert.equal(keys.length, 2);
+    assert.ok(
+      keys.every((m) => m.isOnline && others.some((k) => k.equals(m.publicKey))),
+      'the others, as keys',
+    );
+
+    alice.node.groups.send(group, 'hello everyone');
+    bob.node.groups.send(group, 'hi from bob');
+    carol.node.groups.send(group, 'carol here');
+    await sim.until(() => [alice, bob, carol].every((u) => texts(u, group).length === 3), 30_000);
+    const order = texts(alice, group);
+    assert.deepEqual(texts(bob, group), order);
+    assert.deepEqual(texts(carol, group), order);
+    // Delivery states: Alice's message reaches everyone, then is read.
+    const first = alice.node.groups.messages(group).find((m) => m.text === 'hello everyone');
+    assert.equal(first?.members, 2);
+    await sim.until(
+      () => alice.node.groups.messages(group).find((m) => m.id === first?.id)?.state === 'delivered',
+      30_000,
+    );
+    bob.node.groups.markRead(group);
+    carol.node.groups.markRead(group);
+    await sim.until(
+      () => alice.node.groups.messages(group).find((m) => m.id === first?.id)?.state === 'read',
+      30_000,
+    );
+  });
+
+  test('a member who was away catches up from whoever is online; a removed member gets nothing after', async () => {
+    const sim = new ChatSim('groups-catch-up');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    const carol = sim.user('carol', 3);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    await befriend(sim, alice, carol);
+    const group = await groupOf(sim, alice, [bob, carol]);
+    await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
+
+    sim.stop(carol);
+    for (let i = 0; i < 10; i++) (i % 2 === 0 ? alice : bob).node.groups.send(group, `m${i}`);
+    await sim.until(() => texts(bob, group).length === 10 && texts(alice, group).length === 10, 30_000);
+    // Alice leaves the network; Carol comes back and gets everything from Bob, who is no friend of hers.
+    sim.stop(alice);
+    await sim.restart(carol);
+    await sim.startUser(carol);
+    await sim.until(() => texts(carol, group).length === 10, 60_000);
+    assert.deepEqual(texts(carol, group), texts(bob, group));
+
+    await sim.restart(alice);
+    await sim.startUser(alice);
+    await sim.until(() => alice.node.groups.members(group).filter((m) => m.isOnline).length === 3, 60_000);
+    alice.node.groups.remove(group, carol.label);
+    await sim.until(
+      () => carol.node.groups.list().every((g) => g.id !== group || g.state !== 'member'),
+      30_000,
+    );
+    await sim.until(() => bob.node.groups.members(group).length === 2, 30_000);
+    bob.node.groups.send(group, 'after the removal');
+    await sim.until(() => texts(alice, group).includes('after the removal'), 30_000);
+    await sim.sim.settle(5_000, 20);
+    assert.equal(texts(carol, group).includes('after the removal'), false);
+    assert.equal(carol.node.groups.messages(group).length, 10, 'Carol keeps what she had');
+  });
+});
+
+describe('groups: what a member forwards', { timeout: 120_000 }, () => {
+  test('a gap is fetched from the sender; a forged or altered entry is refused, whoever forwards it', async () => {
+    const sim = new ChatSim('groups-forwarding');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    const eve = sim.user('eve', 5);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    await befriend(sim, alice, eve);
+    const group = await groupOf(sim, alice, [bob, eve]);
+    await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
+    const groupId = Buffer.from(group, 'hex');
+
+    // Alice writes two messages but sends Bob only the second: he holds it, asks her for its parent, stores both.
+    const replica = alice.node.groups.replica(groupId);
+    assert.ok(replica !== undefined);
+    const first = replica.writeMessage('first (never sent on its own)');
+    const second = replica.writeMessage('second');
+    assert.deepEqual(second.parents, [first.hash]);
+    alice.node.groups.sync.toPeer(bob.identity.publicKey, { type: 'entry', groupId, entry: second.bytes });
+    await sim.until(() => texts(bob, group).includes('second'), 30_000);
+    assert.deepEqual(texts(bob, group).slice(-2), ['first (never sent on its own)', 'second']);
+
+    // Eve forwards an entry under Alice's name that she signed, and Alice's genuine one with its text altered.
+    const eveReplica = eve.node.groups.replica(groupId);
+    assert.ok(eveReplica !== undefined);
+    const genuine = eveReplica.writeMessage('genuine from eve');
+    const forged = Buffer.from(genuine.bytes);
+    alice.identity.publicKey.copy(forged, 2 + 32); // the author field: Alice, the signature still Eve's
+    const altered = Buffer.from(second.bytes);
+    altered[altered.length - 80] = (altered[altered.length - 80] as number) ^ 1;
+    for (const entry of [forged, altered])
+      eve.node.groups.sync.toPeer(bob.identity.publicKey, { type: 'entry', groupId, entry });
+    eve.node.groups.sync.toPeer(bob.identity.publicKey, { type: 'entry', groupId, entry: genuine.bytes });
+    await sim.until(() => texts(bob, group).includes('genuine from eve'), 30_000);
+    assert.equal(bob.store.groups.hasEntry(entryHash(forged)), false, 'never stored');
+    assert.equal(
+      texts(bob, group).filter((t) => t === 'second').length,
+      1,
+      'the altered copy is not a second message',
+    );
+    assert.ok(
+      bob.node.groups
+        .messages(group)
+        .every((m) => m.from !== alice.node.code || m.text !== 'genuine from eve'),
+    );
+  });
+});
+
+describe('groups and friend requests', { timeout: 120_000 }, () => {
+  test('a member we asked to be friends dialling us for the group is not taken as having accepted', async () => {
+    const sim = new ChatSim('groups-pending-request');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    const carol = sim.user('carol', 3);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    await befriend(sim, alice, carol);
+    const group = await groupOf(sim, alice, [bob, carol]);
+    await bob.node.addFriend(carol.node.code, { name: 'carol' });
+    // Carol restarts and dials Bob (IK, as a member): Bob's request to her is still only a request.
+    await sim.restart(carol);
+    await sim.startUser(carol);
+    await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
+    const asked = bob.node.contacts().find((c) => c.code === carol.node.code);
+    assert.ok(asked?.request !== undefined, 'still pending, not a friend');
+    assert.equal(
+      carol.node.contacts().some((c) => c.code === bob.node.code),
+      false,
+    );
+  });
+});
