@@ -220,7 +220,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const token = randomBytes(32).toString('hex');
     // Web client hook: the API server also serves the browser client, on the API port used last time.
-    const web = daemonWebClient({ dataDir, identity, store, chat, dht, udpPort: port, random, logger });
+    const web = daemonWebClient({
+      dataDir,
+      identity,
+      store,
+      chat,
+      dht,
+      udpPort: port,
+      random,
+      clock,
+      logger,
+    });
     const startApi = (apiPort: number): Promise<ChatApiServer> =>
       startChatApiServer({
         service: chat,

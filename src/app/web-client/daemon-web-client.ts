@@ -7,9 +7,10 @@
  * daemon restarted on another port would strand an open tab (and its session cookie's origin).
  */
 import type { ChatNode, ChatStore, Identity } from '../../chat/index.ts';
-import { encodeFriendCode } from '../../chat/index.ts';
+import { encodeBackupStore, encodeFriendCode } from '../../chat/index.ts';
 import type { DhtNode } from '../../dht/index.ts';
-import type { Logger, Random } from '../../runtime/index.ts';
+import type { Clock, Logger, Random } from '../../runtime/index.ts';
+import { backupDownload } from './backup-download.ts';
 import { networkView } from './network-view.ts';
 import { changePassphrase, passphraseState } from './passphrase-change.ts';
 import { WebClient } from './web-client.ts';
@@ -25,6 +26,7 @@ export interface DaemonParts {
   readonly dht: DhtNode;
   readonly udpPort: number;
   readonly random: Random;
+  readonly clock: Clock;
   readonly logger: Logger;
 }
 
@@ -54,6 +56,17 @@ export function daemonWebClient(parts: DaemonParts): WebClient {
           next,
         }),
     },
+    backup: (passphrase, current) =>
+      backupDownload(
+        {
+          dataDir: parts.dataDir,
+          identity: parts.identity,
+          storeSection: () =>
+            encodeBackupStore({ owner: parts.identity.publicKey, rows: store.backupRows() }),
+          now: () => parts.clock.now(),
+        },
+        { passphrase, current },
+      ),
   });
   if (!web.ui.isBuilt()) {
     parts.logger.warn({ event: 'web_client_missing', dir: web.ui.dir, hint: 'run npm run build' });

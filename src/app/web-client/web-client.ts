@@ -12,9 +12,13 @@
  *   GET  /v1/unread                  -> {"<code>": n}     incoming messages not read yet, per friend (only n > 0)
  *   GET  /v1/passphrase              -> {"isProtected"}
  *   POST /v1/passphrase {current?, passphrase} -> {"isProtected"}   ("" removes it; passphrase-change.ts)
+ *   POST /v1/backup/export {passphrase, current?} -> the encrypted backup file as an attachment
+ *                                    (backup-download.ts; `current`: identity.dat's passphrase, when it has one)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DhtchatError } from '../../runtime/index.ts';
+import type { BackupDownload } from './backup-download.ts';
+import { sendDownload } from './download-response.ts';
 import { LoginLinks } from './login-links.ts';
 import type { NetworkView } from './network-view.ts';
 import type { PassphraseState } from './passphrase-change.ts';
@@ -28,6 +32,8 @@ export type ApiAuth = 'token' | 'cookie';
 export interface WebRouteContext {
   readonly body: Record<string, unknown>;
   readonly query: URLSearchParams;
+  /** The request's path (for routes with an id in it). */
+  readonly pathname: string;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly auth: ApiAuth;
@@ -35,6 +41,7 @@ export interface WebRouteContext {
   readonly port: number;
 }
 
+/** The JSON answer; a route that wrote its own answer (a download) returns nothing. */
 export type WebRoute = (ctx: WebRouteContext) => unknown;
 
 export interface WebClientOptions {
@@ -48,6 +55,8 @@ export interface WebClientOptions {
     state(): Promise<PassphraseState>;
     change(current: string | undefined, next: string): Promise<PassphraseState>;
   };
+  /** The sealed backup file (backup-download.ts); without it POST /v1/backup/export is a 404. */
+  readonly backup?: (passphrase: string, current: string | undefined) => Promise<BackupDownload>;
   readonly now?: () => number;
 }
 
@@ -89,6 +98,13 @@ export class WebClient {
           opts.passphrase.change(optionalString(body, 'current'), requiredString(body, 'passphrase')),
       ],
     ]);
+    const { backup } = opts;
+    if (backup !== undefined) {
+      this.#routes.set('POST /v1/backup/export', async ({ body, res }) => {
+        const file = await backup(requiredString(body, 'passphrase'), optionalString(body, 'current'));
+        sendDownload(res, file.fileName, file.bytes);
+      });
+    }
   }
 
   /** A fresh one-time login link to the client on this port. */
@@ -102,6 +118,11 @@ export class WebClient {
 
   apiRoute(key: string): WebRoute | undefined {
     return this.#routes.get(key);
+  }
+
+  /** Whether the route reads the request's bytes itself (an upload) rather than a JSON body. */
+  takesRawBody(_key: string): boolean {
+    return false;
   }
 
   /** Any request outside /v1/ (the wall in front has already checked Host and Origin). */
