@@ -17,6 +17,7 @@ import {
   CHAT_DATABASE_FILE,
   ChatNode,
   ChatStore,
+  DEFAULT_MAX_FILE_BYTES,
   encodeBackupStore,
   encodeFriendCode,
   KvKey,
@@ -230,6 +231,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       random,
       clock,
       logger,
+      maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     });
     const startApi = (apiPort: number): Promise<ChatApiServer> =>
       startChatApiServer({

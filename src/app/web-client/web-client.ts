@@ -14,11 +14,14 @@
  *   POST /v1/passphrase {current?, passphrase} -> {"isProtected"}   ("" removes it; passphrase-change.ts)
  *   POST /v1/backup/export {passphrase, current?} -> the encrypted backup file as an attachment
  *                                    (backup-download.ts; `current`: identity.dat's passphrase, when it has one)
+ *   POST /v1/files/upload?to=&name=  -> FileTransferView  (raw body; file-routes.ts)
+ *   GET  /v1/files/<id>/content      -> a received file as an attachment (file-routes.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DhtchatError } from '../../runtime/index.ts';
 import type { BackupDownload } from './backup-download.ts';
 import { sendDownload } from './download-response.ts';
+import { CONTENT_ROUTE, contentRoute, UPLOAD_ROUTE, uploadRoute, type WebFiles } from './file-routes.ts';
 import { LoginLinks } from './login-links.ts';
 import type { NetworkView } from './network-view.ts';
 import type { PassphraseState } from './passphrase-change.ts';
@@ -57,6 +60,8 @@ export interface WebClientOptions {
   };
   /** The sealed backup file (backup-download.ts); without it POST /v1/backup/export is a 404. */
   readonly backup?: (passphrase: string, current: string | undefined) => Promise<BackupDownload>;
+  /** Uploads and downloads of files (file-routes.ts); without it those routes are 404s. */
+  readonly files?: WebFiles;
   readonly now?: () => number;
 }
 
@@ -65,6 +70,8 @@ export class WebClient {
   readonly #links: LoginLinks;
   readonly #sessions: WebSessions;
   readonly #routes: Map<string, WebRoute>;
+  /** Routes with an id in the path. */
+  readonly #patternRoutes: (readonly [RegExp, WebRoute])[] = [];
 
   constructor(opts: WebClientOptions) {
     this.ui = opts.ui ?? uiFiles();
@@ -105,6 +112,10 @@ export class WebClient {
         sendDownload(res, file.fileName, file.bytes);
       });
     }
+    if (opts.files !== undefined) {
+      this.#routes.set(UPLOAD_ROUTE, uploadRoute(opts.files));
+      this.#patternRoutes.push([CONTENT_ROUTE, contentRoute(opts.files)]);
+    }
   }
 
   /** A fresh one-time login link to the client on this port. */
@@ -117,12 +128,12 @@ export class WebClient {
   }
 
   apiRoute(key: string): WebRoute | undefined {
-    return this.#routes.get(key);
+    return this.#routes.get(key) ?? this.#patternRoutes.find(([pattern]) => pattern.test(key))?.[1];
   }
 
   /** Whether the route reads the request's bytes itself (an upload) rather than a JSON body. */
-  takesRawBody(_key: string): boolean {
-    return false;
+  takesRawBody(key: string): boolean {
+    return key === UPLOAD_ROUTE && this.#routes.has(key);
   }
 
   /** Any request outside /v1/ (the wall in front has already checked Host and Origin). */
