@@ -1,18 +1,27 @@
 /**
  * The web client's second round in a real browser against real daemons on a loopback testnet (Alice and Bob,
  * friends and online): the identity backup downloaded from settings imports with `dhtchat import` into an empty
- * data dir; each screen gets axe-core's check and a screenshot (test-output/screenshots/).
+ * data dir; contacts and the network panel say how each friend is reached, and a pending request its state; a
+ * file picked in Alice's tab is uploaded, offered, accepted in Bob's tab with progress, saved from his browser
+ * byte for byte, and its staged copy deleted; a declined offer shows as declined. Each screen gets axe-core's
+ * check and a screenshot (test-output/screenshots/).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { callDaemon } from '../../src/app/chat-api-client.ts';
+import { encodeFriendCode, generateIdentity } from '../../src/chat/index.ts';
+import { cryptoRandom } from '../../src/runtime/index.ts';
 import {
   dumpingLogs,
+  eventually,
   type FriendsOnTestnet,
   type JsonLinesProcess,
+  STEP_MS,
   startFriendsOnTestnet,
   stopAll,
 } from '../e2e/chat-processes.ts';
@@ -32,14 +41,18 @@ const running: JsonLinesProcess[] = [];
 let browser: Browser | undefined;
 let friends: FriendsOnTestnet | undefined;
 let aliceTab: ClientTab | undefined;
+let bobTab: ClientTab | undefined;
 
 before(async () => {
   if (SKIP_REASON !== undefined) return;
   ensureUiBuilt();
   await dumpingLogs(running, async () => {
     [browser, friends] = await Promise.all([launchBrowser(), startFriendsOnTestnet(running)]);
-    aliceTab = await openClient(browser, friends.alice.dir);
-    await skipOnboarding(aliceTab.page);
+    [aliceTab, bobTab] = await Promise.all([
+      openClient(browser, friends.alice.dir),
+      openClient(browser, friends.bob.dir),
+    ]);
+    await Promise.all([skipOnboarding(aliceTab.page), skipOnboarding(bobTab.page)]);
   });
 });
 
@@ -49,9 +62,11 @@ after(async () => {
 });
 
 /** The scene the before hook set up (only called when the browser tests run). */
-function scene(): { friends: FriendsOnTestnet; alice: ClientTab } {
-  if (friends === undefined || aliceTab === undefined) throw new Error('the scene was not set up');
-  return { friends, alice: aliceTab };
+function scene(): { friends: FriendsOnTestnet; alice: ClientTab; bob: ClientTab } {
+  if (friends === undefined || aliceTab === undefined || bobTab === undefined) {
+    throw new Error('the scene was not set up');
+  }
+  return { friends, alice: aliceTab, bob: bobTab };
 }
 
 async function review(page: Page, name: string): Promise<void> {
@@ -96,4 +111,110 @@ test('the backup downloaded from settings imports with dhtchat import into an em
   assert.equal(summary.name, 'Alice');
   assert.ok((summary.rows['contacts'] ?? 0) >= 1, `Bob is in the backup: ${imported.stdout}`);
   assert.deepEqual(alice.errors, []);
+});
+
+test('contacts and the network panel say how a friend is reached; a pending request says it was sent', {
+  skip: SKIP_REASON ?? false,
+  timeout: 120_000,
+}, async () => {
+  const { friends, alice } = scene();
+  const { page } = alice;
+  const bob = page.locator('.contact-item', { hasText: 'bob' });
+  const contacts = (await callDaemon(friends.alice.dir, 'GET', '/v1/contacts')) as {
+    code: string;
+    path: string;
+  }[];
+  const path = contacts.find((c) => c.code === friends.bob.code)?.path;
+  const words: Record<string, string> = {
+    direct: 'direct',
+    punched: 'hole-punched',
+    mapped: 'via your router’s mapping',
+    relayed: 'relayed',
+    dht: 'through the DHT',
+  };
+  assert.ok(path !== undefined && words[path] !== undefined, `Bob's path at Alice: ${path}`);
+  await bob.locator('.contact-path', { hasText: words[path] }).waitFor({ timeout: STEP_MS });
+  await bob.click();
+  await page
+    .getByTestId('chat-path')
+    .filter({ hasText: `Reached ${words[path]}` })
+    .waitFor();
+
+  // Someone never online: the request stays "sent" (their daemon has not received it).
+  const nobody = encodeFriendCode(generateIdentity(cryptoRandom).publicKey);
+  await menuButton(page, 'Add a friend').click();
+  await page.getByLabel('Their friend code or link').fill(nobody);
+  await page.getByLabel('Name for them (optional)').fill('Nobody');
+  await page.getByRole('button', { name: 'Send request' }).click();
+  const pending = page.locator('.contact-item', { hasText: 'Nobody' });
+  await pending.locator('.contact-status', { hasText: /^request sent$/ }).waitFor({ timeout: STEP_MS });
+  assert.equal(await pending.locator('.contact-path').count(), 0, 'a pending request has no path');
+
+  await menuButton(page, 'Network').click();
+  const row = page.locator('.friend-paths tr', { hasText: 'bob' });
+  await row.locator(`td[data-path="${path}"]`).waitFor({ timeout: STEP_MS });
+  await page.getByTestId('strangers').waitFor();
+  await review(page, 'network-paths');
+  assert.deepEqual(alice.errors, []);
+});
+
+test('a file picked in the browser is offered, accepted with progress, saved byte for byte; an offer declined', {
+  skip: SKIP_REASON ?? false,
+  timeout: 180_000,
+}, async () => {
+  const { friends, alice, bob } = scene();
+  const content = randomBytes(3 * 1024 * 1024 + 17);
+  const fileName = 'report <b>\u202Etxt.exe';
+  await alice.page.locator('.contact-item', { hasText: 'bob' }).click();
+  const pick = async (name: string, buffer: Buffer): Promise<void> => {
+    const [chooser] = await Promise.all([
+      alice.page.waitForEvent('filechooser'),
+      alice.page.getByRole('button', { name: 'Send a file to bob' }).click(),
+    ]);
+    await chooser.setFiles({ name, mimeType: 'application/octet-stream', buffer });
+  };
+  await pick(fileName, content);
+  const outgoing = alice.page.locator('.transfer-item[data-direction="outgoing"]', { hasText: 'report' });
+  await outgoing.waitFor({ timeout: STEP_MS });
+  assert.equal(await outgoing.locator('.transfer-name bdi').textContent(), 'report _b__txt.exe');
+  await review(alice.page, 'conversation-file-offered');
+
+  // Bob: the menu counts the offer; the Files screen has it with Accept and Decline.
+  await menuButton(bob.page, 'Files').filter({ hasText: '1 offered to you' }).waitFor({ timeout: STEP_MS });
+  await menuButton(bob.page, 'Files').click();
+  const offer = bob.page.locator('.transfer-item[data-state="offered"]', { hasText: 'report' });
+  await offer.waitFor();
+  await review(bob.page, 'files-offer');
+  await offer.getByRole('button', { name: 'Accept' }).click();
+  const received = bob.page.locator('.transfer-item[data-state="complete"]', { hasText: 'report' });
+  await received.waitFor({ timeout: STEP_MS });
+  await review(bob.page, 'files-received');
+  const [download] = await Promise.all([
+    bob.page.waitForEvent('download', { timeout: STEP_MS }),
+    received.getByRole('link', { name: /^Save/ }).click(),
+  ]);
+  const saved = join(mkdtempSync(join(tmpdir(), 'dhtchat-saved-')), 'saved');
+  await download.saveAs(saved);
+  assert.ok(readFileSync(saved).equals(content), 'the saved file is the one Alice picked');
+  await outgoing.and(alice.page.locator('[data-state="complete"]')).waitFor({ timeout: STEP_MS });
+
+  // The staged copy on Alice's daemon goes once the transfer is complete.
+  const uploads = join(friends.alice.dir, 'uploads');
+  await eventually(
+    'the staged upload deleted',
+    async () => (!existsSync(uploads) || readdirSync(uploads).length === 0 ? true : undefined),
+    STEP_MS,
+  );
+
+  // A second offer, declined by Bob: Alice sees it declined.
+  await pick('unwanted.bin', randomBytes(1000));
+  const unwanted = bob.page.locator('.transfer-item[data-state="offered"]', { hasText: 'unwanted.bin' });
+  await unwanted.getByRole('button', { name: 'Decline' }).click({ timeout: STEP_MS });
+  await alice.page
+    .locator('.transfer-item[data-state="declined"]', { hasText: 'unwanted.bin' })
+    .waitFor({ timeout: STEP_MS });
+  await review(alice.page, 'conversation-files');
+  assert.deepEqual(alice.errors, []);
+  assert.deepEqual(bob.errors, []);
+  assert.deepEqual([...alice.dialogs, ...bob.dialogs], []);
 });

@@ -7,6 +7,7 @@ import { App } from './components/app.tsx';
 import { applyTheme, theme } from './lib/theme.ts';
 import { startChatEvents } from './state/chat-events.ts';
 import { loadContacts } from './state/contacts.ts';
+import { loadFiles } from './state/files.ts';
 import { loadSession } from './state/session.ts';
 
 applyTheme(theme.value);
@@ -15,6 +16,6 @@ if (root !== null) render(<App />, root);
 
 void (async () => {
   if (!(await loadSession())) return;
-  await loadContacts();
+  await Promise.all([loadContacts(), loadFiles()]);
   startChatEvents();
 })();

@@ -16,6 +16,8 @@ export interface ContactView {
   readonly profileName?: string | null;
   /** Only on a pending request we sent: whether their daemon received it yet. */
   readonly request?: 'sent' | 'received';
+  /** How the daemon reaches them now; null when offline (daemons before relays send none). */
+  readonly path?: FriendPath | null;
 }
 
 export interface RequestView {
@@ -50,6 +52,30 @@ export interface SentMessage {
 export type NatBehaviour = 'none' | 'port-kept' | 'port-changed' | 'unknown';
 export type FriendPath = 'direct' | 'punched' | 'mapped' | 'relayed' | 'dht';
 
+export type TransferState =
+  | 'offered'
+  | 'accepted'
+  | 'transferring'
+  | 'complete'
+  | 'canceled'
+  | 'declined'
+  | 'failed';
+
+/** A file transfer (GET /v1/files, the `file` event). */
+export interface FileTransferView {
+  readonly id: string;
+  readonly with: string;
+  readonly direction: 'outgoing' | 'incoming';
+  readonly name: string;
+  readonly size: number;
+  readonly state: TransferState;
+  readonly bytesDone: number;
+  readonly bytesPerSec: number;
+  readonly reason: string | null;
+  readonly path: string | null;
+  readonly createdAt: number;
+}
+
 export interface NetworkView {
   readonly dht: {
     readonly nodes: number;
@@ -63,6 +89,8 @@ export interface NetworkView {
     readonly observedEndpoint: string | null;
     readonly introducers: readonly string[];
   };
+  /** Sessions with strangers open now, and the most allowed (daemons before relays send none). */
+  readonly strangers?: { readonly active: number; readonly limit: number };
   readonly friends: readonly {
     readonly code: string;
     readonly name: string;
@@ -87,4 +115,6 @@ export type ChatEvent =
   | { readonly event: 'typing'; readonly code: string; readonly isTyping: boolean }
   | ({ readonly event: 'accepted' } & ContactView)
   | ({ readonly event: 'request_received' } & ContactView)
+  | ({ readonly event: 'file' } & FileTransferView)
+  | { readonly event: 'path'; readonly code: string; readonly path: FriendPath | null }
   | { readonly event: 'reset'; readonly reason: string };

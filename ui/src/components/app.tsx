@@ -9,6 +9,7 @@ import { openChatCode, screen } from '../state/navigation.ts';
 import { signIn } from '../state/session.ts';
 import { AddFriend } from './add-friend.tsx';
 import { ConversationView } from './conversation-view.tsx';
+import { FilesView } from './files-view.tsx';
 import { FriendCodeScreen } from './friend-code-card.tsx';
 import { LinkDialog } from './link-dialog.tsx';
 import { LiveRegion } from './live-region.tsx';
@@ -77,6 +78,8 @@ function MainScreen() {
       return <NetworkPanel />;
     case 'settings':
       return <SettingsView />;
+    case 'files':
+      return <FilesView />;
     case 'code':
       return <FriendCodeScreen />;
   }

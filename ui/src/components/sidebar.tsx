@@ -1,6 +1,7 @@
 /** The list pane: the app's navigation, then every contact with presence, last seen and unread count. */
 import { applyTheme, nextTheme, theme } from '../lib/theme.ts';
 import { requests } from '../state/contacts.ts';
+import { hasFilesApi, waitingOffers } from '../state/files.ts';
 import { type Screen, screen, show } from '../state/navigation.ts';
 import { ContactList } from './contact-list.tsx';
 
@@ -8,6 +9,7 @@ const THEME_LABEL = { system: 'Theme: system', light: 'Theme: light', dark: 'The
 
 export function Sidebar() {
   const pending = requests.value.length;
+  const offers = waitingOffers.value;
   return (
     <aside class="sidebar" aria-label="Conversations and menu">
       <header class="sidebar-header">
@@ -30,6 +32,13 @@ export function Sidebar() {
             label="Requests"
             {...(pending > 0 ? { badge: pending, badgeLabel: `${pending} waiting` } : {})}
           />
+          {hasFilesApi.value && (
+            <MenuItem
+              target={{ kind: 'files' }}
+              label="Files"
+              {...(offers > 0 ? { badge: offers, badgeLabel: `${offers} offered to you` } : {})}
+            />
+          )}
           <MenuItem target={{ kind: 'code' }} label="My friend code" />
           <MenuItem target={{ kind: 'network' }} label="Network" />
           <MenuItem target={{ kind: 'settings' }} label="Settings" />

@@ -1,9 +1,9 @@
 /**
  * The event stream applied to the page's state: messages into their conversation (and unread counts, a
  * notification when the tab is hidden, an announcement for screen readers), states onto our messages, presence,
- * typing, requests, friends accepted. A reset reloads everything.
+ * typing, requests, friends accepted, file transfers, how each friend is reached. A reset reloads everything.
  */
-import type { ChatEvent } from '../api/api-types.ts';
+import type { ChatEvent, FileTransferView } from '../api/api-types.ts';
 import { followEvents } from '../api/event-stream.ts';
 import { announce } from './announcer.ts';
 import {
@@ -12,11 +12,13 @@ import {
   loadContacts,
   markRead,
   nameOf,
+  setPath,
   setPresence,
   setTyping,
   upsertContact,
 } from './contacts.ts';
 import { conversationOf, loadedConversations } from './conversation.ts';
+import { applyTransfer, loadFiles, transfers } from './files.ts';
 import { openChatCode } from './navigation.ts';
 import { notifyMessage } from './notifications.ts';
 import { ownCode, streamStatus } from './session.ts';
@@ -36,7 +38,7 @@ export function startChatEvents(): () => void {
 }
 
 export async function reloadAll(): Promise<void> {
-  await loadContacts();
+  await Promise.all([loadContacts(), loadFiles()]);
   await Promise.all(loadedConversations().map((c) => c.loadLatest()));
   const open = openChatCode();
   if (open !== undefined && isReading()) await markRead(open);
@@ -92,10 +94,29 @@ export function applyEvent(event: ChatEvent): void {
       if (name === 'accepted') announce(`${contact.name} is now your friend`);
       return;
     }
+    case 'file': {
+      const { event: _name, ...transfer } = event;
+      const before = transfers.value.get(transfer.id);
+      applyTransfer(transfer);
+      if (before?.state !== transfer.state) announceTransfer(transfer);
+      return;
+    }
+    case 'path':
+      setPath(event.code, event.path);
+      return;
     case 'reset':
       void reloadAll();
       return;
   }
+}
+
+/** Only the changes worth hearing: an offer, and how a transfer ended. */
+function announceTransfer(t: FileTransferView): void {
+  const who = nameOf(t.with);
+  if (t.direction === 'incoming' && t.state === 'offered') announce(`${who} offers the file ${t.name}`);
+  else if (t.state === 'complete') announce(`${t.name} ${t.direction === 'incoming' ? 'received' : 'sent'}`);
+  else if (t.state === 'declined' || t.state === 'canceled' || t.state === 'failed')
+    announce(`${t.name}: ${t.state}`);
 }
 
 function withoutRequest<T extends { request?: unknown }>(contact: T): T {

@@ -11,6 +11,7 @@ export type Screen =
   | { readonly kind: 'requests' }
   | { readonly kind: 'network' }
   | { readonly kind: 'settings' }
+  | { readonly kind: 'files' }
   | { readonly kind: 'code' };
 
 export const screen = signal<Screen>({ kind: 'home' });
