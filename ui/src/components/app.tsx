@@ -10,6 +10,8 @@ import { signIn } from '../state/session.ts';
 import { AddFriend } from './add-friend.tsx';
 import { ConversationView } from './conversation-view.tsx';
 import { FilesView } from './files-view.tsx';
+import { GroupConversation } from './group-conversation.tsx';
+import { GroupsView } from './groups-view.tsx';
 import { FriendCodeScreen } from './friend-code-card.tsx';
 import { LinkDialog } from './link-dialog.tsx';
 import { LiveRegion } from './live-region.tsx';
@@ -64,7 +66,7 @@ function MainScreen() {
     // A new screen takes the focus to its heading, so keyboard and screen-reader users land on it.
     const heading = document.querySelector<HTMLElement>('#main h1, #main h2');
     heading?.focus({ preventScroll: true });
-  }, [current.kind, openChatCode()]);
+  }, [current.kind, openChatCode(), current.kind === 'group' ? current.id : '']);
   switch (current.kind) {
     case 'home':
       return <Welcome />;
@@ -80,6 +82,10 @@ function MainScreen() {
       return <SettingsView />;
     case 'files':
       return <FilesView />;
+    case 'groups':
+      return <GroupsView />;
+    case 'group':
+      return <GroupConversation key={current.id} id={current.id} />;
     case 'code':
       return <FriendCodeScreen />;
   }

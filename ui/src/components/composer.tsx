@@ -1,7 +1,7 @@
 /**
  * Writing a message: Enter sends, Shift+Enter starts a new line. While the user types, the friend is told
  * (POST /v1/typing, at most every 3 s), and told it stopped after 5 s without a key or when the text is cleared.
- * The paperclip picks a file and hands it to the daemon, which offers it (state/files.ts).
+ * The + button picks a file and hands it to the daemon, which offers it (state/files.ts).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiPost } from '../api/api-client.ts';
@@ -122,7 +122,7 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
             title="Send a file"
             onClick={() => picker.current?.click()}
           >
-            <span aria-hidden="true">📎</span>
+            <span aria-hidden="true">+</span>
           </button>
         </>
       )}

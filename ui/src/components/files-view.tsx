@@ -22,7 +22,7 @@ export function FilesView() {
       ) : (
         <>
           <p class="hint">
-            To send a file, open a conversation and press the paperclip. Files you accept are saved in your
+            To send a file, open a conversation and press + beside the message box. Files you accept are saved in your
             dhtchat downloads folder; Save hands a copy to this browser.
           </p>
           <TransferSection title="Offered to you" list={offers} empty="No file is waiting for you." />

@@ -19,7 +19,17 @@ import {
 } from './contacts.ts';
 import { conversationOf, loadedConversations } from './conversation.ts';
 import { applyTransfer, loadFiles, transfers } from './files.ts';
-import { openChatCode } from './navigation.ts';
+import {
+  addInvite,
+  countGroupUnread,
+  groupName,
+  loadGroups,
+  memberName,
+  openedRooms,
+  roomOf,
+  upsertGroup,
+} from './groups.ts';
+import { openChatCode, screen, show } from './navigation.ts';
 import { notifyMessage } from './notifications.ts';
 import { ownCode, streamStatus } from './session.ts';
 
@@ -38,7 +48,8 @@ export function startChatEvents(): () => void {
 }
 
 export async function reloadAll(): Promise<void> {
-  await Promise.all([loadContacts(), loadFiles()]);
+  await Promise.all([loadContacts(), loadFiles(), loadGroups()]);
+  await Promise.all(openedRooms().map((room) => room.load()));
   await Promise.all(loadedConversations().map((c) => c.loadLatest()));
   const open = openChatCode();
   if (open !== undefined && isReading()) await markRead(open);
@@ -104,6 +115,59 @@ export function applyEvent(event: ChatEvent): void {
     case 'path':
       setPath(event.code, event.path);
       return;
+    case 'group_message': {
+      const { group, message } = event;
+      const room = roomOf(group);
+      const current = screen.value;
+      const isOpen = current.kind === 'group' && current.id === group;
+      if (room.isLoaded.value || isOpen) room.reloadSoon();
+      if (message.from === ownCode.value) return;
+      room.setTyping(message.from, false);
+      if (isOpen && isReading()) void room.markRead().catch(() => {});
+      else countGroupUnread(group, 1);
+      announce(`${memberName(message.from)} in ${groupName(group)}: ${message.text}`);
+      if (document.visibilityState === 'hidden') {
+        notifyMessage(group, `${memberName(message.from)} in ${groupName(group)}`, message.text, () =>
+          show({ kind: 'group', id: group }),
+        );
+      }
+      return;
+    }
+    case 'group_state': {
+      const { group, id, state, delivered, read, members } = event;
+      roomOf(group).applyCounts(id, { state, delivered, read, members });
+      return;
+    }
+    case 'group_invite': {
+      const { event: _name, ...invite } = event;
+      addInvite(invite);
+      announce(`${nameOf(invite.from)} invites you to the group ${invite.name ?? ''}`);
+      return;
+    }
+    case 'group_member': {
+      const room = roomOf(event.group);
+      if (room.isLoaded.value) void room.loadMembers().catch(() => {});
+      void loadGroups().catch(() => {});
+      return;
+    }
+    case 'group_typing': {
+      const room = roomOf(event.group);
+      room.setTyping(event.code, event.isTyping);
+      const key = `${event.group}/${event.code}`;
+      clearTimeout(typingTimers.get(key));
+      if (event.isTyping) {
+        typingTimers.set(
+          key,
+          setTimeout(() => room.setTyping(event.code, false), TYPING_STALE_MS),
+        );
+      }
+      return;
+    }
+    case 'group': {
+      const { event: _name, ...group } = event;
+      upsertGroup(group);
+      return;
+    }
     case 'reset':
       void reloadAll();
       return;

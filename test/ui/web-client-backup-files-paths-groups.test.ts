@@ -3,7 +3,9 @@
  * friends and online): the identity backup downloaded from settings imports with `dhtchat import` into an empty
  * data dir; contacts and the network panel say how each friend is reached, and a pending request its state; a
  * file picked in Alice's tab is uploaded, offered, accepted in Bob's tab with progress, saved from his browser
- * byte for byte, and its staged copy deleted; a declined offer shows as declined. Each screen gets axe-core's
+ * byte for byte, and its staged copy deleted; a declined offer shows as declined; Alice makes a group, invites
+ * Bob, he joins from his tab, they write both ways with "delivered to N of M · read by R" and typing, he leaves, and
+ * she removes him. Each screen gets axe-core's
  * check and a screenshot (test-output/screenshots/).
  */
 import assert from 'node:assert/strict';
@@ -158,7 +160,7 @@ test('contacts and the network panel say how a friend is reached; a pending requ
   assert.deepEqual(alice.errors, []);
 });
 
-test('a file picked in the browser is offered, accepted with progress, saved byte for byte; an offer declined', {
+test('a file picked in the browser is offered, accepted, saved byte for byte; an offer declined', {
   skip: SKIP_REASON ?? false,
   timeout: 180_000,
 }, async () => {
@@ -216,5 +218,67 @@ test('a file picked in the browser is offered, accepted with progress, saved byt
   await review(alice.page, 'conversation-files');
   assert.deepEqual(alice.errors, []);
   assert.deepEqual(bob.errors, []);
+  assert.deepEqual([...alice.dialogs, ...bob.dialogs], []);
+});
+
+test('a group: made, a friend invited and joining, messages both ways with delivery and read counts, leave, remove', {
+  skip: SKIP_REASON ?? false,
+  timeout: 180_000,
+}, async () => {
+  const { alice, bob } = scene();
+  const name = 'Club <img src=x onerror=alert(1)>';
+  await menuButton(alice.page, 'Groups').click();
+  await alice.page.getByLabel('Name of the group (every member sees it)').fill(name);
+  await alice.page.getByRole('button', { name: 'Make group' }).click();
+  const title = alice.page.locator('#group-title');
+  await title.waitFor();
+  assert.equal(await title.textContent(), name);
+  await alice.page.getByRole('button', { name: 'Members', exact: true }).click();
+  await alice.page.getByLabel('Invite a friend').selectOption({ label: 'bob' });
+  await alice.page.getByRole('button', { name: 'Invite', exact: true }).click();
+  await review(alice.page, 'group-members');
+
+  // Bob: the invite, named as Alice named the group, from Alice; he joins.
+  await menuButton(bob.page, 'Groups')
+    .filter({ hasText: /invites/ })
+    .waitFor({ timeout: STEP_MS });
+  await menuButton(bob.page, 'Groups').click();
+  const invite = bob.page.locator('.invite-item');
+  await invite.waitFor();
+  assert.equal(await invite.locator('.request-name').textContent(), name);
+  await review(bob.page, 'groups-invite');
+  await invite.getByRole('button', { name: 'Join' }).click();
+  await bob.page.getByTestId('group-status').filter({ hasText: '2 members' }).waitFor({ timeout: STEP_MS });
+  await alice.page.getByTestId('group-status').filter({ hasText: '2 members' }).waitFor({ timeout: STEP_MS });
+
+  // Alice writes; Bob, who has it open, reads it: her mark goes to delivered to 1 of 1, read by 1.
+  const composer = alice.page.locator('#group-composer-text');
+  await composer.fill('hello club');
+  await composer.press('Enter');
+  await bob.page.locator('.bubble.theirs', { hasText: 'hello club' }).waitFor({ timeout: STEP_MS });
+  assert.equal(await bob.page.locator('.bubble.theirs .sender').first().textContent(), 'Alice');
+  await alice.page
+    .locator('.bubble.mine', { hasText: 'hello club' })
+    .locator('.group-mark', { hasText: 'delivered to 1 of 1 · read by 1' })
+    .waitFor({ timeout: STEP_MS });
+  await bob.page.locator('#group-composer-text').pressSequentially('hi');
+  await alice.page.locator('.typing-line', { hasText: 'is typing' }).waitFor({ timeout: STEP_MS });
+  await bob.page.locator('#group-composer-text').press('Enter');
+  await alice.page.locator('.bubble.theirs', { hasText: 'hi' }).waitFor({ timeout: STEP_MS });
+  await review(alice.page, 'group-conversation');
+
+  // Bob leaves: his composer gives way to a note. Alice, an admin, removes him from her list.
+  await bob.page.getByRole('button', { name: 'Members', exact: true }).click();
+  await bob.page.getByRole('button', { name: 'Leave group' }).click();
+  await bob.page.getByRole('button', { name: 'Leave for good' }).click();
+  await bob.page.locator('.group-ended').waitFor({ timeout: STEP_MS });
+  assert.equal(await bob.page.locator('#group-composer-text').count(), 0);
+  await alice.page.getByRole('button', { name: /^Remove bob/ }).click();
+  await alice.page
+    .getByTestId('group-status')
+    .filter({ hasText: /^1 member$/ })
+    .waitFor({ timeout: STEP_MS });
+  await review(bob.page, 'group-left');
+  assert.deepEqual([...alice.errors, ...bob.errors], []);
   assert.deepEqual([...alice.dialogs, ...bob.dialogs], []);
 });
