@@ -22,8 +22,8 @@ export function FilesView() {
       ) : (
         <>
           <p class="hint">
-            To send a file, open a conversation and press + beside the message box. Files you accept are saved in your
-            dhtchat downloads folder; Save hands a copy to this browser.
+            To send a file, open a conversation and press + beside the message box. Files you accept are saved
+            in your dhtchat downloads folder; Save hands a copy to this browser.
           </p>
           <TransferSection title="Offered to you" list={offers} empty="No file is waiting for you." />
           <h2>Moving now</h2>
