@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -144,6 +145,38 @@ test('a failed offer deletes the staged file; staging is bounded in bytes', asyn
     assert.equal(stagedDirs(scene.staging).length, 2);
   });
 });
+
+test('one upload at a time; one that breaks off leaves nothing staged', async () => {
+  await withFileServer(async (scene) => {
+    // An upload that declares 500 bytes and sends 10, then stalls: the next is refused while it runs.
+    const stalled = request({
+      host: '127.0.0.1',
+      port: scene.port,
+      method: 'POST',
+      path: `/v1/files/upload?to=${BOB}&name=stalled`,
+      headers: { cookie: scene.cookie, 'content-type': 'application/octet-stream', 'content-length': '500' },
+    });
+    stalled.on('error', () => {});
+    stalled.write(Buffer.alloc(10));
+    await until(() => stagedDirs(scene.staging).length === 1);
+    const second = await upload(scene, `to=${BOB}&name=b`, Buffer.alloc(1));
+    assert.equal(JSON.parse(second.text).error.code, 'APP_UPLOAD_BUSY');
+    // It breaks off: its partial file goes, and uploads are taken again.
+    stalled.destroy();
+    await until(() => stagedDirs(scene.staging).length === 0);
+    assert.equal((await upload(scene, `to=${BOB}&name=c`, Buffer.alloc(1))).status, 200);
+    assert.deepEqual(
+      scene.offered.map((o) => o.path.split('/').pop()),
+      ['c'],
+    );
+  });
+});
+
+/** Polls a condition every 10 ms, for at most 10 s (a stream's close is asynchronous). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'the condition never held');
+}
 
 test('sweep at start keeps only the uploads of live transfers', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'dhtchat-staging-sweep-'));
