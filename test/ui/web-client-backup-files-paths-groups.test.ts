@@ -216,6 +216,17 @@ test('a file picked in the browser is offered, accepted, saved byte for byte; an
     .locator('.transfer-item[data-state="declined"]', { hasText: 'unwanted.bin' })
     .waitFor({ timeout: STEP_MS });
   await review(alice.page, 'conversation-files');
+
+  // Phone-sized and dark: Bob's Files screen alone in the window, still passing axe (contrast included).
+  await bob.page.setViewportSize({ width: 360, height: 720 });
+  await bob.page.emulateMedia({ colorScheme: 'dark' });
+  await bob.page.locator('.transfer-item', { hasText: 'report' }).waitFor();
+  assert.equal(await bob.page.locator('.sidebar').isVisible(), false, 'one pane at a time at 360 px');
+  const overflow = await bob.page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+  assert.ok((overflow as number) <= 0, `no sideways scrolling (${overflow} px)`);
+  await review(bob.page, 'files-narrow-dark');
+  await bob.page.setViewportSize({ width: 1100, height: 760 });
+  await bob.page.emulateMedia({ colorScheme: 'light' });
   assert.deepEqual(alice.errors, []);
   assert.deepEqual(bob.errors, []);
   assert.deepEqual([...alice.dialogs, ...bob.dialogs], []);
