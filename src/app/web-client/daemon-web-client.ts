@@ -103,7 +103,14 @@ function webFiles(parts: DaemonParts): WebFiles {
   return {
     staging,
     list: () => chat.files(),
-    send: (to, path) => chat.sendFile(to, path),
+    send: async (to, path) => {
+      const before = new Map(chat.files().map((t) => [t.id, t.path]));
+      const view = await chat.sendFile(to, path);
+      // The same content offered again to the same friend goes on from the new copy: the older one goes.
+      const older = before.get(view.id) ?? null;
+      if (older !== view.path && staging.holds(older)) await staging.release(older);
+      return view;
+    },
     isFriend: (to) =>
       chat.contacts().some((c) => (c.code === to || c.name === to) && c.request === undefined),
   };

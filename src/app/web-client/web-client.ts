@@ -107,9 +107,17 @@ export class WebClient {
     ]);
     const { backup } = opts;
     if (backup !== undefined) {
+      // One at a time: each costs two scrypt runs (tens of MiB, a second of CPU).
+      let isExporting = false;
       this.#routes.set('POST /v1/backup/export', async ({ body, res }) => {
-        const file = await backup(requiredString(body, 'passphrase'), optionalString(body, 'current'));
-        sendDownload(res, file.fileName, file.bytes);
+        if (isExporting) throw new DhtchatError('APP_BACKUP_BUSY', 'a backup is being made: wait for it');
+        isExporting = true;
+        try {
+          const file = await backup(requiredString(body, 'passphrase'), optionalString(body, 'current'));
+          sendDownload(res, file.fileName, file.bytes);
+        } finally {
+          isExporting = false;
+        }
       });
     }
     if (opts.files !== undefined) {

@@ -109,6 +109,21 @@ test('a protected identity needs its current passphrase; a wrong one is refused'
   });
 });
 
+test('one backup at a time: a second asked while the first is sealed is refused', async () => {
+  await withExportServer(undefined, async (port, cookie) => {
+    // Both sent at once: the first holds the route through its scrypt run (hundreds of ms at least).
+    const answers = await Promise.all([
+      exportRequest(port, cookie, { passphrase: 'one' }),
+      exportRequest(port, cookie, { passphrase: 'two' }),
+    ]);
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [200, 400]);
+    const refused = answers.find((a) => a.status === 400);
+    assert.equal(JSON.parse(refused?.text ?? '{}').error.code, 'APP_BACKUP_BUSY');
+    assert.equal((await exportRequest(port, cookie, { passphrase: 'three' })).status, 200, 'free again');
+  });
+});
+
 test('a foreign Origin cannot ask for the backup, even with the session cookie', async () => {
   await withExportServer(undefined, async (port, cookie) => {
     const answer = await get(
