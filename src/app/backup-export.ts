@@ -48,7 +48,14 @@ export async function exportBackup(dataDir: string, file: string): Promise<Expor
   const { section, isFromDaemon } = await storeSection(dataDir, identity);
   const store = chat.decodeBackupStore(section);
   const { name } = await readProfile(dataDir);
-  const bytes = await sealBackupFile({ identity, wasProtected, name, section, passphrase, nowMs: Date.now() });
+  const bytes = await sealBackupFile({
+    identity,
+    wasProtected,
+    name,
+    section,
+    passphrase,
+    nowMs: Date.now(),
+  });
   await writeNewPrivateFile(file, bytes);
   return { file, bytes: bytes.length, rows: countRows(store), isFromDaemon };
 }
