@@ -5,6 +5,7 @@
 import { useSignalEffect } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { isContactsLoaded, totalUnread } from '../state/contacts.ts';
+import { totalGroupUnread } from '../state/groups.ts';
 import { openChatCode, screen } from '../state/navigation.ts';
 import { signIn } from '../state/session.ts';
 import { AddFriend } from './add-friend.tsx';
@@ -26,7 +27,7 @@ import { Welcome } from './welcome.tsx';
 
 export function App() {
   useSignalEffect(() => {
-    const unread = totalUnread.value;
+    const unread = totalUnread.value + totalGroupUnread.value;
     document.title = unread > 0 ? `(${unread}) dhtchat` : 'dhtchat';
   });
   const state = signIn.value;
