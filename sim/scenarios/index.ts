@@ -1,0 +1,5 @@
+/** Every scenario `npm run sim` knows, by name. */
+import type { Scenario } from '../scenario.ts';
+import { dhtLookups } from './dht-lookups.ts';
+
+export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([[dhtLookups.name, dhtLookups]]);
