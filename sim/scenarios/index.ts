@@ -1,5 +1,9 @@
 /** Every scenario `npm run sim` knows, by name. */
 import type { Scenario } from '../scenario.ts';
 import { dhtLookups } from './dht-lookups.ts';
+import { itemSurvival } from './item-survival.ts';
 
-export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([[dhtLookups.name, dhtLookups]]);
+export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([
+  [dhtLookups.name, dhtLookups],
+  [itemSurvival.name, itemSurvival],
+]);
