@@ -2,8 +2,10 @@
 import type { Scenario } from '../scenario.ts';
 import { dhtLookups } from './dht-lookups.ts';
 import { itemSurvival } from './item-survival.ts';
+import { sybil } from './sybil.ts';
 
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map([
   [dhtLookups.name, dhtLookups],
   [itemSurvival.name, itemSurvival],
+  [sybil.name, sybil],
 ]);
