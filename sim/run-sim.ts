@@ -76,7 +76,15 @@ async function main(): Promise<number> {
     );
     return 0;
   } catch (error) {
-    process.stderr.write(`sim: ${error instanceof Error ? error.message : String(error)}\n`);
+    const cpu = process.cpuUsage(cpuStart);
+    const cost = {
+      wallS: Number(((performance.now() - wallStart) / 1000).toFixed(1)),
+      cpuS: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),
+      peakRssMB: Math.round(Math.max(peakRssBytes, process.memoryUsage.rss()) / 1e6),
+    };
+    process.stderr.write(
+      `sim: ${error instanceof Error ? error.message : String(error)}; cost ${JSON.stringify(cost)}\n`,
+    );
     return 1;
   } finally {
     clearInterval(sampler);

@@ -73,8 +73,16 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
 
   for (let i = 0; i < ROUTERS; i++) population.spawn('router');
   const joinMs = (others * 1000) / joinRate;
-  for (let i = 0; i < others; i++)
-    scheduler.setTimer((i * 1000) / joinRate, () => population.spawn('churning'));
+  const startMs = scheduler.now();
+  const elapsedS = (): string => ((scheduler.now() - startMs) / 1000).toFixed(0);
+  for (let i = 0; i < others; i++) {
+    scheduler.setTimer((i * 1000) / joinRate, () => {
+      population.spawn('churning');
+      // Progress for long runs (stderr only), from an event that runs anyway: the report stays the same.
+      if ((i + 1) % 5000 === 0)
+        log(`${i + 1} nodes spawned at ${elapsedS()} s virtual; ${scheduler.eventsRun} events`);
+    });
+  }
   await runFor(joinMs + settleMs);
   log(`joined ${others} nodes in ${(joinMs / 1000).toFixed(0)} s virtual; ${scheduler.eventsRun} events`);
 
