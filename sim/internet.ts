@@ -1,12 +1,13 @@
 /**
  * The simulated Internet: hosts bound by address, datagrams delivered after the latency model's delay (or lost)
  * through the event scheduler. It implements the runtime's DatagramTransport seam, so DhtNodes, uTP endpoints and
- * ChatNodes run on it unmodified; and it is a PacketNetwork (createTransport), so NAT models can bind their
- * outside mappings on it.
+ * ChatNodes run on it unmodified; createTransport has MemoryNetwork's shape, so a NAT model written for that
+ * (the punch work's sim/nat.ts) can bind its outside mappings here too.
  *
  * Every host belongs to a site (one per public IP by default: a NAT's inside hosts share their router's site),
- * and the latency model gives each pair of sites its RTT. A datagram to an address nobody is bound to when it
- * arrives (a node that left) vanishes, as on the Internet: the sender only sees a timeout.
+ * and the latency model gives each pair of sites its RTT. A datagram to a host nobody has bound (a node that left:
+ * its site is forgotten) is dropped at once and counted; one to a bound host whose port closed before it arrived
+ * vanishes on arrival. Either way the sender only sees a timeout, as on the Internet.
  */
 import type { DatagramTransport, PacketHandler, UdpAddress } from '../src/runtime/index.ts';
 import type { LatencyModel } from './latency-model.ts';

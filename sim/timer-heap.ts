@@ -5,7 +5,7 @@
  *
  * Cancelling is lazy (the entry is marked and skipped when it surfaces) because a KRPC timeout is cancelled by
  * almost every answer; when cancelled entries outnumber live ones the heap is rebuilt without them, so memory
- * stays proportional to what is really pending. ManualClock (src/runtime/clock.ts) is its naive twin in tests.
+ * stays proportional to what is really pending. test/sim/timer-heap.test.ts checks it against a naive twin.
  */
 
 /** One pending callback; cancel() is idempotent. The heap hands these out as the Clock's Timer. */
