@@ -17,6 +17,7 @@ import {
   CHAT_DATABASE_FILE,
   ChatNode,
   ChatStore,
+  DEFAULT_MAX_FILE_BYTES,
   encodeBackupStore,
   encodeFriendCode,
   KvKey,
@@ -220,7 +221,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const token = randomBytes(32).toString('hex');
     // Web client hook: the API server also serves the browser client, on the API port used last time.
-    const web = daemonWebClient({ dataDir, identity, store, chat, dht, udpPort: port, random, logger });
+    const web = daemonWebClient({
+      dataDir,
+      identity,
+      store,
+      chat,
+      dht,
+      udpPort: port,
+      random,
+      clock,
+      logger,
+      maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    });
     const startApi = (apiPort: number): Promise<ChatApiServer> =>
       startChatApiServer({
         service: chat,

@@ -165,6 +165,8 @@ export {
   type TypingResult,
 } from './chat-node.ts';
 export { checkName, isValidName, MAX_NAME_CHARS, NameErrorCode, nameProblem } from './contact-name.ts';
+export { DEFAULT_MAX_FILE_BYTES } from './files/file-transfers.ts';
+export { safeFileName } from './files/safe-name.ts';
 export { NAME_KEY_VERSION, type NameKeys, nameKeys } from './name-key.ts';
 export { OFFLINE_AFTER_MS, OFFLINE_WHEN_AWAY_MS, OfflineScheduler } from './offline-scheduler.ts';
 export {
