@@ -10,7 +10,7 @@
  *
  * Nothing here is per-node timers but the nodes' own: a departure is one entry in the scheduler's heap.
  */
-import { DhtNode, type DhtNodeOptions, nodeIdForHost } from '../src/dht/index.ts';
+import { DhtNode, type DhtNodeOptions, type JoinEvent, nodeIdForHost } from '../src/dht/index.ts';
 import type { DatagramTransport, Timer, UdpAddress } from '../src/runtime/index.ts';
 import type { ChurnModel } from './churn-model.ts';
 import type { Internet } from './internet.ts';
@@ -43,6 +43,8 @@ export interface PopulationOptions {
   /** Options every DhtNode gets (parameters under test: alpha, timeouts, BEP 42 enforcement). */
   nodeOptions?: Partial<Omit<DhtNodeOptions, 'transport' | 'clock' | 'random' | 'id' | 'bootstrap'>>;
   port?: number;
+  /** Every node's join outcomes (joiner.ts), with the host they happened on. */
+  onJoinEvent?: (host: SimHost, event: JoinEvent) => void;
 }
 
 export interface PopulationCounters {
@@ -63,6 +65,11 @@ export class DhtPopulation {
 
   constructor(options: PopulationOptions) {
     this.#options = options;
+  }
+
+  /** A bootstrap contact that is not a DhtNode of this population (a bootstrap server): later joins use it. */
+  addRouterAddress(address: UdpAddress): void {
+    this.#routerAddresses.push(address);
   }
 
   /** Hosts online now (routers, stable and churning). */
@@ -94,6 +101,7 @@ export class DhtPopulation {
       random: nodeRandom,
       id: nodeIdForHost(host, nodeRandom),
       bootstrap: [...this.#routerAddresses],
+      onJoinEvent: (event) => this.#options.onJoinEvent?.(simHost, event),
     });
     const simHost: SimHost = {
       index,

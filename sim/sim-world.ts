@@ -16,24 +16,29 @@ export interface WorldOptions {
   latency?: LatencyModelOptions;
   libtorrentShare: number;
   nodeOptions?: PopulationOptions['nodeOptions'];
+  onJoinEvent?: PopulationOptions['onJoinEvent'];
 }
 
 export class SimWorld {
   readonly random: SimRandom;
   readonly scheduler = new EventScheduler();
   readonly internet: Internet;
+  /** The address pool the population draws from (other hosts of the scenario draw here too: never twice). */
+  readonly addresses: PublicAddresses;
   readonly population: DhtPopulation;
 
   constructor(options: WorldOptions) {
     this.random = new SimRandom(options.seed);
     const latency = new LatencyModel(options.latency ?? INTERNET_LATENCY, options.seed);
     this.internet = new Internet(this.scheduler, latency, this.random.fork('internet'));
+    this.addresses = new PublicAddresses(this.random.fork('addresses'));
     this.population = new DhtPopulation({
       internet: this.internet,
-      addresses: new PublicAddresses(this.random.fork('addresses')),
+      addresses: this.addresses,
       random: this.random.fork('population'),
       libtorrentShare: options.libtorrentShare,
       ...(options.nodeOptions === undefined ? {} : { nodeOptions: options.nodeOptions }),
+      ...(options.onJoinEvent === undefined ? {} : { onJoinEvent: options.onJoinEvent }),
     });
   }
 
