@@ -55,6 +55,8 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
   const levels = (options.params.churn ?? '0,10,20,40').split(',').map(Number);
   if (levels.some((l) => !(l >= 0 && l < 100))) throw new RangeError('--churn takes percentages in [0, 100)');
   const cycles = numberParam(options, 'samples', 100);
+  // --quick 1: every measured lookup presumes a node silent for 1 s gone once k answered (DhtNode's isQuick).
+  const isQuick = numberParam(options, 'quick', 0) === 1;
   const libtorrentShare = numberParam(options, 'libtorrent-share', 0.9);
   const joinRate = numberParam(options, 'join-rate', 200);
   const settleMs = numberParam(options, 'settle', 180) * 1000;
@@ -108,7 +110,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
     for (let p = 0; p < pairs; p++) {
       const random = world.random.fork(`cycles/${churnPercent}/${p}`);
       const share = Math.floor(cycles / pairs) + (p < cycles % pairs ? 1 : 0);
-      loops.push(pairLoop(probes[2 * p]!, probes[2 * p + 1]!, share, random, samples, world));
+      loops.push(pairLoop(probes[2 * p]!, probes[2 * p + 1]!, share, random, samples, world, isQuick));
     }
     await scheduler.settle(Promise.all(loops), limits());
     results.push({
@@ -132,6 +134,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
   }));
   const markdown = renderMarkdown({
     options,
+    isQuick,
     pairs,
     cycles,
     libtorrentShare,
@@ -169,13 +172,14 @@ async function pairLoop(
   random: SimRandom,
   samples: Record<Operation, Sample[]>,
   world: SimWorld,
+  isQuick: boolean,
 ): Promise<void> {
   const clock = world.scheduler;
   for (let i = 0; i < count; i++) {
     const value = random.bytes(32);
     writer.trace.begin(['get', 'put']);
     let startMs = clock.now();
-    const put = await writer.host.node.putImmutable(value).catch(() => undefined);
+    const put = await writer.host.node.putImmutable(value, { isQuick }).catch(() => undefined);
     let window = writer.trace.end();
     samples.put.push({
       ms: clock.now() - startMs,
@@ -187,7 +191,7 @@ async function pairLoop(
       writer.host.node.forgetItem(put.target);
       reader.trace.begin(['get']);
       startMs = clock.now();
-      const found = await reader.host.node.get(put.target).catch(() => undefined);
+      const found = await reader.host.node.get(put.target, { isQuick }).catch(() => undefined);
       window = reader.trace.end();
       samples.get.push({
         ms: clock.now() - startMs,
@@ -200,7 +204,7 @@ async function pairLoop(
     await writer.host.node.announcePeer(infoHash).catch(() => undefined);
     reader.trace.begin(['get_peers']);
     startMs = clock.now();
-    const peers = await reader.host.node.getPeers(infoHash).catch(() => undefined);
+    const peers = await reader.host.node.getPeers(infoHash, { isQuick }).catch(() => undefined);
     window = reader.trace.end();
     const writerAddress = writer.host.address;
     samples.get_peers.push({
@@ -263,6 +267,7 @@ function quantiles(sorted: readonly number[]): { p10?: number; p50?: number; p90
 
 interface MarkdownInput {
   options: ScenarioOptions;
+  isQuick: boolean;
   pairs: number;
   cycles: number;
   libtorrentShare: number;
@@ -282,7 +287,7 @@ interface MarkdownInput {
 }
 
 function renderMarkdown(input: MarkdownInput): string {
-  const { options, summary } = input;
+  const { options, summary, isQuick } = input;
   const lines: string[] = [];
   const nodes = options.nodes.toLocaleString('en-US');
   lines.push(
@@ -292,7 +297,8 @@ function renderMarkdown(input: MarkdownInput): string {
       `${paramText(options.params)}\` (sim/scenarios/dht-lookups.ts; models and sources: docs/sim/README.md).`,
     'The same command prints the same file, byte for byte.',
     '',
-    `- Real \`DhtNode\`s (src/dht, default parameters: k = 8, α = 4, query timeout 3 s, slow query 1 s), ` +
+    `- Real \`DhtNode\`s (src/dht, default parameters: k = 8, α = 4, query timeout 3 s, slow query 1 s` +
+      `${isQuick ? '; measured lookups with isQuick' : ''}), ` +
       `${Math.round(input.libtorrentShare * 100)} % of them refusing the dhtchat extension like libtorrent.`,
     `- Latency: log-normal RTT, median ${input.rttMedianMs} ms (WonderNetwork fit), ${input.lossPercent} % loss.`,
     `- Join: ${input.joinRate} nodes/s through ${ROUTERS} routers; ${input.pairs} writer/reader probe pairs; ` +
