@@ -178,6 +178,8 @@ export {
   MAX_CHAT_FRAME_BYTES,
 } from './session/frames.ts';
 export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';
+export { PunchTransport } from './punch-transport.ts';
+export type { BirthdaySeams } from './session/dht-services.ts';
 export { ContactPath, type SessionPath } from './session/path.ts';
 export type { RelayAnnouncement } from './relay/relay-announcer.ts';
 export { RelayHost, type RelayHostOptions } from './relay/relay-host.ts';

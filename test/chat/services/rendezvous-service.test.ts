@@ -8,6 +8,7 @@ import {
   recordKeyFor,
 } from '../../../src/chat/index.ts';
 import { RENDEZVOUS_TIMING } from '../../../src/chat/rendezvous-service.ts';
+import { POLL_SCHEDULE } from '../../../src/chat/rendezvous-schedule.ts';
 import { ServicesWorld, type User } from './services-harness.ts';
 
 describe('rendezvous service on a 10-node in-memory DHT', () => {
@@ -80,7 +81,9 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
     await net.run(bob.rendezvous.friendAccepted(carol.pk));
     assert.ok(fromCarol >= 1, 'Bob found Carol’s record at once');
     const afterAccept = fromCarol;
-    await net.settle(RENDEZVOUS_TIMING.pollFirstMs + 2_000, 20);
+    // Carol is alive (her record is new) and Bob has no session: he reads it on the fast schedule, and hands an
+    // unchanged record to the listeners again every unchangedEmitMs.
+    await net.settle(POLL_SCHEDULE.unchangedEmitMs + 2 * POLL_SCHEDULE.fastPollMs, 20);
     assert.ok(fromCarol > afterAccept, 'and polls it');
     bob.store.contacts.setState(carol.pk, 'blocked');
     await net.settle(2 * RENDEZVOUS_TIMING.pollFirstMs + 2_000, 50);
