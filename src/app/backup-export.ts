@@ -48,17 +48,45 @@ export async function exportBackup(dataDir: string, file: string): Promise<Expor
   const { section, isFromDaemon } = await storeSection(dataDir, identity);
   const store = chat.decodeBackupStore(section);
   const { name } = await readProfile(dataDir);
-  const payload = chat.encodeBackupPayload({
-    seed: identity.signing.seed,
+  const bytes = await sealBackupFile({
+    identity,
     wasProtected,
     name,
-    exportedMs: Date.now(),
-    store: section,
+    section,
+    passphrase,
+    nowMs: Date.now(),
   });
-  const bytes = await chat.sealBackup(payload, { passphrase, random: cryptoRandom });
-  payload.fill(0);
   await writeNewPrivateFile(file, bytes);
   return { file, bytes: bytes.length, rows: countRows(store), isFromDaemon };
+}
+
+/**
+ * A backup file's bytes: the identity's seed, its name and the store section, sealed under the passphrase (the
+ * one format, for `export` and for the web client's download, web-client/backup-download.ts). An empty
+ * passphrase is refused (CHAT_IDENTITY_EMPTY_PASSPHRASE); the plaintext is wiped once sealed.
+ */
+export async function sealBackupFile(opts: {
+  identity: Identity;
+  /** Whether identity.dat had a passphrase (an import then never leaves the key unprotected). */
+  wasProtected: boolean;
+  name: string | undefined;
+  section: Buffer;
+  passphrase: string;
+  nowMs: number;
+}): Promise<Buffer> {
+  const chat = await loadChat();
+  const payload = chat.encodeBackupPayload({
+    seed: opts.identity.signing.seed,
+    wasProtected: opts.wasProtected,
+    name: opts.name,
+    exportedMs: opts.nowMs,
+    store: opts.section,
+  });
+  try {
+    return await chat.sealBackup(payload, { passphrase: opts.passphrase, random: cryptoRandom });
+  } finally {
+    payload.fill(0);
+  }
 }
 
 /** The store section, from the running daemon or from the database file; empty when there is no database. */

@@ -306,18 +306,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandleCont
     await web.servePage(req, res, url);
     return;
   }
-  const auth = authOf(req, ctx);
+  const key = `${req.method ?? 'GET'} ${url.pathname}`;
+  // A route that reads the request's bytes itself (an upload) gets no JSON body read for it.
+  const isRawBody = web?.takesRawBody(key) === true;
+  const auth = authOf(req, ctx, isRawBody ? RAW_BODY_TYPE : JSON_BODY_TYPE);
   if (auth === undefined) {
     req.resume();
     reply(res, 401, errorBody(ApiErrorCode.unauthorized, 'missing or wrong API token'));
     return;
   }
-  const key = `${req.method ?? 'GET'} ${url.pathname}`;
   const webRoute = web?.apiRoute(key);
   const route: Route | undefined =
     webRoute === undefined
       ? routes.get(key)
-      : (body, query) => webRoute({ body, query, req, res, auth, port });
+      : (body, query) => webRoute({ body, query, pathname: url.pathname, req, res, auth, port });
   if (route === undefined) {
     req.resume();
     reply(res, 404, errorBody(ApiErrorCode.notFound, `no such API call: ${req.method} ${url.pathname}`));
@@ -325,7 +327,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandleCont
   }
   let body: Body;
   try {
-    body = req.method === 'POST' ? await readJsonBody(req) : {};
+    body = req.method === 'POST' && !isRawBody ? await readJsonBody(req) : {};
   } catch (error) {
     const isTooLarge = error instanceof DhtchatError && error.message.includes('larger');
     reply(res, isTooLarge ? 413 : 400, errorBody(ApiErrorCode.badRequest, messageOf(error)));
@@ -333,23 +335,31 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: HandleCont
   }
   try {
     const answer = await route(body, url.searchParams, res);
-    if (answer !== STREAMING) reply(res, 200, answer);
+    // A route that wrote its own answer (a file download) has sent its headers.
+    if (answer !== STREAMING && !res.headersSent) reply(res, 200, answer);
   } catch (error) {
-    if (error instanceof DhtchatError) reply(res, 400, errorBody(error.code, error.message));
+    if (res.headersSent) res.destroy();
+    else if (error instanceof DhtchatError) reply(res, 400, errorBody(error.code, error.message));
     else throw error;
   }
 }
 
+const JSON_BODY_TYPE = 'application/json';
+const RAW_BODY_TYPE = 'application/octet-stream';
+
 /**
  * The bearer token (CLI, bots), or the web client's session cookie. A cookie-borne POST must also say its body
- * is JSON: an HTML form cannot, so even a form that got past the Origin wall could not act with the cookie.
+ * is JSON (or, for an upload, raw bytes): an HTML form can send neither, and a page elsewhere could send them
+ * only after a CORS preflight, which is never answered; so even a form that got past the Origin wall could not
+ * act with the cookie.
  */
-function authOf(req: IncomingMessage, ctx: HandleContext): ApiAuth | undefined {
+function authOf(req: IncomingMessage, ctx: HandleContext, bodyType: string): ApiAuth | undefined {
   const given = Buffer.from(req.headers.authorization ?? '');
   if (given.length === ctx.expected.length && timingSafeEqual(given, ctx.expected)) return 'token';
   if (ctx.web === undefined || !ctx.web.isSignedIn(req)) return undefined;
-  const isJson = (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
-  return req.method === 'POST' && !isJson ? undefined : 'cookie';
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  const isRightType = type === bodyType || type.startsWith(`${bodyType};`);
+  return req.method === 'POST' && !isRightType ? undefined : 'cookie';
 }
 
 function readJsonBody(req: IncomingMessage): Promise<Body> {

@@ -1,7 +1,9 @@
 /**
  * The chat daemon's wiring, usable in-process (tests, bots) as well as by `dhtchat daemon`:
  *
- *   UDP socket (UdpTransport) -> DatagramDemux -> DhtNode (KRPC) + UtpEndpoint (uTP) -> ChatNode -> local HTTP API
+ *   UDP socket (UdpTransport) -> PunchTransport -> DatagramDemux -> DhtNode (KRPC) + UtpEndpoint (uTP) -> ChatNode
+ *                                                                                                   -> local HTTP API
+ * (PunchTransport: the birthday technique's packets and its extra sockets' routes, chat/punch-transport.ts.)
  *
  * One socket carries both protocols, so the address the DHT learns for us is the one friends reach over uTP.
  * The routing table and the last UDP port are kept in the chat store, so a restarted daemon rejoins without its
@@ -17,7 +19,9 @@ import {
   CHAT_DATABASE_FILE,
   ChatNode,
   ChatStore,
+  DEFAULT_MAX_FILE_BYTES,
   encodeBackupStore,
+  PunchTransport,
   encodeFriendCode,
   KvKey,
 } from '../chat/index.ts';
@@ -37,6 +41,7 @@ import { CHAT_EVENT_NAMES } from './chat-api-types.ts';
 import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } from './chat-data-dir.ts';
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
+import { watchInterfaces } from './interface-watch.ts';
 import { startPortMapping } from './port-mapping-wiring.ts';
 import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-client/daemon-web-client.ts';
 
@@ -147,7 +152,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const { DhtNode } = await import('../dht/index.ts');
     const { DatagramDemux, UtpEndpoint } = await import('../net/index.ts');
-    const demux = new DatagramDemux(transport);
+    const punchTransport = new PunchTransport(transport, clock);
+    const demux = new DatagramDemux(punchTransport);
     const savedState = store.kv.get(KvKey.routingTable);
     const dht = new DhtNode({
       transport: demux.krpc,
@@ -198,7 +204,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       logger: logger.child({ part: 'chat' }),
       ...(name === undefined ? {} : { name }),
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
-      localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, dht, options)],
+      localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, options)],
+      birthday: { transport: punchTransport, openSocket: () => openSideSocket(transport) },
       files: {
         downloadsDir: options.downloadsDir ?? join(dataDir, DOWNLOADS_DIR),
         ...(options.maxFileBytes === undefined ? {} : { maxBytes: options.maxFileBytes }),
@@ -208,6 +215,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.relays === undefined ? {} : { relays: options.relays }),
     });
     onMappingChanged = () => chat.endpointsChanged();
+    const stopWatch = watchInterfaces((before, after) => {
+      logger.info({ event: 'interfaces_changed', before, after });
+      chat.networkChanged();
+    });
+    undo.push(stopWatch);
     const fileStates = new Map<string, string>();
     for (const name of CHAT_EVENT_NAMES)
       chat.on(name, (...args: unknown[]) => {
@@ -220,7 +232,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const token = randomBytes(32).toString('hex');
     // Web client hook: the API server also serves the browser client, on the API port used last time.
-    const web = daemonWebClient({ dataDir, identity, store, chat, dht, udpPort: port, random, logger });
+    const web = daemonWebClient({
+      dataDir,
+      identity,
+      store,
+      chat,
+      dht,
+      udpPort: port,
+      random,
+      clock,
+      logger,
+      maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    });
     const startApi = (apiPort: number): Promise<ChatApiServer> =>
       startChatApiServer({
         service: chat,
@@ -295,19 +318,33 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
   return bind(0);
 }
 
+/** A birthday punch's extra socket (chat/punch-birthday.ts): our chat address, any port, small buffers. */
+async function openSideSocket(chatSocket: UdpTransport): Promise<UdpTransport | undefined> {
+  try {
+    // node:dgram, not the batched addon: its receive ring (64 slots of 64 KiB) would cost 4 MiB per socket.
+    return await UdpTransport.bind({
+      host: chatSocket.localAddress().host,
+      port: 0,
+      bufferBytes: 64 * 1024,
+      isBatchingAllowed: false,
+    });
+  } catch {
+    return undefined; // Out of ports or file descriptors: the technique tries with the sockets it got.
+  }
+}
+
 /**
- * Where friends may reach us: the DHT's voted public address, then this machine's interface addresses (LAN
- * friends), then loopback when private addresses are allowed (a local testnet). Link-local IPv6 needs a scope
- * id that a record cannot carry, so it is left out.
+ * Where our socket listens: this machine's interface addresses (LAN friends), then loopback when private
+ * addresses are allowed (a local testnet). Link-local IPv6 needs a scope id that a record cannot carry, so it is
+ * left out. Not the public address DHT nodes report: the chat layer adds that itself (with the port they see,
+ * which a NAT may change), and tells from this list whether that address is ours (no NAT) or a NAT's.
  */
-export function localEndpoints(transport: UdpTransport, dht: DhtNode, options: DaemonOptions): UdpAddress[] {
+export function localEndpoints(transport: UdpTransport, options: DaemonOptions): UdpAddress[] {
   const bound = transport.localAddress();
   const out: UdpAddress[] = [];
   const add = (host: string): void => {
     if (!out.some((a) => a.host === host)) out.push({ host, port: bound.port });
   };
-  const external = dht.externalAddress();
-  if (external !== undefined) add(external.host);
   if (bound.host !== '0.0.0.0' && bound.host !== '::') {
     add(bound.host);
     return out;

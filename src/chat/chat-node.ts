@@ -32,19 +32,21 @@ import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import { derivePairSecret } from './pair-secret.ts';
 import { RelayDirectory } from './relay/relay-directory.ts';
 import { RelayLinks } from './relay/relay-links.ts';
-import type { ContactPath } from './session/path.ts';
+import { type ContactPath, directSessionPath, type SessionPath } from './session/path.ts';
 import type { Identity } from './identity.ts';
 import { Delivery } from './session/delivery.ts';
 import { GroupMailbox } from './groups/group-mailbox.ts';
 import { GroupService, type MemberChange } from './groups/group-service.ts';
 import type { DeliveryCounts } from './groups/group-delivery.ts';
 import type { GroupInviteView, GroupMessageView, GroupView } from './groups/group-views.ts';
-import { createDhtServices, type DhtServices } from './session/dht-services.ts';
+import { type BirthdaySeams, createDhtServices, type DhtServices } from './session/dht-services.ts';
 import { OfflineScheduler } from './offline-scheduler.ts';
 import { RequestExchange } from './session/request-exchange.ts';
 import type { RequestBudgetLimits } from './session/request-budget.ts';
 import type { StrangerLimits } from './session/stranger-gate.ts';
 import { DEFAULT_SESSION_TIMING, type SessionTiming } from './session/session.ts';
+import { PunchForwarding } from './punch-forwarding.ts';
+import { SessionLiveness } from './session/session-liveness.ts';
 import { SessionManager } from './session/session-manager.ts';
 import type { ChatStore } from './store/chat-store.ts';
 import type { Contact, Presence } from './store/contacts.ts';
@@ -129,6 +131,8 @@ export interface ChatNodeOptions {
   isRelayEnabled?: boolean;
   /** Take relays at private addresses from the DHT (local test networks, `--allow-private`). */
   allowPrivateRelays?: boolean;
+  /** Seams for the birthday technique (the chat socket's PunchTransport, extra sockets); without: not tried. */
+  birthday?: BirthdaySeams;
 }
 
 export interface ChatNodeEvents {
@@ -170,6 +174,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #beacon: DhtServices['beacon'] | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
+  readonly #liveness: SessionLiveness;
+  readonly #forwarding: PunchForwarding;
   readonly #files: FileTransfers;
   readonly #relayDirectory: RelayDirectory;
   readonly #relays: RelayLinks;
@@ -233,7 +239,22 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onProfile: (peer, name) => this.#onProfile(peer, name),
         onHello: (peer, session, version) => this.#files.onHello(peer, session, version),
         onFileFrame: (peer, session, frame) => this.#files.onFrame(peer, session, frame),
+        onPunchForward: (peer, tag, note) => this.#forwarding.onForward(peer, tag, note),
+        onPunchRelayed: (peer, from, note) => this.#forwarding.onRelayed(peer, from, note),
       },
+    });
+    this.#forwarding = new PunchForwarding({
+      ownPk: opts.identity.publicKey,
+      store: opts.store,
+      clock: opts.clock,
+      // Friends only (a group member's session is no friend's), on a path no probe doubts.
+      friendsOnline: () =>
+        [...this.#sessions.activeSessions()]
+          .map((s) => s.peer)
+          .filter((peer) => this.#isFriend(peer) && !this.#liveness.isSuspect(peer)),
+      send: (peer, frame) => this.#delivery.sendPunchFrame(peer, frame),
+      seal: (target) => this.#nat?.punch.sealFor(target),
+      accept: (from, note) => this.#nat?.punch.acceptFrom(from, note) ?? false,
     });
     this.#sessions = new SessionManager(
       ctx,
@@ -254,12 +275,17 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         },
         dialMode: (peer) => this.#requests.dialMode(peer) ?? (this.groups.admits(peer) ? 'IK' : undefined),
         onFriendSession: (peer, session) => {
-          const isFriend = this.#store.contacts.get(peer)?.state === 'accepted';
+          const isFriend = this.#isFriend(peer);
           if (isFriend) {
             this.#relays.sessionUp(peer);
             this.#notePath(peer);
             this.#offline?.cancel(peer);
             this.#rendezvous?.resetBackoff(peer);
+            // Punching goes on under a relayed session: a punched one replaces it (session-manager.ts).
+            if (session.path !== 'relayed') {
+              this.#nat?.sessionUp(peer);
+              this.#liveness.start();
+            }
           }
           const direct = isFriend ? this.#delivery.attach(peer, session) : undefined;
           const group = this.groups.attach(peer, session, { isFriend });
@@ -275,10 +301,31 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
         onPresence: (peer, presence) => this.#onPresence(peer, presence),
         onChannelStream: (peer, session) => this.#files.acceptStream(peer, session),
-        onFriendSessionEnd: (peer, session) => this.#relays.sessionLost(peer, session),
+        onFriendSessionEnd: (peer, session) => {
+          this.#relays.sessionLost(peer, session);
+          // The friend was alive until now: its record is read on the fast schedule (a move, a NAT that lost us).
+          if (this.#isFriend(peer)) this.#rendezvous?.noteAlive(peer);
+        },
+        isSuspect: (peer) => this.#liveness.isSuspect(peer),
       },
       opts.strangerLimits === undefined ? {} : { strangerLimits: opts.strangerLimits },
     );
+    this.#liveness = new SessionLiveness({
+      clock: opts.clock,
+      // Friends' direct sessions: a relayed one is the relay links' to watch (its round trips are longer).
+      sessions: () =>
+        [...this.#sessions.activeSessions()].filter(
+          (s) => s.session.path !== 'relayed' && this.#isFriend(s.peer),
+        ),
+      onSuspect: (peer) => {
+        this.#logger.debug(
+          { code: codeOf(peer) },
+          'chat: session quiet and unanswered: reaching the friend anew',
+        );
+        this.#rendezvous?.noteAlive(peer);
+        this.#nat?.punchTowards(peer, 'alive');
+      },
+    });
     this.#files = new FileTransfers({
       store: opts.store,
       fs: opts.files?.fileSystem ?? nodeFileSystem,
@@ -301,7 +348,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       logger: this.#logger,
       allowPrivate: opts.allowPrivateRelays ?? false,
       ...(opts.relays === undefined ? {} : { configured: opts.relays }),
-      ownAddresses: () => opts.localEndpoints(),
+      // Our public address too (the daemon's local endpoints leave it to the DHT): never our own relay.
+      ownAddresses: () => {
+        const external = opts.dht?.externalAddress();
+        return external === undefined ? opts.localEndpoints() : [...opts.localEndpoints(), external];
+      },
     });
     this.#relays = new RelayLinks({
       isEnabled: opts.isRelayEnabled ?? true,
@@ -344,6 +395,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
             for (const id of ids) this.#emitState(peer, id, state);
           },
           sessions: this.#sessions,
+          isSuspect: (peer) => this.#liveness.isSuspect(peer),
+          onMoved: () => this.networkChanged(),
+          friendForward: (peer) => this.#forwarding.ask(peer),
           needsAnnouncing: (peer) => this.#requests.outgoingStatus(peer) !== 'received',
         },
       );
@@ -356,6 +410,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         ...(opts.offlineAfterMs === undefined ? {} : { afterMs: opts.offlineAfterMs }),
         isOnline: (peer) => this.#store.contacts.get(peer)?.presence === 'online',
         hasSession: (peer) => this.#sessions.sessionOf(peer) !== undefined,
+        isPathless: (peer) => this.#nat?.isPathless(peer) === true,
         store: (peer) => mailbox.storeFor(peer),
       });
       this.#beacon = services.beacon;
@@ -382,6 +437,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#isStarted) return;
     this.#isStarted = true;
     this.#sessions.start();
+    this.#liveness.start();
     this.#requests.start();
     this.groups.start();
     for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing'])) {
@@ -415,6 +471,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    this.#liveness.close();
     this.#offline?.close();
     this.#beacon?.close();
     this.#nat?.close();
@@ -460,6 +517,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // Dialled once the request's stamp is solved (RequestExchange's dial event).
     this.#requests.noteOutgoing(peer);
     this.#beacon?.announceNow().catch(() => {});
+    this.#nat?.answers.added(peer);
     return this.#view(contact, 'sent');
   }
 
@@ -657,19 +715,46 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   }
 
   /**
+   * Our network changed (the daemon saw its interfaces change, or DHT nodes see us at a new public address):
+   * every session is probed (a dead one closes within seconds), our records are republished with our new
+   * endpoints, every friend is read on the fast schedule, and a punch is wished for with every friend alive
+   * (issue 11 §9). Messages queued meanwhile go out once a session is back (the receiver dedupes by id).
+   */
+  networkChanged(): void {
+    if (!this.#areServicesStarted || this.#isClosed) return;
+    const peers = [...this.#sessions.activeSessions()].map((s) => s.peer);
+    this.#logger.info(
+      { event: 'network_changed', sessions: peers.length },
+      'network changed: reaching friends anew',
+    );
+    this.#liveness.probeAll();
+    this.#nat
+      ?.moved(peers)
+      .catch((error) => this.#logger.warn({ error: String(error) }, 'move handling failed'));
+  }
+
+  /**
    * The friend's current session: who dialled (the tie-break's outcome), where (the relay, when relayed), and
-   * its path.
+   * its path (session/path.ts).
    */
   sessionInfo(
     codeOrName: string,
-  ): { isInitiator: boolean; remote: UdpAddress; path: ContactPath } | undefined {
-    const session = this.#sessions.sessionOf(this.#resolve(codeOrName, false));
+  ): { isInitiator: boolean; remote: UdpAddress; path: SessionPath } | undefined {
+    const peer = this.#resolve(codeOrName, false);
+    const session = this.#sessions.sessionOf(peer);
     return session === undefined
       ? undefined
-      : { isInitiator: session.isInitiator, remote: session.remoteAddress, path: session.path };
+      : {
+          isInitiator: session.isInitiator,
+          remote: session.remoteAddress,
+          path: this.#sessionPath(peer, session),
+        };
   }
 
-  /** How we reach a friend now (session/path.ts): the session's path; `dht` while they are around without one. */
+  /**
+   * How we reach a friend now (session/path.ts): the session's path; `dht` while they are around without one
+   * (presence, or a fresh record); null when offline.
+   */
   pathOf(codeOrName: string): ContactPath | null {
     const peer = this.#resolve(codeOrName, false);
     return this.#pathOf(peer, this.#store.contacts.get(peer)?.presence);
@@ -698,8 +783,24 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #pathOf(peer: Buffer, presence: Presence | undefined): ContactPath | null {
     const session = this.#sessions.sessionOf(peer);
-    if (session !== undefined) return session.path;
-    return presence === 'online' || presence === 'away' ? 'dht' : null;
+    if (session !== undefined) return this.#sessionPath(peer, session);
+    const isAround = presence === 'online' || presence === 'away' || this.#rendezvous?.isAlive(peer) === true;
+    return isAround ? 'dht' : null;
+  }
+
+  /** A relayed session is `relayed`; a direct one is refined from the friend's record and both NATs (path.ts). */
+  #sessionPath(peer: Buffer, session: { path: SessionPath; remoteAddress: UdpAddress }): SessionPath {
+    if (session.path === 'relayed') return session.path;
+    return directSessionPath(
+      session.remoteAddress,
+      this.#rendezvous?.latestRecord(peer),
+      this.#nat?.natMapping() ?? 'unknown',
+      this.#opts.localEndpoints(),
+    );
+  }
+
+  #isFriend(peer: Buffer): boolean {
+    return this.#store.contacts.get(peer)?.state === 'accepted';
   }
 
   /** Emits `path` when the friend's path differs from the one last announced. */

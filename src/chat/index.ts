@@ -165,6 +165,8 @@ export {
   type TypingResult,
 } from './chat-node.ts';
 export { checkName, isValidName, MAX_NAME_CHARS, NameErrorCode, nameProblem } from './contact-name.ts';
+export { DEFAULT_MAX_FILE_BYTES } from './files/file-transfers.ts';
+export { safeFileName } from './files/safe-name.ts';
 export { NAME_KEY_VERSION, type NameKeys, nameKeys } from './name-key.ts';
 export { OFFLINE_AFTER_MS, OFFLINE_WHEN_AWAY_MS, OfflineScheduler } from './offline-scheduler.ts';
 export {
@@ -176,6 +178,8 @@ export {
   MAX_CHAT_FRAME_BYTES,
 } from './session/frames.ts';
 export { DEFAULT_SESSION_TIMING, SessionCloseCode, type SessionTiming } from './session/session.ts';
+export { PunchTransport } from './punch-transport.ts';
+export type { BirthdaySeams } from './session/dht-services.ts';
 export { ContactPath, type SessionPath } from './session/path.ts';
 export type { RelayAnnouncement } from './relay/relay-announcer.ts';
 export { RelayHost, type RelayHostOptions } from './relay/relay-host.ts';

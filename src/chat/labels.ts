@@ -21,6 +21,8 @@ export const LABELS = {
   offlineAad: 'dhtchat/offline/aad/v1',
   /** Key that seals a "punch to me" note forwarded by an introducer (per sender direction). */
   punchNote: 'dhtchat/punch/v1',
+  /** SHA-256 prefix of the tag naming the target of a note a mutual friend forwards (punch-forwarding.ts). */
+  punchForwardTag: 'dhtchat/punch-forward-tag/v1',
   /** A pair's relay token of an hour: what both friends present to a relay (docs/PROTOCOL.md "Relays"). */
   relayToken: 'dhtchat/relay-token/v1',
   /** Key that ranks relays for a pair (rendezvous hashing): both friends pick the same relay first. */
@@ -29,6 +31,8 @@ export const LABELS = {
   relayTopic: 'dhtchat/relay/v1',
   /** Info-hash where a friend request for a recipient is announced in a given hour. */
   requestTopic: 'dhtchat/request/v1',
+  /** Info-hash where a recipient that dials a requester back says where it is (request-answer.ts). */
+  requestAnswerTopic: 'dhtchat/request-answer/v1',
   /** Proof of work a friend request carries: bound to recipient, requester and hour (request-stamp.ts). */
   requestStamp: 'dhtchat/request-stamp/v1',
   /** Checksum domain of a friend code (the BCH checksum starts from this label). */

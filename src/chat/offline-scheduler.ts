@@ -2,8 +2,9 @@
  * When a friend's messages leave the outbox for the DHT. A message that finds no session waits for one; if
  * none is up after the wait, the mailbox seals and puts the outbox (state `stored`). The wait is OFFLINE_AFTER_MS
  * when the friend may still answer a dial (just seen online, or we just started), OFFLINE_WHEN_AWAY_MS when they
- * are away or offline (a dial to their last endpoints has had its chance). Whichever path delivers first wins:
- * the receiver dedupes by id.
+ * are away or offline (a dial to their last endpoints has had its chance), none when no direct path can form
+ * (both NATs randomise: the DHT is the path, issue 11 §7). Whichever path delivers first wins: the receiver
+ * dedupes by id.
  */
 import type { Clock, Logger, Timer } from '../runtime/index.ts';
 
@@ -17,6 +18,8 @@ export interface OfflineSchedulerOptions {
   afterMs?: number;
   isOnline(peer: Buffer): boolean;
   hasSession(peer: Buffer): boolean;
+  /** No direct path can form (both NATs randomise, punch-plan.ts): the DHT at once, no wait. */
+  isPathless?(peer: Buffer): boolean;
   /** Seals and puts the friend's outbox (OfflineMailbox.storeFor). */
   store(peer: Buffer): Promise<unknown>;
 }
@@ -36,7 +39,11 @@ export class OfflineScheduler {
     if (this.#isClosed || this.#timers.has(hex)) return;
     const afterMs = this.#opts.afterMs ?? OFFLINE_AFTER_MS;
     const delayMs =
-      isPatient || this.#opts.isOnline(peer) ? afterMs : Math.min(afterMs, OFFLINE_WHEN_AWAY_MS);
+      this.#opts.isPathless?.(peer) === true
+        ? 0
+        : isPatient || this.#opts.isOnline(peer)
+          ? afterMs
+          : Math.min(afterMs, OFFLINE_WHEN_AWAY_MS);
     const timer = this.#opts.clock.setTimer(delayMs, () => {
       this.#timers.delete(hex);
       if (this.#isClosed || this.#opts.hasSession(peer)) return;

@@ -57,6 +57,8 @@ export interface PunchServiceOptions {
   isConnected(peer: Buffer): boolean;
   /** Dial the friend at these endpoints now (SessionManager.addCandidates). */
   dial(peer: Buffer, endpoints: UdpAddress[]): void;
+  /** A fresh note of this friend was accepted (it is alive and punching: punch-coordinator.ts answers). */
+  onNoteAccepted?(peer: Buffer): void;
 }
 
 export interface PunchCounters {
@@ -162,8 +164,7 @@ export class PunchService {
   #onNote(incoming: IncomingNote): void {
     // An empty note is our introducer keeper's own probe coming back.
     if (incoming.note.length === 0) return;
-    const nowMs = this.#opts.clock.now();
-    if (!this.#takeNoteBudget(nowMs)) {
+    if (!this.#takeNoteBudget(this.#opts.clock.now())) {
       this.counters.notesThrottled++;
       return;
     }
@@ -172,24 +173,63 @@ export class PunchService {
       this.counters.notesUnopened++;
       return;
     }
-    const { peer, note } = opened;
+    this.#accept(opened.peer, opened.note, incoming.from);
+  }
+
+  /** A note sealed to us, for a friend we can reach (punch-forwarding.ts carries it over a mutual friend). */
+  sealFor(peer: Buffer): Buffer | undefined {
+    const keys = this.#keysFor(peer);
+    if (keys === undefined) return undefined;
+    const observed = this.#opts.observedEndpoint();
+    const note = {
+      timestampMs: this.#opts.clock.now(),
+      ...(observed === undefined ? {} : { endpoint: observed }),
+    };
+    return sealPunchNote(keys.ours, note, this.#opts.random);
+  }
+
+  /**
+   * A note that a mutual friend says comes from `peer` (a friend of ours): opened with that friend's key only,
+   * then the same checks and answer as a note from an introducer. True when accepted.
+   */
+  acceptFrom(peer: Buffer, bytes: Buffer): boolean {
+    if (!this.#takeNoteBudget(this.#opts.clock.now())) {
+      this.counters.notesThrottled++;
+      return false;
+    }
+    const keys = this.#opts.store.contacts.get(peer)?.state === 'accepted' ? this.#keysFor(peer) : undefined;
+    const note = keys === undefined ? undefined : openPunchNote(keys.theirs, bytes);
+    if (note === undefined) {
+      this.counters.notesUnopened++;
+      return false;
+    }
+    return this.#accept(peer, note, undefined);
+  }
+
+  /** Freshness, replay and rate checks; then pings and a dial towards the friend. True when answered. */
+  #accept(
+    peer: Buffer,
+    note: NonNullable<ReturnType<typeof openPunchNote>>,
+    from: UdpAddress | undefined,
+  ): boolean {
+    const nowMs = this.#opts.clock.now();
     if (Math.abs(nowMs - note.timestampMs) > PUNCH_LIMITS.noteFreshMs) {
       this.counters.notesStale++;
-      return;
+      return false;
     }
     const nonceHex = note.nonce.toString('hex');
     if (this.#seen.has(nonceHex)) {
       this.counters.notesReplayed++;
-      return;
+      return false;
     }
     this.#remember(nonceHex, nowMs);
     const hex = peer.toString('hex');
-    if (this.#opts.isConnected(peer)) return;
-    if (nowMs - (this.#lastAnsweredMs.get(hex) ?? -Infinity) < PUNCH_LIMITS.minIntervalMs) return;
+    if (this.#opts.isConnected(peer)) return false;
+    if (nowMs - (this.#lastAnsweredMs.get(hex) ?? -Infinity) < PUNCH_LIMITS.minIntervalMs) return false;
     this.#lastAnsweredMs.set(hex, nowMs);
     this.counters.notesAccepted++;
     const endpoints: UdpAddress[] = [];
-    for (const e of [note.endpoint, incoming.from]) {
+    for (const e of [note.endpoint, from]) {
       if (e !== undefined && !endpoints.some((x) => addressKey(x) === addressKey(e))) endpoints.push(e);
     }
     this.#log.info(
@@ -201,7 +241,9 @@ export class PunchService {
         for (const e of endpoints) this.#opts.dht.ping(e).catch(() => {});
       });
     }
-    this.#opts.dial(peer, endpoints);
+    if (endpoints.length > 0) this.#opts.dial(peer, endpoints);
+    this.#opts.onNoteAccepted?.(peer);
+    return true;
   }
 
   #open(bytes: Buffer): { peer: Buffer; note: NonNullable<ReturnType<typeof openPunchNote>> } | undefined {

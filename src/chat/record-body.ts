@@ -4,7 +4,9 @@
  * learn nothing from a record's length (how many endpoints, how many pending messages).
  *
  *   { t: timestamp ms, e: [kind(1) ‖ compact address], i: [compact address], p: [20-byte target],
- *     a: [20-byte target], k: 32-byte X25519 prekey (optional) }
+ *     a: [20-byte target], k: 32-byte X25519 prekey (optional),
+ *     n: the author's NAT mapping (0 unknown, 1 none, 2 keeps one port, 3 randomises; optional, nat-mapping.ts),
+ *     w: the author wants a session and has been punching since t − w ms (optional; 0..WANT_MAX_AGE_MS) }
  *
  * Padded plaintext = u16 big-endian length of the dict ‖ dict ‖ zero bytes. Unknown dict keys are ignored, so a
  * later minor version can add a field; anything malformed or over a limit is rejected as a value (remote input).
@@ -19,6 +21,7 @@ import {
   encodeCompactAddress,
 } from '../wire/index.ts';
 import { TARGET_BYTES } from './labels.ts';
+import { NatMapping } from './nat-mapping.ts';
 
 export const EndpointKind = { public: 'public', lan: 'lan', mapped: 'mapped' } as const;
 export type EndpointKind = (typeof EndpointKind)[keyof typeof EndpointKind];
@@ -42,18 +45,31 @@ export interface RendezvousRecord {
   readonly ackedOffline: readonly Buffer[];
   /** The author's current one-time X25519 prekey, for the reader's next offline message. */
   readonly prekey?: Buffer | undefined;
+  /** How the author's NAT maps its socket, as DHT nodes report it (absent from older versions: unknown). */
+  readonly natMapping?: NatMapping | undefined;
+  /**
+   * The author wants a session with the reader and is sending to the reader's endpoints since this time
+   * (record-coordinated punching, punch-coordinator.ts): the reader punches back at once.
+   */
+  readonly wantSinceMs?: number | undefined;
 }
+
+/** A wish older than this (relative to the record's t) is not written: the punching it announced is over. */
+export const WANT_MAX_AGE_MS = 60_000;
+const NAT_MAPPING_CODES: readonly NatMapping[] = ['unknown', 'none', 'keeps', 'randomises'];
 
 /** Limits that keep the worst case within RECORD_BODY_MAX_BYTES (test/chat/rendezvous-record.test.ts checks). */
 export const RECORD_LIMITS = {
   maxEndpoints: 6,
-  maxIntroducers: 4,
+  /** We keep 3 (introducer-keeper.ts); records of versions that wrote 4 are still read (READ_MAX_INTRODUCERS). */
+  maxIntroducers: 3,
   maxPendingOffline: 10,
   maxAckedOffline: 8,
 } as const;
 
 /** Bytes of padded plaintext: the fixed v size (760) minus its 4-byte length prefix, 12-byte nonce, 16-byte tag. */
 export const RECORD_PLAINTEXT_BYTES = 728;
+const READ_MAX_INTRODUCERS = 4;
 const LENGTH_PREFIX_BYTES = 2;
 export const RECORD_BODY_MAX_BYTES = RECORD_PLAINTEXT_BYTES - LENGTH_PREFIX_BYTES;
 
@@ -70,6 +86,10 @@ export function encodeRecordBody(record: RendezvousRecord): Buffer | string {
   dict['p'] = [...record.pendingOffline];
   dict['a'] = [...record.ackedOffline];
   if (record.prekey !== undefined) dict['k'] = record.prekey;
+  if (record.natMapping !== undefined && record.natMapping !== 'unknown')
+    dict['n'] = NAT_MAPPING_CODES.indexOf(record.natMapping);
+  const wantAgeMs = record.wantSinceMs === undefined ? undefined : record.timestampMs - record.wantSinceMs;
+  if (wantAgeMs !== undefined && wantAgeMs >= 0 && wantAgeMs <= WANT_MAX_AGE_MS) dict['w'] = wantAgeMs;
   const body = encodeBencode(dict);
   if (body.length > RECORD_BODY_MAX_BYTES) return `record body is ${body.length} bytes`;
   const out = Buffer.alloc(RECORD_PLAINTEXT_BYTES);
@@ -87,6 +107,8 @@ function brokenLimit(r: RendezvousRecord): string | undefined {
   if (![...r.pendingOffline, ...r.ackedOffline].every((t) => t.length === TARGET_BYTES)) return 'bad target';
   if (r.prekey !== undefined && r.prekey.length !== 32) return 'prekey is not 32 bytes';
   if (!r.endpoints.every((e) => KIND_BYTES.includes(e.kind))) return 'unknown endpoint kind';
+  if (r.natMapping !== undefined && !NAT_MAPPING_CODES.includes(r.natMapping)) return 'unknown NAT mapping';
+  if (r.wantSinceMs !== undefined && !Number.isSafeInteger(r.wantSinceMs)) return 'wish is not a time';
   return undefined;
 }
 
@@ -104,13 +126,27 @@ export function decodeRecordBody(plaintext: Buffer): RendezvousRecord | undefine
   const t = d['t'];
   if (typeof t !== 'number' || t < 0) return undefined;
   const endpoints = listOf(d['e'], RECORD_LIMITS.maxEndpoints, decodeEndpoint);
-  const introducers = listOf(d['i'], RECORD_LIMITS.maxIntroducers, decodeAddress);
+  const introducers = listOf(d['i'], READ_MAX_INTRODUCERS, decodeAddress);
   const pendingOffline = listOf(d['p'], RECORD_LIMITS.maxPendingOffline, decodeTarget);
   const ackedOffline = listOf(d['a'], RECORD_LIMITS.maxAckedOffline, decodeTarget);
   if (!endpoints || !introducers || !pendingOffline || !ackedOffline) return undefined;
   const prekey = d['k'];
   if (prekey !== undefined && !(Buffer.isBuffer(prekey) && prekey.length === 32)) return undefined;
-  return { timestampMs: t, endpoints, introducers, pendingOffline, ackedOffline, prekey };
+  const n = d['n'];
+  if (n !== undefined && (typeof n !== 'number' || n < 0)) return undefined;
+  const w = d['w'];
+  if (w !== undefined && (typeof w !== 'number' || w < 0 || w > WANT_MAX_AGE_MS || w > t)) return undefined;
+  return {
+    timestampMs: t,
+    endpoints,
+    introducers,
+    pendingOffline,
+    ackedOffline,
+    prekey,
+    // A code from a later version is a behaviour we do not know: unknown.
+    ...(n === undefined ? {} : { natMapping: NAT_MAPPING_CODES[n] ?? NatMapping.unknown }),
+    ...(w === undefined ? {} : { wantSinceMs: t - w }),
+  };
 }
 
 function listOf<T>(

@@ -11,7 +11,8 @@
  * Requester side: for every pending outgoing request (store.requests), announce_peer on
  * requestTopic(recipientPk, hour) with our UDP port, every 10 minutes and again as soon as the hour changes.
  * Recipient side: while online, get_peers on requestTopic(ourPk, hour) for the current and the previous hour
- * (a requester's clock or last announce may lag) every minute. Each endpoint found goes to onRequester, which
+ * (a requester's clock or last announce may lag) every minute, and in between asks the 4 closest nodes of this
+ * hour's topic again every 5 s (no search: 48 queries a minute). Each endpoint found goes to onRequester, which
  * connects back with Noise XX and learns who it is. We only know addresses here, so declined or blocked keys are
  * filtered by the session layer after the handshake; our own addresses are never reported.
  *
@@ -24,7 +25,7 @@
  * competes at random with the real requesters instead of ahead of them (who also announce again every 10
  * minutes). A requester whose request was already acknowledged (needsAnnouncing) is no longer announced.
  */
-import type { DhtNode } from '../dht/index.ts';
+import type { DhtNode, NodeInfo } from '../dht/index.ts';
 import {
   addressKey,
   type Clock,
@@ -50,6 +51,13 @@ export const REQUEST_BEACON_TIMING = {
   maxPerPoll: 8,
   maxPerHour: 60,
   maxPerPrefixPerHour: 4,
+  /**
+   * Between polls, the closest nodes of the last poll's current-hour topic are asked again (get_peers, no
+   * search) this often: a request announced there reaches us within seconds, not a minute (issue 11 §5).
+   * Cost: quickNodes queries every quickPollMs (48 a minute) while online.
+   */
+  quickPollMs: 5000,
+  quickNodes: 4,
 } as const;
 
 const RATE_BUCKET = 'request-beacon/requesters';
@@ -83,6 +91,10 @@ export class RequestBeacon {
   });
   #announceTimer?: Timer;
   #pollTimer?: Timer;
+  #quickTimer?: Timer;
+  /** The last poll's closest nodes for this hour's topic (the quick re-reads ask them). */
+  #quick: { hour: number; nodes: NodeInfo[] } | undefined;
+  #isQuickPolling = false;
   #isOnline = true;
   #isStarted = false;
   #isClosed = false;
@@ -104,12 +116,14 @@ export class RequestBeacon {
     this.#isClosed = true;
     this.#announceTimer?.cancel();
     this.#pollTimer?.cancel();
+    this.#quickTimer?.cancel();
   }
 
   setOnline(isOnline: boolean): void {
     if (this.#isClosed || isOnline === this.#isOnline) return;
     this.#isOnline = isOnline;
     this.#pollTimer?.cancel();
+    this.#quickTimer?.cancel();
     if (isOnline && this.#isStarted) this.#pollTick();
   }
 
@@ -147,17 +161,41 @@ export class RequestBeacon {
       [hour, hour - 1].map((h) =>
         dht
           .getPeers(requestTopic(identity.publicKey, h))
-          .then((r) => r.peers)
+          .then((r) => {
+            if (h === hour)
+              this.#quick = { hour, nodes: r.closest.slice(0, REQUEST_BEACON_TIMING.quickNodes) };
+            return r.peers;
+          })
           .catch(() => [] as UdpAddress[]),
       ),
     );
+    return this.#report(found.flat());
+  }
+
+  /** Asks the last poll's closest nodes again (no search); reports and returns the new endpoints. */
+  async quickPollNow(): Promise<UdpAddress[]> {
+    this.#assertOpen();
+    const quick = this.#quick;
+    const hour = hourEpoch(this.#opts.clock.now());
+    if (quick === undefined || quick.hour !== hour || quick.nodes.length === 0) return [];
+    const found = await this.#opts.dht.getPeersFrom(
+      quick.nodes,
+      requestTopic(this.#opts.identity.publicKey, hour),
+    );
+    // Gone offline while it ran: a quick poll reports nothing then (setOnline(false) stops polling).
+    if (!this.#isOnline) return [];
+    return this.#report(found);
+  }
+
+  #report(found: UdpAddress[]): UdpAddress[] {
     // Closed while the lookups ran (the daemon stopping): the store may be closed too; nothing to report.
     if (this.#isClosed) return [];
+    const { clock } = this.#opts;
     const now = clock.now();
     for (const [key, ms] of this.#reportedMs) {
       if (now - ms >= HOUR_EPOCH_MS) this.#reportedMs.delete(key);
     }
-    const fresh = this.#choose(found.flat(), now);
+    const fresh = this.#choose(found, now);
     for (const peer of fresh) {
       try {
         this.#opts.onRequester(peer);
@@ -234,6 +272,24 @@ export class RequestBeacon {
     if (this.#isClosed || !this.#isOnline) return;
     void this.pollNow().catch((err: unknown) => this.#log.warn({ err: String(err) }, 'request poll failed'));
     this.#pollTimer = this.#opts.clock.setTimer(REQUEST_BEACON_TIMING.pollEveryMs, () => this.#pollTick());
+    this.#quickTimer?.cancel();
+    this.#quickTick();
+  }
+
+  /** Quick re-reads every quickPollMs until the next full poll (which restarts them). */
+  #quickTick(): void {
+    this.#quickTimer = this.#opts.clock.setTimer(REQUEST_BEACON_TIMING.quickPollMs, () => {
+      if (this.#isClosed || !this.#isOnline) return;
+      if (!this.#isQuickPolling) {
+        this.#isQuickPolling = true;
+        void this.quickPollNow()
+          .catch((err: unknown) => this.#log.debug({ err: String(err) }, 'quick request poll failed'))
+          .finally(() => {
+            this.#isQuickPolling = false;
+          });
+      }
+      this.#quickTick();
+    });
   }
 
   #assertOpen(): void {

@@ -18,6 +18,8 @@ import {
   type Random,
 } from '../runtime/index.ts';
 import { addressKey, type UdpAddress } from '../runtime/index.ts';
+import { familyOf } from './address-class.ts';
+import { mutableTarget } from './bep44.ts';
 import { familiesOf } from './transport-families.ts';
 import { ALPHA, K } from './constants.ts';
 import type { DhtCounters } from './dht-stats.ts';
@@ -25,10 +27,16 @@ import type { BValue, NodeInfo } from './dht-types.ts';
 import { ItemStore, type ItemStoreOptions } from './item-store.ts';
 import { announceLookup } from './lookups/announce.ts';
 import { findNodeLookup } from './lookups/find-node.ts';
-import { type FoundItem, getItemLookup } from './lookups/get-item.ts';
+import {
+  type FoundItem,
+  getItemLookupWithStats,
+  type ItemHolder,
+  type RequeryResult,
+  requeryItem,
+} from './lookups/get-item.ts';
 import { type BootstrapSource, type JoinEvent, Joiner } from './joiner.ts';
-import { getPeersLookup, orBlooms } from './lookups/get-peers.ts';
-import { putImmutableLookup, putMutableLookup } from './lookups/put-item.ts';
+import { getPeersLookup, MAX_LOOKUP_PEERS, orBlooms } from './lookups/get-peers.ts';
+import { putImmutableLookup, putMutableLookup, putMutableToHolders } from './lookups/put-item.ts';
 import { Maintenance } from './maintenance.ts';
 import { NodeCore } from './node-core.ts';
 import { type AddressChange, NodeIdentity } from './node-identity.ts';
@@ -122,6 +130,7 @@ export class DhtNode {
   readonly #republisher: Republisher;
   readonly #notes: NoteRelay;
   readonly #random: Random;
+  readonly #clock: Clock;
   readonly #k: number;
   #isStarted = false;
   #isClosed = false;
@@ -147,6 +156,7 @@ export class DhtNode {
     });
     const isRelaxed = (host: string) => core.isRelaxed(host);
     this.#random = opts.random;
+    this.#clock = opts.clock;
     this.#notes = new NoteRelay({
       random: opts.random,
       ownId: () => this.#identity.id,
@@ -267,11 +277,14 @@ export class DhtNode {
       .slice(0, this.#k * lists.length);
   }
 
-  /** Peers announced on infoHash (BEP 5); isQuick: see get() (for peer lists polled often: relays, requests). */
+  /**
+   * Peers announced on infoHash (BEP 5); isQuick: see get() (for peer lists polled often: relays, requests).
+   * `closest`: the closest nodes that answered (each family's), for getPeersFrom.
+   */
   async getPeers(
     infoHash: Buffer,
     opts: { scrape?: boolean; noSeed?: boolean; isQuick?: boolean } = {},
-  ): Promise<{ peers: UdpAddress[]; bfsd?: Buffer; bfpe?: Buffer }> {
+  ): Promise<{ peers: UdpAddress[]; closest: NodeInfo[]; bfsd?: Buffer; bfpe?: Buffer }> {
     const { isQuick, ...lookupOpts } = opts;
     const results = await this.#perFamily((ctx) => getPeersLookup(quick(ctx, isQuick), infoHash, lookupOpts));
     const seen = new Set<string>();
@@ -284,7 +297,33 @@ export class DhtNode {
     }
     const bfsd = orBlooms(results.map((r) => r.bfsd));
     const bfpe = orBlooms(results.map((r) => r.bfpe));
-    return { peers, ...(bfsd === undefined ? {} : { bfsd }), ...(bfpe === undefined ? {} : { bfpe }) };
+    const closest = results.flatMap((r) => r.closest.map((c) => c.node));
+    return {
+      peers,
+      closest,
+      ...(bfsd === undefined ? {} : { bfsd }),
+      ...(bfpe === undefined ? {} : { bfpe }),
+    };
+  }
+
+  /**
+   * Peers announced on infoHash, asked of these nodes only (one get_peers each, no search): a cheap re-read of a
+   * topic whose closest nodes a getPeers found. Never rejects; nodes that fail give nothing.
+   */
+  async getPeersFrom(nodes: readonly NodeInfo[], infoHash: Buffer): Promise<UdpAddress[]> {
+    this.#assertOpen();
+    const query = { method: 'get_peers', infoHash, scrape: false, noSeed: false } as const;
+    const answers = await Promise.all(
+      nodes.map((n) => this.#core.rpc.query(n.address, query).catch(() => undefined)),
+    );
+    const peers = new Map<string, UdpAddress>();
+    for (const peer of answers.flatMap((a) => a?.values ?? [])) {
+      if (peers.size >= MAX_LOOKUP_PEERS) break;
+      if (!Number.isInteger(peer.port) || peer.port <= 0 || peer.port > 65535) continue;
+      if (!this.#core.isAcceptable(peer)) continue;
+      peers.set(`${peer.host}|${peer.port}`, { host: peer.host, port: peer.port });
+    }
+    return [...peers.values()];
   }
 
   /** Announces us as a peer; port undefined → implied_port (the receivers use our source port). */
@@ -307,11 +346,14 @@ export class DhtNode {
    * Stores a mutable item (BEP 44), signed with keyPair; seq undefined → the highest seq found + 1 (1 if none).
    * With two families the first lookup fixes seq for the second, so both store the same item.
    */
-  async putMutable(args: PutMutableArgs): Promise<StoreResult & { target: Buffer; seq: number }> {
+  async putMutable(
+    args: PutMutableArgs,
+  ): Promise<StoreResult & { target: Buffer; seq: number; holders: ItemHolder[] }> {
     this.#assertOpen();
     let seq = args.seq;
     let target: Buffer | undefined;
     const outcomes: StoreOutcome[] = [];
+    const holders: ItemHolder[] = [];
     let firstError: unknown;
     for (const family of this.#tables.keys()) {
       try {
@@ -323,6 +365,7 @@ export class DhtNode {
         seq = r.seq;
         target = r.target;
         outcomes.push(r.outcome);
+        holders.push(...r.holders);
       } catch (err) {
         firstError ??= err;
       }
@@ -336,7 +379,26 @@ export class DhtNode {
       seq,
       ...(args.salt === undefined || args.salt.length === 0 ? {} : { salt: args.salt }),
     });
-    return { target, seq, ...mergeOutcomes(outcomes) };
+    return { target, seq, holders, ...mergeOutcomes(outcomes) };
+  }
+
+  /**
+   * A mutable put to nodes a recent put or get found (their tokens), with no search: one round trip. Not
+   * republished hourly (the caller publishes again itself). Nodes whose token expired answer 203, counted in
+   * errorCodes: then put with putMutable.
+   */
+  async putMutableTo(
+    holders: readonly ItemHolder[],
+    args: PutMutableArgs & { seq: number },
+  ): Promise<StoreResult & { target: Buffer; seq: number; holders: ItemHolder[] }> {
+    const { isQuick: _isQuick, ...item } = args;
+    const results = await this.#perHolderFamily(holders, (ctx, some) => putMutableToHolders(ctx, some, item));
+    return {
+      target: results[0]?.target ?? mutableTarget(args.keyPair.publicKey, args.salt),
+      seq: args.seq,
+      holders: results.flatMap((r) => r.holders),
+      ...mergeOutcomes(results.map((r) => r.outcome)),
+    };
   }
 
   /**
@@ -345,14 +407,59 @@ export class DhtNode {
    * times out (3 s) — for callers that poll again anyway (chat records), at a small cost in recall.
    */
   async get(target: Buffer, opts: { salt?: Buffer; isQuick?: boolean } = {}): Promise<FoundItem | undefined> {
+    return (await this.getWithHolders(target, opts)).item;
+  }
+
+  /** get(), and the k closest responders of each family with their write tokens (for requery / putMutableTo). */
+  async getWithHolders(
+    target: Buffer,
+    opts: { salt?: Buffer; isQuick?: boolean } = {},
+  ): Promise<{ item: FoundItem | undefined; holders: ItemHolder[] }> {
     const lookupOpts = opts.salt === undefined ? {} : { salt: opts.salt };
-    const items = await this.#perFamily((ctx) => getItemLookup(quick(ctx, opts.isQuick), target, lookupOpts));
+    const results = await this.#perFamily((ctx) =>
+      getItemLookupWithStats(quick(ctx, opts.isQuick), target, lookupOpts),
+    );
     let best: FoundItem | undefined;
-    for (const item of items) {
+    for (const { item } of results) {
       if (item === undefined) continue;
       if (best === undefined || (item.seq ?? -1) > (best.seq ?? -1)) best = item;
     }
-    return best;
+    return { item: best, holders: results.flatMap((r) => r.holders) };
+  }
+
+  /**
+   * Asks only these nodes for an item (no search, one round trip; requeryItem in lookups/get-item.ts). With seq,
+   * nodes that hold nothing newer answer without v; with maxWaitMs, nodes silent that long count as failed.
+   * Never rejects: nodes that fail are counted.
+   */
+  async requery(
+    nodes: readonly NodeInfo[],
+    target: Buffer,
+    opts: { salt?: Buffer; seq?: number; maxWaitMs?: number } = {},
+  ): Promise<RequeryResult> {
+    const results = await this.#perHolderFamily(
+      nodes.map((node) => ({ node })),
+      (ctx, some) =>
+        requeryItem(
+          ctx,
+          some.map((h) => h.node),
+          target,
+          opts,
+        ),
+    );
+    let item: FoundItem | undefined;
+    let highestSeq: number | undefined;
+    for (const r of results) {
+      if (r.item !== undefined && (item === undefined || (r.item.seq ?? -1) > (item.seq ?? -1)))
+        item = r.item;
+      if (r.highestSeq !== undefined) highestSeq = Math.max(highestSeq ?? -1, r.highestSeq);
+    }
+    return {
+      item,
+      highestSeq,
+      holders: results.flatMap((r) => r.holders),
+      failures: results.reduce((n, r) => n + r.failures, 0),
+    };
   }
 
   /** Stops republishing an item we put. */
@@ -370,6 +477,16 @@ export class DhtNode {
     let n = 0;
     for (const t of this.#tables.values()) n += t.size();
     return n;
+  }
+
+  /**
+   * How DHT nodes that answered within sinceMs see us: the host most of them name and the port each of those
+   * saw us on. One port everywhere: our NAT keeps one mapping (or there is none); a different port per node:
+   * it maps per destination (symmetric). Unlike externalAddress() it needs no majority of the last 10 minutes:
+   * after a move it names the new address as soon as a few nodes answered.
+   */
+  externalReports(sinceMs: number): { host: string; ports: number[] } | undefined {
+    return this.#identity.externalReports(this.#clock.now(), sinceMs);
   }
 
   /** Our external address as confirmed by BEP 42 voting, if any yet. */
@@ -394,6 +511,20 @@ export class DhtNode {
       rekeys: this.#identity.rekeyCount,
       notes: { ...this.#notes.counters },
     };
+  }
+
+  /** Runs op on each family's share of the given nodes (only families we speak, and that have nodes). */
+  async #perHolderFamily<H extends { node: NodeInfo }, T>(
+    holders: readonly H[],
+    op: (ctx: LookupContext, some: H[]) => Promise<T>,
+  ): Promise<T[]> {
+    this.#assertOpen();
+    const runs: Promise<T>[] = [];
+    for (const family of this.#tables.keys()) {
+      const some = holders.filter((h) => familyOf(h.node.address.host) === family);
+      if (some.length > 0) runs.push(op(this.#core.lookupContext(family), some));
+    }
+    return Promise.all(runs);
   }
 
   /** Runs a lookup once per family; fails only when every family failed (with the first failure). */

@@ -97,6 +97,21 @@ export class ExternalIpVoter {
     return { host: this.#current, port: this.#currentPort };
   }
 
+  /**
+   * What each voter heard from within sinceMs reported (its latest report): the host and port it saw us on.
+   * Unlike current(), no majority over the whole window is needed: after a move the new address shows here
+   * as soon as a few nodes answered from where we are now. One port for all: our NAT keeps one mapping;
+   * many ports: it maps per destination (symmetric).
+   */
+  reportsSince(nowMs: number, sinceMs: number): UdpAddress[] {
+    this.#expire(nowMs);
+    const reports: UdpAddress[] = [];
+    for (const vote of this.#votes.values()) {
+      if (nowMs - vote.atMs <= sinceMs) reports.push({ host: vote.reportedHost, port: vote.reportedPort });
+    }
+    return reports;
+  }
+
   /** Number of voters currently remembered (for stats and tests). */
   voterCount(): number {
     return this.#votes.size;

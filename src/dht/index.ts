@@ -51,7 +51,7 @@ export type {
   OutgoingQuery,
 } from './krpc-message.ts';
 export type { ItemStoreOptions } from './item-store.ts';
-export type { FoundItem } from './lookups/get-item.ts';
+export type { FoundItem, ItemHolder, RequeryResult } from './lookups/get-item.ts';
 export { compareDistance, idToHex, NODE_ID_BYTES, shortId, xorDistance } from './node-id.ts';
 export type { PeerStoreOptions } from './peer-store.ts';
 export { RateLimiter, type RateLimiterOptions } from './rate-limiter.ts';

@@ -77,6 +77,31 @@ export class NodeIdentity {
     return this.#voters[this.idFamily].currentAddress() ?? this.#voters[other].currentAddress();
   }
 
+  /**
+   * How the voters of the id family heard from within sinceMs see us: the host most of them name (the
+   * confirmed one on a tie) and the port each of those saw (ExternalIpVoter.reportsSince). What the chat layer
+   * reads our NAT's mapping behaviour, and a move, from.
+   */
+  externalReports(nowMs: number, sinceMs: number): { host: string; ports: number[] } | undefined {
+    const voter = this.#voters[this.idFamily];
+    const byHost = new Map<string, number[]>();
+    for (const r of voter.reportsSince(nowMs, sinceMs)) {
+      const ports = byHost.get(r.host) ?? [];
+      ports.push(r.port);
+      byHost.set(r.host, ports);
+    }
+    const confirmed = voter.current();
+    let best: { host: string; ports: number[] } | undefined;
+    for (const [host, ports] of byHost) {
+      const isBetter =
+        best === undefined ||
+        ports.length > best.ports.length ||
+        (ports.length === best.ports.length && host === confirmed);
+      if (isBetter) best = { host, ports };
+    }
+    return best;
+  }
+
   /** A responder at voterHost says it sees us as `reported`. Re-keys when that confirms a change. */
   vote(voterHost: string, reported: UdpAddress, nowMs: number): void {
     const family = familyOf(voterHost);

@@ -352,6 +352,8 @@ export interface StoreOutcome {
   errorCodes: Record<number, number>;
   /** Stores that timed out or failed locally. */
   failed: number;
+  /** The nodes that acknowledged, in the order they answered. */
+  ackedBy: NodeInfo[];
 }
 
 /** Sends one store query (announce_peer / put) to each node in parallel and counts the outcomes. */
@@ -360,7 +362,7 @@ export async function storeToAll(
   stores: ReadonlyArray<{ node: NodeInfo; query: OutgoingQuery }>,
   stats: LookupStats,
 ): Promise<StoreOutcome> {
-  const outcome: StoreOutcome = { stored: 0, errorCodes: {}, failed: 0 };
+  const outcome: StoreOutcome = { stored: 0, errorCodes: {}, failed: 0, ackedBy: [] };
   const startMs = ctx.clock.now();
   await Promise.all(
     stores.map(async ({ node, query }) => {
@@ -369,6 +371,7 @@ export async function storeToAll(
         await ctx.sender.query(node.address, query);
         stats.storeResponses++;
         outcome.stored++;
+        outcome.ackedBy.push(node);
       } catch (err) {
         const code = (err as { krpcCode?: unknown } | null)?.krpcCode;
         if (typeof code === 'number') outcome.errorCodes[code] = (outcome.errorCodes[code] ?? 0) + 1;

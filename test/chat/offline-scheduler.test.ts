@@ -13,16 +13,27 @@ function setup() {
   const t0 = clock.now();
   const online = new Set<number>();
   const sessions = new Set<number>();
+  const pathless = new Set<number>();
   const stored: [number, number][] = [];
   const scheduler = new OfflineScheduler({
     clock,
     logger: nullLogger,
     isOnline: (peer) => online.has(peer[0]!),
     hasSession: (peer) => sessions.has(peer[0]!),
+    isPathless: (peer) => pathless.has(peer[0]!),
     store: async (peer) => void stored.push([peer[0]!, clock.now() - t0]),
   });
-  return { clock, online, sessions, stored, scheduler };
+  return { clock, online, sessions, pathless, stored, scheduler };
 }
+
+test('a friend no direct path can reach (both NATs randomise): the DHT at once, even when patient', () => {
+  const { clock, online, pathless, stored, scheduler } = setup();
+  online.add(4);
+  pathless.add(4);
+  scheduler.schedule(Buffer.of(4), true);
+  clock.advance(0);
+  assert.deepEqual(stored, [[4, 0]]);
+});
 
 test('away friends wait OFFLINE_WHEN_AWAY_MS; online ones and patient waits OFFLINE_AFTER_MS', () => {
   const { clock, online, stored, scheduler } = setup();

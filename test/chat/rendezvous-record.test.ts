@@ -14,7 +14,12 @@ import {
   sealRecord,
   signRecord,
 } from '../../src/chat/index.ts';
-import { decodeRecordBody, RECORD_PLAINTEXT_BYTES } from '../../src/chat/record-body.ts';
+import {
+  decodeRecordBody,
+  encodeRecordBody,
+  RECORD_PLAINTEXT_BYTES,
+  WANT_MAX_AGE_MS,
+} from '../../src/chat/record-body.ts';
 import { encodeKrpc, verifyMutableSignature } from '../../src/dht/index.ts';
 import { DhtchatError, SeededRandom } from '../../src/runtime/index.ts';
 import { encodeBencode } from '../../src/wire/index.ts';
@@ -65,6 +70,8 @@ const largest: RendezvousRecord = {
   pendingOffline: Array.from({ length: RECORD_LIMITS.maxPendingOffline }, () => random.bytes(20)),
   ackedOffline: Array.from({ length: RECORD_LIMITS.maxAckedOffline }, () => random.bytes(20)),
   prekey: random.bytes(32),
+  natMapping: 'randomises',
+  wantSinceMs: 9_999_999_999_999 - WANT_MAX_AGE_MS,
 };
 
 function asItem(parties: RecordParties, record: RendezvousRecord, seq = 7) {
@@ -268,6 +275,39 @@ describe('rendezvous records', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+
+  test('NAT mapping and wish: written compactly, read back, bounded; unknown ones are left out', () => {
+    const body = (fields: Record<string, unknown>) => {
+      const out = Buffer.alloc(RECORD_PLAINTEXT_BYTES);
+      const bytes = encodeBencode({ t: 100_000, e: [], i: [], p: [], a: [], ...fields } as never);
+      out.writeUInt16BE(bytes.length, 0);
+      bytes.copy(out, 2);
+      return out;
+    };
+    for (const natMapping of ['none', 'keeps', 'randomises'] as const) {
+      const record = { ...small, natMapping, wantSinceMs: small.timestampMs - 1500 };
+      assert.deepEqual(decodeRecordBody(encodeRecordBody(record) as Buffer), record);
+    }
+    // Unknown is not written; a wish older than WANT_MAX_AGE_MS is over, and not written either.
+    const quiet = decodeRecordBody(
+      encodeRecordBody({
+        ...small,
+        natMapping: 'unknown',
+        wantSinceMs: small.timestampMs - WANT_MAX_AGE_MS - 1,
+      }) as Buffer,
+    );
+    assert.deepEqual(quiet, small);
+    // A later version's mapping code reads as unknown; a wish beyond the bound, before 1970 or negative is malformed.
+    assert.equal(decodeRecordBody(body({ n: 9 }))?.natMapping, 'unknown');
+    assert.equal(decodeRecordBody(body({ w: WANT_MAX_AGE_MS })) !== undefined, true);
+    assert.equal(decodeRecordBody(body({ w: WANT_MAX_AGE_MS + 1 })), undefined);
+    assert.equal(decodeRecordBody(body({ w: -1 })), undefined);
+    assert.equal(decodeRecordBody(body({ t: 5, w: 6 })), undefined);
+    assert.equal(decodeRecordBody(body({ n: Buffer.from('x') })), undefined);
+    // Records of versions that listed 4 introducers are still read.
+    const four = Array.from({ length: 4 }, (_, i) => Buffer.from([1, 2, 3, i, 0, 80]));
+    assert.equal(decodeRecordBody(body({ i: four }))?.introducers.length, 4);
   });
 
   test('the body decoder rejects malformed plaintexts without throwing (seeded mutation of a valid body)', () => {

@@ -35,31 +35,40 @@ const OPEN_KINDS: ReadonlySet<PairKind> = new Set(['public', 'full-cone', 'upnp'
 /** What is open without any of issue 11's features (upnp needs port mapping first). */
 const OPEN_TODAY: ReadonlySet<SiteKind> = new Set(['public', 'full-cone']);
 
-const NEEDS_PUNCH =
-  'needs punching without dhtchat introducers (issue 11 §2): today a session forms only when both record polls dial at once';
 const NEEDS_MAPPING = 'needs port mapping (issue 11 §3): the upnp router filters until a port is mapped';
 const NEEDS_REQUEST_PUNCH =
-  "needs friend requests across NATs (issue 11 §5): the recipient's dial-back is a plain dial the requester's NAT drops";
+  'needs friend requests across NATs (issue 11 §5): a randomising or mapping NAT on the way; only two port-keeping NATs are covered';
 const NEEDS_REQUEST_LAN =
   'needs friend requests across NATs (issue 11 §5): the announce carries the public address, which a LAN peer reaches only through a hairpinning router';
 
 /**
- * Why today's code cannot form the session (baseline of 2026-12-07, docs/lab/baseline-2026-12-07.md: cells with a
- * public or full-cone side formed one in 5 of 5 runs, within 33 s; the others in 0-5 of 5, by chance or never).
+ * Why today's code cannot form the session. Baseline of 2026-12-07 (docs/lab/baseline-2026-12-07.md): cells with a
+ * public or full-cone side formed one in 5 of 5 runs, within 33 s; the others in 0-5 of 5, by chance or never.
+ * Since record-coordinated punching (issue 11 §2) two port-keeping NATs punch without any introducer, and a
+ * randomising NAT against a port-keeping one meets it by the birthday technique; two randomising NATs need a relay.
  */
 function sessionTodo(alice: SiteKind, bob: SiteKind): string | undefined {
   const kinds = [alice, bob];
   if (kinds.some((k) => OPEN_TODAY.has(k)) || alice === 'same-nat') return undefined;
   if (kinds.includes('upnp')) return NEEDS_MAPPING;
-  // A symmetric side meets the other at the lab's volunteer relay (issue 11 §4): relayed is expected there.
-  if (kinds.includes('symmetric')) return undefined;
-  return NEEDS_PUNCH;
+  // Two port-keeping NATs punch through the records (issue 11 §2); a symmetric side meets a port-keeping one by
+  // the birthday technique, and anyone at the lab's volunteer relay (issue 11 §4).
+  return undefined;
 }
 
-/** Why today's code cannot complete Alice's request to Bob: it does when Bob's dial-back reaches Alice as is. */
-function requestTodo(alice: SiteKind, hasHairpin: boolean): string | undefined {
+/** NATs that keep the port: a request between two of them completes (issue 11 §5, request-answer.ts). */
+const PORT_KEEPING: ReadonlySet<SiteKind> = new Set(['port-restricted', 'cgnat']);
+
+/**
+ * Why today's code cannot complete Alice's request to Bob: it does when Bob's dial-back reaches Alice as is, or
+ * both NATs keep ports (Bob's dial-back opens his NAT towards Alice's announced endpoint and he answers there;
+ * 2026-12-07: port-restricted × port-restricted and × cgnat completed in 6 of 6 runs, 2 of them without the
+ * answer, in 12–68 s while the recipient polled once a minute; with its 5 s re-reads in 8–15 s).
+ */
+function requestTodo(alice: SiteKind, bob: SiteKind, hasHairpin: boolean): string | undefined {
   if (OPEN_TODAY.has(alice)) return undefined;
   if (alice === 'same-nat') return hasHairpin ? undefined : NEEDS_REQUEST_LAN;
+  if (PORT_KEEPING.has(alice) && PORT_KEEPING.has(bob)) return undefined;
   return NEEDS_REQUEST_PUNCH;
 }
 
@@ -75,7 +84,7 @@ function pairCell(alice: PairKind, bob: PairKind): MatrixCell {
         ? ['relayed']
         : ['relayed', 'direct'];
   const session = sessionTodo(alice, bob);
-  const request = requestTodo(alice, false);
+  const request = requestTodo(alice, bob, false);
   return {
     id: `${alice}×${bob}`,
     alice,

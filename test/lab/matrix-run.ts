@@ -139,6 +139,13 @@ export async function runMessages(
     const ids = (JSON.parse(burst.trim()) as { ids: string[] }).ids;
     const endMs = readyAtMs + opts.timeoutMs;
     while (received(bob, aliceUser.code).length < ids.length && Date.now() < endMs) await sleep(POLL_MS);
+    const online = (d: LabDaemon, code: string) =>
+      firstLine(d, (l) => l['event'] === 'presence' && l['code'] === code && l['presence'] === 'online');
+    // The burst may all arrive through the DHT before the session forms (a birthday punch takes a few rounds):
+    // the session still counts if it comes within the run's time.
+    const hasSession = () =>
+      online(alice, bobUser.code) !== undefined && online(bob, aliceUser.code) !== undefined;
+    while (!hasSession() && Date.now() < endMs) await sleep(POLL_MS);
     const got = received(bob, aliceUser.code);
     const stored = (await client(bob, 'messages', 'alice', '--peek')) as Array<{ id: string; from: string }>;
     const storedFromAlice = stored.filter((x) => x.from === aliceUser.code).map((x) => x.id);
@@ -150,8 +157,6 @@ export async function runMessages(
     while (lastPath() !== expected && lastPath() !== undefined && Date.now() < settleEndMs)
       await sleep(POLL_MS);
     const paths = sessionPaths(bob, aliceUser.code).map((p) => p.path);
-    const online = (d: LabDaemon, code: string) =>
-      firstLine(d, (l) => l['event'] === 'presence' && l['code'] === code && l['presence'] === 'online');
     const aliceSeesBob = online(alice, bobUser.code);
     const bobSeesAlice = online(bob, aliceUser.code);
     const isSession = aliceSeesBob !== undefined && bobSeesAlice !== undefined;

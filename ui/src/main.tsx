@@ -7,6 +7,8 @@ import { App } from './components/app.tsx';
 import { applyTheme, theme } from './lib/theme.ts';
 import { startChatEvents } from './state/chat-events.ts';
 import { loadContacts } from './state/contacts.ts';
+import { loadFiles } from './state/files.ts';
+import { loadGroups } from './state/groups.ts';
 import { loadSession } from './state/session.ts';
 
 applyTheme(theme.value);
@@ -15,6 +17,6 @@ if (root !== null) render(<App />, root);
 
 void (async () => {
   if (!(await loadSession())) return;
-  await loadContacts();
+  await Promise.all([loadContacts(), loadFiles(), loadGroups()]);
   startChatEvents();
 })();

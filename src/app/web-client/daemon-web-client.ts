@@ -7,11 +7,14 @@
  * daemon restarted on another port would strand an open tab (and its session cookie's origin).
  */
 import type { ChatNode, ChatStore, Identity } from '../../chat/index.ts';
-import { encodeFriendCode } from '../../chat/index.ts';
+import { type FileTransferView, encodeBackupStore, encodeFriendCode } from '../../chat/index.ts';
 import type { DhtNode } from '../../dht/index.ts';
-import type { Logger, Random } from '../../runtime/index.ts';
+import type { Clock, Logger, Random } from '../../runtime/index.ts';
+import { backupDownload } from './backup-download.ts';
+import type { WebFiles } from './file-routes.ts';
 import { networkView } from './network-view.ts';
 import { changePassphrase, passphraseState } from './passphrase-change.ts';
+import { UploadStaging } from './upload-staging.ts';
 import { WebClient } from './web-client.ts';
 
 const SESSIONS_KV_KEY = 'app-web-sessions';
@@ -25,12 +28,19 @@ export interface DaemonParts {
   readonly dht: DhtNode;
   readonly udpPort: number;
   readonly random: Random;
+  readonly clock: Clock;
   readonly logger: Logger;
+  /** The daemon's file size limit: also the largest upload from the browser. */
+  readonly maxFileBytes: number;
 }
+
+/** A transfer in one of these states serves its file no more: an uploaded one is deleted. */
+const ENDED_STATES: ReadonlySet<string> = new Set(['complete', 'canceled', 'declined', 'failed']);
 
 export function daemonWebClient(parts: DaemonParts): WebClient {
   const { store } = parts;
   const web = new WebClient({
+    files: webFiles(parts),
     identityTag: parts.chat.code,
     sessions: {
       load: () => store.kv.getJson(SESSIONS_KV_KEY),
@@ -54,11 +64,56 @@ export function daemonWebClient(parts: DaemonParts): WebClient {
           next,
         }),
     },
+    backup: (passphrase, current) =>
+      backupDownload(
+        {
+          dataDir: parts.dataDir,
+          identity: parts.identity,
+          storeSection: () =>
+            encodeBackupStore({ owner: parts.identity.publicKey, rows: store.backupRows() }),
+          now: () => parts.clock.now(),
+        },
+        { passphrase, current },
+      ),
   });
   if (!web.ui.isBuilt()) {
     parts.logger.warn({ event: 'web_client_missing', dir: web.ui.dir, hint: 'run npm run build' });
   }
   return web;
+}
+
+/**
+ * Uploads staged in the data dir, each deleted once its transfer ends (and, at start, those whose transfer ended
+ * while the daemon was down).
+ */
+function webFiles(parts: DaemonParts): WebFiles {
+  const { chat, logger } = parts;
+  const staging = new UploadStaging({ dataDir: parts.dataDir, maxFileBytes: parts.maxFileBytes });
+  const isLive = (t: FileTransferView): boolean => t.direction === 'outgoing' && !ENDED_STATES.has(t.state);
+  const live = new Set(chat.files().flatMap((t) => (isLive(t) && t.path !== null ? [t.path] : [])));
+  const onError = (error: unknown): void =>
+    logger.warn({
+      event: 'upload_cleanup_failed',
+      error: error instanceof Error ? error.message : String(error),
+    });
+  void staging.sweep(live).catch(onError);
+  chat.on('file', (view) => {
+    if (!isLive(view) && staging.holds(view.path)) void staging.release(view.path).catch(onError);
+  });
+  return {
+    staging,
+    list: () => chat.files(),
+    send: async (to, path) => {
+      const before = new Map(chat.files().map((t) => [t.id, t.path]));
+      const view = await chat.sendFile(to, path);
+      // The same content offered again to the same friend goes on from the new copy: the older one goes.
+      const older = before.get(view.id) ?? null;
+      if (older !== view.path && staging.holds(older)) await staging.release(older);
+      return view;
+    },
+    isFriend: (to) =>
+      chat.contacts().some((c) => (c.code === to || c.name === to) && c.request === undefined),
+  };
 }
 
 /** The API port used last time, if any (then any free port if it is taken now). */

@@ -28,22 +28,7 @@ export async function changePassphrase(opts: {
 }): Promise<PassphraseState> {
   const chat = await loadChat();
   const path = await identityPath(opts.dataDir);
-  const file = await chat.readIdentityFile(path);
-  if (chat.inspectIdentityFile(file.bytes).isProtected) {
-    if (opts.current === undefined || opts.current.length === 0) {
-      throw new DhtchatError(
-        'CHAT_IDENTITY_PASSPHRASE_REQUIRED',
-        'the identity is protected: give the current passphrase to change it',
-      );
-    }
-    const unlocked = await chat.decodeIdentityFile(file.bytes, opts.current);
-    if (!unlocked.publicKey.equals(opts.identity.publicKey)) {
-      throw new DhtchatError(
-        'CHAT_IDENTITY_CORRUPT',
-        'identity.dat holds another key than the running daemon',
-      );
-    }
-  }
+  await checkCurrentPassphrase(opts.dataDir, opts.identity, opts.current);
   const isProtected = opts.next.length > 0;
   const bytes = await chat.encodeIdentityFile(opts.identity, {
     passphrase: isProtected ? opts.next : undefined,
@@ -51,4 +36,29 @@ export async function changePassphrase(opts: {
   });
   await chat.writeIdentityFile(path, bytes, { isReplace: true });
   return { isProtected };
+}
+
+/**
+ * When identity.dat is protected, `current` must open it and hold the running daemon's key (throws
+ * CHAT_IDENTITY_PASSPHRASE_REQUIRED, CHAT_IDENTITY_WRONG_PASSPHRASE or CHAT_IDENTITY_CORRUPT); says whether it is.
+ */
+export async function checkCurrentPassphrase(
+  dataDir: string,
+  identity: Identity,
+  current: string | undefined,
+): Promise<{ wasProtected: boolean }> {
+  const chat = await loadChat();
+  const file = await chat.readIdentityFile(await identityPath(dataDir));
+  if (!chat.inspectIdentityFile(file.bytes).isProtected) return { wasProtected: false };
+  if (current === undefined || current.length === 0) {
+    throw new DhtchatError(
+      'CHAT_IDENTITY_PASSPHRASE_REQUIRED',
+      'the identity is protected: give its current passphrase',
+    );
+  }
+  const unlocked = await chat.decodeIdentityFile(file.bytes, current);
+  if (!unlocked.publicKey.equals(identity.publicKey)) {
+    throw new DhtchatError('CHAT_IDENTITY_CORRUPT', 'identity.dat holds another key than the running daemon');
+  }
+  return { wasProtected: true };
 }

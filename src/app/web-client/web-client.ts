@@ -12,9 +12,16 @@
  *   GET  /v1/unread                  -> {"<code>": n}     incoming messages not read yet, per friend (only n > 0)
  *   GET  /v1/passphrase              -> {"isProtected"}
  *   POST /v1/passphrase {current?, passphrase} -> {"isProtected"}   ("" removes it; passphrase-change.ts)
+ *   POST /v1/backup/export {passphrase, current?} -> the encrypted backup file as an attachment
+ *                                    (backup-download.ts; `current`: identity.dat's passphrase, when it has one)
+ *   POST /v1/files/upload?to=&name=  -> FileTransferView  (raw body; file-routes.ts)
+ *   GET  /v1/files/<id>/content      -> a received file as an attachment (file-routes.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DhtchatError } from '../../runtime/index.ts';
+import type { BackupDownload } from './backup-download.ts';
+import { sendDownload } from './download-response.ts';
+import { CONTENT_ROUTE, contentRoute, UPLOAD_ROUTE, uploadRoute, type WebFiles } from './file-routes.ts';
 import { LoginLinks } from './login-links.ts';
 import type { NetworkView } from './network-view.ts';
 import type { PassphraseState } from './passphrase-change.ts';
@@ -28,6 +35,8 @@ export type ApiAuth = 'token' | 'cookie';
 export interface WebRouteContext {
   readonly body: Record<string, unknown>;
   readonly query: URLSearchParams;
+  /** The request's path (for routes with an id in it). */
+  readonly pathname: string;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly auth: ApiAuth;
@@ -35,6 +44,7 @@ export interface WebRouteContext {
   readonly port: number;
 }
 
+/** The JSON answer; a route that wrote its own answer (a download) returns nothing. */
 export type WebRoute = (ctx: WebRouteContext) => unknown;
 
 export interface WebClientOptions {
@@ -48,6 +58,10 @@ export interface WebClientOptions {
     state(): Promise<PassphraseState>;
     change(current: string | undefined, next: string): Promise<PassphraseState>;
   };
+  /** The sealed backup file (backup-download.ts); without it POST /v1/backup/export is a 404. */
+  readonly backup?: (passphrase: string, current: string | undefined) => Promise<BackupDownload>;
+  /** Uploads and downloads of files (file-routes.ts); without it those routes are 404s. */
+  readonly files?: WebFiles;
   readonly now?: () => number;
 }
 
@@ -56,6 +70,8 @@ export class WebClient {
   readonly #links: LoginLinks;
   readonly #sessions: WebSessions;
   readonly #routes: Map<string, WebRoute>;
+  /** Routes with an id in the path. */
+  readonly #patternRoutes: (readonly [RegExp, WebRoute])[] = [];
 
   constructor(opts: WebClientOptions) {
     this.ui = opts.ui ?? uiFiles();
@@ -89,6 +105,25 @@ export class WebClient {
           opts.passphrase.change(optionalString(body, 'current'), requiredString(body, 'passphrase')),
       ],
     ]);
+    const { backup } = opts;
+    if (backup !== undefined) {
+      // One at a time: each costs two scrypt runs (tens of MiB, a second of CPU).
+      let isExporting = false;
+      this.#routes.set('POST /v1/backup/export', async ({ body, res }) => {
+        if (isExporting) throw new DhtchatError('APP_BACKUP_BUSY', 'a backup is being made: wait for it');
+        isExporting = true;
+        try {
+          const file = await backup(requiredString(body, 'passphrase'), optionalString(body, 'current'));
+          sendDownload(res, file.fileName, file.bytes);
+        } finally {
+          isExporting = false;
+        }
+      });
+    }
+    if (opts.files !== undefined) {
+      this.#routes.set(UPLOAD_ROUTE, uploadRoute(opts.files));
+      this.#patternRoutes.push([CONTENT_ROUTE, contentRoute(opts.files)]);
+    }
   }
 
   /** A fresh one-time login link to the client on this port. */
@@ -101,7 +136,12 @@ export class WebClient {
   }
 
   apiRoute(key: string): WebRoute | undefined {
-    return this.#routes.get(key);
+    return this.#routes.get(key) ?? this.#patternRoutes.find(([pattern]) => pattern.test(key))?.[1];
+  }
+
+  /** Whether the route reads the request's bytes itself (an upload) rather than a JSON body. */
+  takesRawBody(key: string): boolean {
+    return key === UPLOAD_ROUTE && this.#routes.has(key);
   }
 
   /** Any request outside /v1/ (the wall in front has already checked Host and Origin). */

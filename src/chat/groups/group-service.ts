@@ -275,7 +275,15 @@ export class GroupService {
 
   leave(groupTyped: string): GroupView {
     const replica = this.#memberReplica(groupTyped);
-    this.#publish(replica, replica.writeOp({ type: 'leave' }));
+    const others = [...replica.membership().members.values()]
+      .map((m) => m.publicKey)
+      .filter((k) => !k.equals(this.#opts.identity.publicKey));
+    const op = replica.writeOp({ type: 'leave' });
+    this.#publish(replica, op);
+    // Once the op is folded we are no member and sync with nobody (canSync), so the fan-out above reaches no one:
+    // the members online hear of the leave from us directly, once (as a removed member hears of its removal).
+    for (const peer of others)
+      this.sync.toPeer(peer, { type: 'entry', groupId: replica.groupId, entry: op.bytes });
     return this.#view(this.#store.groups.get(replica.groupId) as GroupRow);
   }
 

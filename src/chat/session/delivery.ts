@@ -21,7 +21,13 @@ import { GroupCommit } from '../store/group-commit.ts';
 import type { MessageState } from '../store/message-state.ts';
 import type { ReceiveResult, StoredMessage } from '../store/messages.ts';
 import { TypingTracker } from '../typing-tracker.ts';
-import { CHAT_PROTOCOL_VERSION, type ChatFrame, MAX_IDS_PER_FRAME, PROFILE_FRAME_VERSION } from './frames.ts';
+import {
+  CHAT_PROTOCOL_VERSION,
+  type ChatFrame,
+  FORWARD_FRAME_VERSION,
+  MAX_IDS_PER_FRAME,
+  PROFILE_FRAME_VERSION,
+} from './frames.ts';
 import type { ChatSession, SessionHandlers } from './session.ts';
 
 type MessageFrame = Extract<ChatFrame, { type: 'message' }>;
@@ -48,6 +54,10 @@ export interface DeliveryEvents {
   onHello?(peer: Buffer, session: ChatSession, version: number): void;
   /** A file-offer or file-state frame (src/chat/files/file-transfers.ts). */
   onFileFrame?(peer: Buffer, session: ChatSession, frame: ChatFrame): void;
+  /** A friend asks us to pass a punch note on (punch-forwarding.ts decides). */
+  onPunchForward?(peer: Buffer, tag: Buffer, note: Buffer): void;
+  /** A friend passes on a punch note from another friend of ours. */
+  onPunchRelayed?(peer: Buffer, from: Buffer, note: Buffer): void;
 }
 
 export const DEFAULT_RETRANSMIT_MS = 10_000;
@@ -71,6 +81,8 @@ export class Delivery {
   /** Sessions whose peer said (hello) it knows the profile frame. */
   readonly #takesProfile = new WeakSet<ChatSession>();
   readonly #group: GroupCommit;
+  /** Sessions whose peer said (hello) it knows the punch forwarding frames. */
+  readonly #takesForward = new WeakSet<ChatSession>();
 
   constructor(opts: {
     store: ChatStore;
@@ -140,6 +152,13 @@ export class Delivery {
   /** The friend's sessions are gone (presence away or offline): they are not typing any more. */
   friendAway(peer: Buffer): void {
     this.#typing.stop(peer);
+  }
+
+  /** Sends a punch forwarding frame if the friend's session is up and takes it (hello ≥ 4); true when sent. */
+  sendPunchFrame(peer: Buffer, frame: Extract<ChatFrame, { type: 'forward' | 'relayed' }>): boolean {
+    const session = this.#sessionOf(peer);
+    if (session === undefined || !this.#takesForward.has(session)) return false;
+    return session.send(frame);
   }
 
   /**
@@ -254,6 +273,7 @@ export class Delivery {
         this.#events.onFriendRequestFrame(peer, session);
         return;
       case 'hello':
+        if (frame.version >= FORWARD_FRAME_VERSION) this.#takesForward.add(session);
         if (frame.version >= PROFILE_FRAME_VERSION && !this.#takesProfile.has(session)) {
           this.#takesProfile.add(session);
           this.#sendProfileOn(session);
@@ -267,6 +287,12 @@ export class Delivery {
         return;
       case 'profile':
         this.#events.onProfile(peer, frame.name);
+        return;
+      case 'forward':
+        this.#events.onPunchForward?.(peer, frame.tag, frame.note);
+        return;
+      case 'relayed':
+        this.#events.onPunchRelayed?.(peer, frame.from, frame.note);
         return;
       default:
         return;

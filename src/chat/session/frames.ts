@@ -17,6 +17,9 @@
  *                  (both only to a peer whose hello said version ≥ 3; docs/PROTOCOL.md "Files")
  *   group    0x0e  body (1..MAX_GROUP_FRAME_BYTES: a group sub-frame, src/chat/groups/group-frames.ts; sent only
  *                  to a peer whose hello said version ≥ 3)
+ *   forward  0x0f  tag[16] note (the rest, 1..64 bytes)   "pass this punch note on to your friend with this tag"
+ *   relayed  0x10  from[32] note (the rest, 1..64 bytes)  "this friend of ours sent you a punch note"
+ *                  (both sent only to a peer whose hello said version ≥ 4; punch-forwarding.ts)
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
@@ -24,8 +27,11 @@ import { MESSAGE_ID_BYTES } from '../labels.ts';
 import { type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 
-/** 2: knows the profile frame; 3: the file frames (and the file channel) and the group frame. */
-export const CHAT_PROTOCOL_VERSION = 3;
+/**
+ * 2: knows the profile frame; 3: the file frames (and the file channel) and the group frame; 4: the punch
+ * forwarding frames. A frame a peer's version does not know is never sent to it (it would close the session).
+ */
+export const CHAT_PROTOCOL_VERSION = 4;
 /** The first version whose peers accept a profile frame. */
 export const PROFILE_FRAME_VERSION = 2;
 /** The first version whose peers accept file-offer and file-state frames and file streams. */
@@ -40,6 +46,12 @@ export const FileStateCode = { complete: 1, declined: 2, canceled: 3, unavailabl
 export type FileStateName = keyof typeof FileStateCode;
 /** The first version whose peers accept a group frame (an older peer would close the session on it). */
 export const GROUP_FRAME_VERSION = 3;
+/** The first version whose peers accept forward and relayed frames. */
+export const FORWARD_FRAME_VERSION = 4;
+/** A punch note in a forward/relayed frame (punch-note.ts: at most 55 bytes today). */
+export const MAX_FORWARDED_NOTE_BYTES = 64;
+export const FORWARD_TAG_BYTES = 16;
+const PUBLIC_KEY_BYTES = 32;
 export const FrameType = {
   hello: 0x01,
   message: 0x02,
@@ -54,6 +66,8 @@ export const FrameType = {
   fileOffer: 0x0c,
   fileState: 0x0d,
   group: 0x0e,
+  forward: 0x0f,
+  relayed: 0x10,
 } as const;
 /** What a request-ack says: the request is stored for the user, or it was dropped for want of a valid stamp. */
 export const REQUEST_ACK_STATUSES = ['received', 'stamp-refused'] as const;
@@ -94,7 +108,9 @@ export type ChatFrame =
       name: string;
     }
   | { type: 'file-state'; transferId: Buffer; state: FileStateName }
-  | { type: 'group'; body: Buffer };
+  | { type: 'group'; body: Buffer }
+  | { type: 'forward'; tag: Buffer; note: Buffer }
+  | { type: 'relayed'; from: Buffer; note: Buffer };
 
 export const FrameErrorCode = {
   tooLarge: 'CHAT_FRAME_TOO_LARGE',
@@ -197,6 +213,15 @@ function encodeBody(frame: ChatFrame): Buffer {
       if (frame.body.length < 1 || frame.body.length > MAX_GROUP_FRAME_BYTES)
         throw new RangeError('group frame size');
       return Buffer.concat([Buffer.of(FrameType.group), frame.body]);
+    case 'forward':
+    case 'relayed': {
+      const head = frame.type === 'forward' ? frame.tag : frame.from;
+      const headBytes = frame.type === 'forward' ? FORWARD_TAG_BYTES : PUBLIC_KEY_BYTES;
+      if (head.length !== headBytes) throw new RangeError(`${frame.type}: head of ${headBytes} bytes`);
+      if (frame.note.length < 1 || frame.note.length > MAX_FORWARDED_NOTE_BYTES)
+        throw new RangeError('note size');
+      return Buffer.concat([Buffer.of(FrameType[frame.type]), head, frame.note]);
+    }
   }
 }
 
@@ -294,6 +319,19 @@ export function decodeChatFrame(body: Buffer): FrameResult {
     case FrameType.group:
       if (rest.length < 1 || rest.length > MAX_GROUP_FRAME_BYTES) return bad('malformed');
       return ok({ type: 'group', body: Buffer.from(rest) });
+    case FrameType.forward:
+    case FrameType.relayed: {
+      const headBytes = body[0] === FrameType.forward ? FORWARD_TAG_BYTES : PUBLIC_KEY_BYTES;
+      const noteBytes = rest.length - headBytes;
+      if (noteBytes < 1 || noteBytes > MAX_FORWARDED_NOTE_BYTES) return bad('malformed');
+      const head = Buffer.from(rest.subarray(0, headBytes));
+      const note = Buffer.from(rest.subarray(headBytes));
+      return ok(
+        body[0] === FrameType.forward
+          ? { type: 'forward', tag: head, note }
+          : { type: 'relayed', from: head, note },
+      );
+    }
     default:
       return bad('unknownType');
   }

@@ -50,8 +50,13 @@ export interface SessionManagerHooks {
   onPresence(peer: Buffer, presence: Presence): void;
   /** An authenticated stream of another channel than the chat's came in: true when the owner took it. */
   onChannelStream?(peer: Buffer, session: ChatSession): boolean;
-  /** A friend's active session ended (not replaced by another): the relay links rejoin. */
+  /**
+   * A friend's active session ended (not replaced by another): the friend was there until now (its record is read
+   * on the fast schedule), and the relay links rejoin.
+   */
   onFriendSessionEnd?(peer: Buffer, session: ChatSession): void;
+  /** The friend's active session failed a liveness probe: dial anyway (a new session replaces it). */
+  isSuspect?(peer: Buffer): boolean;
 }
 
 export const SIMULTANEOUS_WINDOW_MS = 10_000;
@@ -72,6 +77,8 @@ interface PeerState {
   active: ChatSession | undefined;
   dials: Set<ChatSession>;
   isDialing: boolean;
+  /** Endpoints a dial is under way to (addressKey). */
+  dialingTo: Set<string>;
   /** What we last reported: online from the first session until the grace period after the last one. */
   isOnline: boolean;
   attempts: number;
@@ -144,6 +151,13 @@ export class SessionManager {
     return active?.isOpen === true ? active : undefined;
   }
 
+  /** Every friend's open session (session-liveness.ts probes the quiet ones). */
+  *activeSessions(): Iterable<{ peer: Buffer; session: ChatSession }> {
+    for (const state of this.#peers.values()) {
+      if (state.active?.isOpen === true) yield { peer: state.key, session: state.active };
+    }
+  }
+
   /**
    * A relay matched us with a friend (src/chat/relay): run the session over that stream. It is installed like a
    * dialled one, once the key that answered is the friend's.
@@ -195,24 +209,26 @@ export class SessionManager {
   connect(peer: Buffer): void {
     if (this.#isClosed) return;
     const state = this.#state(peer);
-    if (hasDirect(state) || state.isDialing) return;
+    if (this.#isSettled(state)) return;
     const mode = this.#hooks.dialMode(peer);
     if (mode === undefined) return;
-    const candidates = this.#candidates(state);
+    // Endpoints a dial is already under way to are left to it; new ones (a friend that moved, a punch that
+    // just opened a NAT) are dialled at once rather than after the running dials time out.
+    const candidates = this.#candidates(state).filter((a) => !state.dialingTo.has(addressKey(a)));
     if (candidates.length === 0) return;
     state.retryTimer?.cancel();
     state.retryTimer = undefined;
     state.isDialing = true;
-    let remaining = candidates.length;
-    const onDialEnd = (): void => {
-      remaining--;
-      if (remaining > 0) return;
-      state.isDialing = false;
-      if (!hasDirect(state)) this.#scheduleRetry(state);
-    };
+    for (const address of candidates) state.dialingTo.add(addressKey(address));
     candidates.forEach((address, index) => {
+      const onDialEnd = (): void => {
+        state.dialingTo.delete(addressKey(address));
+        if (state.dialingTo.size > 0) return;
+        state.isDialing = false;
+        if (!hasDirect(state)) this.#scheduleRetry(state);
+      };
       const dial = (): void => {
-        if (this.#isClosed || hasDirect(state)) {
+        if (this.#isClosed || this.#isSettled(state)) {
           onDialEnd();
           return;
         }
@@ -491,6 +507,11 @@ export class SessionManager {
     return out;
   }
 
+  /** A direct session is up and no liveness probe doubts it: nothing to dial. */
+  #isSettled(state: PeerState): boolean {
+    return hasDirect(state) && this.#hooks.isSuspect?.(state.key) !== true;
+  }
+
   #state(peer: Buffer): PeerState {
     const hex = peer.toString('hex');
     let state = this.#peers.get(hex);
@@ -500,6 +521,7 @@ export class SessionManager {
         active: undefined,
         dials: new Set(),
         isDialing: false,
+        dialingTo: new Set(),
         isOnline: false,
         attempts: 0,
         retryTimer: undefined,

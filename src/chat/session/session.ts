@@ -238,6 +238,11 @@ export class ChatSession {
     return this.#closeCode;
   }
 
+  /** When the peer last sent us anything (our clock): a quiet session may have lost its path. */
+  get lastReceivedMs(): number {
+    return this.#lastReceivedMs;
+  }
+
   /** A friend's session the manager has not decided on yet: hold up to MAX_PARKED_FRAMES meanwhile. */
   park(): void {
     this.#maxHeldFrames = MAX_PARKED_FRAMES;

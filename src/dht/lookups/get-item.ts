@@ -41,6 +41,18 @@ export interface GetItemOptions {
   salt?: Buffer;
 }
 
+/**
+ * A node near an item's target that answered our `get`, with the write token it gave us then: asking it again
+ * (requeryItem) or putting to it (putMutableToHolders) needs no new search. Tokens are valid for 5–10 minutes
+ * (BEP 5 says 10; libtorrent and we rotate the secret every 5 and accept the previous one).
+ */
+export interface ItemHolder {
+  readonly node: NodeInfo;
+  readonly token: Buffer;
+  /** When the token was given (our clock). */
+  readonly tokenAtMs: number;
+}
+
 /** Returns undefined when no node had a valid item; throws DHT_LOOKUP_EXHAUSTED when no node answered at all. */
 export async function getItemLookup(
   ctx: LookupContext,
@@ -54,7 +66,7 @@ export async function getItemLookupWithStats(
   ctx: LookupContext,
   target: Buffer,
   opts: GetItemOptions = {},
-): Promise<{ item: FoundItem | undefined; stats: LookupStats }> {
+): Promise<{ item: FoundItem | undefined; stats: LookupStats; holders: ItemHolder[] }> {
   let best: FoundItem | undefined;
   /** Responders that announced a mutable item's seq without sending it, by address. */
   const withheld = new Map<string, { node: NodeInfo; seq: number }>();
@@ -99,7 +111,98 @@ export async function getItemLookupWithStats(
   );
   stats.durationMs += ctx.clock.now() - startMs;
   finishLookup(ctx, result);
-  return { item: best, stats };
+  return { item: best, stats, holders: holdersOf(result.closest, startMs) };
+}
+
+/** The responders that gave a token, closest first. */
+export function holdersOf(
+  responders: ReadonlyArray<{ node: NodeInfo; response: KrpcResponse }>,
+  atMs: number,
+): ItemHolder[] {
+  return responders.flatMap(({ node, response }) =>
+    Buffer.isBuffer(response.token) && response.token.length > 0
+      ? [{ node, token: response.token, tokenAtMs: atMs }]
+      : [],
+  );
+}
+
+export interface RequeryResult {
+  /** The best valid item the nodes sent (for a mutable item, only one above `seq` when seq was given). */
+  item: FoundItem | undefined;
+  /** The highest seq any node announced (with or without v): above ours means there is news to fetch. */
+  highestSeq: number | undefined;
+  /** The nodes that answered, with fresh tokens. */
+  holders: ItemHolder[];
+  /** Nodes that did not answer (timeout or error). */
+  failures: number;
+}
+
+/**
+ * Asks only the given nodes (no search): one round trip. With `seq`, a node holding that seq or lower answers
+ * without v (BEP 44: "the k, v and sig fields SHOULD be omitted"), so an unchanged item costs a few bytes.
+ * A record's reader re-asks the holders its last lookup found instead of searching again every few seconds.
+ */
+export async function requeryItem(
+  ctx: LookupContext,
+  nodes: readonly NodeInfo[],
+  target: Buffer,
+  opts: GetItemOptions & { seq?: number; maxWaitMs?: number } = {},
+): Promise<RequeryResult> {
+  const query: OutgoingQuery = {
+    method: 'get',
+    target,
+    ...(opts.seq === undefined ? {} : { seq: opts.seq }),
+  };
+  const answered: Array<{ node: NodeInfo; response: KrpcResponse }> = [];
+  let best: FoundItem | undefined;
+  let highestSeq: number | undefined;
+  let isOver = false;
+  const startMs = ctx.clock.now();
+  const all = Promise.all(
+    nodes.map(async (node) => {
+      try {
+        const response = await ctx.sender.query(node.address, query);
+        if (isOver) return;
+        answered.push({ node, response });
+        if (response.seq !== undefined && Number.isSafeInteger(response.seq)) {
+          highestSeq = Math.max(highestSeq ?? -1, response.seq);
+        }
+        const item = verifyItem(target, response, opts.salt);
+        if (item !== undefined && (best === undefined || (item.seq ?? -1) > (best.seq ?? -1))) best = item;
+      } catch {
+        // Counted below: every node that did not answer in time is a failure.
+      }
+    }),
+  );
+  // A silent node must not hold a fast poll for a whole query timeout: after maxWaitMs what answered counts,
+  // and late answers are ignored.
+  let timer: { cancel(): void } | undefined;
+  const maxWaitMs = opts.maxWaitMs;
+  const deadline =
+    maxWaitMs === undefined
+      ? all
+      : new Promise<void>((resolve) => {
+          timer = ctx.clock.setTimer(maxWaitMs, resolve);
+        });
+  await Promise.race([all, deadline]);
+  timer?.cancel();
+  isOver = true;
+  const failures = nodes.length - answered.length;
+  ctx.onLookupDone?.({
+    kind: 'requery',
+    queries: nodes.length,
+    responses: answered.length,
+    failures,
+    slowQueries: 0,
+    storeQueries: 0,
+    storeResponses: 0,
+    durationMs: ctx.clock.now() - startMs,
+  });
+  const order = new Map(nodes.map((n, i) => [addressKey(n.address), i]));
+  answered.sort(
+    (a, b) => (order.get(addressKey(a.node.address)) ?? 0) - (order.get(addressKey(b.node.address)) ?? 0),
+  );
+  return { item: best, highestSeq, holders: holdersOf(answered, ctx.clock.now()), failures };
 }
 
 /** The item in a `get` response if it verifies against target (and salt, for mutable items); else undefined. */

@@ -21,7 +21,7 @@ import {
   storeToAll,
   type TraversalStrategy,
 } from '../traversal.ts';
-import { verifyItem } from './get-item.ts';
+import { holdersOf, type ItemHolder, verifyItem } from './get-item.ts';
 
 export interface PutResult {
   target: Buffer;
@@ -29,6 +29,8 @@ export interface PutResult {
   stored: number;
   outcome: StoreOutcome;
   stats: LookupStats;
+  /** The nodes that acknowledged, with the tokens used: a later put may go to them directly. */
+  holders: ItemHolder[];
 }
 
 export interface PutMutableOptions {
@@ -52,7 +54,7 @@ export async function putImmutableLookup(ctx: LookupContext, v: BValue): Promise
     stats,
   );
   ctx.onLookupDone?.(stats);
-  return { target, stored: outcome.stored, outcome, stats };
+  return { target, stored: outcome.stored, outcome, stats, holders: ackedHolders(holders, outcome) };
 }
 
 /** Also throws DHT_SALT_TOO_LARGE (salt over 64 bytes) and DHT_BAD_SEQ (seq not a safe integer ≥ 0). */
@@ -73,16 +75,64 @@ export async function putMutableLookup(
       throw new DhtchatError('DHT_BAD_SEQ', `seq/cas must be a safe integer >= 0, got ${n}`);
     }
   }
-  const k = opts.keyPair.publicKey;
-  const target = mutableTarget(k, salt);
+  const target = mutableTarget(opts.keyPair.publicKey, salt);
   let highestSeq: number | undefined;
   const { holders, stats } = await collectTokens(ctx, target, (response) => {
     const item = verifyItem(target, response, salt);
     if (item?.seq !== undefined && (highestSeq === undefined || item.seq > highestSeq)) highestSeq = item.seq;
   });
   const seq = opts.seq ?? (highestSeq === undefined ? 1 : highestSeq + 1);
+  const outcome = await storeToAll(ctx, mutableStores(holders, opts, vBytes, salt, seq), stats);
+  ctx.onLookupDone?.(stats);
+  return { target, stored: outcome.stored, seq, outcome, stats, holders: ackedHolders(holders, outcome) };
+}
+
+/**
+ * A mutable put to holders a recent lookup found (their tokens must still be valid): no search, one round trip.
+ * Nodes whose token expired answer 203 (counted in outcome.errorCodes); the caller then puts with a lookup.
+ */
+export async function putMutableToHolders(
+  ctx: LookupContext,
+  holders: readonly ItemHolder[],
+  opts: PutMutableOptions & { seq: number },
+): Promise<PutResult & { seq: number }> {
+  const vBytes = encodeValue(opts.v);
+  const salt = opts.salt !== undefined && opts.salt.length > 0 ? opts.salt : undefined;
+  if (!Number.isSafeInteger(opts.seq) || opts.seq < 0)
+    throw new DhtchatError('DHT_BAD_SEQ', `seq must be a safe integer >= 0, got ${opts.seq}`);
+  const target = mutableTarget(opts.keyPair.publicKey, salt);
+  const stats: LookupStats = {
+    kind: 'put-to-holders',
+    queries: 0,
+    responses: 0,
+    failures: 0,
+    slowQueries: 0,
+    storeQueries: 0,
+    storeResponses: 0,
+    durationMs: 0,
+  };
+  const outcome = await storeToAll(ctx, mutableStores(holders, opts, vBytes, salt, opts.seq), stats);
+  ctx.onLookupDone?.(stats);
+  return {
+    target,
+    stored: outcome.stored,
+    seq: opts.seq,
+    outcome,
+    stats,
+    holders: ackedHolders(holders, outcome),
+  };
+}
+
+function mutableStores(
+  holders: ReadonlyArray<{ node: NodeInfo; token: Buffer }>,
+  opts: PutMutableOptions,
+  vBytes: Buffer,
+  salt: Buffer | undefined,
+  seq: number,
+): Array<{ node: NodeInfo; query: OutgoingQuery }> {
+  const k = opts.keyPair.publicKey;
   const sig = ed25519Sign(opts.keyPair, signableBuffer({ salt, seq, vBytes }));
-  const stores = holders.map(({ node, token }) => {
+  return holders.map(({ node, token }) => {
     const query: OutgoingQuery = {
       method: 'put',
       token,
@@ -96,9 +146,11 @@ export async function putMutableLookup(
     };
     return { node, query };
   });
-  const outcome = await storeToAll(ctx, stores, stats);
-  ctx.onLookupDone?.(stats);
-  return { target, stored: outcome.stored, seq, outcome, stats };
+}
+
+function ackedHolders(holders: readonly ItemHolder[], outcome: StoreOutcome): ItemHolder[] {
+  const acked = new Set(outcome.ackedBy);
+  return holders.filter((h) => acked.has(h.node));
 }
 
 function encodeValue(v: BValue): Buffer {
@@ -117,7 +169,7 @@ async function collectTokens(
   ctx: LookupContext,
   target: Buffer,
   onItem: (response: KrpcResponse) => void,
-): Promise<{ holders: Array<{ node: NodeInfo; token: Buffer }>; stats: LookupStats }> {
+): Promise<{ holders: ItemHolder[]; stats: LookupStats }> {
   const strategy: TraversalStrategy = {
     kind: 'put',
     query: { method: 'get', target },
@@ -128,8 +180,5 @@ async function collectTokens(
   };
   const result = await runTraversal(ctx, target, strategy);
   if (result.respondedCount === 0) finishLookup(ctx, result);
-  const holders = result.closest.flatMap(({ node, response }) =>
-    Buffer.isBuffer(response.token) && response.token.length > 0 ? [{ node, token: response.token }] : [],
-  );
-  return { holders, stats: result.stats };
+  return { holders: holdersOf(result.closest, ctx.clock.now()), stats: result.stats };
 }

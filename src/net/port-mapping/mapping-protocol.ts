@@ -4,6 +4,7 @@
  * answers nonsense is remote input, never an exception.
  */
 import type { UdpAddress } from '../../runtime/index.ts';
+import { isReachableExternalHost } from './nat-address.ts';
 
 export const MappingProtocolName = { pcp: 'pcp', natpmp: 'natpmp', upnp: 'upnp' } as const;
 export type MappingProtocolName = (typeof MappingProtocolName)[keyof typeof MappingProtocolName];
@@ -52,4 +53,26 @@ export interface MappingProtocol {
   map(request: MapRequest): Promise<MapOutcome>;
   /** Removes the mapping; true when the gateway confirmed it. */
   unmap(mapping: { internalPort: number; externalPort: number }): Promise<boolean>;
+}
+
+/**
+ * A gateway's "success" as an outcome: a grant without a port or a lifetime is nonsense, and a mapping on an
+ * address the Internet cannot reach (the gateway sits behind another NAT) is no use to publish.
+ */
+export function grantedMapping(
+  grant: { externalHost: string; externalPort: number; lifetimeS: number },
+  hasGatewayRestarted: boolean,
+): MapOutcome {
+  if (grant.lifetimeS === 0 || grant.externalPort === 0) {
+    return { ok: false, reason: MappingFailureReason.badAnswer, detail: 'a success without a mapping' };
+  }
+  if (!isReachableExternalHost(grant.externalHost)) {
+    return { ok: false, reason: MappingFailureReason.notReachable, detail: grant.externalHost };
+  }
+  return {
+    ok: true,
+    external: { host: grant.externalHost, port: grant.externalPort },
+    lifetimeS: grant.lifetimeS,
+    hasGatewayRestarted,
+  };
 }

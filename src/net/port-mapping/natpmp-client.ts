@@ -10,13 +10,13 @@
  */
 import type { Clock } from '../../runtime/index.ts';
 import {
+  grantedMapping,
   type MapOutcome,
   MappingFailureReason,
   type MappingProtocol,
   MappingProtocolName,
   type MapRequest,
 } from './mapping-protocol.ts';
-import { isReachableExternalHost } from './nat-address.ts';
 import {
   decodeNatPmpResponse,
   encodeExternalAddressRequest,
@@ -70,18 +70,14 @@ export class NatPmpClient implements MappingProtocol {
     if (mapping.kind === 'error') return refusal(mapping.resultCode);
     if (mapping.kind !== 'mapping') return { ok: false, reason: MappingFailureReason.badAnswer };
     hasGatewayRestarted = this.#noteEpoch(mapping.epochS) || hasGatewayRestarted;
-    if (mapping.lifetimeS === 0 || mapping.externalPort === 0) {
-      return { ok: false, reason: MappingFailureReason.badAnswer, detail: 'a success without a mapping' };
-    }
-    if (!isReachableExternalHost(address.externalHost)) {
-      return { ok: false, reason: MappingFailureReason.notReachable, detail: address.externalHost };
-    }
-    return {
-      ok: true,
-      external: { host: address.externalHost, port: mapping.externalPort },
-      lifetimeS: mapping.lifetimeS,
+    return grantedMapping(
+      {
+        externalHost: address.externalHost,
+        externalPort: mapping.externalPort,
+        lifetimeS: mapping.lifetimeS,
+      },
       hasGatewayRestarted,
-    };
+    );
   }
 
   async unmap(mapping: { internalPort: number }): Promise<boolean> {

@@ -10,13 +10,13 @@
  */
 import type { Clock, Random } from '../../runtime/index.ts';
 import {
+  grantedMapping,
   type MapOutcome,
   MappingFailureReason,
   type MappingProtocol,
   MappingProtocolName,
   type MapRequest,
 } from './mapping-protocol.ts';
-import { isReachableExternalHost } from './nat-address.ts';
 import {
   decodePcpResponse,
   encodeMapRequest,
@@ -71,18 +71,7 @@ export class PcpClient implements MappingProtocol {
     if (answer.resultCode !== PcpResultCode.success || answer.kind !== 'map') {
       return { ok: false, reason: MappingFailureReason.refused, detail: resultName(answer.resultCode) };
     }
-    if (answer.lifetimeS === 0 || answer.externalPort === 0) {
-      return { ok: false, reason: MappingFailureReason.badAnswer, detail: 'a success without a mapping' };
-    }
-    if (!isReachableExternalHost(answer.externalHost)) {
-      return { ok: false, reason: MappingFailureReason.notReachable, detail: answer.externalHost };
-    }
-    return {
-      ok: true,
-      external: { host: answer.externalHost, port: answer.externalPort },
-      lifetimeS: answer.lifetimeS,
-      hasGatewayRestarted,
-    };
+    return grantedMapping(answer, hasGatewayRestarted);
   }
 
   async unmap(mapping: { internalPort: number }): Promise<boolean> {

@@ -3,47 +3,15 @@
  * session cookie in place of the token, the Host/Origin wall in front of pages too, event ids and resume.
  */
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { startChatApiServer } from '../../../src/app/chat-api-server.ts';
-import type { ChatService } from '../../../src/app/chat-api-types.ts';
+import { events, get, logIn, service, TOKEN } from './web-server-harness.ts';
 import { uiFiles } from '../../../src/app/web-client/ui-files.ts';
 import { WebClient } from '../../../src/app/web-client/web-client.ts';
-
-const TOKEN = 'ab'.repeat(32);
-const events = new EventEmitter();
-const contact = (who: string) =>
-  ({ name: who, code: who, presence: 'offline', lastSeen: null, profileName: null }) as const;
-const service: ChatService = {
-  on: (name, listener) => events.on(name, listener),
-  off: (name, listener) => events.off(name, listener),
-  code: 'dhtchat:me',
-  addFriend: async (code) => contact(code),
-  requests: () => [],
-  accept: async (who) => contact(who),
-  decline: () => {},
-  block: () => {},
-  unblock: (who) => contact(who),
-  contacts: () => [],
-  blocked: () => [],
-  rename: (who) => contact(who),
-  remove: (who) => contact(who),
-  profile: () => ({ name: null, code: 'dhtchat:me' }),
-  setProfileName: async (name) => ({ name, code: 'dhtchat:me' }),
-  send: async () => ({ id: '00'.repeat(16), state: 'queued' }),
-  messages: () => [],
-  search: () => [],
-  markRead: () => {},
-  setTyping: (who) => ({ to: contact(who), isSent: true }),
-  sendFile: () => Promise.reject(new Error('not used by the web client tests')),
-  files: () => [],
-  acceptFile: () => Promise.reject(new Error('not used by the web client tests')),
-  cancelFile: () => Promise.reject(new Error('not used by the web client tests')),
-};
 
 function builtUi(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dhtchat-ui-'));
@@ -54,43 +22,6 @@ function builtUi(): string {
   writeFileSync(join(dir, 'assets', 'app-1234.js.gz'), 'GZIP');
   writeFileSync(join(dir, 'secret.key'), 'not served: unknown type');
   return dir;
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-/** One request with exactly these headers (Host defaults to the server's own). */
-function get(
-  port: number,
-  path: string,
-  headers: Record<string, string> = {},
-  method = 'GET',
-  body?: string,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method,
-        setHost: false,
-        headers: { host: `127.0.0.1:${port}`, ...headers },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 async function withWebServer(
@@ -125,16 +56,6 @@ async function withWebServer(
   } finally {
     await server.close();
   }
-}
-
-/** Opens a login link; answers the Cookie header value to send back. */
-async function logIn(port: number, web: WebClient): Promise<string> {
-  const url = new URL(web.loginUrl(port));
-  const answer = await get(port, `${url.pathname}${url.search}`, { 'sec-fetch-site': 'none' });
-  assert.equal(answer.status, 303);
-  assert.equal(answer.headers['location'], '/');
-  const setCookie = String(answer.headers['set-cookie']);
-  return setCookie.split(';')[0] ?? '';
 }
 
 describe('pages', () => {

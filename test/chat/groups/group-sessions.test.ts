@@ -197,3 +197,23 @@ describe('groups and friend requests', { timeout: 120_000 }, () => {
     );
   });
 });
+
+describe('groups: leaving', { timeout: 120_000 }, () => {
+  test("a member who leaves is gone from the others' lists (the leave reaches them though the leaver syncs no more)", async () => {
+    const sim = new ChatSim('groups-leave');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    const group = await groupOf(sim, alice, [bob]);
+    const left: string[] = [];
+    alice.node.on('group_member', (e) => {
+      if (e.change === 'left') left.push(e.code);
+    });
+    bob.node.groups.leave(group);
+    await sim.until(() => alice.node.groups.members(group).length === 1, 30_000);
+    assert.deepEqual(left, [bob.node.code]);
+    assert.equal(bob.node.groups.list().find((g) => g.id === group)?.state, 'left');
+  });
+});

@@ -20,6 +20,10 @@ function texts(user: NatUser, friend: string): string[] {
     .map((m) => m.text);
 }
 
+function isDirect(path: string | null | undefined): boolean {
+  return path === 'direct' || path === 'punched' || path === 'mapped';
+}
+
 function allDelivered(user: NatUser, friend: string): boolean {
   return user.node
     .messages(friend)
@@ -146,11 +150,12 @@ describe('relayed sessions (virtual time, symmetric NATs)', { timeout: 180_000 }
         }
         await rs.sim.settle(5, 5);
       }
+      // Direct, or `punched` (path.ts reads a session between two NATs as one), never relayed.
       await rs.until(
-        () => alice.node.sessionInfo('bob')?.path === 'direct' && bob.node.pathOf('alice') === 'direct',
+        () => isDirect(alice.node.sessionInfo('bob')?.path) && isDirect(bob.node.pathOf('alice')),
         30_000,
       );
-      assert.equal(paths.at(-1), 'direct', 'the path event says so');
+      assert.ok(isDirect(paths.at(-1)), `the path event says so: ${paths.at(-1)}`);
       await rs.until(() => allDelivered(alice, 'bob') && allDelivered(bob, 'alice'), 30_000);
       assert.deepEqual(texts(bob, 'alice'), sent, 'every message once, in order');
       assert.deepEqual(

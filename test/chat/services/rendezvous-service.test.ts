@@ -8,6 +8,7 @@ import {
   recordKeyFor,
 } from '../../../src/chat/index.ts';
 import { RENDEZVOUS_TIMING, RendezvousService } from '../../../src/chat/rendezvous-service.ts';
+import { POLL_SCHEDULE } from '../../../src/chat/rendezvous-schedule.ts';
 import { ServicesWorld, type User } from './services-harness.ts';
 
 describe('rendezvous service on a 10-node in-memory DHT', () => {
@@ -80,7 +81,9 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
     await net.run(bob.rendezvous.friendAccepted(carol.pk));
     assert.ok(fromCarol >= 1, 'Bob found Carol’s record at once');
     const afterAccept = fromCarol;
-    await net.settle(RENDEZVOUS_TIMING.pollFirstMs + 2_000, 20);
+    // Carol is alive (her record is new) and Bob has no session: he reads it on the fast schedule, and hands an
+    // unchanged record to the listeners again every unchangedEmitMs.
+    await net.settle(POLL_SCHEDULE.unchangedEmitMs + 2 * POLL_SCHEDULE.fastPollMs, 20);
     assert.ok(fromCarol > afterAccept, 'and polls it');
     bob.store.contacts.setState(carol.pk, 'blocked');
     await net.settle(2 * RENDEZVOUS_TIMING.pollFirstMs + 2_000, 50);
@@ -111,7 +114,7 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
     assert.ok(epochs.includes(today + 1), `found in epoch ${today + 1}: ${epochs.join(',')}`);
   });
 
-  test('a friend with a session up is not polled; polling starts again when the session ends', async () => {
+  test('a friend with a direct session up is not polled; polling starts again when the session ends', async () => {
     const { net } = world;
     const erin = await world.addUser('erin');
     const frank = await world.addUser('frank');
@@ -126,6 +129,7 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
       random: frank.random,
       localEndpoints: () => [frank.sim.address],
       isConnected: (pk) => isConnected && pk.equals(erin.pk),
+      hasDirectSession: (pk) => isConnected && pk.equals(erin.pk),
     });
     let fetched = 0;
     watcher.onRecord((pk) => {

@@ -10,6 +10,7 @@ import {
   MAX_CHAT_FRAME_BYTES,
   MAX_PROFILE_NAME_BYTES,
   PROFILE_FRAME_VERSION,
+  FORWARD_FRAME_VERSION,
 } from '../../../src/chat/session/frames.ts';
 import { SeededRandom } from '../../../src/runtime/index.ts';
 
@@ -186,5 +187,28 @@ describe('chat frames', () => {
     const tooLong = Buffer.concat([Buffer.of(FrameType.profile), Buffer.alloc(257, 0x61)]);
     assert.deepEqual(decodeChatFrame(tooLong), malformed);
     assert.ok(PROFILE_FRAME_VERSION <= CHAT_PROTOCOL_VERSION, 'we speak the version that carries it');
+  });
+
+  test('forward and relayed frames: a 16-byte tag or 32-byte key, then a note of 1-64 bytes', () => {
+    const note = Buffer.alloc(55, 7);
+    const forward = { type: 'forward' as const, tag: Buffer.alloc(16, 1), note };
+    const relayed = { type: 'relayed' as const, from: Buffer.alloc(32, 2), note };
+    for (const frame of [forward, relayed]) {
+      assert.deepEqual(new ChatFrameReader().push(encodeChatFrame(frame)).frames, [frame]);
+    }
+    assert.throws(() => encodeChatFrame({ ...forward, tag: Buffer.alloc(15) }), RangeError);
+    assert.throws(() => encodeChatFrame({ ...relayed, note: Buffer.alloc(65) }), RangeError);
+    assert.throws(() => encodeChatFrame({ ...relayed, note: Buffer.alloc(0) }), RangeError);
+    const malformed = { ok: false, code: 'CHAT_FRAME_MALFORMED' };
+    assert.deepEqual(
+      decodeChatFrame(Buffer.concat([Buffer.of(FrameType.forward), Buffer.alloc(16)])),
+      malformed,
+    );
+    assert.deepEqual(
+      decodeChatFrame(Buffer.concat([Buffer.of(FrameType.relayed), Buffer.alloc(32 + 65)])),
+      malformed,
+    );
+    assert.deepEqual(decodeChatFrame(Buffer.of(FrameType.relayed, 1, 2)), malformed);
+    assert.ok(FORWARD_FRAME_VERSION <= CHAT_PROTOCOL_VERSION);
   });
 });

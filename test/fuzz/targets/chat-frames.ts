@@ -33,6 +33,10 @@ export const chatFramesTarget: FuzzTarget = {
     Buffer.of(8),
     Buffer.of(0x0b),
     Buffer.of(0x0c),
+    Buffer.of(0x0d),
+    Buffer.of(0x0e),
+    Buffer.of(0x0f),
+    Buffer.of(0x10),
     Buffer.of(64),
     Buffer.of(65),
     Buffer.of(0, 0, 0x40, 0x11),
@@ -74,6 +78,8 @@ export const chatFramesTarget: FuzzTarget = {
         name: '../report\u202e.pdf',
       }),
       encodeChatFrame({ type: 'file-state', transferId: id(), state: 'canceled' }),
+      encodeChatFrame({ type: 'forward', tag: random.bytes(16), note: random.bytes(55) }),
+      encodeChatFrame({ type: 'relayed', from: random.bytes(32), note: random.bytes(55) }),
     ].map((framed) => framed.subarray(LENGTH_BYTES));
   },
   run(input: Buffer): string {

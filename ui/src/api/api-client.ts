@@ -31,9 +31,27 @@ export function apiPost<T>(path: string, body: Record<string, unknown> = {}): Pr
 }
 
 async function call<T>(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<T> {
-  let response: Response;
+  const response = await send(method, path, body);
+  const value: unknown = await response.json().catch(() => undefined);
+  if (response.ok) return value as T;
+  throw errorOf(response, value);
+}
+
+/** A POST answered with a file (an attachment): its bytes and the name the daemon gave it. */
+export async function apiDownload(
+  path: string,
+  body: Record<string, unknown>,
+): Promise<{ blob: Blob; fileName: string }> {
+  const response = await send('POST', path, body);
+  if (!response.ok) throw errorOf(response, await response.json().catch(() => undefined));
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const fileName = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'download';
+  return { blob: await response.blob(), fileName };
+}
+
+async function send(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<Response> {
   try {
-    response = await fetch(path, {
+    return await fetch(path, {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
@@ -43,11 +61,12 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: Record<strin
   } catch {
     throw new ApiError(0, 'NO_DAEMON', 'the dhtchat daemon does not answer (is it running?)');
   }
-  const value: unknown = await response.json().catch(() => undefined);
-  if (response.ok) return value as T;
+}
+
+function errorOf(response: Response, value: unknown): ApiError {
   if (response.status === 401) onSignedOut();
   const error = (value as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  throw new ApiError(
+  return new ApiError(
     response.status,
     typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
     typeof error?.message === 'string' ? error.message : `the daemon answered ${response.status}`,

@@ -5,10 +5,14 @@
 import { useSignalEffect } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { isContactsLoaded, totalUnread } from '../state/contacts.ts';
+import { totalGroupUnread } from '../state/groups.ts';
 import { openChatCode, screen } from '../state/navigation.ts';
 import { signIn } from '../state/session.ts';
 import { AddFriend } from './add-friend.tsx';
 import { ConversationView } from './conversation-view.tsx';
+import { FilesView } from './files-view.tsx';
+import { GroupConversation } from './group-conversation.tsx';
+import { GroupsView } from './groups-view.tsx';
 import { FriendCodeScreen } from './friend-code-card.tsx';
 import { LinkDialog } from './link-dialog.tsx';
 import { LiveRegion } from './live-region.tsx';
@@ -23,7 +27,7 @@ import { Welcome } from './welcome.tsx';
 
 export function App() {
   useSignalEffect(() => {
-    const unread = totalUnread.value;
+    const unread = totalUnread.value + totalGroupUnread.value;
     document.title = unread > 0 ? `(${unread}) dhtchat` : 'dhtchat';
   });
   const state = signIn.value;
@@ -63,7 +67,7 @@ function MainScreen() {
     // A new screen takes the focus to its heading, so keyboard and screen-reader users land on it.
     const heading = document.querySelector<HTMLElement>('#main h1, #main h2');
     heading?.focus({ preventScroll: true });
-  }, [current.kind, openChatCode()]);
+  }, [current.kind, openChatCode(), current.kind === 'group' ? current.id : '']);
   switch (current.kind) {
     case 'home':
       return <Welcome />;
@@ -77,6 +81,12 @@ function MainScreen() {
       return <NetworkPanel />;
     case 'settings':
       return <SettingsView />;
+    case 'files':
+      return <FilesView />;
+    case 'groups':
+      return <GroupsView />;
+    case 'group':
+      return <GroupConversation key={current.id} id={current.id} />;
     case 'code':
       return <FriendCodeScreen />;
   }

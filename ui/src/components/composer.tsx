@@ -1,10 +1,13 @@
 /**
  * Writing a message: Enter sends, Shift+Enter starts a new line. While the user types, the friend is told
  * (POST /v1/typing, at most every 3 s), and told it stopped after 5 s without a key or when the text is cleared.
+ * The + button picks a file and hands it to the daemon, which offers it (state/files.ts).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiPost } from '../api/api-client.ts';
+import { announce } from '../state/announcer.ts';
 import type { Conversation } from '../state/conversation.ts';
+import { canUpload, hasFilesApi, sendFile } from '../state/files.ts';
 import { ownCode } from '../state/session.ts';
 
 const TYPING_REPEAT_MS = 3000;
@@ -18,6 +21,23 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
   const typingSentMs = useRef(0);
   const idleTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const field = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+
+  const upload = (file: File | undefined): void => {
+    if (file === undefined) return;
+    setError('');
+    sendFile(conversation.code, file).then(
+      () => announce(`${file.name} offered to ${name}`),
+      (e: unknown) => {
+        const message = e instanceof Error ? e.message : String(e);
+        setError(
+          canUpload.value
+            ? message
+            : `This dhtchat daemon cannot take a file from the browser. In a terminal: npx dhtchat send-file ${conversation.code} <file>`,
+        );
+      },
+    );
+  };
 
   const tellTyping = (isTyping: boolean): void => {
     void apiPost('/v1/typing', { who: conversation.code, isTyping }).catch(() => {});
@@ -84,6 +104,28 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
         }}
         aria-describedby={error.length > 0 ? 'composer-error' : undefined}
       />
+      {hasFilesApi.value && (
+        <>
+          <input
+            type="file"
+            ref={picker}
+            hidden
+            onChange={(e) => {
+              upload(e.currentTarget.files?.[0]);
+              e.currentTarget.value = '';
+            }}
+          />
+          <button
+            type="button"
+            class="icon-button"
+            aria-label={`Send a file to ${name}`}
+            title="Send a file"
+            onClick={() => picker.current?.click()}
+          >
+            <span aria-hidden="true">+</span>
+          </button>
+        </>
+      )}
       <button type="submit" class="primary" disabled={text.trim().length === 0}>
         Send
       </button>

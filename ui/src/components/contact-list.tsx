@@ -1,6 +1,10 @@
-/** Contacts: online first, then by name; each shows presence, last seen, typing and unread messages. */
+/**
+ * Contacts: online first, then by name; each shows presence, last seen, typing, how it is reached (direct,
+ * hole-punched, relayed, ...) and unread messages.
+ */
 import type { ContactView } from '../api/api-types.ts';
 import { lastSeenText } from '../lib/format-time.ts';
+import { pathText } from '../lib/path-words.ts';
 import { contacts, isPending, typing, unread } from '../state/contacts.ts';
 import { openChat, openChatCode } from '../state/navigation.ts';
 
@@ -32,6 +36,7 @@ function ContactItem({ contact }: { contact: ContactView }) {
   const count = unread.value[contact.code] ?? 0;
   const isTyping = typing.value.has(contact.code);
   const status = statusText(contact, isTyping);
+  const path = isPending(contact) ? '' : pathText(contact.path);
   return (
     <li>
       <button
@@ -43,7 +48,10 @@ function ContactItem({ contact }: { contact: ContactView }) {
         <span class={`presence-dot ${contact.presence}`} aria-hidden="true" />
         <span class="contact-text">
           <bdi class="contact-name">{contact.name}</bdi>
-          <span class="contact-status">{status}</span>
+          <span class="contact-status-line">
+            <span class="contact-status">{status}</span>
+            {path.length > 0 && <span class="contact-path"> · {path}</span>}
+          </span>
         </span>
         {count > 0 && (
           <span class="badge">
@@ -57,7 +65,7 @@ function ContactItem({ contact }: { contact: ContactView }) {
 }
 
 export function statusText(contact: ContactView, isTyping: boolean): string {
-  if (isPending(contact)) return contact.request === 'received' ? 'request received' : 'request sent';
+  if (isPending(contact)) return contact.request === 'received' ? 'request received by them' : 'request sent';
   if (isTyping) return 'typing…';
   if (contact.presence === 'online') return 'online';
   return `${contact.presence === 'away' ? 'away' : 'offline'} · last seen ${lastSeenText(contact.lastSeen)}`;

@@ -8,12 +8,15 @@ import { announce } from '../state/announcer.ts';
 import { isReading } from '../state/chat-events.ts';
 import { contactOf, markRead, nameOf, typing } from '../state/contacts.ts';
 import { conversationOf } from '../state/conversation.ts';
+import { pathText } from '../lib/path-words.ts';
+import { ENDED_STATES, transfersWith, uploads } from '../state/files.ts';
 import { BackButton } from './back-button.tsx';
 import { Composer } from './composer.tsx';
 import { ContactMenu } from './contact-menu.tsx';
 import { statusText } from './contact-list.tsx';
 import { MessageList } from './message-list.tsx';
 import { SearchBar } from './search-bar.tsx';
+import { TransferItem, UploadItem } from './transfer-item.tsx';
 
 export function ConversationView({ code }: { code: string }) {
   const conversation = conversationOf(code);
@@ -54,6 +57,11 @@ export function ConversationView({ code }: { code: string }) {
           <p class={`chat-status${isTyping ? ' typing' : ''}`} data-testid="chat-status">
             {contact === undefined ? '' : statusText(contact, isTyping)}
           </p>
+          {contact !== undefined && contact.request === undefined && pathText(contact.path).length > 0 && (
+            <p class="chat-status" data-testid="chat-path">
+              Reached {pathText(contact.path)}
+            </p>
+          )}
         </div>
         <button
           type="button"
@@ -87,6 +95,7 @@ export function ConversationView({ code }: { code: string }) {
         </p>
       )}
       <MessageList conversation={conversation} label={`Messages with ${name}`} highlightId={highlightId} />
+      <ConversationFiles code={code} name={name} />
       {isTyping && (
         <p class="typing-line" aria-live="polite">
           <bdi>{name}</bdi> is typing…
@@ -97,5 +106,28 @@ export function ConversationView({ code }: { code: string }) {
         <ContactMenu contact={contact} onClose={() => setMenuOpen(false)} />
       )}
     </section>
+  );
+}
+
+/** The files with this friend still moving, and the last two that ended. */
+const ENDED_SHOWN = 2;
+
+function ConversationFiles({ code, name }: { code: string; name: string }) {
+  const list = transfersWith(code);
+  const shown = [
+    ...list.filter((t) => !ENDED_STATES.has(t.state)),
+    ...list.filter((t) => ENDED_STATES.has(t.state)).slice(0, ENDED_SHOWN),
+  ];
+  const sending = [...uploads.value].filter(([, u]) => u.to === code);
+  if (shown.length + sending.length === 0) return null;
+  return (
+    <ul class="transfer-list compact" aria-label={`Files with ${name}`}>
+      {sending.map(([key, upload]) => (
+        <UploadItem key={key} upload={upload} />
+      ))}
+      {shown.map((t) => (
+        <TransferItem key={t.id} transfer={t} />
+      ))}
+    </ul>
   );
 }

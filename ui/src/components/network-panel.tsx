@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiGet } from '../api/api-client.ts';
 import type { FriendPath, NatBehaviour, NetworkView } from '../api/api-types.ts';
+import { contactOf } from '../state/contacts.ts';
 import { BackButton } from './back-button.tsx';
 
 const REFRESH_MS = 5000;
@@ -100,22 +101,40 @@ export function NetworkPanel() {
               </thead>
               <tbody>
                 {view.friends.map((f) => (
-                  <tr key={f.code}>
-                    <th scope="row">
-                      <bdi>{f.name}</bdi>
-                    </th>
-                    <td data-path={f.path}>
-                      {PATH_WORDS[f.path]}
-                      {f.isInitiator === null ? '' : f.isInitiator ? ' (you dialled)' : ' (they dialled)'}
-                    </td>
-                    <td>{f.remote ?? '—'}</td>
-                  </tr>
+                  <FriendRow key={f.code} friend={f} />
                 ))}
               </tbody>
             </table>
           )}
+          {view.strangers !== undefined && (
+            <>
+              <h2>Strangers</h2>
+              <p data-testid="strangers">
+                {view.strangers.active} of at most {view.strangers.limit} sessions with people who are not
+                your friends (handshakes, friend requests) are open.
+              </p>
+            </>
+          )}
         </>
       )}
     </section>
+  );
+}
+
+/** A friend's row: the path from the live `path` events when the daemon sent one since the last poll. */
+function FriendRow({ friend: f }: { friend: NetworkView['friends'][number] }) {
+  const live = contactOf(f.code)?.path;
+  const path: FriendPath = live === undefined || live === null ? f.path : live;
+  return (
+    <tr key={f.code}>
+      <th scope="row">
+        <bdi>{f.name}</bdi>
+      </th>
+      <td data-path={path}>
+        {PATH_WORDS[path]}
+        {f.isInitiator === null ? '' : f.isInitiator ? ' (you dialled)' : ' (they dialled)'}
+      </td>
+      <td>{f.remote ?? '—'}</td>
+    </tr>
   );
 }

@@ -5,6 +5,7 @@ import { announce } from '../state/announcer.ts';
 import { askNotificationPermission, notificationPermission } from '../state/notifications.ts';
 import { hasProfileApi, logOut, ownName, saveName } from '../state/session.ts';
 import { BackButton } from './back-button.tsx';
+import { BackupExportForm } from './backup-export-form.tsx';
 import { PassphraseForm } from './passphrase-form.tsx';
 
 export function SettingsView() {
@@ -20,12 +21,8 @@ export function SettingsView() {
       <NameForm />
       <h2>Passphrase</h2>
       <PassphraseForm />
-      <h2>Backup</h2>
-      <p>
-        Your identity (the key your friends know) and your contacts can be saved to one encrypted file, to
-        move to a new computer. In a terminal:
-      </p>
-      <pre class="command">npx dhtchat export ~/dhtchat-backup.dat</pre>
+      <h2 id="backup-title">Backup</h2>
+      <BackupExportForm />
       <h2>Appearance</h2>
       <fieldset class="choices">
         <legend>Theme</legend>

@@ -4,7 +4,7 @@
  */
 import { computed, signal } from '@preact/signals';
 import { apiGet, apiPost, isMissingRoute } from '../api/api-client.ts';
-import type { ContactView, Presence, RequestView } from '../api/api-types.ts';
+import type { ContactView, FriendPath, Presence, RequestView } from '../api/api-types.ts';
 
 export const contacts = signal<readonly ContactView[]>([]);
 export const requests = signal<readonly RequestView[]>([]);
@@ -53,6 +53,10 @@ export function upsertContact(contact: ContactView): void {
 export function setPresence(code: string, presence: Presence, lastSeen: number | null): void {
   contacts.value = contacts.value.map((c) => (c.code === code ? { ...c, presence, lastSeen } : c));
   if (presence !== 'online') setTyping(code, false);
+}
+
+export function setPath(code: string, path: FriendPath | null): void {
+  contacts.value = contacts.value.map((c) => (c.code === code ? { ...c, path } : c));
 }
 
 export function addRequest(request: RequestView): void {

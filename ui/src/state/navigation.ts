@@ -11,6 +11,9 @@ export type Screen =
   | { readonly kind: 'requests' }
   | { readonly kind: 'network' }
   | { readonly kind: 'settings' }
+  | { readonly kind: 'files' }
+  | { readonly kind: 'groups' }
+  | { readonly kind: 'group'; readonly id: string }
   | { readonly kind: 'code' };
 
 export const screen = signal<Screen>({ kind: 'home' });

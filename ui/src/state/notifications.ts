@@ -17,12 +17,13 @@ export async function askNotificationPermission(): Promise<void> {
   notificationPermission.value = await Notification.requestPermission();
 }
 
-export function notifyMessage(code: string, name: string, text: string): void {
+/** `open` shows where the message is (default: the conversation with `code`). */
+export function notifyMessage(code: string, name: string, text: string, open = () => openChat(code)): void {
   if (!isSupported || Notification.permission !== 'granted') return;
   const notification = new Notification(name, { body: text.slice(0, 200), tag: code });
   notification.onclick = () => {
     window.focus();
-    openChat(code);
+    open();
     notification.close();
   };
 }
