@@ -66,12 +66,15 @@ export const DAEMON_ENTRY =
 const DAEMON_NODE_ARGS = (stringOption('node-args') ?? '').split(' ').filter((a) => a !== '');
 const stoppers = new Set<() => Promise<unknown>>();
 
+/** What a daemon is started with: `entry`, another CLI to run (default DAEMON_ENTRY). */
+export interface DaemonSpawnOptions {
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  entry?: string;
+}
+
 /** `dhtchat --data-dir dir daemon` on 127.0.0.1; `port` 0 = a new random port, undefined = its last one. */
-export function spawnDaemon(
-  dir: string,
-  bootstrap: string,
-  opts: { port?: number; env?: NodeJS.ProcessEnv } = {},
-): DaemonProcess {
+export function spawnDaemon(dir: string, bootstrap: string, opts: DaemonSpawnOptions = {}): DaemonProcess {
   const args = [
     '--data-dir',
     dir,
@@ -84,7 +87,7 @@ export function spawnDaemon(
   ];
   if (opts.port !== undefined) args.push('--port', String(opts.port));
   const spawnMs = Date.now();
-  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, DAEMON_ENTRY, ...args], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, opts.entry ?? DAEMON_ENTRY, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...DEBUG_ENV, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -171,7 +174,7 @@ async function bundleCli(): Promise<string> {
 export async function startDaemon(
   dir: string,
   bootstrap: string,
-  opts: { port?: number; env?: NodeJS.ProcessEnv } = {},
+  opts: DaemonSpawnOptions = {},
 ): Promise<{ proc: DaemonProcess; ready: LogLine }> {
   const proc = spawnDaemon(dir, bootstrap, opts);
   const ready = await proc.waitLine(() => true, 30_000, 'ready line');
@@ -236,7 +239,12 @@ export async function friendsOnTestnet(
   return { bootstrap, pair: await makeFriends(bootstrap, log) };
 }
 
-export async function makeFriends(bootstrap: string, log: (what: string) => void): Promise<Pair> {
+/** `entry`: the CLI both daemons run (default DAEMON_ENTRY); init, add and accept use this tree's CLI. */
+export async function makeFriends(
+  bootstrap: string,
+  log: (what: string) => void,
+  entry?: string,
+): Promise<Pair> {
   const aliceDir = mkdtempSync(join(tmpdir(), 'dhtchat-bench-alice-'));
   const bobDir = mkdtempSync(join(tmpdir(), 'dhtchat-bench-bob-'));
   tempDirs.push(aliceDir, bobDir);
@@ -246,10 +254,11 @@ export async function makeFriends(bootstrap: string, log: (what: string) => void
   ]);
   const aliceCode = (aliceInit as { code: string }).code;
   const bobCode = (bobInit as { code: string }).code;
-  const alice = await startDaemon(aliceDir, bootstrap, { port: 0 });
+  const spawnOpts = entry === undefined ? {} : { entry };
+  const alice = await startDaemon(aliceDir, bootstrap, { port: 0, ...spawnOpts });
   await cliJson(aliceDir, 'add', bobCode, '--name', 'bob');
   await waitForAnnouncement(bootstrap, decodeFriendCode(bobCode), alice.ready['port'] as number, 60_000);
-  const bob = await startDaemon(bobDir, bootstrap, { port: 0 });
+  const bob = await startDaemon(bobDir, bootstrap, { port: 0, ...spawnOpts });
   await eventually(
     "Alice's request at Bob",
     async () => {

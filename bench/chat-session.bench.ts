@@ -1,63 +1,104 @@
 /**
- * Chat sessions on loopback UDP (two ChatNodes in one process, real sockets, real SQLite with synchronous=FULL):
- *   - connect: both nodes start (friends already, last known endpoints stored) → first message delivered; 20 runs.
- *   - latency: 100 messages one at a time over one session, send → delivered (both commits and the ack) p50/p99.
- *   - burst: 300 messages sent back to back over one session → msgs/s until the last is delivered.
- * Both nodes share one process and one disk: every message costs the sender's commit and the receiver's, each
- * an fsync with synchronous=FULL (~100/s on this VM, see "## Chat store"), which bounds the burst.
- * Run: node --import tsx bench/chat-session.bench.ts   (prints a JSON object, then a table)
- * Not the issue's full "daemon start" number (no DHT bootstrap, no process start): the session path alone.
+ * One chat session's throughput and latency (issue 13 §3), the session path alone: two ChatNodes in one process
+ * (Alice on the main thread, Bob in a worker thread: his own event loop, as on his own device) over real UDP on
+ * 127.0.0.1 (uTP + Noise IK + chat frames), each with a real SQLite file (synchronous=FULL) in a temp dir; no DHT,
+ * no HTTP, no process start (friends already, each knowing the other's endpoint). In one run:
+ *   - paced: `--paced` messages at `--rate`/s (default 500 at 100/s): send → delivered p50/p99, where delivered =
+ *     the friend committed it and acked, and the ack was committed here (the `delivered` state event);
+ *   - window: up to `--messages` messages (default 20,000) or `--window-seconds` (default 20) of sending,
+ *     whichever ends first, with at most `--window` (default 256) sent and not yet delivered: the sustained
+ *     messages/s, the latencies under that load, and CPU per message (both threads);
+ *   - fsync: this disk's fsyncs/s at the start of the round (4 KiB + fsync): what every commit waits for;
+ *   - `--baseline DIR`: the same on the code of another checkout (e.g. `git archive <commit> | tar -x -C DIR`,
+ *     with DIR/node_modules linked to ours), alternating with ours round by round (`--rounds`, default 2), so
+ *     both see the same machine load: the ratios come from one run.
+ * Run: node --import tsx bench/chat-session.bench.ts [--baseline DIR] [--rounds N] [--messages N] [--window N]
+ *      [--window-seconds N] [--paced N] [--rate N]. Prints a table, then one JSON object. Bounded: each phase
+ *      120 s, the script 20 min.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ChatNode } from '../src/chat/chat-node.ts';
-import { identityFromSeed } from '../src/chat/identity.ts';
-import { ChatStore } from '../src/chat/store/chat-store.ts';
-import { DatagramDemux, UtpEndpoint } from '../src/net/index.ts';
-import { cryptoRandom, systemClock, type UdpAddress, UdpTransport } from '../src/runtime/index.ts';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { intOption, printTable, stringOption, type Summary, summarize } from './chat-bench-stats.ts';
+import { type Delivered, fsyncsPerSecond, type LoadResult, paced, windowed } from './chat-load-shapes.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'dhtchat-bench-'));
+const PHASE_DEADLINE_MS = 120_000;
+const SCRIPT_DEADLINE_MS = 20 * 60_000;
+const rounds = intOption('rounds', 2);
+const windowCount = intOption('messages', 20_000);
+const window = intOption('window', 256);
+const pacedCount = intOption('paced', 500);
+const windowSeconds = intOption('window-seconds', 20);
+const rate = intOption('rate', 100);
+const baselineDir = stringOption('baseline');
+const BODY = 'x'.repeat(100);
+const loadAtStart = loadavg();
 
-interface Side {
-  node: ChatNode;
-  address: UdpAddress;
-  close(): void;
+/** The modules a tree provides (ours, or a baseline checkout with the same layout). */
+interface Tree {
+  label: string;
+  ChatNode: typeof import('../src/chat/chat-node.ts').ChatNode;
+  identityFromSeed: typeof import('../src/chat/identity.ts').identityFromSeed;
+  ChatStore: typeof import('../src/chat/store/chat-store.ts').ChatStore;
+  net: typeof import('../src/net/index.ts');
+  runtime: typeof import('../src/runtime/index.ts');
 }
 
-async function side(
-  label: string,
-  seed: number,
-  port: number,
-  peer: { seed: number; port: number },
-): Promise<Side> {
-  const identity = identityFromSeed(Buffer.alloc(32, seed));
-  const socket = await UdpTransport.bind({ host: '127.0.0.1', port });
-  const demux = new DatagramDemux(socket);
-  const utp = new UtpEndpoint({ transport: demux.utp, clock: systemClock, random: cryptoRandom });
-  const store = ChatStore.open({
-    path: join(dir, `${label}.sqlite`),
-    ownPublicKey: identity.publicKey,
-    clock: systemClock,
-    random: cryptoRandom,
+async function loadTree(label: string, root: string): Promise<Tree> {
+  const from = (path: string) => import(join(root, path));
+  return {
+    label,
+    ChatNode: (await from('src/chat/chat-node.ts')).ChatNode,
+    identityFromSeed: (await from('src/chat/identity.ts')).identityFromSeed,
+    ChatStore: (await from('src/chat/store/chat-store.ts')).ChatStore,
+    net: await from('src/net/index.ts'),
+    runtime: await from('src/runtime/index.ts'),
+  };
+}
+
+type Node = InstanceType<Tree['ChatNode']>;
+type Address = { host: string; port: number };
+const SEEDS = { alice: 1, bob: 2 } as const;
+
+/** One side, friends with the other (who listens at peerAddress); started. */
+async function startSide(
+  tree: Tree,
+  dir: string,
+  who: 'alice' | 'bob',
+  socket: Awaited<ReturnType<Tree['runtime']['UdpTransport']['bind']>>,
+  peerAddress: Address,
+): Promise<{ node: Node; close(): void }> {
+  const { runtime, net } = tree;
+  const other = who === 'alice' ? 'bob' : 'alice';
+  const identity = tree.identityFromSeed(Buffer.alloc(32, SEEDS[who]));
+  const peerKey = tree.identityFromSeed(Buffer.alloc(32, SEEDS[other])).publicKey;
+  const demux = new net.DatagramDemux(socket);
+  const utp = new net.UtpEndpoint({
+    transport: demux.utp,
+    clock: runtime.systemClock,
+    random: runtime.cryptoRandom,
   });
-  const peerKey = identityFromSeed(Buffer.alloc(32, peer.seed)).publicKey;
-  if (store.contacts.get(peerKey) === undefined) {
-    store.contacts.upsert(peerKey, 'accepted', label === 'a' ? 'b' : 'a');
-    store.contacts.noteEndpoint(peerKey, { host: '127.0.0.1', port: peer.port }, 'session');
-  }
+  const store = tree.ChatStore.open({
+    path: join(dir, `${who}.sqlite`),
+    ownPublicKey: identity.publicKey,
+    clock: runtime.systemClock,
+    random: runtime.cryptoRandom,
+  });
+  store.contacts.upsert(peerKey, 'accepted', other);
+  store.contacts.noteEndpoint(peerKey, peerAddress, 'session');
   const address = socket.localAddress();
-  const node = new ChatNode({
+  const node = new tree.ChatNode({
     identity,
     store,
     utp,
-    clock: systemClock,
-    random: cryptoRandom,
+    clock: runtime.systemClock,
+    random: runtime.cryptoRandom,
     localEndpoints: () => [address],
   });
+  await node.start();
   return {
     node,
-    address,
     close: () => {
       void node.close();
       utp.close();
@@ -67,88 +108,198 @@ async function side(
   };
 }
 
-function waitFor(cond: () => boolean, maxMs = 15_000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() - start > maxMs) reject(new Error('timeout'));
-      else setImmediate(tick);
-    };
-    tick();
+/**
+ * Bob in a worker thread: his own event loop, as on his own device (in one thread every commit of one side would
+ * hold up the other's). Told the tree, the dir and Alice's address; answers with his own; stops on 'close'.
+ */
+async function runBobWorker(): Promise<void> {
+  const { root, label, dir, alice } = workerData as {
+    root: string;
+    label: string;
+    dir: string;
+    alice: Address;
+  };
+  const tree = await loadTree(label, root);
+  const socket = await tree.runtime.UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+  const bob = await startSide(tree, dir, 'bob', socket, alice);
+  parentPort?.once('message', () => {
+    bob.close();
+    parentPort?.close();
   });
+  parentPort?.postMessage(socket.localAddress());
 }
 
-const pct = (xs: number[], p: number): number => {
-  const sorted = [...xs].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-};
-
-const probe = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-const probe2 = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-const portA = probe.localAddress().port;
-const portB = probe2.localAddress().port;
-probe.close();
-probe2.close();
-
-const connectMs: number[] = [];
-for (let run = 0; run < 20; run++) {
-  const t0 = performance.now();
-  const a = await side('a', 1, portA, { seed: 2, port: portB });
-  const b = await side('b', 2, portB, { seed: 1, port: portA });
-  await Promise.all([a.node.start(), b.node.start()]);
-  const sent = await a.node.send('b', `run ${run}`);
-  await waitFor(() => a.node.messages('b').some((m) => m.id === sent.id && m.state === 'delivered'));
-  connectMs.push(performance.now() - t0);
-  a.close();
-  b.close();
-  await new Promise((resolve) => setTimeout(resolve, 50));
+/** Alice here, Bob in a worker thread; Alice's session to Bob up. */
+async function pairOn(
+  tree: Tree,
+  root: string,
+  dir: string,
+): Promise<{ alice: Node; close(): Promise<void> }> {
+  const socket = await tree.runtime.UdpTransport.bind({ host: '127.0.0.1', port: 0 });
+  // The worker runs this file, TypeScript: tsx's loader is registered in its thread first (Node 20 does not run
+  // `--import` in workers).
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const worker = new Worker(boot, {
+    eval: true,
+    workerData: { root, label: tree.label, dir, alice: socket.localAddress() },
+  });
+  const bobAddress = await new Promise<Address>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const alice = await startSide(tree, dir, 'alice', socket, bobAddress);
+  const start = performance.now();
+  while (!alice.node.isConnected('bob')) {
+    if (performance.now() - start > 30_000) throw new Error('no session within 30 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return {
+    alice: alice.node,
+    close: async () => {
+      alice.close();
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage('close');
+      await exited;
+    },
+  };
 }
 
-const a = await side('a', 1, portA, { seed: 2, port: portB });
-const b = await side('b', 2, portB, { seed: 1, port: portA });
-await Promise.all([a.node.start(), b.node.start()]);
-await waitFor(() => a.node.isConnected('b'));
-// Latency: one message at a time, each waited for until delivered (send → friend committed → ack committed).
-const LATENCY_RUNS = 100;
-const latencies: number[] = [];
-for (let i = 0; i < LATENCY_RUNS; i++) {
-  const at = performance.now();
-  const { id } = await a.node.send('b', `ping ${i}`);
-  await waitFor(() => a.node.messages('b').some((m) => m.id === id && m.state === 'delivered'));
-  latencies.push(performance.now() - at);
+interface RoundResult {
+  fsyncsPerSecond: number;
+  paced: LoadResult;
+  window: LoadResult;
+  cpuMicrosPerMessage: number;
 }
-// Throughput: a burst sent back to back, until the last is delivered.
-const COUNT = 300;
-let delivered = 0;
-a.node.on('state', (e) => {
-  if (e.state === 'delivered') delivered++;
-});
-const t0 = performance.now();
-for (let i = 0; i < COUNT; i++) await a.node.send('b', `message ${i} ${'x'.repeat(100)}`);
-await waitFor(() => delivered >= COUNT, 60_000);
-const burstMs = performance.now() - t0;
-a.close();
-b.close();
-rmSync(dir, { recursive: true, force: true });
 
-const result = {
-  connectToFirstDeliveredMs: { p50: pct(connectMs, 50), p95: pct(connectMs, 95), runs: connectMs.length },
-  burst: {
-    messages: COUNT,
-    messagesPerSecond: Math.round((COUNT / burstMs) * 1000),
-  },
-  latencyMs: { p50: pct(latencies, 50), p99: pct(latencies, 99), runs: latencies.length },
-};
-console.log(JSON.stringify(result));
-console.table({
-  'start → first delivered (ms)': {
-    p50: result.connectToFirstDeliveredMs.p50.toFixed(1),
-    p95: result.connectToFirstDeliveredMs.p95.toFixed(1),
-  },
-  'send → delivered, one at a time (ms)': {
-    p50: result.latencyMs.p50.toFixed(1),
-    p95: `${result.latencyMs.p99.toFixed(1)} (p99)`,
-  },
-});
-console.log(`burst: ${result.burst.messagesPerSecond} messages/s over one session`);
+async function round(tree: Tree, root: string): Promise<RoundResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'dhtchat-bench-session-'));
+  const fsyncs = fsyncsPerSecond(dir);
+  const { alice, close } = await pairOn(tree, root, dir);
+  try {
+    const deliveredAt = new Map<string, number>();
+    const waiting = new Map<string, (atMs: number) => void>();
+    alice.on('state', (e) => {
+      if (e.state !== 'delivered' && e.state !== 'read') return;
+      const at = performance.now();
+      const wake = waiting.get(e.id);
+      if (wake !== undefined) {
+        waiting.delete(e.id);
+        wake(at);
+      } else deliveredAt.set(e.id, at);
+    });
+    const one = async (label: string): Promise<Delivered> => {
+      const at = performance.now();
+      const { id } = await alice.send('bob', `${label} ${BODY}`);
+      const answeredAt = performance.now();
+      const early = deliveredAt.get(id);
+      deliveredAt.delete(id);
+      const doneAt = early ?? (await new Promise<number>((wake) => waiting.set(id, wake)));
+      return { latencyMs: doneAt - at, answerMs: answeredAt - at };
+    };
+    for (let i = 0; i < 20; i++) await one(`warm-up ${i}`);
+    const pacedResult = await paced(pacedCount, rate, PHASE_DEADLINE_MS, (i) => one(`paced ${i}`));
+    const cpuBefore = process.cpuUsage();
+    const windowResult = await windowed(windowCount, window, windowSeconds * 1000, PHASE_DEADLINE_MS, (i) =>
+      one(`window ${i}`),
+    );
+    const cpu = process.cpuUsage(cpuBefore);
+    return {
+      fsyncsPerSecond: fsyncs,
+      paced: pacedResult,
+      window: windowResult,
+      cpuMicrosPerMessage: (cpu.user + cpu.system) / windowResult.samples.length,
+    };
+  } finally {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (isMainThread) await main();
+else await runBobWorker();
+
+async function main(): Promise<void> {
+  const deadline = setTimeout(() => {
+    console.error(`bench: deadline of ${SCRIPT_DEADLINE_MS} ms passed`);
+    process.exit(2);
+  }, SCRIPT_DEADLINE_MS);
+  deadline.unref();
+
+  const roots = new Map([['this tree', resolve(import.meta.dirname, '..')]]);
+  if (baselineDir !== undefined) roots.set(`baseline ${baselineDir}`, resolve(baselineDir));
+  const trees: Tree[] = [];
+  for (const [label, root] of roots) trees.push(await loadTree(label, root));
+  const results = new Map<string, RoundResult[]>(trees.map((t) => [t.label, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const tree of trees) {
+      const result = await round(tree, roots.get(tree.label) as string);
+      results.get(tree.label)?.push(result);
+      console.error(
+        `round ${r + 1} ${tree.label}: window ${result.window.messagesPerSecond.toFixed(0)}/s, paced p99 ` +
+          `${summarize(result.paced.samples.map((s) => s.latencyMs)).p99} ms, fsync ${result.fsyncsPerSecond.toFixed(0)}/s, ` +
+          `load ${loadavg()[0]?.toFixed(2)}`,
+      );
+    }
+  }
+
+  /** Per tree: all rounds' samples pooled; rates as the median round. */
+  const median = (xs: number[]): number =>
+    [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
+  const report = trees.map((tree) => {
+    const rs = results.get(tree.label) ?? [];
+    return {
+      tree: tree.label,
+      windowMessagesPerSecond: Math.round(median(rs.map((r) => r.window.messagesPerSecond))),
+      windowPerRound: rs.map((r) => Math.round(r.window.messagesPerSecond)),
+      cpuMicrosPerMessage: Math.round(median(rs.map((r) => r.cpuMicrosPerMessage))),
+      fsyncsPerSecond: Math.round(median(rs.map((r) => r.fsyncsPerSecond))),
+      paced: summarize(rs.flatMap((r) => r.paced.samples.map((s) => s.latencyMs))),
+      pacedAnswer: summarize(rs.flatMap((r) => r.paced.samples.map((s) => s.answerMs))),
+      window: summarize(rs.flatMap((r) => r.window.samples.map((s) => s.latencyMs))),
+    };
+  });
+  const rows: Record<string, Summary> = {};
+  for (const r of report) {
+    rows[`${r.tree}: paced ${rate}/s send → delivered`] = r.paced;
+    rows[`${r.tree}: paced ${rate}/s send answered`] = r.pacedAnswer;
+    rows[`${r.tree}: window ${window} send → delivered`] = r.window;
+  }
+  printTable(rows, ['n', 'p50', 'p95', 'p99', 'max', 'mean']);
+  for (const r of report) {
+    console.log(
+      `${r.tree}: ${r.windowMessagesPerSecond} messages/s sustained (window ${window}, rounds ${r.windowPerRound.join(', ')}), ` +
+        `${r.cpuMicrosPerMessage} µs CPU per message, disk ${r.fsyncsPerSecond} fsyncs/s`,
+    );
+  }
+  const [ours, base] = report;
+  const ratios =
+    ours !== undefined && base !== undefined
+      ? {
+          windowMessagesPerSecond:
+            Math.round((ours.windowMessagesPerSecond / base.windowMessagesPerSecond) * 100) / 100,
+          pacedP99: Math.round((ours.paced.p99 / base.paced.p99) * 100) / 100,
+          cpuPerMessage: Math.round((ours.cpuMicrosPerMessage / base.cpuMicrosPerMessage) * 100) / 100,
+        }
+      : undefined;
+  if (ratios !== undefined) console.log(`this tree ÷ baseline: ${JSON.stringify(ratios)}`);
+  console.log(
+    JSON.stringify({
+      bench: 'chat-session',
+      rounds,
+      messages: windowCount,
+      window,
+      paced: pacedCount,
+      rate,
+      bodyChars: BODY.length,
+      report,
+      ratios,
+      machine: {
+        node: process.version,
+        cpus: availableParallelism(),
+        loadAverageAtStart: loadAtStart.map((x) => Math.round(x * 100) / 100),
+        loadAverageAtEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      },
+    }),
+  );
+}

@@ -438,8 +438,10 @@ function reply(res: ServerResponse, status: number, value: unknown): void {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
-    // The CLI makes one call and exits: a kept-alive socket would hold its process open.
-    connection: 'close',
+    // An answered call keeps its connection for the client's next (a bot sending thousands of messages pays no
+    // TCP set-up per message; the CLI's fetch does not wait for an idle socket before exiting). A refused one
+    // does not: nobody without the token holds a connection open.
+    ...(status >= 400 ? { connection: 'close' } : {}),
   });
   res.end(text);
 }

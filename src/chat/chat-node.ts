@@ -295,10 +295,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
               if (frame.type === 'hello') group.onHello(frame.version);
               direct?.onFrame(frame);
             },
-            onBatchEnd: () => {
-              group.onBatchEnd();
-              direct?.onBatchEnd?.();
-            },
+            onBatchEnd: () => group.onBatchEnd(),
           };
         },
         onRequestSession: (peer, session) => this.#requests.onRequestSession(peer, session),
@@ -611,7 +608,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       );
     }
     const peer = this.#resolveFriend(codeOrName);
-    const message = this.#delivery.send(peer, text);
+    // Resolves after the group commit that wrote it (store/group-commit.ts): the answer means it is durable.
+    const message = await this.#delivery.send(peer, text);
     this.#emitState(peer, message.id, message.state);
     if (this.#sessions.sessionOf(peer) === undefined) {
       this.#sessions.connect(peer);

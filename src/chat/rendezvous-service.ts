@@ -25,7 +25,8 @@
  * Timing: publish at start, on endpointsChanged(), and every 30–60 min (jittered); to an alive friend we have no
  * session with, every POLL_SCHEDULE.heartbeatMs too. Fetch at start, then poll on the schedule of
  * rendezvous-schedule.ts: fast (2.5 s, budgeted) for friends alive but unreachable and for everyone during the
- * first minute, else back-off 15 s doubling to 5 min. Reads and puts go to the record's last holders when they
+ * first minute, else back-off 15 s doubling to 5 min; none while a direct session is up (hasDirectSession).
+ * Reads and puts go to the record's last holders when they
  * can (rendezvous-holders.ts): a poll is then 3 queries. Both cover the neighbouring day epoch near a boundary.
  * DhtNode's own hourly republisher is told to forget our records: this service re-publishes them itself, fresh.
  * A friend whose contact is no longer `accepted` (declined, blocked, removed) stops being polled and published.
@@ -76,6 +77,15 @@ export interface RendezvousServiceOptions {
   isConnected?(friendPk: Buffer): boolean;
   /** Our public endpoint as DHT nodes see us now (nat-mapping.ts publicView); default the DHT's voted one. */
   publicEndpoint?(): UdpAddress | undefined;
+  /**
+   * Is a direct (not relayed) session with this friend up? Its record is then not polled: the session is fresher
+   * news than the record (where the friend is, that it is around; liveness probes catch a move), and sending goes
+   * over it. Under a relayed session records are still read (a punch wish there upgrades the path). When the
+   * session ends, polls resume on the schedule. Explicit fetches (refreshNow: before dialling, before sealing an
+   * offline bundle to the current prekey) still run. Default: never (always poll). An idle daemon's DHT traffic
+   * was mostly these polls (issue 13 §4).
+   */
+  hasDirectSession?(friendPk: Buffer): boolean;
 }
 
 export interface RecordInfo {
@@ -492,6 +502,10 @@ export class RendezvousService {
       if (this.#isClosed) return;
       if (this.#opts.store.contacts.get(f.pk)?.state !== 'accepted') {
         this.#friends.delete(f.pk.toString('hex'));
+        return;
+      }
+      if (this.#opts.hasDirectSession?.(f.pk) === true) {
+        this.#schedulePoll(f);
         return;
       }
       void this.#fetch(f, false)

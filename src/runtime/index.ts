@@ -18,4 +18,5 @@ export { DhtchatError } from './errors.ts';
 export { jsonLinesLogger, type LogFields, type Logger, type LogLevel, nullLogger } from './logger.ts';
 export { cryptoRandom, type Random, SeededRandom } from './random.ts';
 export { BatchedUdpSocket } from './batched-udp-socket.ts';
+export { atTurnEnd, type DeferToTurnEnd } from './turn-end.ts';
 export { type UdpBindOptions, UdpTransport } from './udp-transport.ts';

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request } from 'node:http';
 import { describe, test } from 'node:test';
 import { callDaemon, followDaemonEvents } from '../../src/app/chat-api-client.ts';
 import { startChatApiServer } from '../../src/app/chat-api-server.ts';
@@ -133,6 +134,43 @@ describe('chat API server', () => {
       });
       const sent = await post('/v1/messages', '{"to":"bob","text":"hi"}');
       assert.deepEqual(await sent.json(), { id: '00'.repeat(16), state: 'queued' });
+    });
+  });
+
+  test('an answered call keeps its connection for the next one; an error answer closes it', async () => {
+    await withServer(async (base) => {
+      const port = Number(new URL(base).port);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const call = (path: string, headers: Record<string, string>) =>
+        new Promise<{ status: number; connection: string | undefined; isReused: boolean }>(
+          (resolve, reject) => {
+            const req = request({ agent, host: '127.0.0.1', port, path, headers }, (res) => {
+              res.resume();
+              res.on('end', () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  connection: res.headers.connection,
+                  isReused: req.reusedSocket,
+                }),
+              );
+            });
+            req.on('error', reject);
+            req.end();
+          },
+        );
+      try {
+        const first = await call('/v1/id', auth);
+        const second = await call('/v1/contacts', auth);
+        assert.deepEqual(first, { status: 200, connection: 'keep-alive', isReused: false });
+        assert.deepEqual(second, { status: 200, connection: 'keep-alive', isReused: true });
+        const refused = await rawRequest(port, { host: `127.0.0.1:${port}`, path: '/v1/id' });
+        assert.equal(refused.status, 401);
+        assert.equal(refused.headers.connection, 'close');
+        const unknown = await call('/v1/nope', auth);
+        assert.deepEqual(unknown, { status: 404, connection: 'close', isReused: true });
+      } finally {
+        agent.destroy();
+      }
     });
   });
 });

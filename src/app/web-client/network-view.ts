@@ -3,7 +3,8 @@
  * Only what the daemon knows today; the shapes have room for more (a `punched` or `relayed` path, a NAT type
  * from a real test) without breaking a client.
  *
- *   { "dht": { "nodes", "nodesV4", "nodesV6", "externalAddress", "udpPort" },
+ *   { "dht": { "nodes", "nodesV4", "nodesV6", "externalAddress", "udpPort",
+ *              "queriesSent", "queriesResent", "queriesReceived", "lookups" },
  *     "nat": { "behaviour", "observedEndpoint", "introducers": ["ip:port", ...] },
  *     "friends": [{ "code", "name", "presence", "path", "remote", "isInitiator" }] }
  *
@@ -29,6 +30,15 @@ export interface NetworkView {
     readonly nodesV6: number;
     readonly externalAddress: string | null;
     readonly udpPort: number;
+    /**
+     * Since the daemon started: KRPC queries we sent (first tries; every lookup, ping, announce and put is made
+     * of them), tries sent again after a timeout, valid queries others sent us, and lookups we ran. What an idle
+     * daemon costs the network (bench/idle-daemon.bench.ts divides them per friend and hour).
+     */
+    readonly queriesSent: number;
+    readonly queriesResent: number;
+    readonly queriesReceived: number;
+    readonly lookups: number;
   };
   readonly nat: {
     readonly behaviour: NatBehaviour;
@@ -74,6 +84,10 @@ export function networkView(sources: NetworkSources): NetworkView {
       nodesV6,
       externalAddress: external === undefined ? null : addressText(external),
       udpPort: sources.udpPort,
+      queriesSent: stats.rpc.sent,
+      queriesResent: stats.rpc.resent,
+      queriesReceived: sum(stats.queriesIn),
+      lookups: sum(stats.lookups),
     },
     nat: {
       behaviour: natBehaviour(seen, sources.udpPort, ownHosts),
@@ -112,6 +126,12 @@ function sessionOf(chat: NetworkSources['chat'], code: string): ReturnType<ChatN
   } catch {
     return undefined;
   }
+}
+
+function sum(counts: Readonly<Record<string, number>>): number {
+  let total = 0;
+  for (const n of Object.values(counts)) total += n;
+  return total;
 }
 
 function interfaceHosts(): string[] {

@@ -3,13 +3,23 @@
  * sent when a session is up, again on every new session and every retransmitMs while unacknowledged, and moves
  * to `delivered` on the friend's ack and to `read` on their read receipt. Incoming messages are deduplicated by
  * id in the store and acknowledged only after the commit, so a crash between receipt and ack makes the friend
- * resend, never lose. What one received chunk carries is committed in one transaction (one fsync, one ack). Receipts are checked against the conversation: a friend can only ack our messages to them.
+ * resend, never lose. Receipts are checked against the conversation: a friend can only ack our messages to them.
+ *
+ * Group commit (store/group-commit.ts): what arrives in one event-loop turn — sends, messages and receipts read
+ * from every session — is written in one transaction, one fsync. A `send` resolves after that commit (the
+ * message survives kill -9 and power loss from then on) and only then goes out; received messages are acked
+ * after it, all of a turn's ids in as few ack frames as fit (64 ids each). A group of nothing but a friend's
+ * receipts is not fsync'd: it survives kill -9, and what a power cut takes comes again (the message is still
+ * queued, so it is resent, deduped and acked again; read receipts are repeated on every new session). A typing,
+ * request or file frame first commits what arrived before it, so nothing is reported out of order.
+ *
  * Profiles: our name goes out once the friend's hello shows it knows the profile frame, and again when it changes.
  */
-import type { Clock, Logger, Timer } from '../../runtime/index.ts';
+import { atTurnEnd, type Clock, type DeferToTurnEnd, type Logger, type Timer } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import type { MessageState } from '../store/message-state.ts';
-import type { StoredMessage } from '../store/messages.ts';
+import type { ReceiveResult, StoredMessage } from '../store/messages.ts';
 import { TypingTracker } from '../typing-tracker.ts';
 import {
   CHAT_PROTOCOL_VERSION,
@@ -21,9 +31,15 @@ import {
 import type { ChatSession, SessionHandlers } from './session.ts';
 
 type MessageFrame = Extract<ChatFrame, { type: 'message' }>;
-interface Batch {
+type Receipt = { id: Buffer; state: MessageState };
+/** What one session delivered since its last commit, and whether a job in the next group will write it. */
+interface Inbox {
+  readonly peer: Buffer;
+  readonly session: ChatSession;
   messages: MessageFrame[];
-  receipts: { id: Buffer; state: MessageState }[];
+  receipts: Receipt[];
+  hasMessagesJob: boolean;
+  hasReceiptsJob: boolean;
 }
 
 export interface DeliveryEvents {
@@ -48,6 +64,8 @@ export const DEFAULT_RETRANSMIT_MS = 10_000;
 /** Read receipts re-sent on each new session (the latest this many incoming messages are looked at). */
 const RECEIPT_LOOKBACK = 200;
 const OUTBOX_BATCH = 500;
+/** A session's messages (or receipts) waiting for the group commit: past this many, the group commits at once. */
+const MAX_INBOX_ITEMS = 4 * MAX_IDS_PER_FRAME;
 
 export class Delivery {
   readonly #store: ChatStore;
@@ -62,6 +80,7 @@ export class Delivery {
   readonly #ownName: () => string | undefined;
   /** Sessions whose peer said (hello) it knows the profile frame. */
   readonly #takesProfile = new WeakSet<ChatSession>();
+  readonly #group: GroupCommit;
   /** Sessions whose peer said (hello) it knows the punch forwarding frames. */
   readonly #takesForward = new WeakSet<ChatSession>();
 
@@ -74,6 +93,10 @@ export class Delivery {
     retransmitMs?: number;
     /** Our profile name, sent to friends (none: nothing is sent). */
     ownName?: () => string | undefined;
+    /** Where a group commit waits for the rest of its turn (tests run it by hand). */
+    defer?: DeferToTurnEnd;
+    /** Jobs (sends, sessions' inboxes) in one group commit at most. */
+    maxGroupJobs?: number;
   }) {
     this.#store = opts.store;
     this.#clock = opts.clock;
@@ -83,10 +106,22 @@ export class Delivery {
     this.#retransmitMs = opts.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
     this.#typing = new TypingTracker(opts.clock, (peer, isTyping) => opts.events.onTyping(peer, isTyping));
     this.#ownName = opts.ownName ?? (() => undefined);
+    this.#group = new GroupCommit({
+      transaction: (fn, durability) => opts.store.transaction(fn, durability),
+      defer: opts.defer ?? atTurnEnd,
+      ...(opts.maxGroupJobs === undefined ? {} : { maxJobs: opts.maxGroupJobs }),
+      onCallbackError: (error) =>
+        this.#logger.warn({ error: String(error) }, 'chat delivery callback failed'),
+    });
+  }
+
+  /** Group commits so far and the jobs they held (sends and inboxes per fsync), for benchmarks and logs. */
+  get groupStats(): { groups: number; jobs: number } {
+    return this.#group.stats;
   }
 
   /** A friend's session is up: flush the outbox and our read receipts; returns the frame handlers. */
-  attach(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame' | 'onBatchEnd'> {
+  attach(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame'> {
     session.send({ type: 'hello', version: CHAT_PROTOCOL_VERSION });
     this.#flush(peer, session, true);
     const read = this.#store.messages
@@ -95,14 +130,20 @@ export class Delivery {
       .map((m) => m.id);
     this.#sendIds(session, 'read', read);
     this.#armRetransmit(peer, session);
-    const batch: Batch = { messages: [], receipts: [] };
-    return {
-      onFrame: (frame) => this.#onFrame(peer, session, frame, batch),
-      onBatchEnd: () => this.#commit(peer, session, batch),
+    const inbox: Inbox = {
+      peer,
+      session,
+      messages: [],
+      receipts: [],
+      hasMessagesJob: false,
+      hasReceiptsJob: false,
     };
+    return { onFrame: (frame) => this.#onFrame(inbox, frame) };
   }
 
+  /** Commits what is waiting (sends keep their promises: answered now), then stops the timers. */
   close(): void {
+    this.#group.close();
     for (const timer of this.#timers.values()) timer.cancel();
     this.#timers.clear();
     this.#typing.close();
@@ -120,17 +161,29 @@ export class Delivery {
     return session.send(frame);
   }
 
-  /** Queues (commits) then sends if a session is up. */
-  send(peer: Buffer, text: string): StoredMessage {
-    const session = this.#sessionOf(peer);
-    // One commit: the message (queued) and, when a session is up, its first attempt; sent after the commit.
-    const message = this.#store.transaction(() => {
-      const queued = this.#store.messages.enqueue(peer, text);
-      if (session !== undefined) this.#store.messages.noteAttempt(queued.id);
-      return queued;
+  /**
+   * Queues a message: written (state `queued`) in the next group commit; resolves after that commit, so the
+   * message survives kill -9 and power loss once this resolved. Sent right after the commit if a session is up
+   * then (its first attempt is counted in the same commit). Rejects, alone in its group, on a store error.
+   */
+  send(peer: Buffer, text: string): Promise<StoredMessage> {
+    return new Promise((resolve, reject) => {
+      let message: StoredMessage | undefined;
+      let session: ChatSession | undefined;
+      this.#group.add({
+        write: () => {
+          session = this.#sessionOf(peer);
+          message = this.#store.messages.enqueue(peer, text);
+          if (session !== undefined) this.#store.messages.noteAttempt(message.id);
+        },
+        committed: () => {
+          const queued = message as StoredMessage;
+          resolve(queued);
+          if (session !== undefined) this.#sendMessage(session, queued);
+        },
+        failed: reject,
+      });
     });
-    if (session !== undefined) this.#sendMessage(session, message);
-    return message;
   }
 
   markRead(peer: Buffer): Buffer[] {
@@ -195,25 +248,28 @@ export class Delivery {
     this.#timers.set(session, timer);
   }
 
-  /** Messages and receipts are collected and committed per received chunk (one transaction, one ack frame). */
-  #onFrame(peer: Buffer, session: ChatSession, frame: ChatFrame, batch: Batch): void {
+  /** Messages and receipts wait in the session's inbox for the group commit (one transaction, then the acks). */
+  #onFrame(inbox: Inbox, frame: ChatFrame): void {
+    const { peer, session } = inbox;
     switch (frame.type) {
       case 'message':
-        batch.messages.push(frame);
-        if (batch.messages.length >= MAX_IDS_PER_FRAME) this.#commit(peer, session, batch);
+        inbox.messages.push(frame);
+        if (!inbox.hasMessagesJob) this.#addMessagesJob(inbox);
+        if (inbox.messages.length >= MAX_INBOX_ITEMS) this.#group.flush();
         return;
       case 'ack':
       case 'read':
         for (const id of frame.ids)
-          batch.receipts.push({ id, state: frame.type === 'ack' ? 'delivered' : 'read' });
-        if (batch.receipts.length >= 4 * MAX_IDS_PER_FRAME) this.#commit(peer, session, batch);
+          inbox.receipts.push({ id, state: frame.type === 'ack' ? 'delivered' : 'read' });
+        if (!inbox.hasReceiptsJob) this.#addReceiptsJob(inbox);
+        if (inbox.receipts.length >= MAX_INBOX_ITEMS) this.#group.flush();
         return;
       case 'typing':
-        this.#commit(peer, session, batch);
+        this.#group.flush();
         this.#typing.onFrame(peer, frame.isTyping);
         return;
       case 'request':
-        this.#commit(peer, session, batch);
+        this.#group.flush();
         this.#events.onFriendRequestFrame(peer, session);
         return;
       case 'hello':
@@ -226,7 +282,7 @@ export class Delivery {
         return;
       case 'file-offer':
       case 'file-state':
-        this.#commit(peer, session, batch);
+        this.#group.flush();
         this.#events.onFileFrame?.(peer, session, frame);
         return;
       case 'profile':
@@ -243,49 +299,62 @@ export class Delivery {
     }
   }
 
-  #commit(peer: Buffer, session: ChatSession, batch: Batch): void {
-    const messages = batch.messages.splice(0);
-    const receipts = batch.receipts.splice(0);
-    try {
-      if (messages.length > 0) {
-        const results = this.#store.messages.receiveMany(
-          messages.map((m) => ({
+  /** Stores the inbox's messages (dedupe by id), then acks every one of them, duplicates included. */
+  #addMessagesJob(inbox: Inbox): void {
+    inbox.hasMessagesJob = true;
+    let frames: MessageFrame[] = [];
+    let results: ReceiveResult[] = [];
+    this.#group.add({
+      write: () => {
+        inbox.hasMessagesJob = false;
+        frames = inbox.messages.splice(0);
+        results = this.#store.messages.receiveMany(
+          frames.map((m) => ({
             id: m.id,
-            conversation: peer,
+            conversation: inbox.peer,
             text: m.text,
             createdMs: m.createdMs,
             senderSeq: m.senderSeq,
             via: 'session' as const,
           })),
         );
-        // Ack after the commit above, duplicates included (our earlier ack may have been lost).
+      },
+      committed: () => {
+        // Duplicates are acked too: our earlier ack may have been lost.
         this.#sendIds(
-          session,
+          inbox.session,
           'ack',
-          messages.map((m) => m.id),
+          frames.map((m) => m.id),
         );
-        if (results.some((r) => r.isNew)) this.#typing.stop(peer);
-        for (const r of results) if (r.isNew) this.#events.onMessage(peer, r.message);
-      }
-      if (receipts.length > 0) {
-        const changed = this.#store.transaction(() =>
-          receipts.flatMap((r) => this.#advance(peer, r.id, r.state)),
-        );
-        for (const message of changed) this.#events.onState(peer, message);
-      }
-    } catch (error) {
-      // Local failure (the store): nothing is acked, so the friend sends it again later.
-      this.#logger.warn({ error: String(error) }, 'chat frame handling failed');
-    }
+        if (results.some((r) => r.isNew)) this.#typing.stop(inbox.peer);
+        for (const r of results) if (r.isNew) this.#events.onMessage(inbox.peer, r.message);
+      },
+      // Local failure (the store): nothing is acked, so the friend sends them again later.
+      failed: (error) => this.#logger.warn({ error: String(error) }, 'chat frame handling failed'),
+    });
   }
 
-  /** Moves our message to a friend forward; a receipt for anything else (not ours, not to them) is ignored. */
-  #advance(peer: Buffer, id: Buffer, state: MessageState): StoredMessage[] {
-    const current = this.#store.messages.get(id);
-    if (current === undefined || current.direction !== 'outgoing' || !current.conversation.equals(peer))
-      return [];
-    const { isChanged, message } = this.#store.messages.advance(id, state);
-    return isChanged ? [message] : [];
+  /** Moves our messages forward on the friend's acks and read receipts. */
+  #addReceiptsJob(inbox: Inbox): void {
+    inbox.hasReceiptsJob = true;
+    let changed: StoredMessage[] = [];
+    this.#group.add({
+      // Lost in a power cut, a receipt comes again: an ack because the message is still queued (resent, deduped,
+      // acked again), a read receipt because the friend repeats its latest ones on every new session.
+      durability: 'process-crash',
+      write: () => {
+        inbox.hasReceiptsJob = false;
+        // A receipt for anything but our message to them is ignored (a friend can only ack what we sent them).
+        changed = inbox.receipts.splice(0).flatMap((r) => {
+          const message = this.#store.messages.advanceOutgoing(inbox.peer, r.id, r.state);
+          return message === undefined ? [] : [message];
+        });
+      },
+      committed: () => {
+        for (const message of changed) this.#events.onState(inbox.peer, message);
+      },
+      failed: (error) => this.#logger.warn({ error: String(error) }, 'chat receipt handling failed'),
+    });
   }
 
   #sendIds(session: ChatSession, type: 'ack' | 'read', ids: readonly Buffer[]): void {

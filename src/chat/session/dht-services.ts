@@ -140,6 +140,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     introducers: () => introducers.introducers(),
     natMapping,
     isConnected,
+    hasDirectSession,
     publicEndpoint: () => view().endpoint,
   });
   // Created before the coordinator its notes feed; notes only come after start().

@@ -45,7 +45,7 @@ export interface SessionManagerHooks {
   /** How to dial a peer: IK (friend), XX (our pending request), or not at all. */
   dialMode(peer: Buffer): 'IK' | 'XX' | undefined;
   /** A friend's session is up: returns the handlers for its frames. */
-  onFriendSession(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame' | 'onBatchEnd'>;
+  onFriendSession(peer: Buffer, session: ChatSession): Pick<SessionHandlers, 'onFrame'>;
   onRequestSession(peer: Buffer, session: ChatSession): void;
   onPresence(peer: Buffer, presence: Presence): void;
   /** An authenticated stream of another channel than the chat's came in: true when the owner took it. */

@@ -107,6 +107,8 @@ export class ChatSession {
   #timer: Timer | undefined;
   #pingNonce = 0;
   #maxHeldFrames = MAX_HELD_FRAMES;
+  /** Frames written in this synchronous run are held back (corked) and leave as one encrypted write. */
+  #isCorked = false;
   /** probe() callers waiting for the peer to say anything. */
   #probes: Array<(isAlive: boolean) => void> = [];
   #resolveClosed: (code: SessionCloseCode) => void = () => {};
@@ -283,12 +285,19 @@ export class ChatSession {
   send(frame: ChatFrame): boolean {
     if (this.#isClosed || this.#secure.destroyed) return false;
     this.#lastSentMs = this.#ctx.clock.now();
+    // A group commit's acks and messages go out together: one Noise frame and full uTP packets, not one each.
+    if (!this.#isCorked) {
+      this.#isCorked = true;
+      this.#secure.cork();
+      queueMicrotask(() => this.#uncork());
+    }
     this.#secure.write(encodeChatFrame(frame));
     return true;
   }
 
   close(code: SessionCloseCode = SessionCloseCode.local): void {
     if (this.#isClosed) return;
+    this.#uncork();
     this.#finish(code);
     this.#secure.destroy();
   }
@@ -297,6 +306,12 @@ export class ChatSession {
     this.#finish(SessionCloseCode.transport, error.code ?? error.message);
   readonly #onClosed = (): void => this.#finish(SessionCloseCode.transport, 'closed');
   readonly #onEnded = (): void => this.#finish(SessionCloseCode.transport, 'ended');
+
+  #uncork(): void {
+    if (!this.#isCorked) return;
+    this.#isCorked = false;
+    if (!this.#secure.destroyed) this.#secure.uncork();
+  }
 
   #onData(chunk: Buffer): void {
     if (this.#isClosed) return;

@@ -50,8 +50,19 @@ export interface MessageView {
   readonly state: MessageState;
 }
 
+/** Friend codes of the keys seen lately: every message and state event names its peer (a bech32m checksum each). */
+const recentCodes = new Map<string, string>();
+const MAX_RECENT_CODES = 1024;
+
 export function codeOf(peer: Buffer): string {
-  return encodeFriendCode(peer);
+  const key = peer.toString('latin1');
+  let code = recentCodes.get(key);
+  if (code === undefined) {
+    if (recentCodes.size >= MAX_RECENT_CODES) recentCodes.clear();
+    code = encodeFriendCode(peer);
+    recentCodes.set(key, code);
+  }
+  return code;
 }
 
 export function toView(m: StoredMessage): MessageView {

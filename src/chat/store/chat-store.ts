@@ -33,7 +33,7 @@ import { OfflineBundles } from './offline-bundles.ts';
 import { Prekeys } from './prekeys.ts';
 import { RecordSeqs } from './record-seqs.ts';
 import { openSqlite, type SqliteDatabase } from './sqlite.ts';
-import { checkPublicKey, StoreContext } from './store-context.ts';
+import { type CommitDurability, checkPublicKey, StoreContext } from './store-context.ts';
 import { ChatStoreErrorCode, corruptError, fromSqliteError } from './store-errors.ts';
 
 /** The database file's name inside the data dir. */
@@ -121,10 +121,11 @@ export class ChatStore {
 
   /**
    * Runs fn as one transaction: every store call inside commits together when fn returns, or none does when it
-   * throws. Use it when a send depends on several rows (e.g. a message and its offline parts).
+   * throws. Use it when a send depends on several rows (e.g. a message and its offline parts). `durability`:
+   * see store-context.ts (default: fsync'd, survives a power cut).
    */
-  transaction<R>(fn: () => R): R {
-    return this.#ctx.write('a transaction', fn);
+  transaction<R>(fn: () => R, durability: CommitDurability = 'power-loss'): R {
+    return this.#ctx.write('a transaction', fn, durability);
   }
 
   /** Makes a contact a stranger again, keeping or forgetting the conversation (contact-removal.ts). */

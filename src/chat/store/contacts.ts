@@ -12,7 +12,7 @@ import { checkName, NameErrorCode } from '../contact-name.ts';
 import { encodeFriendCode } from '../friend-code.ts';
 import { NAME_KEY_VERSION, type NameKeys, nameKeys } from '../name-key.ts';
 import { type KeyValue, KvKey } from './kv.ts';
-import type { SqlRow } from './sqlite.ts';
+import type { SqlRow, Statement } from './sqlite.ts';
 import { checkPublicKey, optionalNumber, type StoreContext } from './store-context.ts';
 import { badArgument, ChatStoreErrorCode } from './store-errors.ts';
 
@@ -54,9 +54,14 @@ export const MAX_ENDPOINTS_PER_CONTACT = 8;
 
 export class Contacts {
   readonly #ctx: StoreContext;
+  /** Prepared once: every send and every received frame looks its contact up (preparing costs ~40 µs). */
+  readonly #byKey: Statement;
+  readonly #byName: Statement;
 
   constructor(ctx: StoreContext) {
     this.#ctx = ctx;
+    this.#byKey = ctx.db.prepare('SELECT * FROM contacts WHERE public_key = ?');
+    this.#byName = ctx.db.prepare('SELECT * FROM contacts WHERE name = ?');
   }
 
   /** Adds a contact or changes its state (and name, when given). Returns the stored contact. */
@@ -83,7 +88,7 @@ export class Contacts {
   get(publicKey: Uint8Array): Contact | undefined {
     const key = checkPublicKey(publicKey);
     return this.#ctx.read('reading a contact', () => {
-      const row = this.#ctx.db.prepare('SELECT * FROM contacts WHERE public_key = ?').get(key);
+      const row = this.#byKey.get(key);
       return row === undefined ? undefined : toContact(row);
     });
   }
@@ -91,7 +96,7 @@ export class Contacts {
   /** The contact with exactly this name. */
   findByName(name: string): Contact | undefined {
     return this.#ctx.read('reading a contact', () => {
-      const row = this.#ctx.db.prepare('SELECT * FROM contacts WHERE name = ?').get(name);
+      const row = this.#byName.get(name);
       return row === undefined ? undefined : toContact(row);
     });
   }
@@ -247,7 +252,7 @@ export class Contacts {
   }
 
   #mustGet(key: Buffer): Contact {
-    const row = this.#ctx.db.prepare('SELECT * FROM contacts WHERE public_key = ?').get(key);
+    const row = this.#byKey.get(key);
     if (row === undefined) throw unknownFriend(key);
     return toContact(row);
   }

@@ -92,6 +92,9 @@ export class Messages {
   readonly #insert: Statement;
   readonly #outboxAll: Statement;
   readonly #outboxOne: Statement;
+  readonly #noteAttempt: Statement;
+  /** One UPDATE per target state (which time columns it stamps), prepared once: receipts come by the thousand. */
+  readonly #advanceTo: Record<MessageState, Statement>;
 
   constructor(ctx: StoreContext) {
     this.#ctx = ctx;
@@ -115,6 +118,24 @@ export class Messages {
     const outbox = `SELECT * FROM messages WHERE direction = 'outgoing' AND state IN ('queued', 'stored')`;
     this.#outboxAll = db.prepare(`${outbox} ORDER BY conversation, seq LIMIT ?`);
     this.#outboxOne = db.prepare(`${outbox} AND conversation = ? ORDER BY seq LIMIT ?`);
+    this.#noteAttempt = db.prepare(
+      `UPDATE messages SET attempts = attempts + 1, last_attempt_ms = @now, sent_ms = coalesce(sent_ms, @now)
+       WHERE id = @id`,
+    );
+    const advanceTo = (state: MessageState): Statement => {
+      const sets = ['state = @state'];
+      for (const s of stampedBy(state)) {
+        const column = STATE_TIME_COLUMN[s];
+        if (column !== undefined) sets.push(`${column} = coalesce(${column}, @now)`);
+      }
+      return db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = @id`);
+    };
+    this.#advanceTo = {
+      queued: advanceTo('queued'),
+      stored: advanceTo('stored'),
+      delivered: advanceTo('delivered'),
+      read: advanceTo('read'),
+    };
   }
 
   /** A fresh random message id from the injected Random. */
@@ -183,19 +204,21 @@ export class Messages {
     const now = this.#ctx.clock.now();
     return this.#ctx.write('storing received messages', () => {
       const results: ReceiveResult[] = new Array(messages.length);
+      /** Per conversation of this batch: the next seq (checked once, counted here: one writer, one transaction). */
+      const nextSeq = new Map<string, number>();
       for (const { m, index } of order) {
         const id = Buffer.from(m.id);
         const peer = Buffer.from(m.conversation);
-        this.#assertContact(peer);
-        const existing = this.#get(id);
-        if (existing !== undefined) {
-          results[index] = { isNew: false, message: existing };
-          continue;
+        const peerHex = peer.toString('hex');
+        let seq = nextSeq.get(peerHex);
+        if (seq === undefined) {
+          this.#assertContact(peer);
+          seq = this.#seqFor(peer);
         }
-        this.#insert.run({
+        const row = {
           id,
           conversation: peer,
-          seq: this.#seqFor(peer),
+          seq,
           senderSeq: m.senderSeq ?? null,
           direction: 'incoming',
           sender: peer,
@@ -205,8 +228,18 @@ export class Messages {
           createdMs: m.createdMs,
           receivedMs: now,
           deliveredMs: now,
-        });
-        results[index] = { isNew: true, message: this.#mustGet(id) };
+        } as const;
+        // A known id is a retransmission (the insert does nothing): answered with what is stored.
+        if (this.#insert.run(row).changes === 0) {
+          nextSeq.set(peerHex, seq);
+          results[index] = { isNew: false, message: this.#mustGet(id) };
+          continue;
+        }
+        nextSeq.set(peerHex, seq + 1);
+        results[index] = {
+          isNew: true,
+          message: { ...EMPTY_TIMES, ...row, senderSeq: m.senderSeq, receivedMs: now, deliveredMs: now },
+        };
       }
       return results;
     });
@@ -224,24 +257,47 @@ export class Messages {
    */
   advance(id: Uint8Array, state: MessageState): { isChanged: boolean; message: StoredMessage } {
     const messageId = checkMessageId(id);
-    const now = this.#ctx.clock.now();
     return this.#ctx.write('updating a message state', () => {
       const current = this.#get(messageId);
       if (current === undefined) throw unknownMessage(messageId);
-      if (!canAdvance(current.state, state)) return { isChanged: false, message: current };
-      // Read implies delivered (a read receipt may overtake the delivery receipt); stored is only ever stamped
-      // by a move to stored, because queued→delivered means the message never waited in the DHT.
-      const stamped: MessageState[] = state === 'read' ? ['delivered', 'read'] : [state];
-      const sets = ['state = @state'];
-      for (const s of stamped) {
-        const column = STATE_TIME_COLUMN[s];
-        if (column !== undefined) sets.push(`${column} = coalesce(${column}, @now)`);
-      }
-      this.#ctx.db
-        .prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = @id`)
-        .run({ id: messageId, state, now });
-      return { isChanged: true, message: this.#mustGet(messageId) };
+      return this.#advanceFrom(current, state);
     });
+  }
+
+  /**
+   * A friend's receipt (remote input): moves our message to that conversation forward. Undefined when the id is
+   * not one of our messages to it, or the move is not forward (a duplicate or late receipt).
+   */
+  advanceOutgoing(conversation: Uint8Array, id: Uint8Array, state: MessageState): StoredMessage | undefined {
+    const peer = checkPublicKey(conversation, 'conversation key');
+    const messageId = checkMessageId(id);
+    return this.#ctx.write('updating a message state', () => {
+      const current = this.#get(messageId);
+      if (current === undefined || current.direction !== 'outgoing' || !current.conversation.equals(peer))
+        return undefined;
+      const { isChanged, message } = this.#advanceFrom(current, state);
+      return isChanged ? message : undefined;
+    });
+  }
+
+  /** Inside a write: the update, and the row as it now is (built here, not read back). */
+  #advanceFrom(current: StoredMessage, state: MessageState): { isChanged: boolean; message: StoredMessage } {
+    if (!canAdvance(current.state, state)) return { isChanged: false, message: current };
+    const now = this.#ctx.clock.now();
+    this.#advanceTo[state].run({ id: current.id, state, now });
+    const stamped = stampedBy(state);
+    const stamp = (s: MessageState, value: number | undefined): number | undefined =>
+      stamped.includes(s) ? (value ?? now) : value;
+    return {
+      isChanged: true,
+      message: {
+        ...current,
+        state,
+        storedMs: stamp('stored', current.storedMs),
+        deliveredMs: stamp('delivered', current.deliveredMs),
+        readMs: stamp('read', current.readMs),
+      },
+    };
   }
 
   /** Marks every incoming message of the conversation up to seq (default: all) read; returns the ids changed. */
@@ -266,12 +322,7 @@ export class Messages {
     const messageId = checkMessageId(id);
     const now = this.#ctx.clock.now();
     this.#ctx.write('counting a send attempt', () => {
-      const result = this.#ctx.db
-        .prepare(
-          `UPDATE messages SET attempts = attempts + 1, last_attempt_ms = @now, sent_ms = coalesce(sent_ms, @now)
-           WHERE id = @id`,
-        )
-        .run({ now, id: messageId });
+      const result = this.#noteAttempt.run({ now, id: messageId });
       if (result.changes === 0) throw unknownMessage(messageId);
     });
   }
@@ -405,6 +456,15 @@ export class Messages {
     if (message === undefined) throw unknownMessage(id);
     return message;
   }
+}
+
+/**
+ * The time columns a move to `state` stamps. Read implies delivered (a read receipt may overtake the delivery
+ * receipt); stored is only ever stamped by a move to stored, because queued→delivered means the message never
+ * waited in the DHT.
+ */
+function stampedBy(state: MessageState): readonly MessageState[] {
+  return state === 'read' ? ['delivered', 'read'] : [state];
 }
 
 export function checkMessageId(id: Uint8Array): Buffer {

@@ -1,4 +1,4 @@
-/** GET /v1/network's view: NAT behaviour as far as known, and each friend's path. */
+/** GET /v1/network's view: NAT behaviour as far as known, DHT query counters, and each friend's path. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { natBehaviour, networkView } from '../../../src/app/web-client/network-view.ts';
@@ -10,15 +10,18 @@ test('NAT behaviour: unknown, none, port kept, port changed', () => {
   assert.equal(natBehaviour({ host: '203.0.113.5', port: 40000 }, 6881, ['192.168.1.2']), 'port-changed');
 });
 
-test('friends with a session are direct (with the endpoint), the others reached through the DHT', () => {
+test('friends with a session are direct (with the endpoint), the others reached through the DHT; DHT counters summed', () => {
   const view = networkView({
     udpPort: 6881,
     ownHosts: () => ['192.168.1.2'],
     dht: {
       stats: () =>
-        ({ routingTable: { 4: 40, 6: 2 } }) as ReturnType<
-          import('../../../src/dht/index.ts').DhtNode['stats']
-        >,
+        ({
+          routingTable: { 4: 40, 6: 2 },
+          rpc: { sent: 120, resent: 7 },
+          queriesIn: { ping: 5, find_node: 3, get_peers: 1 },
+          lookups: { find_node: 4, get_peers: 2 },
+        }) as unknown as ReturnType<import('../../../src/dht/index.ts').DhtNode['stats']>,
       externalAddress: () => ({ host: '203.0.113.5', port: 6881 }),
     },
     chat: {
@@ -41,6 +44,10 @@ test('friends with a session are direct (with the endpoint), the others reached 
     nodesV6: 2,
     externalAddress: '203.0.113.5:6881',
     udpPort: 6881,
+    queriesSent: 120,
+    queriesResent: 7,
+    queriesReceived: 9,
+    lookups: 6,
   });
   assert.deepEqual(view.nat, {
     behaviour: 'port-kept',

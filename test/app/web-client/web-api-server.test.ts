@@ -32,7 +32,17 @@ async function withWebServer(
     identityTag: 'dhtchat:me',
     ui: uiFiles(uiDir),
     network: () => ({
-      dht: { nodes: 0, nodesV4: 0, nodesV6: 0, externalAddress: null, udpPort: 1 },
+      dht: {
+        nodes: 0,
+        nodesV4: 0,
+        nodesV6: 0,
+        externalAddress: null,
+        udpPort: 1,
+        queriesSent: 0,
+        queriesResent: 0,
+        queriesReceived: 0,
+        lookups: 0,
+      },
       nat: { behaviour: 'unknown', observedEndpoint: null, introducers: [] },
       strangers: { active: 0, limit: 64 },
       friends: [],

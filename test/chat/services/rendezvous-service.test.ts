@@ -7,7 +7,7 @@ import {
   type RendezvousRecord,
   recordKeyFor,
 } from '../../../src/chat/index.ts';
-import { RENDEZVOUS_TIMING } from '../../../src/chat/rendezvous-service.ts';
+import { RENDEZVOUS_TIMING, RendezvousService } from '../../../src/chat/rendezvous-service.ts';
 import { POLL_SCHEDULE } from '../../../src/chat/rendezvous-schedule.ts';
 import { ServicesWorld, type User } from './services-harness.ts';
 
@@ -112,6 +112,46 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
     const record = await net.run(bob.rendezvous.refreshNow(alice.pk));
     assert.ok(record);
     assert.ok(epochs.includes(today + 1), `found in epoch ${today + 1}: ${epochs.join(',')}`);
+  });
+
+  test('a friend with a direct session up is not polled; polling starts again when the session ends', async () => {
+    const { net } = world;
+    const erin = await world.addUser('erin');
+    const frank = await world.addUser('frank');
+    world.befriend(erin, frank);
+    await net.run(erin.rendezvous.publishNow(frank.pk));
+    let isConnected = true;
+    const watcher = new RendezvousService({
+      identity: frank.identity,
+      store: frank.store,
+      dht: frank.sim.node,
+      clock: net.clock,
+      random: frank.random,
+      localEndpoints: () => [frank.sim.address],
+      isConnected: (pk) => isConnected && pk.equals(erin.pk),
+      hasDirectSession: (pk) => isConnected && pk.equals(erin.pk),
+    });
+    let fetched = 0;
+    watcher.onRecord((pk) => {
+      if (pk.equals(erin.pk)) fetched++;
+    });
+    try {
+      await net.run(watcher.start());
+      // One onRecord per epoch found (two near a day boundary): compare counts, not fetches.
+      const atStart = fetched;
+      assert.ok(atStart >= 1, 'the fetch at start runs (the session may not be up yet)');
+      await net.settle(3 * RENDEZVOUS_TIMING.pollMaxMs, 500);
+      assert.equal(fetched, atStart, 'no poll while the session is up');
+      assert.ok(await net.run(watcher.refreshNow(erin.pk)), 'an explicit fetch still runs');
+      const afterRefresh = fetched;
+      assert.ok(afterRefresh > atStart);
+      isConnected = false;
+      watcher.resetBackoff(erin.pk); // what the chat node does when the friend turns away
+      await net.settle(RENDEZVOUS_TIMING.pollFirstMs + 2_000, 20);
+      assert.ok(fetched > afterRefresh, 'polled again within pollFirstMs of the session ending');
+    } finally {
+      watcher.close();
+    }
   });
 
   test('a stranger without the pair secret cannot open (or even find) the record', async () => {

@@ -1,7 +1,8 @@
 /**
  * Crash safety: a child writes messages in a tight loop and is kill -9'd at random moments, several times on
  * the same database. After each kill, every id the child printed (it prints only after the write returned) is
- * there exactly once, the per-conversation sequence has no holes, and integrity_check passes.
+ * there exactly once, the per-conversation sequence has no holes, and integrity_check passes. Some of the
+ * child's commits are 'process-crash' ones (not fsync'd): kill -9 must not lose those either.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';

@@ -3,7 +3,8 @@
  *   hold <db>    opens the store, prints "ready", then for each stdin line "insert" queues a message and prints
  *                its id; exits when stdin closes.
  *   insert <db>  opens the store, prints "ready", then writes messages in a tight loop, printing each id only
- *                after the call that committed it returned; a parent kill -9's it at a random moment.
+ *                after the call that committed it returned; a parent kill -9's it at a random moment. Every
+ *                7th write is a 'process-crash' commit (not fsync'd): it must survive kill -9 all the same.
  * Bounded: insert stops after 200,000 messages or 20 s, whichever is first.
  */
 import { createInterface } from 'node:readline';
@@ -42,6 +43,8 @@ if (mode === 'hold') {
     if (i % 3 === 2) {
       id = cryptoRandom.bytes(16);
       store.messages.receive({ id, conversation: BOB, text, createdMs: i, via: 'session' });
+    } else if (i % 7 === 1) {
+      id = store.transaction(() => store.messages.enqueue(BOB, text).id, 'process-crash');
     } else {
       id = store.messages.enqueue(BOB, text).id;
       if (i % 5 === 0) store.messages.advance(id, 'delivered');
