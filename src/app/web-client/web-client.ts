@@ -72,6 +72,8 @@ export class WebClient {
   readonly #routes: Map<string, WebRoute>;
   /** Routes with an id in the path. */
   readonly #patternRoutes: (readonly [RegExp, WebRoute])[] = [];
+  /** A passphrase change or a backup export is running: each costs scrypt runs (tens of MiB, ~1 s of CPU). */
+  #isKeyJobRunning = false;
 
   constructor(opts: WebClientOptions) {
     this.ui = opts.ui ?? uiFiles();
@@ -102,23 +104,24 @@ export class WebClient {
       [
         'POST /v1/passphrase',
         ({ body }) =>
-          opts.passphrase.change(optionalString(body, 'current'), requiredString(body, 'passphrase')),
+          this.#oneKeyJob(
+            new DhtchatError('APP_PASSPHRASE_BUSY', 'the identity key is being sealed: wait for it'),
+            () => opts.passphrase.change(optionalString(body, 'current'), requiredString(body, 'passphrase')),
+          ),
       ],
     ]);
     const { backup } = opts;
     if (backup !== undefined) {
-      // One at a time: each costs two scrypt runs (tens of MiB, a second of CPU).
-      let isExporting = false;
-      this.#routes.set('POST /v1/backup/export', async ({ body, res }) => {
-        if (isExporting) throw new DhtchatError('APP_BACKUP_BUSY', 'a backup is being made: wait for it');
-        isExporting = true;
-        try {
-          const file = await backup(requiredString(body, 'passphrase'), optionalString(body, 'current'));
-          sendDownload(res, file.fileName, file.bytes);
-        } finally {
-          isExporting = false;
-        }
-      });
+      this.#routes.set('POST /v1/backup/export', ({ body, res }) =>
+        this.#oneKeyJob(
+          new DhtchatError('APP_BACKUP_BUSY', 'a backup is being made: wait for it'),
+          async () => {
+            const file = await backup(requiredString(body, 'passphrase'), optionalString(body, 'current'));
+            sendDownload(res, file.fileName, file.bytes);
+            return undefined;
+          },
+        ),
+      );
     }
     if (opts.files !== undefined) {
       this.#routes.set(UPLOAD_ROUTE, uploadRoute(opts.files));
@@ -158,6 +161,17 @@ export class WebClient {
       return;
     }
     await this.ui.serve(req, res, url.pathname);
+  }
+
+  /** One scrypt job at a time, whichever route asks: a second is refused with busy (a tab cannot queue many). */
+  async #oneKeyJob<T>(busy: DhtchatError, job: () => Promise<T>): Promise<T> {
+    if (this.#isKeyJobRunning) throw busy;
+    this.#isKeyJobRunning = true;
+    try {
+      return await job();
+    } finally {
+      this.#isKeyJobRunning = false;
+    }
   }
 
   #login(res: ServerResponse, token: string): void {

@@ -29,6 +29,7 @@ const NOW_MS = Date.UTC(2026, 11, 7, 12);
 async function withExportServer(
   identityPassphrase: string | undefined,
   run: (port: number, cookie: string, identity: Identity) => Promise<void>,
+  changePassphrase: () => Promise<{ isProtected: boolean }> = async () => ({ isProtected: true }),
 ): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dhtchat-backup-download-'));
   const identity = generateIdentity(cryptoRandom);
@@ -46,7 +47,7 @@ async function withExportServer(
       throw new Error('not used');
     },
     unread: () => ({}),
-    passphrase: { state: async () => ({ isProtected: false }), change: async () => ({ isProtected: true }) },
+    passphrase: { state: async () => ({ isProtected: false }), change: changePassphrase },
     backup: (passphrase, current) => backupDownload(parts, { passphrase, current }),
   });
   const server = await startChatApiServer({ service, token: TOKEN, web });
@@ -122,6 +123,37 @@ test('one backup at a time: a second asked while the first is sealed is refused'
     assert.equal(JSON.parse(refused?.text ?? '{}').error.code, 'APP_BACKUP_BUSY');
     assert.equal((await exportRequest(port, cookie, { passphrase: 'three' })).status, 200, 'free again');
   });
+});
+
+test('a passphrase change and an export share one slot: either refused while the other runs', async () => {
+  let finishChange: () => void = () => {};
+  let changesStarted = 0;
+  const slowChange = () => {
+    changesStarted++;
+    return new Promise<{ isProtected: boolean }>((resolve) => {
+      finishChange = () => resolve({ isProtected: true });
+    });
+  };
+  await withExportServer(
+    undefined,
+    async (port, cookie) => {
+      const headers = { cookie, 'content-type': 'application/json', origin: `http://127.0.0.1:${port}` };
+      const change = (passphrase: string) =>
+        get(port, '/v1/passphrase', headers, 'POST', JSON.stringify({ passphrase }));
+      const first = change('first');
+      while (changesStarted === 0) await new Promise((r) => setTimeout(r, 5));
+      const second = await change('second');
+      assert.equal(second.status, 400);
+      assert.equal(JSON.parse(second.text).error.code, 'APP_PASSPHRASE_BUSY');
+      const exported = await exportRequest(port, cookie, { passphrase: 'backup' });
+      assert.equal(JSON.parse(exported.text).error.code, 'APP_BACKUP_BUSY');
+      assert.equal(changesStarted, 1, 'the refused change never ran');
+      finishChange();
+      assert.equal((await first).status, 200);
+      assert.equal((await exportRequest(port, cookie, { passphrase: 'backup' })).status, 200, 'free again');
+    },
+    slowChange,
+  );
 });
 
 test('a foreign Origin cannot ask for the backup, even with the session cookie', async () => {
