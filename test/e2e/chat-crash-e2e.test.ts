@@ -79,7 +79,9 @@ function killPlan(random: SeededRandom): Kill[] {
     side,
     afterAliceSent: first + i * segment + random.int(segment - 10),
     delayMs: random.int(KILL_JITTER_MS),
-    downMs: random.int(1500),
+    // Bob stays down over at least two of Alice's sends, so her messages are in flight towards a dead session
+    // even where a quiet machine delivers one in a few ms (a kill that lands just after an ack finds none).
+    downMs: (side === 'bob' ? 2 * ALICE_PACE_MS : 0) + random.int(1500),
     settleMs: 500 + random.int(1000),
   }));
 }
