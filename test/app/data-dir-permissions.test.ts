@@ -68,8 +68,8 @@ describe('secureDataDir', () => {
     await assert.rejects(secureDataDir(dir), { code: 'APP_DATA_DIR_OWNER' });
   });
 
-  test('a sticky shared directory (/tmp given as the data dir) is reported, never narrowed', async () => {
-    const dir = join(tempDir(), 'shared');
+  test('a sticky world-writable directory (/tmp given as the data dir) is reported, never narrowed', async () => {
+    const dir = join(tempDir(), 'sticky-common');
     mkdirSync(dir);
     chmodSync(dir, 0o1777);
     assert.deepEqual(await secureDataDir(dir), [{ path: dir, mode: 0o777, isFixed: false }]);
