@@ -3,23 +3,20 @@
  * (POST /v1/typing, at most every 3 s), and told it stopped after 5 s without a key or when the text is cleared.
  * The + button picks a file and hands it to the daemon, which offers it (state/files.ts).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { apiPost } from '../api/api-client.ts';
 import { announce } from '../state/announcer.ts';
 import type { Conversation } from '../state/conversation.ts';
 import { canUpload, hasFilesApi, sendFile } from '../state/files.ts';
 import { ownCode } from '../state/session.ts';
+import { useTypingSignal } from '../lib/use-typing-signal.ts';
 
-const TYPING_REPEAT_MS = 3000;
-const TYPING_IDLE_MS = 5000;
 /** The daemon's limit: 16 KiB of UTF-8 per message. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
 
 export function Composer({ conversation, name }: { conversation: Conversation; name: string }) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
-  const typingSentMs = useRef(0);
-  const idleTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const field = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
 
@@ -39,30 +36,13 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
     );
   };
 
-  const tellTyping = (isTyping: boolean): void => {
+  const typing = useTypingSignal(conversation.code, (isTyping) => {
     void apiPost('/v1/typing', { who: conversation.code, isTyping }).catch(() => {});
-  };
-  const stopTyping = (): void => {
-    clearTimeout(idleTimer.current);
-    if (typingSentMs.current !== 0) tellTyping(false);
-    typingSentMs.current = 0;
-  };
-  useEffect(() => stopTyping, [conversation.code]);
-
+  });
   const onInput = (value: string): void => {
     setText(value);
     setError('');
-    if (value.trim().length === 0) {
-      stopTyping();
-      return;
-    }
-    const now = Date.now();
-    if (now - typingSentMs.current > TYPING_REPEAT_MS) {
-      typingSentMs.current = now;
-      tellTyping(true);
-    }
-    clearTimeout(idleTimer.current);
-    idleTimer.current = setTimeout(stopTyping, TYPING_IDLE_MS);
+    typing.typed(value);
   };
 
   const send = (): void => {
@@ -71,8 +51,7 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
       setError('This message is over 16 KiB; split it up.');
       return;
     }
-    clearTimeout(idleTimer.current);
-    typingSentMs.current = 0;
+    typing.sent();
     void conversation.send(text, ownCode.value);
     setText('');
     field.current?.focus();

@@ -3,6 +3,7 @@
  * with "delivered to N of M · read by R", who is typing, a composer while we are a member, and the members
  * (group-members.tsx). Opening it, and coming back to the tab, marks it read (the members see it).
  */
+import { useTypingSignal } from '../lib/use-typing-signal.ts';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiPost } from '../api/api-client.ts';
 import type { GroupMessageView } from '../api/api-types.ts';
@@ -15,9 +16,6 @@ import { BackButton } from './back-button.tsx';
 import { groupStatus } from './groups-view.tsx';
 import { GroupMembers } from './group-members.tsx';
 import { MessageText } from './message-text.tsx';
-
-const TYPING_REPEAT_MS = 3000;
-const TYPING_IDLE_MS = 5000;
 
 export function deliveryText(m: GroupMessageView): string {
   if (m.members === 0) return m.state === 'queued' ? 'not sent yet' : 'sent';
@@ -168,17 +166,10 @@ function GroupMessages({ room, name }: { room: GroupRoom; name: string }) {
 function GroupComposer({ room, name }: { room: GroupRoom; name: string }) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
-  const typingSentMs = useRef(0);
-  const idleTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const tellTyping = (isTyping: boolean): void => {
+  const typing = useTypingSignal(room.id, (isTyping) => {
     void fetchTyping(room.id, isTyping);
-  };
-  const stopTyping = (): void => {
-    clearTimeout(idleTimer.current);
-    if (typingSentMs.current !== 0) tellTyping(false);
-    typingSentMs.current = 0;
-  };
-  useEffect(() => stopTyping, [room.id]);
+  });
+  const stopTyping = typing.stop;
   const send = (): void => {
     const body = text.trim();
     if (body.length === 0) return;
@@ -212,17 +203,7 @@ function GroupComposer({ room, name }: { room: GroupRoom; name: string }) {
           const value = e.currentTarget.value;
           setText(value);
           setError('');
-          if (value.trim().length === 0) {
-            stopTyping();
-            return;
-          }
-          const now = Date.now();
-          if (now - typingSentMs.current > TYPING_REPEAT_MS) {
-            typingSentMs.current = now;
-            tellTyping(true);
-          }
-          clearTimeout(idleTimer.current);
-          idleTimer.current = setTimeout(stopTyping, TYPING_IDLE_MS);
+          typing.typed(value);
         }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
