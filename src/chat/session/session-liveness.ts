@@ -5,9 +5,14 @@
  * clears it); a failed probe makes the friend suspect — the session stays (it may recover) but the friend is
  * treated as unreachable: its record is read on the fast schedule and a punch is wished for, so a friend that
  * moved is found at its new address within seconds; failuresToClose failures in a row close the session.
- * Cost: one ping and its pong per quietMs on an idle session (an active one is never probed; the peer hearing
- * our ping is not quiet, so only one side probes): ~60 bytes/s. Quick because a friend that moved can tell us
- * its new address only through its record, which we read fast only once we suspect the old path.
+ * Quick because a friend that moved can tell us its new address only through its record, which we read fast only
+ * once we suspect the old path. But a ping and its pong (and uTP's ack) every 2.5 s on every session was most of
+ * an idle daemon's CPU (issue 13 §4: ~70 % of it with 10 friends online, on loopback), so only a session in use
+ * is probed that quickly: one that carried a frame other than a ping or pong (a message, an ack, typing, a
+ * profile…) within activeForMs, or whose friend is suspect. A session idle longer is probed after idleQuietMs of
+ * quiet: a move is noticed within ~12 s there instead of ~4 s, and the first frame sent makes it quick again.
+ * Cost: one ping and its pong per quietMs (idleQuietMs when idle) on a quiet session (an active one is never
+ * probed; the peer hearing our ping is not quiet, so only one side probes): ~60 bytes/s, ~15 bytes/s idle.
  */
 import type { Clock, Timer } from '../../runtime/index.ts';
 import type { ChatSession } from './session.ts';
@@ -16,6 +21,9 @@ import { SessionCloseCode } from './session.ts';
 export const LIVENESS = {
   checkEveryMs: 500,
   quietMs: 2500,
+  /** A session with no frame but pings and pongs for activeForMs is probed after this long of quiet instead. */
+  idleQuietMs: 10_000,
+  activeForMs: 5 * 60_000,
   probeTimeoutMs: 1500,
   failuresToClose: 2,
 } as const;
@@ -86,7 +94,9 @@ export class SessionLiveness {
     for (const { peer, session } of this.#opts.sessions()) {
       const watch = this.#watch(peer, session);
       seen.add(peer.toString('hex'));
-      if (nowMs - session.lastReceivedMs >= LIVENESS.quietMs) this.#probe(peer, watch);
+      const isInUse = nowMs - session.lastFrameMs < LIVENESS.activeForMs || watch.failures > 0;
+      const quietMs = isInUse ? LIVENESS.quietMs : LIVENESS.idleQuietMs;
+      if (nowMs - session.lastReceivedMs >= quietMs) this.#probe(peer, watch);
       else watch.failures = 0;
     }
     for (const key of this.#watches.keys()) if (!seen.has(key)) this.#watches.delete(key);
