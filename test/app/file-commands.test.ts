@@ -31,6 +31,8 @@ const offer: FileTransferView = {
   reason: null,
   path: null,
   createdAt: 1_700_000_000_000,
+  group: null,
+  sources: [],
 };
 
 describe('file commands against a fake daemon', () => {

@@ -11,6 +11,8 @@
  *              of new pieces, or checkpointMs (2 s), the partial file is fsynced, then the bitfield as it was before that
  *              fsync is saved. A crash loses at most the pieces since the last checkpoint, which are fetched
  *              again; a restart (of either side) resumes from the saved bitfield.
+ *   a group    every member who has the file is a source (file-transfers.ts dials them): one wrong piece bans
+ *              its source from the transfer (others have it), and no ban ends the transfer (more may come).
  *   the end    fsync, bitfield saved, a free final name reserved (createExclusive: never an existing file),
  *              its path saved, then the partial file renamed onto it, the directory synced, state complete,
  *              `done` to every source. A crash anywhere in there is finished on the next open.
@@ -52,6 +54,17 @@ export interface DownloadCounters {
   protocolDrops: number;
 }
 
+/** What one source gave this download (the view's per-source counters). */
+export interface SourceStats {
+  readonly sourceId: string;
+  /** Verified pieces it sent. */
+  readonly pieces: number;
+  readonly badPieces: number;
+  readonly isBanned: boolean;
+  /** A stream with it is open now. */
+  readonly isConnected: boolean;
+}
+
 export interface DownloadEvents {
   /** New verified bytes reached the disk. */
   onProgress(bytes: number): void;
@@ -81,6 +94,8 @@ export class Download {
   readonly #scheduler: PieceScheduler;
   readonly #links = new Map<string, SourceLink>();
   readonly #writing = new Set<number>();
+  /** Per source (key hex): good and bad pieces it sent (kept after it leaves, for the view). */
+  readonly #perSource = new Map<string, { pieces: number; badPieces: number }>();
   #transfer: StoredTransfer;
   #handle: FileHandle | undefined;
   #hashes: Buffer | undefined;
@@ -98,7 +113,8 @@ export class Download {
     this.#layout = layout;
     this.#done = done;
     this.#hashes = hashes;
-    this.#scheduler = new PieceScheduler(done);
+    // In a group other members have the file: one wrong piece is enough to stop asking its sender.
+    this.#scheduler = new PieceScheduler(done, opts.transfer.group === undefined ? undefined : 1);
     for (let i = 0; i < layout.pieceCount; i++) if (done.has(i)) this.#bytesDone += pieceLength(layout, i);
   }
 
@@ -179,6 +195,18 @@ export class Download {
   /** The sources with a stream open now. */
   get sourceCount(): number {
     return this.#links.size;
+  }
+
+  /** Every source that sent something or is connected, with what it sent. */
+  sourceStats(): SourceStats[] {
+    const ids = new Set([...this.#perSource.keys(), ...this.#links.keys()]);
+    return [...ids].map((sourceId) => ({
+      sourceId,
+      pieces: this.#perSource.get(sourceId)?.pieces ?? 0,
+      badPieces: this.#perSource.get(sourceId)?.badPieces ?? 0,
+      isBanned: this.#scheduler.isBanned(sourceId),
+      isConnected: this.#links.has(sourceId),
+    }));
   }
 
   hasSource(sourceId: string): boolean {
@@ -329,6 +357,7 @@ export class Download {
       data.length === pieceLength(this.#layout, index) && pieceHash(data).equals(hashAt(hashes, index));
     if (!isGood) {
       this.counters.badPieces++;
+      this.#count(link.sourceId).badPieces++;
       this.#opts.logger.debug(
         { source: link.sourceId.slice(0, 8), piece: index },
         'file: a piece failed its hash',
@@ -338,8 +367,18 @@ export class Download {
       return;
     }
     this.#scheduler.onGood(link.sourceId, index);
+    this.#count(link.sourceId).pieces++;
     this.#write(index, data);
     this.#pump();
+  }
+
+  #count(sourceId: string): { pieces: number; badPieces: number } {
+    let counts = this.#perSource.get(sourceId);
+    if (counts === undefined) {
+      counts = { pieces: 0, badPieces: 0 };
+      this.#perSource.set(sourceId, counts);
+    }
+    return counts;
   }
 
   #write(index: number, data: Buffer): void {
@@ -416,6 +455,7 @@ export class Download {
   }
 
   #bannedAll(): boolean {
+    if (this.#transfer.group !== undefined) return false;
     return this.#scheduler.isBanned(this.#transfer.peer.toString('hex'));
   }
 

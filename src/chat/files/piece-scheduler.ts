@@ -29,10 +29,15 @@ export class PieceScheduler {
   readonly #banned = new Set<string>();
   /** No piece below this is both missing and free (a hint that keeps next() from rescanning the start). */
   #cursor = 0;
+  readonly #maxBadPieces: number;
 
-  /** done: the pieces we hold (the scheduler reads it; the owner sets pieces as they are written). */
-  constructor(done: Bitfield) {
+  /**
+   * done: the pieces we hold (the scheduler reads it; the owner sets pieces as they are written); maxBadPieces:
+   * how many wrong pieces ban a source (MAX_BAD_PIECES; a group's transfer, with other sources, says 1).
+   */
+  constructor(done: Bitfield, maxBadPieces = MAX_BAD_PIECES) {
     this.#done = done;
+    this.#maxBadPieces = maxBadPieces;
   }
 
   addSource(id: string, has: SourceHas): boolean {
@@ -109,7 +114,7 @@ export class PieceScheduler {
     avoid.add(id);
     if (source === undefined) return this.#banned.has(id);
     source.badPieces++;
-    if (source.badPieces < MAX_BAD_PIECES) return false;
+    if (source.badPieces < this.#maxBadPieces) return false;
     this.ban(id);
     return true;
   }

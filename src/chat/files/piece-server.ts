@@ -31,8 +31,8 @@ export type ServeDecision =
   | { ok: false; reason: RefuseReason };
 
 export interface PieceServerEvents {
-  /** Which transfer a peer asked for (transferId), and whether we serve it. */
-  resolve(peer: Buffer, transferId: Buffer): ServeDecision;
+  /** Which transfer a peer asked for (transferId) on this server's stream, and whether we serve it. */
+  resolve(peer: Buffer, transferId: Buffer, server: PieceServer): ServeDecision;
   onOpened(server: PieceServer): void;
   onSent(server: PieceServer, index: number, bytes: number): void;
   /** The receiver verified everything. */
@@ -102,7 +102,7 @@ export class PieceServer {
       }
       this.#openTimer?.cancel();
       this.#transferId = frame.transferId;
-      const decision = this.#events.resolve(this.stream.peer, frame.transferId);
+      const decision = this.#events.resolve(this.stream.peer, frame.transferId, this);
       if (!decision.ok) {
         this.#refuse(decision.reason);
         return;

@@ -43,6 +43,11 @@ export class SourceLink {
     return this.#stream.peer;
   }
 
+  /** The source said it serves the transfer (`opened`). */
+  get isServing(): boolean {
+    return this.#isOpened;
+  }
+
   /** Asks the source for the transfer; events go to handlers from now on. */
   start(handlers: SourceLinkHandlers): void {
     this.#handlers = handlers;
