@@ -156,6 +156,25 @@ test('progress bar and transfer lines', () => {
   );
 });
 
+test('a group transfer names its group (and, incoming, its author)', () => {
+  const group = 'cd'.repeat(32);
+  const incoming: FileTransferView = { ...offer, group };
+  const names = (id: string) => (id === group ? 'club\u001b[2J' : undefined);
+  assert.match(
+    formatTransfer(incoming, () => 'bob', names),
+    /← bob in group club\\x1b\[2J {2}/,
+  );
+  const outgoing: FileTransferView = { ...offer, group, direction: 'outgoing', state: 'offered' };
+  assert.match(
+    formatTransfer(outgoing, () => undefined, names),
+    /→ group club\\x1b\[2J {2}/,
+  );
+  assert.match(
+    formatTransfer(outgoing, () => undefined),
+    new RegExp(`→ group ${group.slice(0, 12)} {2}`),
+  );
+});
+
 test('--max-file-size: bytes or K, M, G, T (binary)', () => {
   assert.equal(parseSize('1048576'), 1048576);
   assert.equal(parseSize('4G'), 4 * 1024 ** 3);
