@@ -390,6 +390,7 @@ export class Download {
         this.#writing.delete(index);
         if (this.#isClosed) return;
         this.#done.set(index);
+        this.#scheduler.onWritten(index);
         const bytes = data.length;
         this.#bytesDone += bytes;
         this.#uncheckpointedBytes += bytes;

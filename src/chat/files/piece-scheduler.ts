@@ -27,6 +27,8 @@ export class PieceScheduler {
   /** Piece → sources that sent a bad copy of it (asked again only when nobody else has it). */
   readonly #avoid = new Map<number, Set<string>>();
   readonly #banned = new Set<string>();
+  /** Pieces verified and being written (not in done yet): never asked again meanwhile. */
+  readonly #writing = new Set<number>();
   /** No piece below this is both missing and free (a hint that keeps next() from rescanning the start). */
   #cursor = 0;
   readonly #maxBadPieces: number;
@@ -72,7 +74,7 @@ export class PieceScheduler {
       index !== undefined;
       index = this.#done.nextMissing(index + 1)
     ) {
-      if (this.#inFlight.has(index)) continue;
+      if (this.#inFlight.has(index) || this.#writing.has(index)) continue;
       if (!isCursorFixed) {
         this.#cursor = index;
         isCursorFixed = true;
@@ -91,10 +93,11 @@ export class PieceScheduler {
     return this.#inFlight.get(index) === id;
   }
 
-  /** The piece arrived and verified (it is written by the owner, who then sets it in done). */
+  /** The piece arrived and verified (it is written by the owner, who then sets it in done and calls onWritten). */
   onGood(id: string, index: number): void {
     if (this.#inFlight.get(index) !== id) return;
     this.#inFlight.delete(index);
+    this.#writing.add(index);
     this.#sources.get(id)?.inFlight.delete(index);
     this.#avoid.delete(index);
   }
@@ -125,8 +128,14 @@ export class PieceScheduler {
     this.removeSource(id);
   }
 
+  /** The piece is on the disk (set in done): it was held from the time it verified. */
+  onWritten(index: number): void {
+    this.#writing.delete(index);
+  }
+
   /** A piece written but later found missing (it failed to write): asked for again. */
   onLost(index: number): void {
+    this.#writing.delete(index);
     this.#release(index);
   }
 
