@@ -28,7 +28,7 @@ import { type FileLayout, HASH_BYTES, layoutOf, pieceLength, pieceOffset } from 
 import type { FileStreamCloseReason } from './file-stream.ts';
 import type { FileHandle, FileSystem } from './file-system.ts';
 import { hashAt, isHashListOf, pieceHash } from './hash-tree.ts';
-import { PieceScheduler } from './piece-scheduler.ts';
+import { PieceScheduler, type SourceHas } from './piece-scheduler.ts';
 import { numberedName } from './safe-name.ts';
 import type { SourceInfo, SourceLink } from './source-link.ts';
 
@@ -96,6 +96,8 @@ export class Download {
   readonly #writing = new Set<number>();
   /** Per source (key hex): good and bad pieces it sent (kept after it leaves, for the view). */
   readonly #perSource = new Map<string, { pieces: number; badPieces: number }>();
+  /** What each opened source holds (its `have`, else all): kept to add it once the hash list is in. */
+  readonly #sourceHas = new Map<string, SourceHas>();
   #transfer: StoredTransfer;
   #handle: FileHandle | undefined;
   #hashes: Buffer | undefined;
@@ -209,6 +211,16 @@ export class Download {
     }));
   }
 
+  /** The pieces verified and written so far (a copy: a group member serves them while it downloads). */
+  verifiedPieces(): Bitfield {
+    return Bitfield.fromBytes(this.#layout.pieceCount, this.#done.toBytes()) as Bitfield;
+  }
+
+  /** The hash list is in (verified against the root): pieces can be checked, and served. */
+  get hasHashes(): boolean {
+    return this.#hashes !== undefined;
+  }
+
   hasSource(sourceId: string): boolean {
     return this.#links.has(sourceId);
   }
@@ -280,16 +292,23 @@ export class Download {
 
   #onOpened(link: SourceLink, info: SourceInfo): void {
     const t = this.#transfer;
-    if (info.sizeBytes !== t.sizeBytes || info.pieceBytes !== t.pieceBytes || !info.root.equals(t.root)) {
+    const has = info.has === undefined ? 'all' : Bitfield.fromBytes(this.#layout.pieceCount, info.has);
+    if (
+      info.sizeBytes !== t.sizeBytes ||
+      info.pieceBytes !== t.pieceBytes ||
+      !info.root.equals(t.root) ||
+      has === undefined
+    ) {
       this.counters.protocolDrops++;
       link.drop(RefuseReason.protocol);
       return;
     }
+    this.#sourceHas.set(link.sourceId, has);
     if (this.#hashes === undefined) {
       if (this.#hashFetch === undefined) this.#startHashFetch(link);
       return;
     }
-    this.#scheduler.addSource(link.sourceId, 'all');
+    this.#scheduler.addSource(link.sourceId, has);
     this.#pump();
   }
 
@@ -336,7 +355,10 @@ export class Download {
       this.#fail(DownloadFailure.disk, String(error));
       return;
     }
-    for (const other of this.#links.values()) this.#scheduler.addSource(other.sourceId, 'all');
+    for (const other of this.#links.values()) {
+      const has = this.#sourceHas.get(other.sourceId);
+      if (has !== undefined) this.#scheduler.addSource(other.sourceId, has);
+    }
     this.#pump();
   }
 
@@ -432,6 +454,7 @@ export class Download {
   #onLinkClosed(link: SourceLink, reason: FileStreamCloseReason | 'banned'): void {
     if (this.#links.get(link.sourceId) !== link) return;
     this.#links.delete(link.sourceId);
+    this.#sourceHas.delete(link.sourceId);
     this.#scheduler.removeSource(link.sourceId);
     if (this.#hashFetch?.link === link) {
       this.#hashFetch = undefined;

@@ -141,6 +141,8 @@ export class FileTransfers {
   readonly #endedSources = new Map<number, SourceStats[]>();
   /** The transfer (local id) each open server serves (set when the receiver named one we serve). */
   readonly #servedIds = new WeakMap<PieceServer, number>();
+  /** Servers of a group file we received (whole or in part): what they send is no progress of that transfer. */
+  readonly #relaying = new WeakSet<PieceServer>();
   #isClosed = false;
 
   constructor(opts: FileTransfersOptions) {
@@ -418,6 +420,7 @@ export class FileTransfers {
       return this.#emit(canceled, true);
     }
     const state = row.state === 'offered' ? 'declined' : 'canceled';
+    for (const server of this.#servers) if (this.#servedIds.get(server) === row.localId) server.close();
     await this.#stopDownload(row.localId, true);
     const done = this.#rows.setState(row.localId, state, 'you');
     session?.send({ type: 'file-state', transferId: row.id, state });
@@ -793,9 +796,9 @@ export class FileTransfers {
             .find((r) => this.#opts.groups?.isCurrentMember(r.group as Buffer, peer) === true);
     if (row === undefined) return { ok: false, reason: RefuseReason.unknown };
     if (row.direction === 'incoming') {
-      // A group file we received: served once complete (a member who asks earlier asks again later).
-      if (row.group === undefined || row.state !== 'complete')
-        return { ok: false, reason: RefuseReason.unknown };
+      // A group file we received: served whole once complete, the pieces we hold while we download it.
+      if (row.group === undefined) return { ok: false, reason: RefuseReason.unknown };
+      if (row.state !== 'complete') return this.#servePartial(row, server);
     } else if (row.state === 'canceled' || row.state === 'declined') {
       return { ok: false, reason: RefuseReason.canceled };
     } else if (row.state === 'failed') return { ok: false, reason: RefuseReason.unavailable };
@@ -813,7 +816,31 @@ export class FileTransfers {
       };
     }
     this.#servedIds.set(server, row.localId);
+    if (row.direction === 'incoming') this.#relaying.add(server);
     return { ok: true, layout, root: row.root, hashes, path: row.path, modifiedMs: row.sourceModifiedMs };
+  }
+
+  /** The verified pieces of a group file we are downloading (none yet, or no hash list: `unknown`). */
+  #servePartial(row: StoredTransfer, server: PieceServer): ServeDecision {
+    const download = this.#downloads.get(row.localId)?.download;
+    const layout = layoutOf(row.sizeBytes, row.pieceBytes);
+    const hashes = this.#rows.hashes(row.localId);
+    const has = download?.verifiedPieces();
+    if (
+      download === undefined ||
+      download.isClosed ||
+      !download.hasHashes ||
+      layout === undefined ||
+      hashes === undefined ||
+      row.partPath === undefined ||
+      has === undefined ||
+      has.count === 0
+    ) {
+      return { ok: false, reason: RefuseReason.unknown };
+    }
+    this.#servedIds.set(server, row.localId);
+    this.#relaying.add(server);
+    return { ok: true, layout, root: row.root, hashes, path: row.partPath, modifiedMs: 0, has };
   }
 
   #serverRow(server: PieceServer): StoredTransfer | undefined {
@@ -832,7 +859,7 @@ export class FileTransfers {
   /** Per piece: no store access here (a piece every few ms); the row is read only when an event goes out. */
   #onSent(server: PieceServer, index: number, bytes: number): void {
     const localId = this.#servedIds.get(server);
-    if (localId === undefined) return;
+    if (localId === undefined || this.#relaying.has(server)) return;
     let sent = this.#sentPieces.get(localId);
     if (sent === undefined) {
       sent = { pieces: new Set(), bytes: 0 };

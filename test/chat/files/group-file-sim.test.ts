@@ -10,7 +10,7 @@ import { RefuseReason } from '../../../src/chat/files/file-frames.ts';
 import { FileStream, type FileStreamCloseReason } from '../../../src/chat/files/file-stream.ts';
 import type { FileTransferView } from '../../../src/chat/files/transfer-view.ts';
 import { befriend, ChatSim, type ChatUser } from '../session/chat-harness.ts';
-import { fileBytes, type FileUser, lastState } from './file-harness.ts';
+import { bytesDone, fileBytes, type FileUser, lastState, restartWith } from './file-harness.ts';
 import { MemoryFileSystem } from './memory-file-system.ts';
 
 const MIB = 1024 * 1024;
@@ -177,6 +177,34 @@ describe('group files', { timeout: 180_000 }, () => {
     assert.equal(fromBob?.badPieces, 1, 'one wrong piece is enough');
     assert.equal(fromBob?.pieces, 0);
     assert.equal(fromAlice?.pieces, (4 * MIB) / PIECE, 'every piece, the re-fetched one too, from Alice');
+  });
+
+  test('a member still downloading serves the pieces it holds: with the author away, another member gets them from it', async () => {
+    const ctx = await club('group-file-partial');
+    const { sim, alice, bob, carol, group } = ctx;
+    const content = fileBytes(8 * MIB, 44);
+    alice.fs.put('/alice/big.bin', content);
+    const { id } = await alice.user.node.sendFileToGroup(group, '/alice/big.bin');
+    await sim.until(() => lastState(bob, id) === 'offered' && lastState(carol, id) === 'offered', 30_000);
+    sim.sim.network.link = { ...sim.sim.network.link, bandwidthBytesPerSec: 2 * MIB };
+    await bob.user.node.acceptFile(id);
+    await sim.until(() => bytesDone(bob, id) >= 3 * MIB, 60_000);
+    // Alice goes away mid-way: Bob holds some pieces, nobody holds the rest.
+    sim.stop(alice.user);
+    await sim.sim.settle(2000);
+    const bobHas = bytesDone(bob, id);
+    assert.ok(bobHas < 8 * MIB);
+    await carol.user.node.acceptFile(id);
+    await sim.until(() => bytesDone(carol, id) >= bobHas, 60_000);
+    const fromBob = () => viewOf(carol, id)?.sources.find((s) => s.with === bob.user.node.code);
+    assert.equal(fromBob()?.pieces, bobHas / PIECE, 'every piece Bob held, from Bob');
+    await sim.sim.settle(5000);
+    assert.equal(bytesDone(carol, id), bobHas, 'the rest waits for someone who has it');
+    // Alice is back: both finish, byte-identical.
+    await restartWith(sim, alice, alice.fs);
+    await sim.until(() => lastState(bob, id) === 'complete' && lastState(carol, id) === 'complete', 120_000);
+    assert.deepEqual(carol.fs.get('/carol/downloads/big.bin'), content);
+    assert.deepEqual(bob.fs.get('/bob/downloads/big.bin'), content);
   });
 
   test('a removed member is refused by the author and by members who hold the file; a stranger too', async () => {
