@@ -26,13 +26,13 @@
  * group service delivers it to every member, offline ones through the DHT mailbox), not as a file-offer frame;
  * no file-state frames go either way. A member's download dials EVERY current member with an open session (the
  * author, and members who completed it) and takes pieces from all that serve it; a member that refuses (it
- * has no copy yet) is asked again later (REDIAL_MS), and members whose sessions come up later are added. A
+ * has no copy yet) is asked again later (source-dials.ts), and members whose sessions come up later are added. A
  * member that completed a group file serves it to any current member of that group (checked when a stream
  * opens; a removed member's streams are closed), within the same serve limits.
  */
 import { basename, dirname, join } from 'node:path';
 import type { UtpEndpoint } from '../../net/index.ts';
-import type { Clock, Logger, Random, Timer } from '../../runtime/index.ts';
+import type { Clock, Logger, Random } from '../../runtime/index.ts';
 import { encodeFriendCode } from '../friend-code.ts';
 import type { Identity } from '../identity.ts';
 import { FILE_FRAME_VERSION, type ChatFrame, type FileStateName } from '../session/frames.ts';
@@ -59,6 +59,8 @@ import type { FileSystem } from './file-system.ts';
 import { PieceServer, type ServeDecision } from './piece-server.ts';
 import { RateMeter } from './rate-meter.ts';
 import { safeFileName } from './safe-name.ts';
+import { decideServe } from './serve-decision.ts';
+import { SourceDials } from './source-dials.ts';
 import { SourceLink } from './source-link.ts';
 import type { GroupFileOffer } from '../groups/group-file-offer.ts';
 import type { FileTransferView, TransferViewState } from './transfer-view.ts';
@@ -70,8 +72,6 @@ export const MAX_FINISHED_KEPT = 200;
 export const MAX_DOWNLOADS_PER_PEER = 4;
 export const MAX_SERVED_PER_PEER = 8;
 export const MAX_SERVED = 64;
-/** Redials of a download's source while the session is up: 1 s doubling to 30 s. */
-const REDIAL_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
 /** Progress events per transfer at most this often (state changes go out at once). */
 const PROGRESS_EVENT_MS = 250;
 const LIST_LIMIT = 500;
@@ -112,19 +112,11 @@ export interface GroupFilesHost {
   announce(groupId: Buffer, offer: GroupFileOffer): void;
 }
 
-/** Dialling one source of a download. */
-interface SourceDial {
-  isBusy: boolean;
-  attempts: number;
-  retryTimer: Timer | undefined;
-}
-
 interface DownloadEntry {
   download: Download | undefined;
   /** Set while the download opens. */
   isBusy: boolean;
-  /** Per source (key hex). */
-  dials: Map<string, SourceDial>;
+  dials: SourceDials;
 }
 
 export class FileTransfers {
@@ -170,7 +162,7 @@ export class FileTransfers {
     for (const server of this.#servers) server.close();
     const closing: Promise<void>[] = [];
     for (const entry of this.#downloads.values()) {
-      for (const dial of entry.dials.values()) dial.retryTimer?.cancel();
+      entry.dials.close();
       if (entry.download !== undefined) closing.push(entry.download.close());
     }
     this.#downloads.clear();
@@ -342,7 +334,7 @@ export class FileTransfers {
       if (row.group === undefined || !this.#opts.groups.isCurrentMember(row.group, peer)) continue;
       const entry = this.#downloads.get(row.localId);
       if (entry === undefined) this.#ensureDownload(row);
-      else if (!entry.isBusy) this.#dialSource(row.localId, entry, peer);
+      else if (!entry.isBusy) entry.dials.dial(peer);
     }
   }
 
@@ -570,14 +562,23 @@ export class FileTransfers {
     if (this.#isClosed) return;
     const entry = this.#downloads.get(row.localId);
     if (entry !== undefined) {
-      this.#dial(row.localId, entry);
+      this.#dial(entry);
       return;
     }
     const running = [...this.#downloads.values()].filter(
       (e) => e.download?.transfer.peer.equals(row.peer) ?? false,
     ).length;
     if (running >= MAX_DOWNLOADS_PER_PEER) return; // started when one of them ends (#startWaiting)
-    const fresh: DownloadEntry = { download: undefined, isBusy: true, dials: new Map() };
+    const fresh: DownloadEntry = {
+      download: undefined,
+      isBusy: true,
+      dials: new SourceDials({
+        clock: this.#opts.clock,
+        logger: this.#opts.logger,
+        open: (peer) => this.#openSource(fresh, peer),
+        onStream: (_peer, stream) => this.#onSourceStream(fresh, stream),
+      }),
+    };
     this.#downloads.set(row.localId, fresh);
     void Download.open({
       transfer: row,
@@ -601,7 +602,7 @@ export class FileTransfers {
         }
         fresh.download = download;
         if (download.isClosed) return;
-        this.#dial(row.localId, fresh);
+        this.#dial(fresh);
       },
       (error: unknown) => {
         fresh.isBusy = false;
@@ -615,10 +616,10 @@ export class FileTransfers {
    * Dials a download's sources that have no stream yet: a friend's transfer, the friend (once its session said
    * it speaks files); a group's, every other current member with an open session.
    */
-  #dial(localId: number, entry: DownloadEntry): void {
+  #dial(entry: DownloadEntry): void {
     const download = entry.download;
     if (download === undefined || download.isClosed || entry.isBusy || this.#isClosed) return;
-    for (const peer of this.#sourcesOf(download.transfer)) this.#dialSource(localId, entry, peer);
+    for (const peer of this.#sourcesOf(download.transfer)) entry.dials.dial(peer);
   }
 
   #sourcesOf(row: StoredTransfer): Buffer[] {
@@ -628,52 +629,35 @@ export class FileTransfers {
     );
   }
 
-  #dialSource(localId: number, entry: DownloadEntry, peer: Buffer): void {
+  /** A stream to one source, if the download still wants it and a session to it is up (else undefined). */
+  #openSource(entry: DownloadEntry, peer: Buffer): Promise<FileStream> | undefined {
     const download = entry.download;
-    if (download === undefined || download.isClosed || this.#isClosed) return;
+    if (download === undefined || download.isClosed || this.#isClosed) return undefined;
     const sourceId = peer.toString('hex');
-    if (download.hasSource(sourceId) || download.isBanned(sourceId)) return;
+    if (download.hasSource(sourceId) || download.isBanned(sourceId)) return undefined;
     const session =
       download.transfer.group === undefined ? this.#fileSessionOf(peer) : this.#opts.sessionOf(peer);
-    if (session === undefined || !session.isOpen) return; // its next session dials it again
-    let dial = entry.dials.get(sourceId);
-    if (dial === undefined) {
-      dial = { isBusy: false, attempts: 0, retryTimer: undefined };
-      entry.dials.set(sourceId, dial);
-    }
-    if (dial.isBusy) return;
-    const source = dial;
-    source.isBusy = true;
-    source.retryTimer?.cancel();
-    source.retryTimer = undefined;
-    FileStream.dial(this.#streamCtx, this.#opts.utp, session.remoteAddress, peer, MAX_FILE_FRAME_BYTES).then(
-      (stream) => {
-        source.isBusy = false;
-        if (this.#downloads.get(localId) !== entry || download.isClosed) {
-          stream.close();
-          return;
-        }
-        if (download.attach(new SourceLink(stream, download.transfer.id)))
-          this.#emit(download.transfer, true);
-      },
-      (error: unknown) => {
-        source.isBusy = false;
-        this.#opts.logger.debug({ error: String(error) }, 'file: dialling a source failed');
-        this.#redialLater(localId, entry, peer);
-      },
+    if (session === undefined || !session.isOpen) return undefined; // its next session dials it again
+    return FileStream.dial(
+      this.#streamCtx,
+      this.#opts.utp,
+      session.remoteAddress,
+      peer,
+      MAX_FILE_FRAME_BYTES,
     );
   }
 
-  #redialLater(localId: number, entry: DownloadEntry, peer: Buffer): void {
-    const dial = entry.dials.get(peer.toString('hex'));
-    if (this.#isClosed || this.#downloads.get(localId) !== entry || dial === undefined) return;
-    const delayMs = REDIAL_MS[Math.min(dial.attempts, REDIAL_MS.length - 1)] as number;
-    dial.attempts++;
-    dial.retryTimer?.cancel();
-    dial.retryTimer = this.#opts.clock.setTimer(delayMs, () => {
-      dial.retryTimer = undefined;
-      this.#dialSource(localId, entry, peer);
-    });
+  #onSourceStream(entry: DownloadEntry, stream: FileStream): void {
+    const download = entry.download;
+    if (
+      download === undefined ||
+      download.isClosed ||
+      this.#downloads.get(download.transfer.localId) !== entry
+    ) {
+      stream.close();
+      return;
+    }
+    if (download.attach(new SourceLink(stream, download.transfer.id))) this.#emit(download.transfer, true);
   }
 
   #onSourceClosed(localId: number, link: SourceLink, reason: FileStreamCloseReason | 'banned'): void {
@@ -699,9 +683,7 @@ export class FileTransfers {
     }
     // Cut, idle, busy, a protocol fault, or (a group's member) no copy yet: asked again while the session lasts,
     // soon if it served us (backing off from 1 s again), else later each time.
-    const dial = entry.dials.get(link.sourceId);
-    if (dial !== undefined && link.isServing) dial.attempts = 0;
-    this.#redialLater(localId, entry, link.peer);
+    entry.dials.later(link.peer, link.isServing);
   }
 
   #onProgress(localId: number, bytes: number): void {
@@ -741,7 +723,7 @@ export class FileTransfers {
       const oldest = this.#endedSources.keys().next().value;
       if (this.#endedSources.size > LIST_LIMIT && oldest !== undefined) this.#endedSources.delete(oldest);
     }
-    for (const dial of entry?.dials.values() ?? []) dial.retryTimer?.cancel();
+    entry?.dials.close();
     return entry;
   }
 
@@ -787,60 +769,21 @@ export class FileTransfers {
   // ── serving ──────────────────────────────────────────────────────────────────────────────────────────
 
   #resolveServe(peer: Buffer, transferId: Buffer, server: PieceServer): ServeDecision {
-    const own = this.#rows.get(peer, transferId);
-    const row =
-      own !== undefined && own.group === undefined
-        ? own
-        : this.#rows
-            .groupTransfers(transferId)
-            .find((r) => this.#opts.groups?.isCurrentMember(r.group as Buffer, peer) === true);
-    if (row === undefined) return { ok: false, reason: RefuseReason.unknown };
-    if (row.direction === 'incoming') {
-      // A group file we received: served whole once complete, the pieces we hold while we download it.
-      if (row.group === undefined) return { ok: false, reason: RefuseReason.unknown };
-      if (row.state !== 'complete') return this.#servePartial(row, server);
-    } else if (row.state === 'canceled' || row.state === 'declined') {
-      return { ok: false, reason: RefuseReason.canceled };
-    } else if (row.state === 'failed') return { ok: false, reason: RefuseReason.unavailable };
-    const layout = layoutOf(row.sizeBytes, row.pieceBytes);
-    const hashes = this.#rows.hashes(row.localId);
-    if (
-      layout === undefined ||
-      hashes === undefined ||
-      row.path === undefined ||
-      row.sourceModifiedMs === undefined
-    ) {
-      return {
-        ok: false,
-        reason: row.direction === 'incoming' ? RefuseReason.unknown : RefuseReason.unavailable,
-      };
+    const groups = this.#opts.groups;
+    const { decision, row } = decideServe(
+      {
+        rows: this.#rows,
+        isCurrentMember: groups === undefined ? undefined : (group, p) => groups.isCurrentMember(group, p),
+        downloadOf: (localId) => this.#downloads.get(localId)?.download,
+      },
+      peer,
+      transferId,
+    );
+    if (row !== undefined) {
+      this.#servedIds.set(server, row.localId);
+      if (row.direction === 'incoming') this.#relaying.add(server);
     }
-    this.#servedIds.set(server, row.localId);
-    if (row.direction === 'incoming') this.#relaying.add(server);
-    return { ok: true, layout, root: row.root, hashes, path: row.path, modifiedMs: row.sourceModifiedMs };
-  }
-
-  /** The verified pieces of a group file we are downloading (none yet, or no hash list: `unknown`). */
-  #servePartial(row: StoredTransfer, server: PieceServer): ServeDecision {
-    const download = this.#downloads.get(row.localId)?.download;
-    const layout = layoutOf(row.sizeBytes, row.pieceBytes);
-    const hashes = this.#rows.hashes(row.localId);
-    const has = download?.verifiedPieces();
-    if (
-      download === undefined ||
-      download.isClosed ||
-      !download.hasHashes ||
-      layout === undefined ||
-      hashes === undefined ||
-      row.partPath === undefined ||
-      has === undefined ||
-      has.count === 0
-    ) {
-      return { ok: false, reason: RefuseReason.unknown };
-    }
-    this.#servedIds.set(server, row.localId);
-    this.#relaying.add(server);
-    return { ok: true, layout, root: row.root, hashes, path: row.partPath, modifiedMs: 0, has };
+    return decision;
   }
 
   #serverRow(server: PieceServer): StoredTransfer | undefined {
