@@ -179,6 +179,27 @@ describe('group files', { timeout: 180_000 }, () => {
     assert.equal(fromAlice?.pieces, (4 * MIB) / PIECE, 'every piece, the re-fetched one too, from Alice');
   });
 
+  test('a member whose session comes up during a download is added as a source', async () => {
+    const ctx = await club('group-file-late-source');
+    const { sim, alice, bob, carol } = ctx;
+    const content = fileBytes(8 * MIB, 45);
+    const id = await sentAndCompletedByBob(ctx, content);
+    sim.stop(bob.user);
+    sim.sim.network.link = { ...sim.sim.network.link, bandwidthBytesPerSec: 1 * MIB };
+    await carol.user.node.acceptFile(id);
+    await sim.until(() => bytesDone(carol, id) >= MIB, 60_000);
+    const source = (u: FileUser) => viewOf(carol, id)?.sources.find((s) => s.with === u.user.node.code);
+    assert.equal(source(bob), undefined, 'Bob is away');
+    await restartWith(sim, bob, bob.fs);
+    await sim.until(() => lastState(carol, id) === 'complete', 120_000);
+    assert.deepEqual(carol.fs.get('/carol/downloads/song.ogg'), content);
+    assert.ok(
+      (source(bob)?.pieces ?? 0) > 0,
+      `Bob served once back: ${JSON.stringify(viewOf(carol, id)?.sources)}`,
+    );
+    assert.ok((source(alice)?.pieces ?? 0) > 0);
+  });
+
   test('a member still downloading serves the pieces it holds: with the author away, another member gets them from it', async () => {
     const ctx = await club('group-file-partial');
     const { sim, alice, bob, carol, group } = ctx;
