@@ -35,6 +35,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** What a group message carries. */
 export type GroupContent = { type: 'text'; text: string } | { type: 'file-offer'; offer: GroupFileOffer };
+/**
+ * What an opened body holds: a content we read, or one of a type a later version writes (kept in the history,
+ * never shown, so that the entries naming it as a parent are not held forever waiting on it).
+ */
+export type OpenedContent = GroupContent | { type: 'unknown'; contentType: number };
 
 export interface MessageBody {
   readonly epoch: Buffer;
@@ -120,7 +125,7 @@ export function openMessageContent(opts: {
   author: Buffer;
   body: MessageBody;
   stepKey: Buffer;
-}): GroupContent | undefined {
+}): OpenedContent | undefined {
   const { body } = opts;
   const bodyHeader = Buffer.alloc(BODY_HEADER_BYTES);
   body.epoch.copy(bodyHeader, 0);
@@ -133,9 +138,17 @@ export function openMessageContent(opts: {
   return plaintext === undefined ? undefined : decodeContent(plaintext);
 }
 
-/** The content of an opened plaintext by its type byte (exported for its fuzz target); undefined when malformed. */
-export function decodeContent(plaintext: Buffer): GroupContent | undefined {
-  if (plaintext[0] === CONTENT_FILE_OFFER) {
+/**
+ * The content of an opened plaintext by its type byte (exported for its fuzz target); undefined when malformed.
+ * A type byte we do not know, in a padded plaintext, is `unknown`: the author's signature and the group key
+ * already vouch for it, only this version cannot show it.
+ */
+export function decodeContent(plaintext: Buffer): OpenedContent | undefined {
+  const contentType = plaintext[0];
+  if (contentType === undefined || plaintext.length % PADDING_BLOCK !== 0) return undefined;
+  if (contentType !== CONTENT_TEXT && contentType !== CONTENT_FILE_OFFER)
+    return { type: 'unknown', contentType };
+  if (contentType === CONTENT_FILE_OFFER) {
     const offer = decodeFileOfferPlaintext(plaintext);
     return offer === undefined ? undefined : { type: 'file-offer', offer };
   }

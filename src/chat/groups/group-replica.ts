@@ -326,6 +326,8 @@ export class GroupReplica {
             stepKey,
           });
     if (content === undefined) return { code: EntryRefusal.unreadable };
+    // A later version's content: kept in the history (its descendants need it as a parent), never shown.
+    if (content.type === 'unknown') return this.#insert(entry, { status: 'hidden', epoch: body.epoch });
     const isOwn = entry.author.equals(this.ownKey);
     const offer = content.type === 'file-offer' ? content.offer : undefined;
     const stored = this.#insert(entry, {

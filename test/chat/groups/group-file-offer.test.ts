@@ -76,6 +76,17 @@ describe('group file offers', () => {
     assert.throws(() => encodeFileOfferPlaintext({ ...OFFER, pieceBytes: 1000 }), RangeError);
   });
 
+  test("a content type a later version writes decodes as unknown (kept, not shown); a malformed one doesn't", () => {
+    const later = Buffer.alloc(128);
+    later[0] = 9;
+    assert.deepEqual(decodeContent(later), { type: 'unknown', contentType: 9 });
+    assert.equal(decodeContent(later.subarray(0, 100)), undefined, 'not padded to 64 bytes');
+    assert.equal(decodeContent(Buffer.alloc(0)), undefined, 'empty');
+    const badText = Buffer.alloc(64);
+    badText[0] = 1; // a text of length 0
+    assert.equal(decodeContent(badText), undefined, 'a known type must be well formed');
+  });
+
   test('sealed in a signed group message: opens as an offer (and as no text)', () => {
     const alice = person(1);
     const ctx = { identity: alice, random: new SeededRandom('offer'), nowMs: 1_700_000_000_000 };
