@@ -22,6 +22,7 @@
  *   POST /v1/read {who}              -> {}
  *   POST /v1/typing {who,isTyping?}  -> {"to":ContactView,"isSent"}   (isTyping defaults to true)
  *   GET  /v1/files                   -> [FileTransferView]     POST /v1/files {to,path} -> FileTransferView
+ *   POST /v1/files {group,path}      -> FileTransferView       (a file offered to a group: its id or name)
  *   POST /v1/files/accept {id,to?}   -> FileTransferView       POST /v1/files/cancel {id} -> FileTransferView
  *   GET  /v1/groups                  -> [GroupView]             POST /v1/groups {name} -> GroupView
  *   GET  /v1/groups/invites          -> [GroupInviteView]
@@ -163,7 +164,16 @@ function routesFor(chat: ChatService): Map<string, Route> {
     ['POST /v1/read', (b) => done(() => chat.markRead(who(b)))],
     ['POST /v1/typing', (b) => chat.setTyping(who(b), optionalBoolean(b, 'isTyping') ?? true)],
     ['GET /v1/files', () => chat.files()],
-    ['POST /v1/files', (b) => chat.sendFile(stringField(b, 'to'), stringField(b, 'path'))],
+    [
+      'POST /v1/files',
+      (b) => {
+        if (b['group'] === undefined) return chat.sendFile(stringField(b, 'to'), stringField(b, 'path'));
+        if (chat.sendFileToGroup === undefined) {
+          throw new DhtchatError(ApiErrorCode.notFound, 'this daemon serves no groups');
+        }
+        return chat.sendFileToGroup(stringField(b, 'group'), stringField(b, 'path'));
+      },
+    ],
     ['POST /v1/files/accept', (b) => chat.acceptFile(stringField(b, 'id'), optionalStrings(b, ['to']))],
     ['POST /v1/files/cancel', (b) => chat.cancelFile(stringField(b, 'id'))],
   ]);

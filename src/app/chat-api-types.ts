@@ -95,6 +95,8 @@ export interface ChatService {
   setTyping(codeOrName: string, isTyping: boolean): TypingResult;
   /** Offers a file (an absolute path on the daemon's machine) to a friend. */
   sendFile(codeOrName: string, path: string): Promise<FileTransferView>;
+  /** Offers a file to a group we are a member of (its id or name); absent: a daemon without groups. */
+  sendFileToGroup?(groupIdOrName: string, path: string): Promise<FileTransferView>;
   /** Every file transfer, newest first. */
   files(): FileTransferView[];
   /** Accepts an offered file (id or a unique prefix of 4+ hex digits); `to`: an absolute directory or new path. */

@@ -12,10 +12,11 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DhtchatError } from '../runtime/index.ts';
 import { callDaemon, followDaemonEvents } from './chat-api-client.ts';
-import type { ContactView, FileTransferView } from './chat-api-types.ts';
+import type { ContactView, FileTransferView, GroupView } from './chat-api-types.ts';
 import { dataDirOf } from './chat-data-dir.ts';
 import { type NameOf, printJson, printLines } from './chat-output.ts';
-import { formatTransfer, progressBar } from './file-output.ts';
+import { formatTransfer, type GroupNameOf, progressBar } from './file-output.ts';
+import { resolveGroupTarget } from './group-target.ts';
 import { terminalSafe } from './terminal-text.ts';
 
 interface Flags {
@@ -30,14 +31,17 @@ const POLL_MS = 1000;
 export function registerFileCommands(program: Command): void {
   program
     .command('send-file')
-    .description('offer a file to a friend (they accept it with accept-file); resumes after restarts')
-    .argument('<name|code>', 'the friend')
+    .description(
+      'offer a file to a friend or a group (they accept it with accept-file); resumes after restarts',
+    )
+    .argument('<name|code|group>', 'the friend, or a group (its id, or a name no contact has)')
     .argument('<path>', 'the file')
     .option('--wait', 'follow the transfer until it ends (a progress bar on a terminal)')
     .option('--json', 'print the transfer {"id","with","direction","name","size","state",...}')
     .action(async (to: string, path: string, flags: Flags, cmd: Command) => {
       const dataDir = dataDirOf(cmd);
-      const body = { to, path: resolve(path) };
+      const group = await resolveGroupTarget(dataDir, to);
+      const body = group === undefined ? { to, path: resolve(path) } : { group, path: resolve(path) };
       const sent = (await callDaemon(dataDir, 'POST', '/v1/files', body)) as FileTransferView;
       await report(dataDir, sent, flags);
     });
@@ -54,8 +58,9 @@ export function registerFileCommands(program: Command): void {
         return;
       }
       const nameOf = await namesOf(dataDir);
+      const groupNameOf = list.some((t) => t.group !== null) ? await groupNamesOf(dataDir) : undefined;
       printLines(
-        list.map((t) => formatTransfer(t, nameOf)),
+        list.map((t) => formatTransfer(t, nameOf, groupNameOf)),
         'no file transfers',
       );
     });
@@ -149,4 +154,11 @@ async function namesOf(dataDir: string): Promise<NameOf> {
   const contacts = (await callDaemon(dataDir, 'GET', '/v1/contacts')) as ContactView[];
   const names = new Map(contacts.filter((c) => c.name !== c.code).map((c) => [c.code, c.name]));
   return (code) => names.get(code);
+}
+
+/** Group names by id, for a group's transfers (none from a daemon without groups). */
+async function groupNamesOf(dataDir: string): Promise<GroupNameOf> {
+  const groups = (await callDaemon(dataDir, 'GET', '/v1/groups').catch(() => [])) as GroupView[];
+  const names = new Map(groups.map((g) => [g.id, g.name]));
+  return (id) => names.get(id);
 }

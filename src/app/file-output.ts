@@ -29,12 +29,23 @@ function percent(t: Pick<FileTransferView, 'bytesDone' | 'size'>): number {
   return t.size === 0 ? 100 : Math.floor((t.bytesDone * 100) / t.size);
 }
 
-/** `3fa2c1d0  ← Bob  report.pdf  3.1 MiB  transferring 45%  2.0 MiB/s`. */
-export function formatTransfer(t: FileTransferView, nameOf: NameOf): string {
+/** A group's name by its id (undefined: not known, the id is shown). */
+export type GroupNameOf = (groupId: string) => string | null | undefined;
+
+/** `group club`, `Bob in club`: where a group's transfer comes from or goes to. */
+function peerOf(t: FileTransferView, nameOf: NameOf, groupNameOf?: GroupNameOf): string {
+  if (t.group === null || t.group === undefined) return who(t.with, nameOf);
+  const name = groupNameOf?.(t.group);
+  const group = `group ${name === null || name === undefined ? t.group.slice(0, 12) : terminalSafe(name)}`;
+  return t.direction === 'outgoing' ? group : `${who(t.with, nameOf)} in ${group}`;
+}
+
+/** `3fa2c1d0  ← Bob  report.pdf  3.1 MiB  transferring 45%  2.0 MiB/s` (`← Bob in group club` for a group's). */
+export function formatTransfer(t: FileTransferView, nameOf: NameOf, groupNameOf?: GroupNameOf): string {
   const arrow = t.direction === 'incoming' ? '←' : '→';
   const parts = [
     t.id.slice(0, 8),
-    `${arrow} ${who(t.with, nameOf)}`,
+    `${arrow} ${peerOf(t, nameOf, groupNameOf)}`,
     terminalSafe(t.name),
     formatBytes(t.size),
   ];
@@ -69,7 +80,7 @@ export function formatTransfer(t: FileTransferView, nameOf: NameOf): string {
 export function formatFileEvent(e: Record<string, unknown>, nameOf: NameOf): string {
   const t = e as unknown as FileTransferView;
   const name = terminalSafe(String(t.name));
-  const friend = who(String(t.with), nameOf);
+  const friend = peerOf(t, nameOf);
   const id = terminalSafe(String(t.id).slice(0, 8));
   const toFrom = t.direction === 'incoming' ? `from ${friend}` : `to ${friend}`;
   switch (t.state) {

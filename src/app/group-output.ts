@@ -37,7 +37,17 @@ export function formatGroupMessage(
   const isOwn = m.from === ownCode;
   const from = isOwn ? 'me' : terminalSafe(names.get(m.from) ?? m.from);
   const counts = isOwn ? `${m.state} ${m.delivered}/${m.members}, read ${m.read}` : m.state;
-  return `${iso(m.ts)}  ${from}: ${terminalSafe(m.text)}  (${counts})`;
+  return `${iso(m.ts)}  ${from}: ${messageText(m, isOwn)}  (${counts})`;
+}
+
+/** A text as it is; a file offer as `sent a file: name (dhtchat accept-file <id>)`. */
+function messageText(m: Partial<GroupMessageView>, isOwn: boolean): string {
+  const text = terminalSafe(String(m.text ?? ''));
+  if (m.file === undefined) return text;
+  const id = terminalSafe(String(m.file.id)).slice(0, 8);
+  return isOwn
+    ? `sent a file: ${text} (${id})`
+    : `sent a file: ${text} (accept with: dhtchat accept-file ${id})`;
 }
 
 /** One line per group event of GET /v1/events (`dhtchat events`); undefined: not a group event. */
@@ -51,7 +61,7 @@ export function formatGroupEvent(
     case 'group_message': {
       const m = e['message'] as Partial<GroupMessageView> | undefined;
       const name = typeof e['name'] === 'string' ? terminalSafe(e['name']) : short();
-      return `[${name}] ${who(String(m?.from))}: ${terminalSafe(String(m?.text ?? ''))}  (${terminalSafe(String(m?.id ?? '?'))})`;
+      return `[${name}] ${who(String(m?.from))}: ${messageText(m ?? {}, false)}  (${terminalSafe(String(m?.id ?? '?'))})`;
     }
     case 'group_state':
       return `group message ${str('id')}: ${str('state')} ${str('delivered')}/${str('members')}, read ${str('read')}`;

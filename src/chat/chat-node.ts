@@ -291,6 +291,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           }
           const direct = isFriend ? this.#delivery.attach(peer, session) : undefined;
           const group = this.groups.attach(peer, session, { isFriend });
+          this.#files.onSessionUp(peer);
           return {
             onFrame: (frame) => {
               if (frame.type === 'group') return group.onFrame(frame.body);
@@ -343,6 +344,15 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       sessionOf: (peer) => this.#sessions.sessionOf(peer),
       isFriend: (peer) => this.#store.contacts.get(peer)?.state === 'accepted',
       onTransfer: (view) => this.emit('file', view),
+      // Lazily: the group service is made below.
+      groups: {
+        isCurrentMember: (groupId, peer) => this.groups.isCurrentMember(groupId, peer),
+        otherMembers: (groupId) => this.groups.otherMembers(groupId),
+        sharesGroup: (peer) => this.groups.admits(peer),
+        announce: (groupId, offer) => {
+          this.groups.sendFileOffer(groupId, offer);
+        },
+      },
     });
     this.#relayDirectory = new RelayDirectory({
       dht: opts.dht,
@@ -376,7 +386,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onMessage: (message, name) => this.emit('group_message', { group: message.group, name, message }),
         onState: (event) => this.emit('group_state', event),
         onInvite: (invite) => this.emit('group_invite', invite),
-        onMember: (event) => this.emit('group_member', event),
+        onMember: (event) => {
+          this.emit('group_member', event);
+          if (event.change === 'removed' || event.change === 'left')
+            this.#files.onMemberGone(Buffer.from(event.group, 'hex'), decodeFriendCode(event.code));
+        },
+        onFileOffer: (groupId, author, offer) => this.#files.onGroupOffer(groupId, author, offer),
         onTyping: (event) => this.emit('group_typing', event),
         onGroup: (group) => this.emit('group', group),
       },
@@ -695,6 +710,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const peer = this.#resolveFriend(codeOrName);
     if (!isAbsolute(path)) throw fileError(FileErrorCode.notFound, `"${path}" is not an absolute path`);
     return this.#files.send(peer, path);
+  }
+
+  /**
+   * Offers a file (an absolute path) to a group we are a member of (its id or name): hashed now, announced as a
+   * signed group message; every member may fetch it from every member who has it.
+   */
+  async sendFileToGroup(groupTyped: string, path: string): Promise<FileTransferView> {
+    const groupId = this.groups.memberGroupId(groupTyped);
+    if (!isAbsolute(path)) throw fileError(FileErrorCode.notFound, `"${path}" is not an absolute path`);
+    return this.#files.sendToGroup(groupId, path);
   }
 
   /** Every file transfer, newest first (at most 500). */

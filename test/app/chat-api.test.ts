@@ -31,6 +31,8 @@ const SAMPLE_TRANSFER: FileTransferView = {
   reason: null,
   path: null,
   createdAt: 1,
+  group: null,
+  sources: [],
 };
 const typingCalls: string[] = [];
 let codeShownCount = 0;

@@ -31,6 +31,8 @@ const offer: FileTransferView = {
   reason: null,
   path: null,
   createdAt: 1_700_000_000_000,
+  group: null,
+  sources: [],
 };
 
 describe('file commands against a fake daemon', () => {
@@ -151,6 +153,25 @@ test('progress bar and transfer lines', () => {
   assert.match(
     formatTransfer(running, () => undefined),
     /transferring 50% {2}2\.0 MiB\/s$/,
+  );
+});
+
+test('a group transfer names its group (and, incoming, its author)', () => {
+  const group = 'cd'.repeat(32);
+  const incoming: FileTransferView = { ...offer, group };
+  const names = (id: string) => (id === group ? 'club\u001b[2J' : undefined);
+  assert.match(
+    formatTransfer(incoming, () => 'bob', names),
+    /← bob in group club\\x1b\[2J {2}/,
+  );
+  const outgoing: FileTransferView = { ...offer, group, direction: 'outgoing', state: 'offered' };
+  assert.match(
+    formatTransfer(outgoing, () => undefined, names),
+    /→ group club\\x1b\[2J {2}/,
+  );
+  assert.match(
+    formatTransfer(outgoing, () => undefined),
+    new RegExp(`→ group ${group.slice(0, 12)} {2}`),
   );
 });
 

@@ -58,6 +58,9 @@ const events = new EventEmitter();
 const service = {
   code: 'dhtchat:me',
   groups,
+  sendFile: async (to: string, path: string) => record(`send-file ${to} ${path}`, { id: 'f1' }),
+  sendFileToGroup: async (group: string, path: string) =>
+    record(`send-file group ${group} ${path}`, { id: 'f2' }),
   on: (name: string, listener: (...args: unknown[]) => void) => events.on(name, listener),
   off: (name: string, listener: (...args: unknown[]) => void) => events.off(name, listener),
 } as unknown as ChatService;
@@ -135,6 +138,24 @@ describe('group API', () => {
       const before = await call(base, 'GET', '/v1/groups/messages?group=club&before=123');
       assert.equal(before.status, 400);
       assert.equal((await call(base, 'GET', '/v1/groups/members')).status, 400, 'no group given');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('POST /v1/files takes a group in place of a friend', async () => {
+    const server = await startChatApiServer({ service, token: TOKEN });
+    const base = `http://127.0.0.1:${server.port}`;
+    calls.length = 0;
+    try {
+      assert.deepEqual((await call(base, 'POST', '/v1/files', { group: 'club', path: '/a.bin' })).json, {
+        id: 'f2',
+      });
+      assert.deepEqual((await call(base, 'POST', '/v1/files', { to: 'bob', path: '/a.bin' })).json, {
+        id: 'f1',
+      });
+      assert.equal((await call(base, 'POST', '/v1/files', { group: 7, path: '/a.bin' })).status, 400);
+      assert.deepEqual(calls, ['send-file group club /a.bin', 'send-file bob /a.bin']);
     } finally {
       await server.close();
     }

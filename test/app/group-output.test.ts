@@ -57,6 +57,28 @@ test('group lines escape what others wrote (group names, message text) and show 
   );
 });
 
+test('a file offered in a group reads as one, escaped, with the command that accepts it', () => {
+  const offer = {
+    id: 'ee',
+    group: ID,
+    from: 'dhtchat:bob',
+    text: 'song\u202e.ogg',
+    file: { id: '3fa2c1d0'.repeat(4) },
+    ts: 0,
+    state: 'delivered' as const,
+    delivered: 1,
+    read: 0,
+    members: 3,
+  };
+  const line = formatGroupMessage(offer, 'dhtchat:me', new Map());
+  assert.match(
+    line,
+    /dhtchat:bob: sent a file: song\\u202e\.ogg \(accept with: dhtchat accept-file 3fa2c1d0\)/,
+  );
+  const own = formatGroupMessage({ ...offer, from: 'dhtchat:me' }, 'dhtchat:me', new Map());
+  assert.match(own, /me: sent a file: song\\u202e\.ogg \(3fa2c1d0\)/);
+});
+
 test('group events print as sentences, escaped, through formatEvent', () => {
   const lines = [
     {

@@ -1,5 +1,6 @@
 /**
- * Flood: `dhtchat bootstrap` under far more find_node queries than it can answer, for 30 s, from 64 source
+ * Flood: `dhtchat bootstrap` under far more find_node queries than it can answer, for 8 s in `npm test` and 30 s
+ * with `npm run soak` (DHTCHAT_SOAK=1: the volume run, on demand), from 64 source
  * ports on 16 source IPs (127.0.0.2 - 127.0.0.17), most of them with ids that are not BEP 42-valid. The server
  * must stay up, keep its RSS bounded, and answer a normal client right afterwards.
  *
@@ -19,7 +20,8 @@ import { cryptoRandom } from '../../src/runtime/index.ts';
 import { LoopbackClient, type ServerProcess, sleep, startServer } from './loopback-client.ts';
 import { nodeAddresses } from './server-harness.ts';
 
-const FLOOD_SECONDS = 30;
+/** A short seeded slice in the suite; the whole 30 s on demand (README "Soak"). */
+const FLOOD_SECONDS = process.env['DHTCHAT_SOAK'] === '1' ? 30 : 8;
 const OFFERED_PER_S = 200_000;
 const RSS_LIMIT_MB = 400;
 

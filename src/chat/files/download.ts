@@ -11,6 +11,8 @@
  *              of new pieces, or checkpointMs (2 s), the partial file is fsynced, then the bitfield as it was before that
  *              fsync is saved. A crash loses at most the pieces since the last checkpoint, which are fetched
  *              again; a restart (of either side) resumes from the saved bitfield.
+ *   a group    every member who has the file is a source (file-transfers.ts dials them): one wrong piece bans
+ *              its source from the transfer (others have it), and no ban ends the transfer (more may come).
  *   the end    fsync, bitfield saved, a free final name reserved (createExclusive: never an existing file),
  *              its path saved, then the partial file renamed onto it, the directory synced, state complete,
  *              `done` to every source. A crash anywhere in there is finished on the next open.
@@ -26,7 +28,7 @@ import { type FileLayout, HASH_BYTES, layoutOf, pieceLength, pieceOffset } from 
 import type { FileStreamCloseReason } from './file-stream.ts';
 import type { FileHandle, FileSystem } from './file-system.ts';
 import { hashAt, isHashListOf, pieceHash } from './hash-tree.ts';
-import { PieceScheduler } from './piece-scheduler.ts';
+import { PieceScheduler, type SourceHas } from './piece-scheduler.ts';
 import { numberedName } from './safe-name.ts';
 import type { SourceInfo, SourceLink } from './source-link.ts';
 
@@ -50,6 +52,17 @@ export interface DownloadCounters {
   badPieces: number;
   badHashLists: number;
   protocolDrops: number;
+}
+
+/** What one source gave this download (the view's per-source counters). */
+export interface SourceStats {
+  readonly sourceId: string;
+  /** Verified pieces it sent. */
+  readonly pieces: number;
+  readonly badPieces: number;
+  readonly isBanned: boolean;
+  /** A stream with it is open now. */
+  readonly isConnected: boolean;
 }
 
 export interface DownloadEvents {
@@ -81,6 +94,10 @@ export class Download {
   readonly #scheduler: PieceScheduler;
   readonly #links = new Map<string, SourceLink>();
   readonly #writing = new Set<number>();
+  /** Per source (key hex): good and bad pieces it sent (kept after it leaves, for the view). */
+  readonly #perSource = new Map<string, { pieces: number; badPieces: number }>();
+  /** What each opened source holds (its `have`, else all): kept to add it once the hash list is in. */
+  readonly #sourceHas = new Map<string, SourceHas>();
   #transfer: StoredTransfer;
   #handle: FileHandle | undefined;
   #hashes: Buffer | undefined;
@@ -98,7 +115,8 @@ export class Download {
     this.#layout = layout;
     this.#done = done;
     this.#hashes = hashes;
-    this.#scheduler = new PieceScheduler(done);
+    // In a group other members have the file: one wrong piece is enough to stop asking its sender.
+    this.#scheduler = new PieceScheduler(done, opts.transfer.group === undefined ? undefined : 1);
     for (let i = 0; i < layout.pieceCount; i++) if (done.has(i)) this.#bytesDone += pieceLength(layout, i);
   }
 
@@ -181,6 +199,28 @@ export class Download {
     return this.#links.size;
   }
 
+  /** Every source that sent something or is connected, with what it sent. */
+  sourceStats(): SourceStats[] {
+    const ids = new Set([...this.#perSource.keys(), ...this.#links.keys()]);
+    return [...ids].map((sourceId) => ({
+      sourceId,
+      pieces: this.#perSource.get(sourceId)?.pieces ?? 0,
+      badPieces: this.#perSource.get(sourceId)?.badPieces ?? 0,
+      isBanned: this.#scheduler.isBanned(sourceId),
+      isConnected: this.#links.has(sourceId),
+    }));
+  }
+
+  /** The pieces verified and written so far (a copy: a group member serves them while it downloads). */
+  verifiedPieces(): Bitfield {
+    return Bitfield.fromBytes(this.#layout.pieceCount, this.#done.toBytes()) as Bitfield;
+  }
+
+  /** The hash list is in (verified against the root): pieces can be checked, and served. */
+  get hasHashes(): boolean {
+    return this.#hashes !== undefined;
+  }
+
   hasSource(sourceId: string): boolean {
     return this.#links.has(sourceId);
   }
@@ -252,16 +292,23 @@ export class Download {
 
   #onOpened(link: SourceLink, info: SourceInfo): void {
     const t = this.#transfer;
-    if (info.sizeBytes !== t.sizeBytes || info.pieceBytes !== t.pieceBytes || !info.root.equals(t.root)) {
+    const has = info.has === undefined ? 'all' : Bitfield.fromBytes(this.#layout.pieceCount, info.has);
+    if (
+      info.sizeBytes !== t.sizeBytes ||
+      info.pieceBytes !== t.pieceBytes ||
+      !info.root.equals(t.root) ||
+      has === undefined
+    ) {
       this.counters.protocolDrops++;
       link.drop(RefuseReason.protocol);
       return;
     }
+    this.#sourceHas.set(link.sourceId, has);
     if (this.#hashes === undefined) {
       if (this.#hashFetch === undefined) this.#startHashFetch(link);
       return;
     }
-    this.#scheduler.addSource(link.sourceId, 'all');
+    this.#scheduler.addSource(link.sourceId, has);
     this.#pump();
   }
 
@@ -308,7 +355,10 @@ export class Download {
       this.#fail(DownloadFailure.disk, String(error));
       return;
     }
-    for (const other of this.#links.values()) this.#scheduler.addSource(other.sourceId, 'all');
+    for (const other of this.#links.values()) {
+      const has = this.#sourceHas.get(other.sourceId);
+      if (has !== undefined) this.#scheduler.addSource(other.sourceId, has);
+    }
     this.#pump();
   }
 
@@ -329,6 +379,7 @@ export class Download {
       data.length === pieceLength(this.#layout, index) && pieceHash(data).equals(hashAt(hashes, index));
     if (!isGood) {
       this.counters.badPieces++;
+      this.#count(link.sourceId).badPieces++;
       this.#opts.logger.debug(
         { source: link.sourceId.slice(0, 8), piece: index },
         'file: a piece failed its hash',
@@ -338,8 +389,18 @@ export class Download {
       return;
     }
     this.#scheduler.onGood(link.sourceId, index);
+    this.#count(link.sourceId).pieces++;
     this.#write(index, data);
     this.#pump();
+  }
+
+  #count(sourceId: string): { pieces: number; badPieces: number } {
+    let counts = this.#perSource.get(sourceId);
+    if (counts === undefined) {
+      counts = { pieces: 0, badPieces: 0 };
+      this.#perSource.set(sourceId, counts);
+    }
+    return counts;
   }
 
   #write(index: number, data: Buffer): void {
@@ -351,6 +412,7 @@ export class Download {
         this.#writing.delete(index);
         if (this.#isClosed) return;
         this.#done.set(index);
+        this.#scheduler.onWritten(index);
         const bytes = data.length;
         this.#bytesDone += bytes;
         this.#uncheckpointedBytes += bytes;
@@ -392,6 +454,7 @@ export class Download {
   #onLinkClosed(link: SourceLink, reason: FileStreamCloseReason | 'banned'): void {
     if (this.#links.get(link.sourceId) !== link) return;
     this.#links.delete(link.sourceId);
+    this.#sourceHas.delete(link.sourceId);
     this.#scheduler.removeSource(link.sourceId);
     if (this.#hashFetch?.link === link) {
       this.#hashFetch = undefined;
@@ -416,6 +479,7 @@ export class Download {
   }
 
   #bannedAll(): boolean {
+    if (this.#transfer.group !== undefined) return false;
     return this.#scheduler.isBanned(this.#transfer.peer.toString('hex'));
   }
 

@@ -11,15 +11,18 @@
  *   piece       0x06  index u32 data (the rest, ≥ 1 byte)    source → receiver (the piece whole)
  *   done        0x07  (empty)                                receiver → source: every piece verified
  *   refuse      0x08  reason u8                              either way, then the stream ends
+ *   have        0x09  bitfield (1..8192 bytes)               source → receiver, before `opened`: it holds only
+ *                                                            these pieces (a group member still downloading)
  *
  * Decoding never throws; anything else (length, unknown type, trailing bytes, a size past 2^53) is a rejection
  * with a stable code and the stream is dropped. Limits on what may follow what (only pieces asked for, at most
  * so many requests outstanding) are the endpoints' business (piece-server.ts, source-link.ts).
  */
-import { HASH_BYTES, MAX_PIECE_BYTES } from './file-layout.ts';
+import { HASH_BYTES, MAX_PIECE_BYTES, MAX_PIECES } from './file-layout.ts';
 
 export const TRANSFER_ID_BYTES = 16;
 export const MAX_HASHES_PER_FRAME = 8192;
+export const MAX_BITFIELD_BYTES = MAX_PIECES / 8;
 const LENGTH_BYTES = 4;
 
 export const FileFrameType = {
@@ -31,6 +34,7 @@ export const FileFrameType = {
   piece: 0x06,
   done: 0x07,
   refuse: 0x08,
+  have: 0x09,
 } as const;
 
 /** Why a stream is refused (a refuse frame's byte). */
@@ -59,7 +63,8 @@ export type FileFrame =
   | { type: 'get-piece'; index: number }
   | { type: 'piece'; index: number; data: Buffer }
   | { type: 'done' }
-  | { type: 'refuse'; reason: RefuseReason };
+  | { type: 'refuse'; reason: RefuseReason }
+  | { type: 'have'; bitfield: Buffer };
 
 export const FileFrameErrorCode = {
   tooLarge: 'FILE_FRAME_TOO_LARGE',
@@ -135,6 +140,11 @@ function encodeBody(frame: Exclude<FileFrame, { type: 'piece' }>): Buffer {
       return Buffer.of(FileFrameType.done);
     case 'refuse':
       return Buffer.of(FileFrameType.refuse, frame.reason);
+    case 'have':
+      if (frame.bitfield.length < 1 || frame.bitfield.length > MAX_BITFIELD_BYTES) {
+        throw new RangeError('a bitfield is 1-8192 bytes');
+      }
+      return Buffer.concat([Buffer.of(FileFrameType.have), frame.bitfield]);
   }
 }
 
@@ -188,6 +198,9 @@ export function decodeFileFrame(body: Buffer): FileFrameResult {
       if (size !== 1 || reason === undefined || !REFUSE_REASONS.has(reason)) return bad('malformed');
       return ok({ type: 'refuse', reason: reason as RefuseReason });
     }
+    case FileFrameType.have:
+      if (size < 1 || size > MAX_BITFIELD_BYTES) return bad('malformed');
+      return ok({ type: 'have', bitfield: Buffer.from(body.subarray(1)) });
     default:
       return bad('unknownType');
   }

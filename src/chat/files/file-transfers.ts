@@ -21,17 +21,25 @@
  * finished incoming rows per friend; nothing is written to the disk before the user accepts; an offer over
  * maxBytes is declined (`too-large`); at most MAX_DOWNLOADS_PER_PEER downloads run per friend (the rest wait),
  * MAX_SERVED_PER_PEER streams served per friend and MAX_SERVED in all (more are refused `busy`).
+ *
+ * Groups (docs/PROTOCOL.md "Group files"): a file sent to a group is announced as a signed group message (the
+ * group service delivers it to every member, offline ones through the DHT mailbox), not as a file-offer frame;
+ * no file-state frames go either way. A member's download dials EVERY current member with an open session (the
+ * author, and members who completed it) and takes pieces from all that serve it; a member that refuses (it
+ * has no copy yet) is asked again later (source-dials.ts), and members whose sessions come up later are added. A
+ * member that completed a group file serves it to any current member of that group (checked when a stream
+ * opens; a removed member's streams are closed), within the same serve limits.
  */
 import { basename, dirname, join } from 'node:path';
 import type { UtpEndpoint } from '../../net/index.ts';
-import type { Clock, Logger, Random, Timer } from '../../runtime/index.ts';
+import type { Clock, Logger, Random } from '../../runtime/index.ts';
 import { encodeFriendCode } from '../friend-code.ts';
 import type { Identity } from '../identity.ts';
 import { FILE_FRAME_VERSION, type ChatFrame, type FileStateName } from '../session/frames.ts';
 import type { ChatSession } from '../session/session.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import { FINAL_TRANSFER_STATES, type StoredTransfer } from '../store/file-transfer-rows.ts';
-import { Download, DownloadFailure } from './download.ts';
+import { Download, DownloadFailure, type SourceStats } from './download.ts';
 import { FileErrorCode, fileError } from './file-errors.ts';
 import {
   MAX_FILE_FRAME_BYTES,
@@ -51,7 +59,10 @@ import type { FileSystem } from './file-system.ts';
 import { PieceServer, type ServeDecision } from './piece-server.ts';
 import { RateMeter } from './rate-meter.ts';
 import { safeFileName } from './safe-name.ts';
+import { decideServe } from './serve-decision.ts';
+import { SourceDials } from './source-dials.ts';
 import { SourceLink } from './source-link.ts';
+import type { GroupFileOffer } from '../groups/group-file-offer.ts';
 import type { FileTransferView, TransferViewState } from './transfer-view.ts';
 import { Bitfield } from './bitfield.ts';
 
@@ -61,8 +72,6 @@ export const MAX_FINISHED_KEPT = 200;
 export const MAX_DOWNLOADS_PER_PEER = 4;
 export const MAX_SERVED_PER_PEER = 8;
 export const MAX_SERVED = 64;
-/** Redials of a download's source while the session is up: 1 s doubling to 30 s. */
-const REDIAL_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
 /** Progress events per transfer at most this often (state changes go out at once). */
 const PROGRESS_EVENT_MS = 250;
 const LIST_LIMIT = 500;
@@ -84,17 +93,30 @@ export interface FileTransfersOptions {
   sessionOf(peer: Buffer): ChatSession | undefined;
   isFriend(peer: Buffer): boolean;
   onTransfer(view: FileTransferView): void;
+  /** The groups we are in (undefined: no group files). */
+  groups?: GroupFilesHost;
   /** Options for downloads (tests shorten checkpoints). */
   download?: { windowBytes?: number; checkpointBytes?: number; checkpointMs?: number };
   streamIdleMs?: number;
 }
 
+/** What the file layer needs of the groups we are in (ChatNode wires GroupService). */
+export interface GroupFilesHost {
+  /** Is peer a current member of this group, and are we? */
+  isCurrentMember(groupId: Buffer, peer: Buffer): boolean;
+  /** The other current members; undefined when we are no member. */
+  otherMembers(groupId: Buffer): Buffer[] | undefined;
+  /** Does peer share some group with us (may it dial our file channel)? */
+  sharesGroup(peer: Buffer): boolean;
+  /** Announces the offer to the group as a signed message (throws as a group send does). */
+  announce(groupId: Buffer, offer: GroupFileOffer): void;
+}
+
 interface DownloadEntry {
   download: Download | undefined;
-  /** Set while the download opens or a stream is being dialled. */
+  /** Set while the download opens. */
   isBusy: boolean;
-  attempts: number;
-  retryTimer: Timer | undefined;
+  dials: SourceDials;
 }
 
 export class FileTransfers {
@@ -107,8 +129,12 @@ export class FileTransfers {
   readonly #meters = new Map<number, RateMeter>();
   readonly #sentPieces = new Map<number, { pieces: Set<number>; bytes: number }>();
   readonly #lastEventMs = new Map<number, number>();
-  /** The transfer each open server serves (set once it opened). */
+  /** The per-source counters of downloads that ended since we started (the newest LIST_LIMIT), for the view. */
+  readonly #endedSources = new Map<number, SourceStats[]>();
+  /** The transfer (local id) each open server serves (set when the receiver named one we serve). */
   readonly #servedIds = new WeakMap<PieceServer, number>();
+  /** Servers of a group file we received (whole or in part): what they send is no progress of that transfer. */
+  readonly #relaying = new WeakSet<PieceServer>();
   #isClosed = false;
 
   constructor(opts: FileTransfersOptions) {
@@ -136,7 +162,7 @@ export class FileTransfers {
     for (const server of this.#servers) server.close();
     const closing: Promise<void>[] = [];
     for (const entry of this.#downloads.values()) {
-      entry.retryTimer?.cancel();
+      entry.dials.close();
       if (entry.download !== undefined) closing.push(entry.download.close());
     }
     this.#downloads.clear();
@@ -170,7 +196,8 @@ export class FileTransfers {
 
   /** A file stream a friend dialled (SessionManager.onChannelStream): true when taken. */
   acceptStream(peer: Buffer, session: ChatSession): boolean {
-    if (session.channel !== FILE_CHANNEL || this.#isClosed || !this.#opts.isFriend(peer)) return false;
+    if (session.channel !== FILE_CHANNEL || this.#isClosed) return false;
+    if (!this.#opts.isFriend(peer) && this.#opts.groups?.sharesGroup(peer) !== true) return false;
     const stream = FileStream.accepted(
       this.#streamCtx,
       session.detach(),
@@ -189,7 +216,7 @@ export class FileTransfers {
       clock: this.#opts.clock,
       logger: this.#opts.logger,
       events: {
-        resolve: (p, id) => this.#resolveServe(p, id),
+        resolve: (p, id, s) => this.#resolveServe(p, id, s),
         onOpened: (s) => this.#onServing(s),
         onSent: (s, index, bytes) => this.#onSent(s, index, bytes),
         onDone: (s) => this.#onReceiverDone(s),
@@ -236,6 +263,96 @@ export class FileTransfers {
     return this.#emit(row, true);
   }
 
+  /**
+   * Offers a file to a group: hashed now, announced as a signed group message (every member, offline ones
+   * later). The same content offered to the same group, not yet finished, continues the old offer unannounced.
+   */
+  async sendToGroup(groupId: Buffer, path: string): Promise<FileTransferView> {
+    const groups = this.#groupsHost();
+    const hashed = await hashFile(this.#opts.fs, path);
+    const own = this.#opts.identity.publicKey;
+    const same = this.#rows
+      .list({ peer: own, direction: 'outgoing', states: ['offered', 'accepted'] })
+      .find((row) => row.group?.equals(groupId) === true && row.root.equals(hashed.root));
+    if (same !== undefined) {
+      this.#rows.setPath(same.localId, path, hashed.modifiedMs);
+      return this.#emit(this.#rows.setState(same.localId, same.state), true);
+    }
+    const id = this.#opts.random.bytes(TRANSFER_ID_BYTES);
+    const name = safeFileName(path);
+    const { sizeBytes, pieceBytes } = hashed.layout;
+    // Announced first: a group that will not take it (no key yet, not a member) leaves no row behind.
+    groups.announce(groupId, { transferId: id, sizeBytes, pieceBytes, root: hashed.root, name });
+    const row = this.#rows.insert({
+      id,
+      peer: own,
+      direction: 'outgoing',
+      name,
+      sizeBytes,
+      pieceBytes,
+      root: hashed.root,
+      state: 'offered',
+      path,
+      sourceModifiedMs: hashed.modifiedMs,
+      hashes: hashed.hashes,
+      group: groupId,
+    });
+    return this.#emit(row, true);
+  }
+
+  /** A member's file offer in a group (GroupService: a file-offer message, signed by its author). */
+  onGroupOffer(groupId: Buffer, author: Buffer, offer: GroupFileOffer): void {
+    if (this.#isClosed || author.equals(this.#opts.identity.publicKey)) return;
+    try {
+      if (this.#rows.get(author, offer.transferId) !== undefined) return;
+      if (this.#opts.downloadsDir === undefined) return;
+      if (this.#rows.count(author, 'incoming', ['offered']) >= MAX_PENDING_OFFERS) return;
+      const isTooLarge = offer.sizeBytes > this.maxBytes;
+      const row = this.#rows.insert({
+        id: offer.transferId,
+        peer: author,
+        direction: 'incoming',
+        name: safeFileName(offer.name),
+        sizeBytes: offer.sizeBytes,
+        pieceBytes: offer.pieceBytes,
+        root: offer.root,
+        state: isTooLarge ? 'declined' : 'offered',
+        ...(isTooLarge ? { reason: 'too-large' } : {}),
+        group: groupId,
+      });
+      this.#rows.pruneFinished(author, MAX_FINISHED_KEPT);
+      this.#emit(row, true);
+    } catch (error) {
+      this.#opts.logger.warn({ error: String(error) }, 'group file offer handling failed');
+    }
+  }
+
+  /** A session came up (a friend's or a member's): group downloads that may fetch from that peer dial it. */
+  onSessionUp(peer: Buffer): void {
+    if (this.#isClosed || this.#opts.groups === undefined) return;
+    for (const row of this.#rows.list({ direction: 'incoming', states: ['accepted'] })) {
+      if (row.group === undefined || !this.#opts.groups.isCurrentMember(row.group, peer)) continue;
+      const entry = this.#downloads.get(row.localId);
+      if (entry === undefined) this.#ensureDownload(row);
+      else if (!entry.isBusy) entry.dials.dial(peer);
+    }
+  }
+
+  /** A member left or was removed: what we serve it of that group's files stops now. */
+  onMemberGone(groupId: Buffer, peer: Buffer): void {
+    for (const server of this.#servers) {
+      if (!server.peer.equals(peer)) continue;
+      const row = this.#serverRow(server);
+      if (row?.group?.equals(groupId) === true) server.close(RefuseReason.unknown);
+    }
+  }
+
+  #groupsHost(): GroupFilesHost {
+    const groups = this.#opts.groups;
+    if (groups === undefined) throw fileError(FileErrorCode.badState, 'this node has no groups');
+    return groups;
+  }
+
   /** Accepts an offer: into the downloads dir, or `to` (an existing directory, or a new file's path). */
   async accept(row: StoredTransfer, to?: string): Promise<FileTransferView> {
     if (row.direction !== 'incoming')
@@ -244,6 +361,9 @@ export class FileTransfers {
       throw fileError(FileErrorCode.badState, `the transfer is ${row.state}, not offered`);
     if (row.sizeBytes > this.maxBytes) {
       throw fileError(FileErrorCode.tooLarge, `${row.sizeBytes} bytes is over the limit of ${this.maxBytes}`);
+    }
+    if (row.group !== undefined && this.#opts.groups?.otherMembers(row.group) === undefined) {
+      throw fileError(FileErrorCode.badState, 'you are no longer a member of the group it was offered in');
     }
     const downloads = this.#opts.downloadsDir;
     if (downloads === undefined && to === undefined) {
@@ -281,17 +401,18 @@ export class FileTransfers {
     if (FINAL_TRANSFER_STATES.has(row.state)) {
       throw fileError(FileErrorCode.badState, `the transfer is already ${row.state}`);
     }
-    const session = this.#fileSessionOf(row.peer);
+    // A group's transfer has no one peer to tell: members learn it when they ask for pieces.
+    const session = row.group === undefined ? this.#fileSessionOf(row.peer) : undefined;
     if (row.direction === 'outgoing') {
       const canceled = this.#rows.setState(row.localId, 'canceled', 'you');
       this.#rows.setSettled(row.localId, false);
       for (const server of this.#servers)
-        if (server.transferId?.equals(row.id) && server.peer.equals(row.peer))
-          server.close(RefuseReason.canceled);
+        if (this.#servedIds.get(server) === row.localId) server.close(RefuseReason.canceled);
       session?.send({ type: 'file-state', transferId: row.id, state: 'canceled' });
       return this.#emit(canceled, true);
     }
     const state = row.state === 'offered' ? 'declined' : 'canceled';
+    for (const server of this.#servers) if (this.#servedIds.get(server) === row.localId) server.close();
     await this.#stopDownload(row.localId, true);
     const done = this.#rows.setState(row.localId, state, 'you');
     session?.send({ type: 'file-state', transferId: row.id, state });
@@ -354,8 +475,8 @@ export class FileTransfers {
       session.send({ type: 'file-state', transferId: offer.transferId, state });
     };
     if (existing !== undefined) {
-      // One of our own offers' ids: a file-state would be ambiguous. Not a real offer: dropped.
-      if (existing.direction === 'outgoing') return;
+      // One of our own offers' ids (a file-state would be ambiguous), or a group's transfer: dropped.
+      if (existing.direction === 'outgoing' || existing.group !== undefined) return;
       const outcome = outcomeOf(existing);
       if (outcome !== undefined) answer(outcome);
       else if (existing.state === 'accepted') this.#ensureDownload(existing);
@@ -389,6 +510,7 @@ export class FileTransfers {
 
   #onState(peer: Buffer, session: ChatSession, transferId: Buffer, state: FileStateName): void {
     const row = this.#rows.get(peer, transferId);
+    if (row?.group !== undefined) return; // a group's transfer: no file-state frames
     if (row === undefined) {
       // The sender cancelled an offer we never saw: acknowledged, so it stops telling us.
       if (state === 'canceled' || state === 'unavailable')
@@ -440,14 +562,23 @@ export class FileTransfers {
     if (this.#isClosed) return;
     const entry = this.#downloads.get(row.localId);
     if (entry !== undefined) {
-      this.#dial(row.localId, entry);
+      this.#dial(entry);
       return;
     }
     const running = [...this.#downloads.values()].filter(
       (e) => e.download?.transfer.peer.equals(row.peer) ?? false,
     ).length;
     if (running >= MAX_DOWNLOADS_PER_PEER) return; // started when one of them ends (#startWaiting)
-    const fresh: DownloadEntry = { download: undefined, isBusy: true, attempts: 0, retryTimer: undefined };
+    const fresh: DownloadEntry = {
+      download: undefined,
+      isBusy: true,
+      dials: new SourceDials({
+        clock: this.#opts.clock,
+        logger: this.#opts.logger,
+        open: (peer) => this.#openSource(fresh, peer),
+        onStream: (_peer, stream) => this.#onSourceStream(fresh, stream),
+      }),
+    };
     this.#downloads.set(row.localId, fresh);
     void Download.open({
       transfer: row,
@@ -471,7 +602,7 @@ export class FileTransfers {
         }
         fresh.download = download;
         if (download.isClosed) return;
-        this.#dial(row.localId, fresh);
+        this.#dial(fresh);
       },
       (error: unknown) => {
         fresh.isBusy = false;
@@ -481,67 +612,78 @@ export class FileTransfers {
     );
   }
 
-  /** Dials the sender's file channel for a download, if it needs a stream and the friend's session is up. */
-  #dial(localId: number, entry: DownloadEntry): void {
+  /**
+   * Dials a download's sources that have no stream yet: a friend's transfer, the friend (once its session said
+   * it speaks files); a group's, every other current member with an open session.
+   */
+  #dial(entry: DownloadEntry): void {
     const download = entry.download;
     if (download === undefined || download.isClosed || entry.isBusy || this.#isClosed) return;
-    const peer = download.transfer.peer;
-    if (download.hasSource(peer.toString('hex')) || download.isBanned(peer.toString('hex'))) return;
-    const session = this.#fileSessionOf(peer);
-    if (session === undefined) return; // the next hello resumes it
-    entry.isBusy = true;
-    entry.retryTimer?.cancel();
-    entry.retryTimer = undefined;
-    FileStream.dial(this.#streamCtx, this.#opts.utp, session.remoteAddress, peer, MAX_FILE_FRAME_BYTES).then(
-      (stream) => {
-        entry.isBusy = false;
-        if (this.#downloads.get(localId) !== entry || download.isClosed) {
-          stream.close();
-          return;
-        }
-        if (download.attach(new SourceLink(stream, download.transfer.id))) {
-          entry.attempts = 0;
-          this.#emit(download.transfer, true);
-        }
-      },
-      (error: unknown) => {
-        entry.isBusy = false;
-        this.#opts.logger.debug({ error: String(error) }, 'file: dialling a source failed');
-        this.#redialLater(localId, entry);
-      },
+    for (const peer of this.#sourcesOf(download.transfer)) entry.dials.dial(peer);
+  }
+
+  #sourcesOf(row: StoredTransfer): Buffer[] {
+    if (row.group === undefined) return this.#fileSessionOf(row.peer) === undefined ? [] : [row.peer];
+    return (this.#opts.groups?.otherMembers(row.group) ?? []).filter(
+      (peer) => this.#opts.sessionOf(peer)?.isOpen === true,
     );
   }
 
-  #redialLater(localId: number, entry: DownloadEntry): void {
-    if (this.#isClosed || this.#downloads.get(localId) !== entry) return;
-    const delayMs = REDIAL_MS[Math.min(entry.attempts, REDIAL_MS.length - 1)] as number;
-    entry.attempts++;
-    entry.retryTimer?.cancel();
-    entry.retryTimer = this.#opts.clock.setTimer(delayMs, () => {
-      entry.retryTimer = undefined;
-      this.#dial(localId, entry);
-    });
+  /** A stream to one source, if the download still wants it and a session to it is up (else undefined). */
+  #openSource(entry: DownloadEntry, peer: Buffer): Promise<FileStream> | undefined {
+    const download = entry.download;
+    if (download === undefined || download.isClosed || this.#isClosed) return undefined;
+    const sourceId = peer.toString('hex');
+    if (download.hasSource(sourceId) || download.isBanned(sourceId)) return undefined;
+    const session =
+      download.transfer.group === undefined ? this.#fileSessionOf(peer) : this.#opts.sessionOf(peer);
+    if (session === undefined || !session.isOpen) return undefined; // its next session dials it again
+    return FileStream.dial(
+      this.#streamCtx,
+      this.#opts.utp,
+      session.remoteAddress,
+      peer,
+      MAX_FILE_FRAME_BYTES,
+    );
   }
 
-  #onSourceClosed(localId: number, _link: SourceLink, reason: FileStreamCloseReason | 'banned'): void {
+  #onSourceStream(entry: DownloadEntry, stream: FileStream): void {
+    const download = entry.download;
+    if (
+      download === undefined ||
+      download.isClosed ||
+      this.#downloads.get(download.transfer.localId) !== entry
+    ) {
+      stream.close();
+      return;
+    }
+    if (download.attach(new SourceLink(stream, download.transfer.id))) this.#emit(download.transfer, true);
+  }
+
+  #onSourceClosed(localId: number, link: SourceLink, reason: FileStreamCloseReason | 'banned'): void {
     const entry = this.#downloads.get(localId);
     const download = entry?.download;
     if (entry === undefined || download === undefined || download.isClosed) return;
     this.#emit(download.transfer, true);
     if (reason === 'banned') return;
-    if (reason.kind === 'refused') {
+    const isGroup = download.transfer.group !== undefined;
+    const isAuthor = link.peer.equals(download.transfer.peer);
+    if (reason.kind === 'refused' && (!isGroup || isAuthor)) {
       if (reason.reason === RefuseReason.canceled) {
         void this.#endIncoming(download.transfer, 'canceled', 'them');
         return;
       }
-      if (reason.reason === RefuseReason.unavailable || reason.reason === RefuseReason.unknown) {
+      // In a group, other members may still have the file its author lost.
+      const isGone = reason.reason === RefuseReason.unavailable || reason.reason === RefuseReason.unknown;
+      if (isGone && !isGroup) {
         const why = reason.reason === RefuseReason.unknown ? 'unknown to the sender' : 'unavailable';
         void this.#endIncoming(download.transfer, 'failed', why);
         return;
       }
     }
-    // Cut, idle, busy or a protocol fault: the sender is asked again while the session lasts.
-    this.#redialLater(localId, entry);
+    // Cut, idle, busy, a protocol fault, or (a group's member) no copy yet: asked again while the session lasts,
+    // soon if it served us (backing off from 1 s again), else later each time.
+    entry.dials.later(link.peer, link.isServing);
   }
 
   #onProgress(localId: number, bytes: number): void {
@@ -550,16 +692,43 @@ export class FileTransfers {
   }
 
   #onDownloadComplete(row: StoredTransfer): void {
-    this.#downloads.delete(row.localId);
-    this.#fileSessionOf(row.peer)?.send({ type: 'file-state', transferId: row.id, state: 'complete' });
+    this.#dropEntry(row.localId);
+    if (row.group === undefined) {
+      this.#fileSessionOf(row.peer)?.send({ type: 'file-state', transferId: row.id, state: 'complete' });
+    } else {
+      void this.#startServing(row);
+    }
     this.#emit(row, true);
     this.#startWaiting(row.peer);
   }
 
-  #onDownloadFailed(localId: number, reason: string, detail?: string): void {
+  /** A group file we completed is served to the other members from where it landed, as it is now. */
+  async #startServing(row: StoredTransfer): Promise<void> {
+    if (row.path === undefined) return;
+    try {
+      const info = await this.#opts.fs.stat(row.path);
+      if (info !== undefined) this.#rows.setPath(row.localId, row.path, info.modifiedMs);
+    } catch (error) {
+      this.#opts.logger.debug({ error: String(error) }, 'file: a completed group file cannot be served');
+    }
+  }
+
+  #dropEntry(localId: number): DownloadEntry | undefined {
     const entry = this.#downloads.get(localId);
-    entry?.retryTimer?.cancel();
     this.#downloads.delete(localId);
+    const stats = entry?.download?.sourceStats();
+    if (stats !== undefined && stats.length > 0) {
+      this.#endedSources.delete(localId);
+      this.#endedSources.set(localId, stats);
+      const oldest = this.#endedSources.keys().next().value;
+      if (this.#endedSources.size > LIST_LIMIT && oldest !== undefined) this.#endedSources.delete(oldest);
+    }
+    entry?.dials.close();
+    return entry;
+  }
+
+  #onDownloadFailed(localId: number, reason: string, detail?: string): void {
+    this.#dropEntry(localId);
     const row = this.#rows.byLocalId(localId);
     if (row === undefined || FINAL_TRANSFER_STATES.has(row.state)) return;
     const failed = this.#rows.setState(
@@ -567,17 +736,16 @@ export class FileTransfers {
       'failed',
       detail === undefined ? reason : `${reason}: ${detail}`.slice(0, 500),
     );
-    // The sender stops offering: for it the transfer is over.
-    this.#fileSessionOf(row.peer)?.send({ type: 'file-state', transferId: row.id, state: 'canceled' });
+    // The sender stops offering: for it the transfer is over (a group's has no one sender to tell).
+    if (row.group === undefined)
+      this.#fileSessionOf(row.peer)?.send({ type: 'file-state', transferId: row.id, state: 'canceled' });
     if (reason !== DownloadFailure.disk) void this.#opts.fs.remove(row.partPath ?? '').catch(() => {});
     this.#emit(failed, true);
     this.#startWaiting(row.peer);
   }
 
   async #stopDownload(localId: number, isDiscarded: boolean): Promise<void> {
-    const entry = this.#downloads.get(localId);
-    this.#downloads.delete(localId);
-    entry?.retryTimer?.cancel();
+    const entry = this.#dropEntry(localId);
     const row = this.#rows.byLocalId(localId);
     if (entry?.download !== undefined) {
       if (isDiscarded) await entry.download.discard();
@@ -590,50 +758,51 @@ export class FileTransfers {
 
   /** A download slot for this friend came free: start an accepted transfer that was waiting for one. */
   #startWaiting(peer: Buffer): void {
-    if (this.#fileSessionOf(peer) === undefined) return;
+    const isFriendOnline = this.#fileSessionOf(peer) !== undefined;
     for (const row of this.#rows.list({ peer, direction: 'incoming', states: ['accepted'] }).reverse()) {
+      // A friend's transfer waits for the friend; a group's may have other sources.
+      if (row.group === undefined && !isFriendOnline) continue;
       if (!this.#downloads.has(row.localId)) this.#ensureDownload(row);
     }
   }
 
   // ── serving ──────────────────────────────────────────────────────────────────────────────────────────
 
-  #resolveServe(peer: Buffer, transferId: Buffer): ServeDecision {
-    const row = this.#rows.get(peer, transferId);
-    if (row === undefined || row.direction !== 'outgoing') return { ok: false, reason: RefuseReason.unknown };
-    if (row.state === 'canceled' || row.state === 'declined')
-      return { ok: false, reason: RefuseReason.canceled };
-    if (row.state === 'failed') return { ok: false, reason: RefuseReason.unavailable };
-    const layout = layoutOf(row.sizeBytes, row.pieceBytes);
-    const hashes = this.#rows.hashes(row.localId);
-    if (
-      layout === undefined ||
-      hashes === undefined ||
-      row.path === undefined ||
-      row.sourceModifiedMs === undefined
-    ) {
-      return { ok: false, reason: RefuseReason.unavailable };
+  #resolveServe(peer: Buffer, transferId: Buffer, server: PieceServer): ServeDecision {
+    const groups = this.#opts.groups;
+    const { decision, row } = decideServe(
+      {
+        rows: this.#rows,
+        isCurrentMember: groups === undefined ? undefined : (group, p) => groups.isCurrentMember(group, p),
+        downloadOf: (localId) => this.#downloads.get(localId)?.download,
+      },
+      peer,
+      transferId,
+    );
+    if (row !== undefined) {
+      this.#servedIds.set(server, row.localId);
+      if (row.direction === 'incoming') this.#relaying.add(server);
     }
-    return { ok: true, layout, root: row.root, hashes, path: row.path, modifiedMs: row.sourceModifiedMs };
+    return decision;
   }
 
   #serverRow(server: PieceServer): StoredTransfer | undefined {
-    const id = server.transferId;
-    return id === undefined ? undefined : this.#rows.get(server.peer, id);
+    const localId = this.#servedIds.get(server);
+    return localId === undefined ? undefined : this.#rows.byLocalId(localId);
   }
 
   #onServing(server: PieceServer): void {
     let row = this.#serverRow(server);
     if (row === undefined) return;
-    this.#servedIds.set(server, row.localId);
-    if (row.state === 'offered') row = this.#rows.setState(row.localId, 'accepted');
+    if (row.state === 'offered' && row.direction === 'outgoing')
+      row = this.#rows.setState(row.localId, 'accepted');
     this.#emit(row, true);
   }
 
   /** Per piece: no store access here (a piece every few ms); the row is read only when an event goes out. */
   #onSent(server: PieceServer, index: number, bytes: number): void {
     const localId = this.#servedIds.get(server);
-    if (localId === undefined) return;
+    if (localId === undefined || this.#relaying.has(server)) return;
     let sent = this.#sentPieces.get(localId);
     if (sent === undefined) {
       sent = { pieces: new Set(), bytes: 0 };
@@ -649,7 +818,8 @@ export class FileTransfers {
 
   #onReceiverDone(server: PieceServer): void {
     const row = this.#serverRow(server);
-    if (row === undefined || FINAL_TRANSFER_STATES.has(row.state)) return;
+    // A group's transfer has many receivers: one that is done ends nothing.
+    if (row === undefined || row.group !== undefined || FINAL_TRANSFER_STATES.has(row.state)) return;
     const done = this.#rows.setState(row.localId, 'complete');
     this.#rows.setSettled(row.localId, true);
     this.#emit(done, true);
@@ -657,15 +827,17 @@ export class FileTransfers {
 
   #onUnavailable(server: PieceServer, detail: string): void {
     const row = this.#serverRow(server);
-    if (row === undefined || FINAL_TRANSFER_STATES.has(row.state)) return;
+    // A group file we received and changed since: we stop serving it, our own copy's row stays complete.
+    if (row === undefined || row.direction === 'incoming' || FINAL_TRANSFER_STATES.has(row.state)) return;
     const failed = this.#rows.setState(row.localId, 'failed', `unavailable: ${detail}`.slice(0, 500));
-    this.#fileSessionOf(row.peer)?.send({ type: 'file-state', transferId: row.id, state: 'unavailable' });
+    if (row.group === undefined)
+      this.#fileSessionOf(row.peer)?.send({ type: 'file-state', transferId: row.id, state: 'unavailable' });
     this.#emit(failed, true);
   }
 
   #onMissing(server: PieceServer): void {
     const row = this.#serverRow(server);
-    if (row === undefined || FINAL_TRANSFER_STATES.has(row.state)) return;
+    if (row === undefined || row.direction === 'incoming' || FINAL_TRANSFER_STATES.has(row.state)) return;
     this.#emit(this.#rows.setState(row.localId, row.state, 'missing'), true);
   }
 
@@ -735,6 +907,18 @@ export class FileTransfers {
       reason: row.reason ?? null,
       path: row.direction === 'outgoing' || row.state === 'complete' ? (row.path ?? null) : null,
       createdAt: row.createdMs,
+      group: row.group === undefined ? null : row.group.toString('hex'),
+      sources: (
+        this.#downloads.get(row.localId)?.download?.sourceStats() ??
+        this.#endedSources.get(row.localId) ??
+        []
+      ).map((stats) => ({
+        with: encodeFriendCode(Buffer.from(stats.sourceId, 'hex')),
+        pieces: stats.pieces,
+        badPieces: stats.badPieces,
+        isBanned: stats.isBanned,
+        isConnected: stats.isConnected,
+      })),
     };
   }
 
@@ -744,7 +928,7 @@ export class FileTransfers {
       return (this.#downloads.get(row.localId)?.download?.sourceCount ?? 0) > 0 ? 'transferring' : row.state;
     }
     for (const server of this.#servers) {
-      if (server.transferId?.equals(row.id) && server.peer.equals(row.peer)) return 'transferring';
+      if (this.#servedIds.get(server) === row.localId) return 'transferring';
     }
     return row.state;
   }

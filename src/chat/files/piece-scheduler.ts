@@ -27,12 +27,19 @@ export class PieceScheduler {
   /** Piece → sources that sent a bad copy of it (asked again only when nobody else has it). */
   readonly #avoid = new Map<number, Set<string>>();
   readonly #banned = new Set<string>();
+  /** Pieces verified and being written (not in done yet): never asked again meanwhile. */
+  readonly #writing = new Set<number>();
   /** No piece below this is both missing and free (a hint that keeps next() from rescanning the start). */
   #cursor = 0;
+  readonly #maxBadPieces: number;
 
-  /** done: the pieces we hold (the scheduler reads it; the owner sets pieces as they are written). */
-  constructor(done: Bitfield) {
+  /**
+   * done: the pieces we hold (the scheduler reads it; the owner sets pieces as they are written); maxBadPieces:
+   * how many wrong pieces ban a source (MAX_BAD_PIECES; a group's transfer, with other sources, says 1).
+   */
+  constructor(done: Bitfield, maxBadPieces = MAX_BAD_PIECES) {
     this.#done = done;
+    this.#maxBadPieces = maxBadPieces;
   }
 
   addSource(id: string, has: SourceHas): boolean {
@@ -67,7 +74,7 @@ export class PieceScheduler {
       index !== undefined;
       index = this.#done.nextMissing(index + 1)
     ) {
-      if (this.#inFlight.has(index)) continue;
+      if (this.#inFlight.has(index) || this.#writing.has(index)) continue;
       if (!isCursorFixed) {
         this.#cursor = index;
         isCursorFixed = true;
@@ -86,10 +93,11 @@ export class PieceScheduler {
     return this.#inFlight.get(index) === id;
   }
 
-  /** The piece arrived and verified (it is written by the owner, who then sets it in done). */
+  /** The piece arrived and verified (it is written by the owner, who then sets it in done and calls onWritten). */
   onGood(id: string, index: number): void {
     if (this.#inFlight.get(index) !== id) return;
     this.#inFlight.delete(index);
+    this.#writing.add(index);
     this.#sources.get(id)?.inFlight.delete(index);
     this.#avoid.delete(index);
   }
@@ -109,7 +117,7 @@ export class PieceScheduler {
     avoid.add(id);
     if (source === undefined) return this.#banned.has(id);
     source.badPieces++;
-    if (source.badPieces < MAX_BAD_PIECES) return false;
+    if (source.badPieces < this.#maxBadPieces) return false;
     this.ban(id);
     return true;
   }
@@ -120,8 +128,14 @@ export class PieceScheduler {
     this.removeSource(id);
   }
 
+  /** The piece is on the disk (set in done): it was held from the time it verified. */
+  onWritten(index: number): void {
+    this.#writing.delete(index);
+  }
+
   /** A piece written but later found missing (it failed to write): asked for again. */
   onLost(index: number): void {
+    this.#writing.delete(index);
     this.#release(index);
   }
 

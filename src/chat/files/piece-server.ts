@@ -7,11 +7,14 @@
  * the file's size and mtime are checked when the stream opens and every STAT_EVERY_BYTES, and a file that
  * changed since it was offered is refused (`unavailable`: the transfer is over); one that is not at its path is
  * refused `missing` (the receiver asks again later: the file may be back, or offered again from a new path).
+ * A group member still downloading a file serves the pieces it holds (`has`): from its partial file, which
+ * grows (no size or mtime check), announced in a `have` frame before `opened`; a request for another is refused.
  */
 import type { Clock, Logger, Timer } from '../../runtime/index.ts';
 import { type FileFrame, MAX_HASHES_PER_FRAME, RefuseReason } from './file-frames.ts';
 import { type FileLayout, HASH_BYTES, pieceLength, pieceOffset } from './file-layout.ts';
 import type { FileStream, FileStreamCloseReason } from './file-stream.ts';
+import type { Bitfield } from './bitfield.ts';
 import type { FileHandle, FileSystem } from './file-system.ts';
 
 export const MAX_QUEUED_REQUESTS = 256;
@@ -27,12 +30,14 @@ export type ServeDecision =
       hashes: Buffer;
       path: string;
       modifiedMs: number;
+      /** Only these pieces (a partial file); undefined: the whole file. */
+      has?: Bitfield;
     }
   | { ok: false; reason: RefuseReason };
 
 export interface PieceServerEvents {
-  /** Which transfer a peer asked for (transferId), and whether we serve it. */
-  resolve(peer: Buffer, transferId: Buffer): ServeDecision;
+  /** Which transfer a peer asked for (transferId) on this server's stream, and whether we serve it. */
+  resolve(peer: Buffer, transferId: Buffer, server: PieceServer): ServeDecision;
   onOpened(server: PieceServer): void;
   onSent(server: PieceServer, index: number, bytes: number): void;
   /** The receiver verified everything. */
@@ -102,7 +107,7 @@ export class PieceServer {
       }
       this.#openTimer?.cancel();
       this.#transferId = frame.transferId;
-      const decision = this.#events.resolve(this.stream.peer, frame.transferId);
+      const decision = this.#events.resolve(this.stream.peer, frame.transferId, this);
       if (!decision.ok) {
         this.#refuse(decision.reason);
         return;
@@ -140,10 +145,11 @@ export class PieceServer {
         this.#refuse(RefuseReason.missing);
         return;
       }
+      const isPartial = decision.has !== undefined;
       if (
         !info.isFile ||
-        info.sizeBytes !== decision.layout.sizeBytes ||
-        info.modifiedMs !== decision.modifiedMs
+        (!isPartial &&
+          (info.sizeBytes !== decision.layout.sizeBytes || info.modifiedMs !== decision.modifiedMs))
       ) {
         this.#unavailable('the file changed since it was offered');
         return;
@@ -158,6 +164,7 @@ export class PieceServer {
       return;
     }
     this.#serving = decision;
+    if (decision.has !== undefined) this.stream.send({ type: 'have', bitfield: decision.has.toBytes() });
     this.stream.send({
       type: 'opened',
       sizeBytes: decision.layout.sizeBytes,
@@ -219,13 +226,13 @@ export class PieceServer {
     const serving = this.#serving as Extract<ServeDecision, { ok: true }>;
     const handle = this.#handle as FileHandle;
     const length = pieceLength(serving.layout, index);
-    if (length === 0) {
+    if (length === 0 || (serving.has !== undefined && !serving.has.has(index))) {
       this.#refuse(RefuseReason.protocol);
       return false;
     }
     let data: Buffer;
     try {
-      if (this.#bytesSinceStat >= STAT_EVERY_BYTES) {
+      if (this.#bytesSinceStat >= STAT_EVERY_BYTES && serving.has === undefined) {
         this.#bytesSinceStat = 0;
         const info = await handle.stat();
         if (info.sizeBytes !== serving.layout.sizeBytes || info.modifiedMs !== serving.modifiedMs) {

@@ -11,6 +11,8 @@ export interface SourceInfo {
   readonly sizeBytes: number;
   readonly pieceBytes: number;
   readonly root: Buffer;
+  /** The pieces it holds, as its `have` said (a bitfield's bytes, unchecked); undefined: all of them. */
+  readonly has: Buffer | undefined;
 }
 
 export interface SourceLinkHandlers {
@@ -28,6 +30,7 @@ export class SourceLink {
   #handlers: SourceLinkHandlers | undefined;
   #isOpened = false;
   #hashRequest: { first: number; count: number } | undefined;
+  #has: Buffer | undefined;
 
   constructor(stream: FileStream, transferId: Buffer) {
     this.#stream = stream;
@@ -41,6 +44,11 @@ export class SourceLink {
 
   get peer(): Buffer {
     return this.#stream.peer;
+  }
+
+  /** The source said it serves the transfer (`opened`). */
+  get isServing(): boolean {
+    return this.#isOpened;
   }
 
   /** Asks the source for the transfer; events go to handlers from now on. */
@@ -87,7 +95,13 @@ export class SourceLink {
           sizeBytes: frame.sizeBytes,
           pieceBytes: frame.pieceBytes,
           root: frame.root,
+          has: this.#has,
         });
+        return;
+      case 'have':
+        // Once, before `opened`: what a member still downloading the file can serve.
+        if (this.#isOpened || this.#has !== undefined) break;
+        this.#has = frame.bitfield;
         return;
       case 'hashes': {
         const asked = this.#hashRequest;

@@ -8,7 +8,7 @@ import type { Random } from '../../runtime/index.ts';
 import type { Identity } from '../identity.ts';
 import { encodeHeader, type GroupEntry, signEntry } from './group-entry.ts';
 import { EPOCH_KEY_BYTES, sealKeyBlock } from './group-key-seal.ts';
-import { sealMessageBody, MESSAGE_NONCE_BYTES } from './group-message-seal.ts';
+import { type GroupContent, sealMessageBody, MESSAGE_NONCE_BYTES } from './group-message-seal.ts';
 import { CREATE_NONCE_BYTES, encodeOp, type GroupOp, groupIdFor } from './group-ops.ts';
 
 export interface AuthorContext {
@@ -90,7 +90,7 @@ export function writeMessage(
   ctx: AuthorContext,
   at: { groupId: Buffer; seq: number; parents: readonly ParentRef[] },
   key: { epoch: Buffer; step: number; stepKey: Buffer },
-  text: string,
+  content: string | GroupContent,
 ): GroupEntry {
   const fields = {
     kind: 'message' as const,
@@ -107,7 +107,7 @@ export function writeMessage(
     author: ctx.identity.publicKey,
     ...key,
     nonce: ctx.random.bytes(MESSAGE_NONCE_BYTES),
-    text,
+    content: typeof content === 'string' ? { type: 'text', text: content } : content,
   });
   return signEntry({ ...fields, body }, ctx.identity.signing);
 }

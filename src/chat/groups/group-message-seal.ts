@@ -7,6 +7,7 @@
  *   messageKey = HKDF(stepKey step, "dhtchat/group/message/v1", groupId ‖ author ‖ nonce)
  *   aad       = the entry's bytes before the body ‖ epoch ‖ step ‖ nonce   (author, seq, parents: all bound)
  *   plaintext = contentType u8 (1 text) ‖ textLength u16 ‖ text (UTF-8) ‖ zeros to a multiple of 64 bytes
+ *               or a file offer (content type 2, group-file-offer.ts)
  *
  * `epoch` is the hash of the op whose key block handed out the epoch key. The step is the number of UTC days
  * between that op and the message, by the author's clock: every member ratchets its copy forward and deletes
@@ -18,6 +19,12 @@ import { deriveSubkey } from '../kdf.ts';
 import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, LABELS } from '../labels.ts';
 import { MAX_MESSAGE_TEXT_BYTES } from '../store/message-state.ts';
 import { ENTRY_HASH_BYTES } from './group-entry.ts';
+import {
+  CONTENT_FILE_OFFER,
+  decodeFileOfferPlaintext,
+  encodeFileOfferPlaintext,
+  type GroupFileOffer,
+} from './group-file-offer.ts';
 
 export const MESSAGE_NONCE_BYTES = 16;
 export const MAX_RATCHET_STEP = 0xffff;
@@ -25,6 +32,14 @@ export const CONTENT_TEXT = 1;
 const BODY_HEADER_BYTES = ENTRY_HASH_BYTES + 2 + MESSAGE_NONCE_BYTES;
 const PADDING_BLOCK = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** What a group message carries. */
+export type GroupContent = { type: 'text'; text: string } | { type: 'file-offer'; offer: GroupFileOffer };
+/**
+ * What an opened body holds: a content we read, or one of a type a later version writes (kept in the history,
+ * never shown, so that the entries naming it as a parent are not held forever waiting on it).
+ */
+export type OpenedContent = GroupContent | { type: 'unknown'; contentType: number };
 
 export interface MessageBody {
   readonly epoch: Buffer;
@@ -45,8 +60,9 @@ export function decodeMessageBody(body: Buffer): MessageBody | undefined {
 }
 
 /**
- * Encrypts `text` as a message body. `entryHeader` is encodeHeader() of the entry the body goes into, `stepKey`
- * the epoch key ratcheted to `step`. Local: throws RangeError for a text over 16 KiB or a step out of range.
+ * Encrypts `text` (or a file offer: `content`) as a message body. `entryHeader` is encodeHeader() of the entry
+ * the body goes into, `stepKey` the epoch key ratcheted to `step`. Local: throws RangeError for a text over
+ * 16 KiB, an offer out of range, or a step out of range.
  */
 export function sealMessageBody(opts: {
   entryHeader: Buffer;
@@ -56,10 +72,12 @@ export function sealMessageBody(opts: {
   step: number;
   stepKey: Buffer;
   nonce: Buffer;
-  text: string;
+  text?: string;
+  content?: GroupContent;
 }): Buffer {
-  const text = Buffer.from(opts.text, 'utf8');
-  if (text.length > MAX_MESSAGE_TEXT_BYTES) throw new RangeError('message text over 16 KiB');
+  const content: GroupContent = opts.content ?? { type: 'text', text: opts.text ?? '' };
+  const plaintext =
+    content.type === 'text' ? textPlaintext(content.text) : encodeFileOfferPlaintext(content.offer);
   if (!Number.isInteger(opts.step) || opts.step < 0 || opts.step > MAX_RATCHET_STEP)
     throw new RangeError('step');
   if (opts.nonce.length !== MESSAGE_NONCE_BYTES) throw new RangeError('a message nonce is 16 bytes');
@@ -67,16 +85,22 @@ export function sealMessageBody(opts: {
   opts.epoch.copy(bodyHeader, 0);
   bodyHeader.writeUInt16BE(opts.step, ENTRY_HASH_BYTES);
   opts.nonce.copy(bodyHeader, ENTRY_HASH_BYTES + 2);
-  const padded = Math.ceil((3 + text.length) / PADDING_BLOCK) * PADDING_BLOCK;
-  const plaintext = Buffer.alloc(padded);
-  plaintext[0] = CONTENT_TEXT;
-  plaintext.writeUInt16BE(text.length, 1);
-  text.copy(plaintext, 3);
   const key = messageKey(opts.stepKey, opts.groupId, opts.author, opts.nonce);
   const aad = Buffer.concat([opts.entryHeader, bodyHeader]);
   const sealed = chachaPolyEncrypt(key, Buffer.alloc(AEAD_NONCE_BYTES), aad, plaintext);
   key.fill(0);
   return Buffer.concat([bodyHeader, sealed]);
+}
+
+function textPlaintext(value: string): Buffer {
+  const text = Buffer.from(value, 'utf8');
+  if (text.length > MAX_MESSAGE_TEXT_BYTES) throw new RangeError('message text over 16 KiB');
+  const padded = Math.ceil((3 + text.length) / PADDING_BLOCK) * PADDING_BLOCK;
+  const plaintext = Buffer.alloc(padded);
+  plaintext[0] = CONTENT_TEXT;
+  plaintext.writeUInt16BE(text.length, 1);
+  text.copy(plaintext, 3);
+  return plaintext;
 }
 
 /**
@@ -90,6 +114,18 @@ export function openMessageBody(opts: {
   body: MessageBody;
   stepKey: Buffer;
 }): string | undefined {
+  const content = openMessageContent(opts);
+  return content?.type === 'text' ? content.text : undefined;
+}
+
+/** What a message body carries (a text, a file offer), given the step key; undefined as openMessageBody. */
+export function openMessageContent(opts: {
+  entryHeader: Buffer;
+  groupId: Buffer;
+  author: Buffer;
+  body: MessageBody;
+  stepKey: Buffer;
+}): OpenedContent | undefined {
   const { body } = opts;
   const bodyHeader = Buffer.alloc(BODY_HEADER_BYTES);
   body.epoch.copy(bodyHeader, 0);
@@ -99,7 +135,25 @@ export function openMessageBody(opts: {
   const aad = Buffer.concat([opts.entryHeader, bodyHeader]);
   const plaintext = chachaPolyDecrypt(key, Buffer.alloc(AEAD_NONCE_BYTES), aad, body.ciphertext);
   key.fill(0);
-  return plaintext === undefined ? undefined : decodePlaintext(plaintext);
+  return plaintext === undefined ? undefined : decodeContent(plaintext);
+}
+
+/**
+ * The content of an opened plaintext by its type byte (exported for its fuzz target); undefined when malformed.
+ * A type byte we do not know, in a padded plaintext, is `unknown`: the author's signature and the group key
+ * already vouch for it, only this version cannot show it.
+ */
+export function decodeContent(plaintext: Buffer): OpenedContent | undefined {
+  const contentType = plaintext[0];
+  if (contentType === undefined || plaintext.length % PADDING_BLOCK !== 0) return undefined;
+  if (contentType !== CONTENT_TEXT && contentType !== CONTENT_FILE_OFFER)
+    return { type: 'unknown', contentType };
+  if (contentType === CONTENT_FILE_OFFER) {
+    const offer = decodeFileOfferPlaintext(plaintext);
+    return offer === undefined ? undefined : { type: 'file-offer', offer };
+  }
+  const text = decodePlaintext(plaintext);
+  return text === undefined ? undefined : { type: 'text', text };
 }
 
 /** The text inside an opened plaintext (exported for its fuzz target); undefined when malformed. */

@@ -22,7 +22,13 @@ import type { EntryKind, GroupState, StoredEntry } from '../store/groups.ts';
 import { lamportAfter, type ParentRef, writeMessage, writeOp } from './group-authoring.ts';
 import { decodeEntry, type GroupEntry, MAX_PARENTS, verifyEntrySignature } from './group-entry.ts';
 import type { GroupKeys } from './group-keys.ts';
-import { decodeMessageBody, type MessageBody, openMessageBody } from './group-message-seal.ts';
+import type { GroupFileOffer } from './group-file-offer.ts';
+import {
+  decodeMessageBody,
+  type GroupContent,
+  type MessageBody,
+  openMessageContent,
+} from './group-message-seal.ts';
 import { decodeOp, type GroupOp, isKeyOp } from './group-ops.ts';
 import { foldMembership, type Membership, messageVerdict, type OpEntry } from './membership.ts';
 import { PendingEntries } from './pending-entries.ts';
@@ -77,6 +83,8 @@ export interface ReplicaContext {
 export interface ReplicaEvents {
   /** A message that counts, stored for the first time (ours included). */
   onMessage(replica: GroupReplica, entry: StoredEntry): void;
+  /** A member's file offer that counts, stored for the first time (ours included): after onMessage. */
+  onFileOffer?(replica: GroupReplica, entry: StoredEntry, offer: GroupFileOffer): void;
   /** The membership changed (an op was applied, or a late one reordered others). */
   onMembership(replica: GroupReplica, before: Membership, after: Membership): void;
   /** Our own place in the group changed (we joined, left, were removed). */
@@ -166,8 +174,8 @@ export class GroupReplica {
     return { kind: 'stored', entries: stored };
   }
 
-  /** Writes and stores a message under the current epoch (rekeying first when a member left). */
-  writeMessage(text: string): StoredEntry {
+  /** Writes and stores a message (a text, or a file offer) under the current epoch (rekeying first when a member left). */
+  writeMessage(content: string | GroupContent): StoredEntry {
     this.#assertMember();
     let membership = this.membership();
     if (membership.currentEpoch === undefined && membership.needsRekey) {
@@ -190,7 +198,7 @@ export class GroupReplica {
       this.#author(),
       { groupId: this.groupId, seq: this.#nextSeq(), parents: this.heads('message') },
       { epoch: epoch.hash, ...key },
-      text,
+      content,
     );
     return this.#storeOwn(entry);
   }
@@ -307,31 +315,45 @@ export class GroupReplica {
       return this.#insert(entry, { status: 'foreign', epoch: body.epoch });
     }
     const stepKey = this.#ctx.keys.stepKey(this.groupId, body.epoch, body.step);
-    const text =
+    const content =
       stepKey === undefined
         ? undefined
-        : openMessageBody({
+        : openMessageContent({
             entryHeader: entry.bytes.subarray(0, entry.bodyOffset),
             groupId: this.groupId,
             author: entry.author,
             body,
             stepKey,
           });
-    if (text === undefined) return { code: EntryRefusal.unreadable };
+    if (content === undefined) return { code: EntryRefusal.unreadable };
+    // A later version's content: kept in the history (its descendants need it as a parent), never shown.
+    if (content.type === 'unknown') return this.#insert(entry, { status: 'hidden', epoch: body.epoch });
     const isOwn = entry.author.equals(this.ownKey);
+    const offer = content.type === 'file-offer' ? content.offer : undefined;
     const stored = this.#insert(entry, {
       status: verdict === 'ok' ? 'ok' : 'hidden',
       epoch: body.epoch,
-      text,
+      // A file offer keeps its name as its text (what a line for it shows) and its transfer id.
+      text: content.type === 'text' ? content.text : content.offer.name,
+      ...(offer === undefined ? {} : { fileId: offer.transferId }),
       isRead: isOwn,
     });
-    if (verdict === 'ok') this.#events.onMessage(this, stored);
+    if (verdict === 'ok') {
+      this.#events.onMessage(this, stored);
+      if (offer !== undefined) this.#events.onFileOffer?.(this, stored, offer);
+    }
     return stored;
   }
 
   #insert(
     entry: GroupEntry,
-    extra: { status: StoredEntry['status']; epoch?: Buffer; text?: string; isRead?: boolean },
+    extra: {
+      status: StoredEntry['status'];
+      epoch?: Buffer;
+      text?: string;
+      fileId?: Buffer;
+      isRead?: boolean;
+    },
   ): StoredEntry {
     const row = {
       hash: entry.hash,
@@ -351,6 +373,7 @@ export class GroupReplica {
       parents: [...entry.parents],
       epoch: extra.epoch,
       text: extra.text,
+      fileId: extra.fileId,
       receivedMs: this.#ctx.clock.now(),
       isRead: extra.isRead === true,
     };

@@ -34,6 +34,7 @@ import { TypingTracker } from '../typing-tracker.ts';
 import { writeCreate } from './group-authoring.ts';
 import { type DeliveryCounts, deliveryCounts } from './group-delivery.ts';
 import { MAX_GROUP_MEMBERS } from './group-key-seal.ts';
+import type { GroupFileOffer } from './group-file-offer.ts';
 import { GroupKeys } from './group-keys.ts';
 import type { GroupMailboxHost } from './group-mailbox.ts';
 import { MAX_GROUP_NAME_BYTES } from './group-ops.ts';
@@ -71,6 +72,8 @@ export interface GroupServiceEvents {
   onTyping(event: { group: string; code: string; isTyping: boolean }): void;
   /** Our own place in a group changed: joined, left, removed. */
   onGroup(group: GroupView): void;
+  /** A file offered to a group (by a member, or by us), once: after its onMessage. */
+  onFileOffer?(groupId: Buffer, author: Buffer, offer: GroupFileOffer): void;
 }
 
 export interface GroupServiceOptions {
@@ -166,6 +169,7 @@ export class GroupService {
         onMessage: (r, entry) => this.#onMessage(r, entry),
         onMembership: (r, before, after) => this.#onMembership(r, before, after),
         onOwnState: (r, state) => this.#onOwnState(r, state),
+        onFileOffer: (r, entry, offer) => this.#opts.events.onFileOffer?.(r.groupId, entry.author, offer),
       });
       this.#replicas.set(hex, replica);
     }
@@ -328,6 +332,37 @@ export class GroupService {
     return [...replica.membership().members.values()]
       .filter((m) => !m.publicKey.equals(this.#opts.identity.publicKey))
       .map((m) => ({ publicKey: m.publicKey, role: m.role, isOnline: this.sync.isLinked(m.publicKey) }));
+  }
+
+  /** The id of a group we are a member of, by id or name (GROUP_NOT_MEMBER, GROUP_UNKNOWN otherwise). */
+  memberGroupId(groupTyped: string): Buffer {
+    return this.#memberReplica(groupTyped).groupId;
+  }
+
+  /** Is peer a current member of a group we are a member of (the check a group file's server makes)? */
+  isCurrentMember(groupId: Buffer, peer: Buffer): boolean {
+    const replica = this.replica(groupId);
+    if (replica === undefined) return false;
+    return replica.isMember(this.#opts.identity.publicKey) && replica.isMember(peer);
+  }
+
+  /** The other current members of a group we are a member of; undefined when we are none (any more). */
+  otherMembers(groupId: Buffer): Buffer[] | undefined {
+    const replica = this.replica(groupId);
+    if (replica === undefined || !replica.isMember(this.#opts.identity.publicKey)) return undefined;
+    return [...replica.membership().members.values()]
+      .map((m) => m.publicKey)
+      .filter((k) => !k.equals(this.#opts.identity.publicKey));
+  }
+
+  /** Announces a file to the group: a signed message of the file-offer content type, delivered as any message. */
+  sendFileOffer(groupId: Buffer, offer: GroupFileOffer): GroupMessageView {
+    const replica = this.replica(groupId);
+    if (replica === undefined)
+      throw new DhtchatError(GroupErrorCode.notMember, 'you are not a member of that group');
+    const entry = replica.writeMessage({ type: 'file-offer', offer });
+    this.#publish(replica, entry);
+    return this.#messageViews(replica, [entry])[0] as GroupMessageView;
   }
 
   members(groupTyped: string): GroupMemberView[] {

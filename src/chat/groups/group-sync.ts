@@ -40,6 +40,12 @@ export const SYNC_TIMING = {
   wantRetryMs: 5000,
   /** How often gaps and held entries are looked at. */
   tickMs: 2000,
+  /**
+   * A linked member whose last heads do not match ours is sent our heads again this often. Heads go out when
+   * something changes, and a frame can be lost (a session replaced as it was sent, a rate limit that dropped
+   * it): this brings both sides back to comparing, so a member never stays behind while a session is up.
+   */
+  resyncMs: 30_000,
 } as const;
 /** Entries pushed to a peer in answer to one heads frame. */
 export const PUSH_MAX_ENTRIES = 512;
@@ -86,6 +92,8 @@ interface PeerLink {
   readonly entries: Extract<GroupFrame, { type: 'entry' }>[];
   /** Per group: our op heads when we last sent this peer `peers` (sent again when the membership moved). */
   readonly peersSentAt: Map<string, string>;
+  /** When we last sent this peer our heads of any group (the resync waits resyncMs after it). */
+  headsSentAtMs: number;
 }
 
 export class GroupSync {
@@ -116,6 +124,7 @@ export class GroupSync {
     const tick = (): void => {
       if (this.#isClosed) return;
       this.#retryGaps();
+      this.#resync();
       this.#tick = this.#clock.setTimer(SYNC_TIMING.tickMs, tick);
     };
     this.#tick = this.#clock.setTimer(SYNC_TIMING.tickMs, tick);
@@ -142,6 +151,7 @@ export class GroupSync {
       isReady: false,
       entries: [],
       peersSentAt: new Map(),
+      headsSentAtMs: this.#clock.now(),
     };
     this.#links.set(hex, link);
     void session.closed.then(() => {
@@ -255,6 +265,7 @@ export class GroupSync {
   }
 
   #sendHeads(link: PeerLink, replica: GroupReplica): void {
+    link.headsSentAtMs = this.#clock.now();
     this.#send(link, {
       type: 'heads',
       groupId: replica.groupId,
@@ -474,6 +485,28 @@ export class GroupSync {
     }
   }
 
+  /** Our heads again to linked members whose last heads differ from ours, resyncMs after we last sent any. */
+  #resync(): void {
+    const now = this.#clock.now();
+    for (const link of this.#links.values()) {
+      if (!link.isReady || !link.session.isOpen || now - link.headsSentAtMs < SYNC_TIMING.resyncMs) continue;
+      link.headsSentAtMs = now; // looked at: the next look is resyncMs away, whatever it finds
+      const peerHex = link.peer.toString('hex');
+      for (const groupId of this.#hooks.sharedGroups(link.peer)) {
+        const replica = this.#hooks.replica(groupId);
+        if (replica === undefined) continue;
+        const isBehind = (['op', 'message'] as const).some((kind) => {
+          const theirs = this.#store.groups.frontiers(groupId, kind === 'op' ? 'ops' : 'have').get(peerHex);
+          return !sameHashes(
+            theirs ?? [],
+            replica.heads(kind).map((h) => h.hash),
+          );
+        });
+        if (isBehind) this.#sendHeads(link, replica);
+      }
+    }
+  }
+
   #membersLinked(groupId: Buffer): PeerLink[] {
     return [...this.#links.values()].filter(
       (l) => l.isReady && l.session.isOpen && this.#hooks.canSync(groupId, l.peer),
@@ -487,4 +520,11 @@ export class GroupSync {
 
 function hex8(buffer: Buffer): string {
   return buffer.toString('hex').slice(0, 8);
+}
+
+/** The same set of hashes, in any order. */
+function sameHashes(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  const keys = new Set(a.map((h) => h.toString('hex')));
+  return b.every((h) => keys.has(h.toString('hex')));
 }

@@ -37,7 +37,10 @@ export interface GroupMessageView {
   readonly id: string;
   readonly group: string;
   readonly from: string;
+  /** A file offer's text is the file's name. */
   readonly text: string;
+  /** Present when the message offers a file: the transfer's id (`files`, `accept-file <id>`). */
+  readonly file?: { readonly id: string };
   readonly ts: number;
   readonly state: GroupMessageState;
   /** Members (not the author) who have it / have read it, out of `members`. */
@@ -102,6 +105,7 @@ export function toGroupMessageView(entry: StoredEntry, counts: DeliveryCounts | 
     group: groupIdHex(entry.groupId),
     from: codeOf(entry.author),
     text: entry.text ?? '',
+    ...(entry.fileId === undefined ? {} : { file: { id: entry.fileId.toString('hex') } }),
     ts: entry.createdMs,
     state: counts?.state ?? 'queued',
     delivered: counts?.delivered ?? 0,

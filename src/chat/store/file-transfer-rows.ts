@@ -3,6 +3,7 @@
  * (src/chat/files/file-transfers.ts), this only stores. A transfer is (peer, id): the id is the sender's, and
  * the file layer refuses an offer whose id is one of our own offers to that peer, so a file-state frame always
  * names one transfer. The piece-hash list lives in its own table (saving a bitfield never rewrites it).
+ * A group's transfer (migration 5) names its group: incoming, peer is its author; outgoing, peer is our own key.
  */
 import type { SqlRow } from './sqlite.ts';
 import { checkPublicKey, optionalNumber, type StoreContext } from './store-context.ts';
@@ -49,6 +50,8 @@ export interface StoredTransfer {
   readonly createdMs: number;
   readonly updatedMs: number;
   readonly doneMs: number | undefined;
+  /** The group it was offered in (undefined: a friend's transfer). */
+  readonly group: Buffer | undefined;
 }
 
 export interface NewTransfer {
@@ -65,6 +68,8 @@ export interface NewTransfer {
   readonly sourceModifiedMs?: number;
   /** Outgoing: the list, stored with the row. */
   readonly hashes?: Uint8Array;
+  /** The group it is offered in. */
+  readonly group?: Uint8Array;
 }
 
 export class FileTransferRows {
@@ -78,14 +83,16 @@ export class FileTransferRows {
     const peer = checkPublicKey(transfer.peer, 'peer key');
     if (transfer.id.length !== 16) throw badArgument('a transfer id is 16 bytes');
     if (transfer.root.length !== 32) throw badArgument('a transfer root is 32 bytes');
+    if (transfer.group !== undefined && transfer.group.length !== 32)
+      throw badArgument('a group id is 32 bytes');
     const now = this.#ctx.clock.now();
     return this.#ctx.write('saving a file transfer', () => {
       const db = this.#ctx.db;
       const { lastInsertRowid } = db
         .prepare(
           `INSERT INTO file_transfers (id, peer, direction, name, size_bytes, piece_bytes, root, state, reason,
-             path, source_mtime_ms, created_ms, updated_ms, done_ms)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             path, source_mtime_ms, created_ms, updated_ms, done_ms, group_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           Buffer.from(transfer.id),
@@ -102,6 +109,7 @@ export class FileTransferRows {
           now,
           now,
           transfer.state === 'offered' || transfer.state === 'accepted' ? null : now,
+          transfer.group === undefined ? null : Buffer.from(transfer.group),
         );
       const localId = Number(lastInsertRowid);
       if (transfer.hashes !== undefined) this.#saveHashes(localId, transfer.hashes);
@@ -117,6 +125,18 @@ export class FileTransferRows {
         .get(key, Buffer.from(id));
       return row === undefined ? undefined : rowToTransfer(row);
     });
+  }
+
+  /** The group transfers with this id (ours, and others' we received: one per author at most). */
+  groupTransfers(id: Uint8Array): StoredTransfer[] {
+    return this.#ctx.read('reading a group file transfer', () =>
+      this.#ctx.db
+        .prepare(
+          'SELECT * FROM file_transfers WHERE id = ? AND group_id IS NOT NULL ORDER BY local_id LIMIT 8',
+        )
+        .all(Buffer.from(id))
+        .map(rowToTransfer),
+    );
   }
 
   byLocalId(localId: number): StoredTransfer | undefined {
@@ -324,5 +344,7 @@ function rowToTransfer(row: SqlRow): StoredTransfer {
     createdMs: Number(row['created_ms']),
     updatedMs: Number(row['updated_ms']),
     doneMs: optionalNumber(row['done_ms']),
+    group:
+      row['group_id'] === null || row['group_id'] === undefined ? undefined : (row['group_id'] as Buffer),
   };
 }

@@ -48,6 +48,8 @@ export interface StoredEntry {
   readonly epoch: Buffer | undefined;
   readonly bytes: Buffer;
   readonly text: string | undefined;
+  /** A file offer's transfer id (its text is the file's name); undefined for a text message. */
+  readonly fileId: Buffer | undefined;
   readonly status: EntryStatus;
   readonly isRead: boolean;
 }
@@ -64,6 +66,7 @@ export interface NewEntry {
   readonly epoch?: Buffer;
   readonly bytes: Buffer;
   readonly text?: string;
+  readonly fileId?: Buffer;
   readonly status: EntryStatus;
   readonly isRead?: boolean;
 }
@@ -163,9 +166,9 @@ export class GroupTables {
     return this.#ctx.write('storing a group entry', () => {
       const result = this.#sql(
         `INSERT INTO group_entries (hash, group_id, kind, author, seq, lamport, created_ms, received_ms, parents,
-             epoch, bytes, text, status, is_read)
+             epoch, bytes, text, status, is_read, file_id)
            VALUES (@hash, @groupId, @kind, @author, @seq, @lamport, @createdMs, @now, @parents, @epoch, @bytes,
-             @text, @status, @isRead)
+             @text, @status, @isRead, @fileId)
            ON CONFLICT (hash) DO NOTHING`,
       ).run({
         hash,
@@ -182,6 +185,7 @@ export class GroupTables {
         text: entry.text ?? null,
         status: entry.status,
         isRead: entry.isRead === true ? 1 : 0,
+        fileId: entry.fileId ?? null,
       });
       if (result.changes === 0) return false;
       const dropHead = this.#sql('DELETE FROM group_heads WHERE group_id = ? AND kind = ? AND hash = ?');
@@ -606,6 +610,7 @@ function toEntry(row: SqlRow): StoredEntry {
     epoch: row['epoch'] === null ? undefined : (row['epoch'] as Buffer),
     bytes: row['bytes'] as Buffer,
     text: row['text'] === null ? undefined : String(row['text']),
+    fileId: row['file_id'] === null || row['file_id'] === undefined ? undefined : (row['file_id'] as Buffer),
     status: row['status'] as EntryStatus,
     isRead: Number(row['is_read']) === 1,
   };

@@ -318,11 +318,24 @@ CREATE TABLE group_fetched (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Files offered to a group (docs/PROTOCOL.md "Group files"): a transfer may belong to a group (the group it was
+ * offered in; an outgoing one's peer is then our own key), and a group message may be a file offer (the id of
+ * the transfer it offers; its text column holds the file's name). Older rows are friends' transfers and text
+ * messages: NULL in both.
+ */
+const V5_GROUP_FILES = `
+ALTER TABLE file_transfers ADD COLUMN group_id BLOB CHECK (group_id IS NULL OR length(group_id) = 32);
+CREATE INDEX file_transfers_group ON file_transfers (id) WHERE group_id IS NOT NULL;
+ALTER TABLE group_entries ADD COLUMN file_id BLOB CHECK (file_id IS NULL OR length(file_id) = 16);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: V1_INITIAL },
   { version: 2, name: 'contact name keys and profile names', sql: V2_NAME_KEYS },
   { version: 3, name: 'file transfers', sql: V3_FILE_TRANSFERS },
   { version: 4, name: 'private groups', sql: V4_GROUPS },
+  { version: 5, name: 'group files', sql: V5_GROUP_FILES },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -32,6 +32,8 @@ function transfer(fields: Partial<FileTransferView>): FileTransferView {
     reason: null,
     path: null,
     createdAt: 0,
+    group: null,
+    sources: [],
     ...fields,
   };
 }

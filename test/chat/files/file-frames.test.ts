@@ -20,6 +20,7 @@ const samples: FileFrame[] = [
   { type: 'piece', index: 5, data: Buffer.alloc(100_000, 5) },
   { type: 'done' },
   { type: 'refuse', reason: RefuseReason.busy },
+  { type: 'have', bitfield: Buffer.from([0xf0, 0x01]) },
 ];
 
 const wire = (frames: FileFrame[]): Buffer => Buffer.concat(frames.flatMap(encodeFileFrame));
@@ -68,7 +69,9 @@ describe('file frames', () => {
       [Buffer.of(0x07, 0), 'FILE_FRAME_MALFORMED'],
       [Buffer.of(0x08, 0), 'FILE_FRAME_MALFORMED'],
       [Buffer.of(0x08, 9), 'FILE_FRAME_MALFORMED'],
-      [Buffer.of(0x09), 'FILE_FRAME_UNKNOWN_TYPE'],
+      [Buffer.of(0x09), 'FILE_FRAME_MALFORMED'],
+      [Buffer.alloc(1 + 8193, 0x09), 'FILE_FRAME_MALFORMED'],
+      [Buffer.of(0x0a), 'FILE_FRAME_UNKNOWN_TYPE'],
       [Buffer.alloc(MAX_FILE_FRAME_BYTES + 1, 6), 'FILE_FRAME_TOO_LARGE'],
     ];
     for (const [body, code] of cases) assert.deepEqual(decodeFileFrame(body), { ok: false, code });

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { entryHash } from '../../../src/chat/groups/group-entry.ts';
+import { ChatSession } from '../../../src/chat/session/session.ts';
 import { befriend, ChatSim, type ChatUser } from '../session/chat-harness.ts';
 
 let sims: ChatSim[] = [];
@@ -215,5 +216,39 @@ describe('groups: leaving', { timeout: 120_000 }, () => {
     await sim.until(() => alice.node.groups.members(group).length === 1, 30_000);
     assert.deepEqual(left, [bob.node.code]);
     assert.equal(bob.node.groups.list().find((g) => g.id === group)?.state, 'left');
+  });
+});
+
+describe('groups: frames lost on the way', { timeout: 120_000 }, () => {
+  test('a member whose catch-up frames were lost still catches up while the session stays up (resync)', async () => {
+    const sim = new ChatSim('groups-resync');
+    sims.push(sim);
+    const alice = sim.user('alice', 1);
+    const bob = sim.user('bob', 2);
+    await sim.startAll();
+    await befriend(sim, alice, bob);
+    const group = await groupOf(sim, alice, [bob]);
+    sim.stop(bob);
+    for (let i = 0; i < 6; i++) alice.node.groups.send(group, `m${i}`);
+    // Every group frame on any session is lost while Bob comes back (as when the session that carried the
+    // heads is replaced a moment later): the greeting on both sides finds nobody.
+    const send = ChatSession.prototype.send;
+    let isLosing = true;
+    ChatSession.prototype.send = function (this: ChatSession, frame) {
+      return isLosing && frame.type === 'group' ? true : send.call(this, frame);
+    };
+    try {
+      await sim.restart(bob);
+      await sim.startUser(bob);
+      await sim.until(() => alice.node.groups.members(group).every((m) => m.isOnline), 30_000);
+      await sim.sim.settle(3_000, 20);
+    } finally {
+      ChatSession.prototype.send = send;
+      isLosing = false;
+    }
+    assert.equal(texts(bob, group).length, 0, 'nothing reached Bob while frames were lost');
+    // Nobody writes anything new: only the resync brings Bob the six messages.
+    await sim.until(() => texts(bob, group).length === 6, 60_000);
+    assert.deepEqual(texts(bob, group), texts(alice, group));
   });
 });

@@ -35,6 +35,7 @@ export const fileFramesTarget: FuzzTarget = {
     Buffer.of(6),
     Buffer.of(7),
     Buffer.of(8),
+    Buffer.of(9),
     Buffer.of(0, 0, 0x20, 0),
     Buffer.of(0, 0, 0x20, 1),
     Buffer.of(0, 0x40, 0, 5),
@@ -56,6 +57,7 @@ export const fileFramesTarget: FuzzTarget = {
       encodeFileFrame({ type: 'piece', index: 3, data: random.bytes(700) }),
       encodeFileFrame({ type: 'done' }),
       encodeFileFrame({ type: 'refuse', reason: RefuseReason.unavailable }),
+      encodeFileFrame({ type: 'have', bitfield: random.bytes(3) }),
     ];
     return frames.map((parts) => Buffer.concat(parts).subarray(LENGTH_BYTES));
   },

@@ -3,7 +3,8 @@
  * first input byte picks:
  *   0  decodeEntry (+ verifyEntrySignature): the whole signed entry
  *   1  decodeOp: a membership op's body
- *   2  decodeMessageBody and decodePlaintext: a message's body layout and an opened plaintext
+ *   2  decodeMessageBody, decodePlaintext and decodeFileOfferPlaintext: a message's body layout and an opened
+ *      plaintext (a text, or a file offered to the group)
  *   3  decodeKeyBlock: a sealed epoch key per member
  * Properties: never throws; rejections are known codes or undefined; what decodes re-encodes to exactly its
  * bytes (every layout is canonical), within its limits.
@@ -23,6 +24,10 @@ import {
   encodeKeyBlock,
   MAX_GROUP_MEMBERS,
 } from '../../../src/chat/groups/group-key-seal.ts';
+import {
+  decodeFileOfferPlaintext,
+  encodeFileOfferPlaintext,
+} from '../../../src/chat/groups/group-file-offer.ts';
 import { decodeMessageBody, decodePlaintext } from '../../../src/chat/groups/group-message-seal.ts';
 import { decodeOp, encodeOp } from '../../../src/chat/groups/group-ops.ts';
 import { identityFromSeed } from '../../../src/chat/identity.ts';
@@ -55,7 +60,8 @@ function seedEntries(): { create: Buffer; add: Buffer; message: Buffer } {
 
 export const groupEntriesTarget: FuzzTarget = {
   name: 'group-entries',
-  decoders: 'decodeEntry, verifyEntrySignature, decodeOp, decodeMessageBody, decodePlaintext, decodeKeyBlock',
+  decoders:
+    'decodeEntry, verifyEntrySignature, decodeOp, decodeMessageBody, decodePlaintext, decodeFileOfferPlaintext, decodeKeyBlock',
   weight: 4,
   maxInputBytes: 4096,
   dictionary: [
@@ -85,6 +91,16 @@ export const groupEntriesTarget: FuzzTarget = {
       Buffer.concat([Buffer.of(1), Buffer.of(5), random.bytes(32)]),
       Buffer.concat([Buffer.of(2), decodedMessage.entry.body]),
       Buffer.concat([Buffer.of(2), plaintext]),
+      Buffer.concat([
+        Buffer.of(2),
+        encodeFileOfferPlaintext({
+          transferId: Buffer.alloc(16, 3),
+          sizeBytes: 1_000_000,
+          pieceBytes: 256 * 1024,
+          root: Buffer.alloc(32, 4),
+          name: 'song.ogg',
+        }),
+      ]),
       Buffer.concat([Buffer.of(3), decodedAdd.entry.body.subarray(1 + 32 + 1 + 36)]),
     ];
   },
@@ -124,6 +140,11 @@ export const groupEntriesTarget: FuzzTarget = {
           again.writeUInt16BE(bytes.length, 1);
           bytes.copy(again, 3);
           assert.ok(again.equals(rest), 'a plaintext re-encodes to its bytes');
+        }
+        const offer = decodeFileOfferPlaintext(rest);
+        if (offer !== undefined) {
+          assert.ok(encodeFileOfferPlaintext(offer).equals(rest), 'a file offer re-encodes to its bytes');
+          return `body:${body === undefined ? 'reject' : 'ok'}:offer`;
         }
         return `body:${body === undefined ? 'reject' : 'ok'}:${text === undefined ? 'reject' : 'text'}`;
       }
