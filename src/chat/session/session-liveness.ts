@@ -20,6 +20,8 @@ import { SessionCloseCode } from './session.ts';
 
 export const LIVENESS = {
   checkEveryMs: 500,
+  /** While every session is idle (none in use, none probing), the check runs this often instead. */
+  idleCheckEveryMs: 2500,
   quietMs: 2500,
   /** A session with no frame but pings and pongs for activeForMs is probed after this long of quiet instead. */
   idleQuietMs: 10_000,
@@ -54,7 +56,7 @@ export class SessionLiveness {
   /** Watches sessions from now on; ChatNode calls it again at every new session (the check stops while none). */
   start(): void {
     if (this.#timer !== undefined || this.#isClosed) return;
-    this.#schedule();
+    this.#schedule(LIVENESS.checkEveryMs);
   }
 
   close(): void {
@@ -78,19 +80,24 @@ export class SessionLiveness {
     }
   }
 
-  #schedule(): void {
-    this.#timer = this.#opts.clock.setTimer(LIVENESS.checkEveryMs, () => {
+  #schedule(delayMs: number): void {
+    this.#timer = this.#opts.clock.setTimer(delayMs, () => {
       this.#timer = undefined;
       if (this.#isClosed) return;
-      this.#check();
+      const isAnyBusy = this.#check();
       // No session to watch: no timer either (a node without friends online spends nothing; start() re-arms).
-      if (this.#watches.size > 0) this.#schedule();
+      // Only idle sessions: their 10 s of quiet need no 500 ms precision (a session put to use meanwhile is
+      // probed at most idleCheckEveryMs late).
+      if (this.#watches.size > 0)
+        this.#schedule(isAnyBusy ? LIVENESS.checkEveryMs : LIVENESS.idleCheckEveryMs);
     });
   }
 
-  #check(): void {
+  /** Probes the sessions quiet for too long; true if any session is in use or being probed. */
+  #check(): boolean {
     const nowMs = this.#opts.clock.now();
     const seen = new Set<string>();
+    let isAnyBusy = false;
     for (const { peer, session } of this.#opts.sessions()) {
       const watch = this.#watch(peer, session);
       seen.add(peer.toString('hex'));
@@ -98,8 +105,10 @@ export class SessionLiveness {
       const quietMs = isInUse ? LIVENESS.quietMs : LIVENESS.idleQuietMs;
       if (nowMs - session.lastReceivedMs >= quietMs) this.#probe(peer, watch);
       else watch.failures = 0;
+      isAnyBusy ||= isInUse || watch.isProbing;
     }
     for (const key of this.#watches.keys()) if (!seen.has(key)) this.#watches.delete(key);
+    return isAnyBusy;
   }
 
   #watch(peer: Buffer, session: ChatSession): Watch {

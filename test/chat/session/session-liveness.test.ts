@@ -1,7 +1,8 @@
 /**
  * When SessionLiveness probes (issue 11 §9, issue 13 §4), on a ManualClock with fake sessions: a session in use
  * (a frame other than ping/pong within activeForMs) is probed after quietMs of quiet, an idle one only after
- * idleQuietMs, and an idle one whose friend turned suspect is probed quickly again.
+ * idleQuietMs (checked every idleCheckEveryMs), and an idle one whose friend turned suspect is probed quickly
+ * again.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -75,18 +76,25 @@ test('an idle session is probed only after idleQuietMs of quiet; a frame makes i
   const clock = new ManualClock();
   const session = new FakeSession(clock, clock.now() - LIVENESS.activeForMs);
   const liveness = watch(clock, session);
-  await advance(clock, LIVENESS.idleQuietMs - LIVENESS.checkEveryMs);
-  assert.deepEqual(session.probedAtMs, [], 'quiet for quietMs, but idle: no probe yet');
-  await advance(clock, LIVENESS.checkEveryMs);
-  assert.equal(session.probedAtMs.length, 1);
+  await advance(clock, LIVENESS.quietMs + LIVENESS.idleCheckEveryMs);
+  assert.deepEqual(session.probedAtMs, [], 'quiet well past quietMs, but idle: no probe');
+  await advance(
+    clock,
+    LIVENESS.idleQuietMs - LIVENESS.quietMs - LIVENESS.idleCheckEveryMs - LIVENESS.checkEveryMs,
+  );
+  assert.deepEqual(session.probedAtMs, [], 'not before idleQuietMs');
+  await advance(clock, LIVENESS.idleCheckEveryMs);
+  assert.equal(session.probedAtMs.length, 1, 'probed at the first check past idleQuietMs');
   await advance(clock, 6 * LIVENESS.idleQuietMs);
   assert.ok(session.probedAtMs.length <= 8, `about one probe per idleQuietMs: ${session.probedAtMs.length}`);
 
-  // A message either way: the session is in use again.
+  // A message either way: the session is in use again (the check may be on its idle cadence still).
   session.lastFrameMs = clock.now();
   const before = session.probedAtMs.length;
-  await advance(clock, LIVENESS.quietMs + LIVENESS.checkEveryMs);
-  assert.equal(session.probedAtMs.length, before + 1, 'probed within quietMs once in use');
+  await advance(clock, LIVENESS.quietMs + LIVENESS.idleCheckEveryMs);
+  assert.ok(session.probedAtMs.length > before, 'probed soon once in use');
+  await advance(clock, 4 * LIVENESS.quietMs);
+  assert.ok(session.probedAtMs.length >= before + 4, 'then about one probe per quietMs');
   liveness.close();
 });
 
@@ -96,13 +104,19 @@ test('an idle session that fails a probe makes its friend suspect and is probed 
   const suspects: Buffer[] = [];
   const liveness = watch(clock, session, suspects);
   session.isAnswering = false;
-  await advance(clock, LIVENESS.idleQuietMs + LIVENESS.probeTimeoutMs);
-  assert.equal(session.probedAtMs.length, 1);
-  assert.deepEqual(suspects, [PEER]);
+  const limitMs = clock.now() + LIVENESS.idleQuietMs + LIVENESS.idleCheckEveryMs + LIVENESS.probeTimeoutMs;
+  while (suspects.length === 0 && clock.now() < limitMs) await advance(clock, LIVENESS.checkEveryMs);
+  assert.deepEqual(suspects, [PEER], 'suspect once the first probe timed out');
   assert.equal(liveness.isSuspect(PEER), true);
+  assert.equal(session.isOpen, true);
   // The second probe comes on the quick schedule (not idleQuietMs later), and its failure closes the session.
-  await advance(clock, LIVENESS.checkEveryMs + LIVENESS.probeTimeoutMs);
-  assert.equal(session.probedAtMs.length, 2);
+  await advance(clock, LIVENESS.quietMs + LIVENESS.probeTimeoutMs);
+  const [firstMs, secondMs] = session.probedAtMs;
   assert.equal(session.isOpen, false, `closed after ${LIVENESS.failuresToClose} failures`);
+  assert.ok(firstMs !== undefined && secondMs !== undefined, 'two probes');
+  assert.ok(
+    secondMs - firstMs < LIVENESS.idleQuietMs,
+    `second probe ${secondMs - firstMs} ms after the first`,
+  );
   liveness.close();
 });
