@@ -12,6 +12,7 @@ import type { FileTransferView } from '../../../src/chat/files/transfer-view.ts'
 import { befriend, ChatSim, type ChatUser, formGroup } from '../session/chat-harness.ts';
 import { bytesDone, fileBytes, type FileUser, lastState, restartWith } from './file-harness.ts';
 import { MemoryFileSystem } from './memory-file-system.ts';
+import { nullLogger } from '../../../src/runtime/index.ts';
 
 const MIB = 1024 * 1024;
 const PIECE = 256 * 1024;
@@ -80,16 +81,7 @@ function refusalOf(sim: ChatSim, dialer: ChatUser, target: ChatUser, transferId:
     identity: dialer.identity,
     clock: sim.clock,
     random: { bytes: (n: number) => Buffer.alloc(n, 7), int: () => 0 },
-    logger: {
-      trace() {},
-      debug() {},
-      info() {},
-      warn() {},
-      error() {},
-      child() {
-        return this;
-      },
-    } as never,
+    logger: nullLogger,
     handshakeTimeoutMs: 5000,
   };
   let closed: FileStreamCloseReason | undefined;
