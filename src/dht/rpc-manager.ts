@@ -17,7 +17,14 @@ import {
 import type { UdpAddress } from './dht-types.ts';
 import { encodeKrpc } from './krpc-codec.ts';
 import type { KrpcError, KrpcQuery, KrpcResponse, OutgoingQuery } from './krpc-message.ts';
-import { addressKey, type Clock, DhtchatError, type Random, type Timer } from '../runtime/index.ts';
+import {
+  addressKey,
+  type Clock,
+  DhtchatError,
+  type Random,
+  routineError,
+  type Timer,
+} from '../runtime/index.ts';
 
 /** Sends a query and resolves with the response; rejects with a DhtchatError on timeout or KRPC error. */
 export interface QuerySender {
@@ -128,7 +135,7 @@ export class RpcManager implements QuerySender {
   query(to: UdpAddress, q: OutgoingQuery): Promise<KrpcResponse> {
     return new Promise<KrpcResponse>((resolve, reject) => {
       if (this.#isClosed) {
-        reject(new DhtchatError('DHT_CLOSED', 'the DHT node is closed'));
+        reject(routineError('DHT_CLOSED', 'the DHT node is closed'));
         return;
       }
       if (this.#pending.size < this.#maxOutstanding) {
@@ -172,7 +179,7 @@ export class RpcManager implements QuerySender {
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    const closed = () => new DhtchatError('DHT_CLOSED', 'the DHT node is closed');
+    const closed = () => routineError('DHT_CLOSED', 'the DHT node is closed');
     for (const p of [...this.#pending.values()]) {
       this.#finish(p);
       p.reject(closed());
@@ -235,7 +242,7 @@ export class RpcManager implements QuerySender {
     this.#finish(pending);
     this.stats.timeouts++;
     this.#opts.onTimeout?.(pending.to, pending.q);
-    pending.reject(new DhtchatError('DHT_QUERY_TIMEOUT', `${pending.q.method} query timed out`));
+    pending.reject(routineError('DHT_QUERY_TIMEOUT', `${pending.q.method} query timed out`));
   }
 
   /** Removes a transaction and lets the next queued query take its slot. */
