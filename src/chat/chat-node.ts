@@ -409,6 +409,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
             this.#sessions.addCandidates(peer, endpoints);
             this.#sessions.noteRecordSeen(peer, timestampMs);
             this.#relays.noteRecord(peer, timestampMs);
+            // A direct session's path is refined from the friend's record (direct, punched, mapped): a record
+            // read after the session came up may change what the path is called.
+            if (this.#sessions.sessionOf(peer) !== undefined) this.#notePath(peer);
           },
           onOfflineMessages: (peer, messages) => {
             for (const m of messages) this.emit('message', { from: codeOf(peer), message: toView(m) });
@@ -767,6 +770,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
    */
   endpointsChanged(): void {
     if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
+    // Our endpoints (a port mapping came or went) are part of what a direct session's path is called.
+    for (const { peer } of this.#sessions.activeSessions()) if (this.#isFriend(peer)) this.#notePath(peer);
   }
 
   /**
