@@ -307,21 +307,7 @@ export class FileTransfers {
       if (this.#rows.get(author, offer.transferId) !== undefined) return;
       if (this.#opts.downloadsDir === undefined) return;
       if (this.#rows.count(author, 'incoming', ['offered']) >= MAX_PENDING_OFFERS) return;
-      const isTooLarge = offer.sizeBytes > this.maxBytes;
-      const row = this.#rows.insert({
-        id: offer.transferId,
-        peer: author,
-        direction: 'incoming',
-        name: safeFileName(offer.name),
-        sizeBytes: offer.sizeBytes,
-        pieceBytes: offer.pieceBytes,
-        root: offer.root,
-        state: isTooLarge ? 'declined' : 'offered',
-        ...(isTooLarge ? { reason: 'too-large' } : {}),
-        group: groupId,
-      });
-      this.#rows.pruneFinished(author, MAX_FINISHED_KEPT);
-      this.#emit(row, true);
+      this.#emit(this.#saveOffer(author, offer, groupId), true);
     } catch (error) {
       this.#opts.logger.warn({ error: String(error) }, 'group file offer handling failed');
     }
@@ -491,10 +477,21 @@ export class FileTransfers {
       answer('declined');
       return;
     }
+    const row = this.#saveOffer(peer, offer, undefined);
+    if (row.state === 'declined') answer('declined');
+    this.#emit(row, true);
+  }
+
+  /** An incoming offer saved as `offered`, or `declined` (too-large) when over our size limit. */
+  #saveOffer(
+    from: Buffer,
+    offer: { transferId: Buffer; name: string; sizeBytes: number; pieceBytes: number; root: Buffer },
+    group: Buffer | undefined,
+  ): StoredTransfer {
     const isTooLarge = offer.sizeBytes > this.maxBytes;
     const row = this.#rows.insert({
       id: offer.transferId,
-      peer,
+      peer: from,
       direction: 'incoming',
       name: safeFileName(offer.name),
       sizeBytes: offer.sizeBytes,
@@ -502,10 +499,10 @@ export class FileTransfers {
       root: offer.root,
       state: isTooLarge ? 'declined' : 'offered',
       ...(isTooLarge ? { reason: 'too-large' } : {}),
+      ...(group === undefined ? {} : { group }),
     });
-    this.#rows.pruneFinished(peer, MAX_FINISHED_KEPT);
-    if (isTooLarge) answer('declined');
-    this.#emit(row, true);
+    this.#rows.pruneFinished(from, MAX_FINISHED_KEPT);
+    return row;
   }
 
   #onState(peer: Buffer, session: ChatSession, transferId: Buffer, state: FileStateName): void {

@@ -12,6 +12,7 @@ import { pieceHash } from '../../../src/chat/files/hash-tree.ts';
 import { befriend, ChatSim } from '../session/chat-harness.ts';
 import { bytesDone, fileBytes, fileUser, lastState, restartWith } from './file-harness.ts';
 import { MemoryFileSystem } from './memory-file-system.ts';
+import { nullLogger } from '../../../src/runtime/index.ts';
 
 const MIB = 1024 * 1024;
 const PIECE = 256 * 1024;
@@ -161,16 +162,7 @@ describe('file transfers: adversity', () => {
       identity: mallory.user.identity,
       clock: sim.clock,
       random: { bytes: (n: number) => Buffer.alloc(n, 7), int: () => 0 },
-      logger: {
-        trace() {},
-        debug() {},
-        info() {},
-        warn() {},
-        error() {},
-        child() {
-          return this;
-        },
-      } as never,
+      logger: nullLogger,
       handshakeTimeoutMs: 5000,
     };
     const dialing = FileStream.dial(

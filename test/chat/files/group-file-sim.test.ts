@@ -9,9 +9,10 @@ import { afterEach, describe, test } from 'node:test';
 import { RefuseReason } from '../../../src/chat/files/file-frames.ts';
 import { FileStream, type FileStreamCloseReason } from '../../../src/chat/files/file-stream.ts';
 import type { FileTransferView } from '../../../src/chat/files/transfer-view.ts';
-import { befriend, ChatSim, type ChatUser } from '../session/chat-harness.ts';
+import { befriend, ChatSim, type ChatUser, formGroup } from '../session/chat-harness.ts';
 import { bytesDone, fileBytes, type FileUser, lastState, restartWith } from './file-harness.ts';
 import { MemoryFileSystem } from './memory-file-system.ts';
+import { nullLogger } from '../../../src/runtime/index.ts';
 
 const MIB = 1024 * 1024;
 const PIECE = 256 * 1024;
@@ -37,22 +38,6 @@ function member(sim: ChatSim, label: string, seedByte: number): FileUser {
   return { user, fs, events };
 }
 
-async function groupOf(sim: ChatSim, admin: ChatUser, others: ChatUser[]): Promise<string> {
-  const group = admin.node.groups.create('club').id;
-  for (const other of others) {
-    admin.node.groups.invite(group, other.label);
-    await sim.until(() => other.node.groups.invites().some((i) => i.group === group), 30_000);
-    other.node.groups.accept(group);
-    await sim.until(
-      () => other.node.groups.list().some((g) => g.id === group && g.state === 'member'),
-      30_000,
-    );
-  }
-  const everyone = [admin, ...others];
-  await sim.until(() => everyone.every((u) => u.node.groups.members(group).every((m) => m.isOnline)), 30_000);
-  return group;
-}
-
 /** Alice (admin), Bob and Carol in a group; Bob and Carol are no friends of each other. */
 async function club(seed: string) {
   const sim = new ChatSim(seed);
@@ -63,7 +48,7 @@ async function club(seed: string) {
   await sim.startAll();
   await befriend(sim, alice.user, bob.user);
   await befriend(sim, alice.user, carol.user);
-  const group = await groupOf(sim, alice.user, [bob.user, carol.user]);
+  const group = await formGroup(sim, alice.user, [bob.user, carol.user], { isOnline: true });
   return { sim, alice, bob, carol, group };
 }
 
@@ -96,16 +81,7 @@ function refusalOf(sim: ChatSim, dialer: ChatUser, target: ChatUser, transferId:
     identity: dialer.identity,
     clock: sim.clock,
     random: { bytes: (n: number) => Buffer.alloc(n, 7), int: () => 0 },
-    logger: {
-      trace() {},
-      debug() {},
-      info() {},
-      warn() {},
-      error() {},
-      child() {
-        return this;
-      },
-    } as never,
+    logger: nullLogger,
     handshakeTimeoutMs: 5000,
   };
   let closed: FileStreamCloseReason | undefined;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { entryHash } from '../../../src/chat/groups/group-entry.ts';
 import { ChatSession } from '../../../src/chat/session/session.ts';
-import { befriend, ChatSim, type ChatUser } from '../session/chat-harness.ts';
+import { befriend, ChatSim, type ChatUser, formGroup } from '../session/chat-harness.ts';
 
 let sims: ChatSim[] = [];
 afterEach(() => {
@@ -16,24 +16,6 @@ afterEach(() => {
 
 function texts(user: ChatUser, group: string): string[] {
   return user.node.groups.messages(group).map((m) => m.text);
-}
-
-async function groupOf(sim: ChatSim, admin: ChatUser, others: ChatUser[], name = 'club'): Promise<string> {
-  const group = admin.node.groups.create(name).id;
-  for (const other of others) {
-    admin.node.groups.invite(group, other.label);
-    await sim.until(() => other.node.groups.invites().some((i) => i.group === group), 30_000);
-    other.node.groups.accept(group);
-    await sim.until(
-      () => other.node.groups.list().some((g) => g.id === group && g.state === 'member'),
-      30_000,
-    );
-  }
-  await sim.until(
-    () => [admin, ...others].every((u) => u.node.groups.members(group).length === others.length + 1),
-    30_000,
-  );
-  return group;
 }
 
 describe('groups over sessions', { timeout: 120_000 }, () => {
@@ -46,7 +28,7 @@ describe('groups over sessions', { timeout: 120_000 }, () => {
     await sim.startAll();
     await befriend(sim, alice, bob);
     await befriend(sim, alice, carol);
-    const group = await groupOf(sim, alice, [bob, carol]);
+    const group = await formGroup(sim, alice, [bob, carol]);
     assert.equal(bob.node.groups.list()[0]?.name, 'club');
     // Bob and Carol are no friends, yet they hold a session: Alice told each where the other is.
     await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
@@ -94,7 +76,7 @@ describe('groups over sessions', { timeout: 120_000 }, () => {
     await sim.startAll();
     await befriend(sim, alice, bob);
     await befriend(sim, alice, carol);
-    const group = await groupOf(sim, alice, [bob, carol]);
+    const group = await formGroup(sim, alice, [bob, carol]);
     await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
 
     sim.stop(carol);
@@ -134,7 +116,7 @@ describe('groups: what a member forwards', { timeout: 120_000 }, () => {
     await sim.startAll();
     await befriend(sim, alice, bob);
     await befriend(sim, alice, eve);
-    const group = await groupOf(sim, alice, [bob, eve]);
+    const group = await formGroup(sim, alice, [bob, eve]);
     await sim.until(() => bob.node.groups.members(group).every((m) => m.isOnline), 30_000);
     const groupId = Buffer.from(group, 'hex');
 
@@ -184,7 +166,7 @@ describe('groups and friend requests', { timeout: 120_000 }, () => {
     await sim.startAll();
     await befriend(sim, alice, bob);
     await befriend(sim, alice, carol);
-    const group = await groupOf(sim, alice, [bob, carol]);
+    const group = await formGroup(sim, alice, [bob, carol]);
     await bob.node.addFriend(carol.node.code, { name: 'carol' });
     // Carol restarts and dials Bob (IK, as a member): Bob's request to her is still only a request.
     await sim.restart(carol);
@@ -207,7 +189,7 @@ describe('groups: leaving', { timeout: 120_000 }, () => {
     const bob = sim.user('bob', 2);
     await sim.startAll();
     await befriend(sim, alice, bob);
-    const group = await groupOf(sim, alice, [bob]);
+    const group = await formGroup(sim, alice, [bob]);
     const left: string[] = [];
     alice.node.on('group_member', (e) => {
       if (e.change === 'left') left.push(e.code);
@@ -227,7 +209,7 @@ describe('groups: frames lost on the way', { timeout: 120_000 }, () => {
     const bob = sim.user('bob', 2);
     await sim.startAll();
     await befriend(sim, alice, bob);
-    const group = await groupOf(sim, alice, [bob]);
+    const group = await formGroup(sim, alice, [bob]);
     sim.stop(bob);
     for (let i = 0; i < 6; i++) alice.node.groups.send(group, `m${i}`);
     // Every group frame on any session is lost while Bob comes back (as when the session that carried the

@@ -170,6 +170,40 @@ export async function befriend(sim: ChatSim, a: ChatUser, b: ChatUser): Promise<
   await sim.until(() => a.node.isConnected(b.node.code) && b.node.isConnected(a.node.code));
 }
 
+/**
+ * The admin creates a group and invites the others, who accept one by one; returns once everyone lists every
+ * member (and, with `isOnline`, sees every other member online: their sessions are up).
+ */
+export async function formGroup(
+  sim: ChatSim,
+  admin: ChatUser,
+  others: ChatUser[],
+  opts: { name?: string; isOnline?: boolean } = {},
+): Promise<string> {
+  const group = admin.node.groups.create(opts.name ?? 'club').id;
+  for (const other of others) {
+    admin.node.groups.invite(group, other.label);
+    await sim.until(() => other.node.groups.invites().some((i) => i.group === group), 30_000);
+    other.node.groups.accept(group);
+    await sim.until(
+      () => other.node.groups.list().some((g) => g.id === group && g.state === 'member'),
+      30_000,
+    );
+  }
+  const everyone = [admin, ...others];
+  await sim.until(
+    () =>
+      everyone.every((u) => {
+        const members = u.node.groups.members(group);
+        return (
+          members.length === everyone.length && (opts.isOnline !== true || members.every((m) => m.isOnline))
+        );
+      }),
+    30_000,
+  );
+  return group;
+}
+
 /** A stamp for a request from requesterPk to recipientPk in the hour of nowMs, at `bits` of work. */
 export async function testStamp(
   recipientPk: Buffer,
