@@ -49,7 +49,11 @@ export class PieceBuffers {
   give(buffer: Uint8Array): void {
     const backing = buffer.buffer as ArrayBuffer;
     if (!this.#issued.has(backing) || this.#spare.includes(backing)) return;
-    if (this.#spareBytes + backing.byteLength > this.#maxSpareBytes) return;
+    if (backing.byteLength > this.#maxSpareBytes) return;
+    // The oldest spares make room: they may be of a size no transfer asks for any more (a file's last piece).
+    while (this.#spareBytes + backing.byteLength > this.#maxSpareBytes) {
+      this.#spareBytes -= (this.#spare.shift() as ArrayBuffer).byteLength;
+    }
     this.#spare.push(backing);
     this.#spareBytes += backing.byteLength;
   }

@@ -37,4 +37,10 @@ test('buffers it did not hand out are never taken in; what it keeps is bounded',
   const taken = [pool.take(256 * 1024), pool.take(256 * 1024), pool.take(256 * 1024)];
   for (const buffer of taken) pool.give(buffer);
   assert.equal(pool.spareBytes, 512 * 1024);
+  // The oldest make room: spares of a size nobody asks for any more cannot block the pool.
+  const odd = pool.take(100_000);
+  pool.give(odd);
+  assert.equal(pool.take(100_000).buffer, odd.buffer);
+  assert.equal(pool.take(256 * 1024).buffer, taken[2]?.buffer, 'the newest spare was kept');
+  assert.ok(pool.spareBytes <= 512 * 1024);
 });
