@@ -47,21 +47,6 @@ export class SendQueue {
     return out.subarray(headroomBytes);
   }
 
-  /** Removes and returns up to maxBytes (copying only when a packet spans several writes). */
-  take(maxBytes: number): Buffer {
-    const first = this.#chunks[this.#head];
-    if (first === undefined || maxBytes <= 0) return Buffer.alloc(0);
-    if (first.length >= maxBytes) return this.#takeFromHead(maxBytes);
-    const parts: Buffer[] = [];
-    let have = 0;
-    while (have < maxBytes && this.#head < this.#chunks.length) {
-      const part = this.#takeFromHead(maxBytes - have);
-      parts.push(part);
-      have += part.length;
-    }
-    return Buffer.concat(parts, have);
-  }
-
   #takeFromHead(maxBytes: number): Buffer {
     const chunk = this.#chunks[this.#head] as Buffer;
     if (chunk.length > maxBytes) {
