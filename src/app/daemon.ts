@@ -139,13 +139,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     store.kv.setJson(PORT_KV_KEY, port);
     // The mapping may land before the chat exists; once it does, a change republishes our records.
     let onMappingChanged = (): void => {};
+    // Both the router and the LAN are left alone on a loopback-only network (a local testnet).
+    const bootstrapHosts =
+      typeof options.bootstrap === 'function'
+        ? (options.bootstrapHosts ?? [])
+        : options.bootstrap.map((a) => a.host);
     const portMapping = await startPortMapping({
       isEnabled: options.portMapping ?? true,
       socket: transport.localAddress(),
-      bootstrapHosts:
-        typeof options.bootstrap === 'function'
-          ? (options.bootstrapHosts ?? [])
-          : options.bootstrap.map((a) => a.host),
+      bootstrapHosts,
       logger,
       clock,
       random,
@@ -155,10 +157,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const lan = await startLocalDiscovery({
       isEnabled: options.localDiscovery ?? true,
       socket: transport.localAddress(),
-      bootstrapHosts:
-        typeof options.bootstrap === 'function'
-          ? (options.bootstrapHosts ?? [])
-          : options.bootstrap.map((a) => a.host),
+      bootstrapHosts,
       logger,
     });
     undo.push(() => lan.close());

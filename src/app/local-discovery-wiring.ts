@@ -11,6 +11,7 @@
 import { createSocket } from 'node:dgram';
 import type { Logger, UdpAddress } from '../runtime/index.ts';
 import { LSD_GROUP_V4, LSD_PORT, MAX_LSD_MESSAGE_BYTES } from '../wire/index.ts';
+import { isLoopback } from './port-mapping-wiring.ts';
 
 export interface LocalDiscoveryWiringOptions {
   isEnabled: boolean;
@@ -75,8 +76,4 @@ export async function startLocalDiscovery(opts: LocalDiscoveryWiringOptions): Pr
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host.startsWith('127.') || host === '::1' || host === 'localhost';
 }
