@@ -6,19 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startLocalDiscovery } from '../../src/app/local-discovery-wiring.ts';
-import type { LogFields, Logger } from '../../src/runtime/index.ts';
-
-function recordingLogger(): { logger: Logger; lines: LogFields[] } {
-  const lines: LogFields[] = [];
-  const logger: Logger = {
-    debug: (f) => lines.push(f),
-    info: (f) => lines.push(f),
-    warn: (f) => lines.push(f),
-    error: (f) => lines.push(f),
-    child: () => logger,
-  };
-  return { logger, lines };
-}
+import { recordingLogger } from '../helpers/recording-logger.ts';
 
 async function skipReasons(
   overrides: Partial<Parameters<typeof startLocalDiscovery>[0]>,
