@@ -45,15 +45,39 @@ const TRANSFER_MS = 20 * 60_000;
 const MESSAGE_EVERY_MS = 200;
 const log = progressLog();
 
-/** User + system CPU ms of a process so far (Linux /proc). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
+/** A process's CPU so far (Linux /proc): user and system ms, and minor page faults (fresh memory touched). */
+interface CpuSample {
+  userMs: number;
+  systemMs: number;
+  minorFaults: number;
+}
+
+function cpuSample(pid: number | undefined): CpuSample {
+  const none = { userMs: Number.NaN, systemMs: Number.NaN, minorFaults: Number.NaN };
+  if (pid === undefined) return none;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    return {
+      userMs: (Number(fields[11]) * 1000) / 100,
+      systemMs: (Number(fields[12]) * 1000) / 100,
+      minorFaults: Number(fields[7]),
+    };
   } catch {
-    return Number.NaN;
+    return none;
   }
+}
+
+/** Per MiB between two samples: CPU ms (user + system, and each) and minor faults. */
+function perMib(before: CpuSample, after: CpuSample, mib: number) {
+  const round = (n: number) => Math.round((n / mib) * 100) / 100;
+  const userMs = after.userMs - before.userMs;
+  const systemMs = after.systemMs - before.systemMs;
+  return {
+    cpuMs: round(userMs + systemMs),
+    userMs: round(userMs),
+    systemMs: round(systemMs),
+    minorFaults: round(after.minorFaults - before.minorFaults),
+  };
 }
 
 function writeRandomFile(path: string, bytes: number): string {
@@ -109,7 +133,7 @@ await runBench(30 * 60_000, async () => {
   );
 
   let bob = pair.bob;
-  const cpuBefore = { alice: cpuMs(pair.alice.child.pid), bob: cpuMs(bob.child.pid) };
+  const cpuBefore = { alice: cpuSample(pair.alice.child.pid), bob: cpuSample(bob.child.pid) };
   const acceptMs = Date.now();
   await cliJson(pair.bobDir, 'accept-file', offer.id);
   // With --kill, the first Bob dies before the end: his `complete` is awaited only from the restarted one.
@@ -163,11 +187,13 @@ await runBench(30 * 60_000, async () => {
   isFlowing = false;
   await messages;
   const transferMs = Number(doneLine['time']) - acceptMs;
-  const cpuAfter = { alice: cpuMs(pair.alice.child.pid), bob: cpuMs(bob.child.pid) };
+  const cpuAfter = { alice: cpuSample(pair.alice.child.pid), bob: cpuSample(bob.child.pid) };
   const received = join(pair.bobDir, 'downloads', 'big.bin');
   const isIdentical = (await sha256Of(received)) === digest;
   if (!isIdentical) throw new Error('the received file differs from the original');
   const mibPerSec = sizeMib / (transferMs / 1000);
+  const alicePerMib = perMib(cpuBefore.alice, cpuAfter.alice, sizeMib);
+  const bobPerMib = perMib(cpuBefore.bob, cpuAfter.bob, sizeMib);
   const result = {
     bench: 'file-transfer',
     date: new Date().toISOString(),
@@ -177,12 +203,9 @@ await runBench(30 * 60_000, async () => {
     hashMibPerSec: Math.round((sizeMib / (hashMs / 1000)) * 10) / 10,
     transferMs,
     mibPerSec: Math.round(mibPerSec * 10) / 10,
-    cpuMsPerMib: isKill
-      ? { alice: Math.round(((cpuAfter.alice - cpuBefore.alice) / sizeMib) * 100) / 100 }
-      : {
-          alice: Math.round(((cpuAfter.alice - cpuBefore.alice) / sizeMib) * 100) / 100,
-          bob: Math.round(((cpuAfter.bob - cpuBefore.bob) / sizeMib) * 100) / 100,
-        },
+    // With --kill the first Bob's CPU is gone with him: only Alice's is whole.
+    cpuMsPerMib: isKill ? { alice: alicePerMib.cpuMs } : { alice: alicePerMib.cpuMs, bob: bobPerMib.cpuMs },
+    perMib: isKill ? { alice: alicePerMib } : { alice: alicePerMib, bob: bobPerMib },
     messageLatencyMs: summarize(latencies),
     isIdentical,
     ...(resume === undefined ? {} : { kill: { seed, ...resume } }),
@@ -195,7 +218,7 @@ await runBench(30 * 60_000, async () => {
     'max',
   ]);
   console.log(
-    `${sizeMib} MiB: hash ${hashMs} ms (${result.hashMibPerSec} MiB/s) · accept → complete ${transferMs} ms = ${result.mibPerSec} MiB/s · CPU ms/MiB ${JSON.stringify(result.cpuMsPerMib)} · identical ${isIdentical}${resume === undefined ? '' : ` · killed at ${resume.killedAtBytes}, resumed from ${resume.resumedFromBytes}`}`,
+    `${sizeMib} MiB: hash ${hashMs} ms (${result.hashMibPerSec} MiB/s) · accept → complete ${transferMs} ms = ${result.mibPerSec} MiB/s · CPU ms/MiB ${JSON.stringify(result.cpuMsPerMib)} (user/sys/minor faults per MiB: ${JSON.stringify(result.perMib)}) · identical ${isIdentical}${resume === undefined ? '' : ` · killed at ${resume.killedAtBytes}, resumed from ${resume.resumedFromBytes}`}`,
   );
   console.log(JSON.stringify(result));
 });

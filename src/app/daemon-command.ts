@@ -1,6 +1,6 @@
 /**
  * `dhtchat --data-dir D daemon [--port P] [--bootstrap host:port,...] [--allow-private] [--api-port P] [--host H]
- *   [--init] [--json] [--no-port-mapping] [--downloads-dir D] [--max-file-size N] [--relays host:port,...]
+ *   [--init] [--json] [--no-port-mapping] [--no-local-discovery] [--downloads-dir D] [--max-file-size N] [--relays host:port,...]
  *   [--no-relay]` — also what `dhtchat` with no command runs (`daemon --init` on the
  *   default data dir).
  *
@@ -42,6 +42,7 @@ interface DaemonFlags {
   open?: boolean;
   json?: boolean;
   portMapping?: boolean;
+  localDiscovery?: boolean;
   downloadsDir?: string;
   maxFileSize?: number;
   relays?: HostPort[];
@@ -77,6 +78,10 @@ export function registerDaemonCommand(program: Command): void {
     .option('--init', 'create an identity first if the data dir has none (the first run of `dhtchat`)')
     .option('--json', 'log JSON lines even on a terminal (the default when stdout is not one)')
     .option('--no-port-mapping', 'do not ask the router to map our UDP port (PCP, NAT-PMP, UPnP)')
+    .option(
+      '--no-local-discovery',
+      'do not announce or look for friend requests on the LAN (BEP 14 multicast)',
+    )
     .option('--open', 'open the web client in the browser once the daemon runs')
     .option('--downloads-dir <D>', 'where accepted files go (default: <data dir>/downloads)')
     .option(
@@ -116,6 +121,7 @@ async function runDaemon(flags: DaemonFlags, dataDir: string): Promise<void> {
     bootstrap: bootstrapResolver(routers, (fields) => logger.warn(fields)),
     allowPrivate: flags.allowPrivate ?? false,
     portMapping: flags.portMapping ?? true,
+    localDiscovery: flags.localDiscovery ?? true,
     isRelayEnabled: flags.relay ?? true,
     ...(flags.relays === undefined ? {} : { relays: await resolveHostPorts(flags.relays) }),
     bootstrapHosts: routers.map((r) => r.host),

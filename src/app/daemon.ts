@@ -42,6 +42,7 @@ import { loadIdentity, readProfile, removeApiFile, writeApiFile, writeProfile } 
 import { ensureDataDir } from './data-dir.ts';
 import { modeText, secureDataDir, tightenProcessUmask } from './data-dir-permissions.ts';
 import { watchInterfaces } from './interface-watch.ts';
+import { startLocalDiscovery } from './local-discovery-wiring.ts';
 import { startPortMapping } from './port-mapping-wiring.ts';
 import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-client/daemon-web-client.ts';
 
@@ -68,6 +69,8 @@ export interface DaemonOptions {
   joinWaitMs?: number;
   /** Ask the gateway to map our UDP port (PCP, NAT-PMP, UPnP); default true (`--no-port-mapping`). */
   portMapping?: boolean;
+  /** Friend requests on the LAN by BEP 14 multicast (default true; `--no-local-discovery`). */
+  localDiscovery?: boolean;
   /** Where accepted files go (default <data dir>/downloads) and the largest one accepted (default 4 GiB). */
   downloadsDir?: string;
   maxFileBytes?: number;
@@ -136,19 +139,28 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     store.kv.setJson(PORT_KV_KEY, port);
     // The mapping may land before the chat exists; once it does, a change republishes our records.
     let onMappingChanged = (): void => {};
+    // Both the router and the LAN are left alone on a loopback-only network (a local testnet).
+    const bootstrapHosts =
+      typeof options.bootstrap === 'function'
+        ? (options.bootstrapHosts ?? [])
+        : options.bootstrap.map((a) => a.host);
     const portMapping = await startPortMapping({
       isEnabled: options.portMapping ?? true,
       socket: transport.localAddress(),
-      bootstrapHosts:
-        typeof options.bootstrap === 'function'
-          ? (options.bootstrapHosts ?? [])
-          : options.bootstrap.map((a) => a.host),
+      bootstrapHosts,
       logger,
       clock,
       random,
       onEndpointsChanged: () => onMappingChanged(),
     });
     undo.push(() => portMapping.close());
+    const lan = await startLocalDiscovery({
+      isEnabled: options.localDiscovery ?? true,
+      socket: transport.localAddress(),
+      bootstrapHosts,
+      logger,
+    });
+    undo.push(() => lan.close());
 
     const { DhtNode } = await import('../dht/index.ts');
     const { DatagramDemux, UtpEndpoint } = await import('../net/index.ts');
@@ -213,7 +225,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       isRelayEnabled: options.isRelayEnabled ?? true,
       allowPrivateRelays: options.allowPrivate,
       ...(options.relays === undefined ? {} : { relays: options.relays }),
+      ...(lan.chat === undefined ? {} : { localDiscovery: lan.chat }),
     });
+    lan.onMessage((message, from) => chat.handleLocalDiscovery(message, from));
     onMappingChanged = () => chat.endpointsChanged();
     const stopWatch = watchInterfaces((before, after) => {
       logger.info({ event: 'interfaces_changed', before, after });

@@ -217,6 +217,7 @@ function describeAttempt(attempt: AttemptResult): string {
   return `${attempt.protocol}: ${attempt.reason}${attempt.detail === undefined ? '' : ` (${attempt.detail})`}`;
 }
 
-function isLoopback(host: string): boolean {
+/** A loopback host (an address or `localhost`): a bootstrap list of only these is a local test network. */
+export function isLoopback(host: string): boolean {
   return host.startsWith('127.') || host === '::1' || host === 'localhost';
 }

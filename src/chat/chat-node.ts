@@ -27,6 +27,7 @@ import { FileErrorCode, fileError } from './files/file-errors.ts';
 import type { FileSystem } from './files/file-system.ts';
 import { FileTransfers } from './files/file-transfers.ts';
 import { nodeFileSystem } from './files/node-file-system.ts';
+import { LocalDiscovery } from './local-discovery.ts';
 import type { FileTransferView } from './files/transfer-view.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import { derivePairSecret } from './pair-secret.ts';
@@ -133,6 +134,11 @@ export interface ChatNodeOptions {
   allowPrivateRelays?: boolean;
   /** Seams for the birthday technique (the chat socket's PunchTransport, extra sockets); without: not tried. */
   birthday?: BirthdaySeams;
+  /**
+   * Friend requests on our LAN (local-discovery.ts): how to multicast a BEP 14 announce; the app feeds what it
+   * hears to handleLocalDiscovery. Without: requests meet through the DHT only.
+   */
+  localDiscovery?: { send(message: Buffer): void };
 }
 
 export interface ChatNodeEvents {
@@ -172,6 +178,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #rendezvous: DhtServices['rendezvous'] | undefined;
   readonly #mailbox: DhtServices['mailbox'] | undefined;
   readonly #beacon: DhtServices['beacon'] | undefined;
+  readonly #localDiscovery: LocalDiscovery | undefined;
   readonly #nat: DhtServices['nat'] | undefined;
   readonly #offline: OfflineScheduler | undefined;
   readonly #liveness: SessionLiveness;
@@ -404,6 +411,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
             this.#sessions.addCandidates(peer, endpoints);
             this.#sessions.noteRecordSeen(peer, timestampMs);
             this.#relays.noteRecord(peer, timestampMs);
+            // A direct session's path is refined from the friend's record (direct, punched, mapped): a record
+            // read after the session came up may change what the path is called.
+            if (this.#sessions.sessionOf(peer) !== undefined) this.#notePath(peer);
           },
           onOfflineMessages: (peer, messages) => {
             for (const m of messages) this.emit('message', { from: codeOf(peer), message: toView(m) });
@@ -443,6 +453,26 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     } else {
       this.#groupMailbox = undefined;
     }
+    const lan = opts.localDiscovery;
+    this.#localDiscovery =
+      lan === undefined
+        ? undefined
+        : new LocalDiscovery({
+            identity: opts.identity,
+            store: this.#store,
+            clock: opts.clock,
+            random: opts.random,
+            logger: this.#logger,
+            send: (message) => lan.send(message),
+            port: () => opts.utp.localAddress().port,
+            needsAnnouncing: (peer) => this.#requests.outgoingStatus(peer) !== 'received',
+            onRequester: (endpoint) => this.#sessions.connectUnknown(endpoint),
+          });
+  }
+
+  /** A datagram heard on the LAN discovery socket (BEP 14 announces; anything else is dropped). */
+  handleLocalDiscovery(message: Buffer, from: UdpAddress): void {
+    this.#localDiscovery?.handle(message, from);
   }
 
   /**
@@ -480,6 +510,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#beacon?.start();
     // Without a friend yet, our code has just been given out (`dhtchat init` printed it): a request is expected.
     if (this.#store.contacts.list(['accepted']).length === 0) this.#beacon?.expectRequests();
+    this.#localDiscovery?.start();
     this.#nat?.start();
     this.#groupMailbox?.start();
     const background = [this.#rendezvous?.start(), this.#mailbox?.start()];
@@ -493,6 +524,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#liveness.close();
     this.#offline?.close();
     this.#beacon?.close();
+    this.#localDiscovery?.close();
     this.#nat?.close();
     this.#mailbox?.close();
     this.#groupMailbox?.close();
@@ -538,6 +570,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#beacon?.announceNow().catch(() => {});
     // Two people swapping codes often add each other at once: their request may be on our topic in seconds.
     this.#beacon?.expectRequests();
+    this.#localDiscovery?.requestAdded();
     this.#nat?.answers.added(peer);
     return this.#view(contact, 'sent');
   }
@@ -752,6 +785,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
    */
   endpointsChanged(): void {
     if (this.#areServicesStarted && !this.#isClosed) this.#rendezvous?.endpointsChanged();
+    // Our endpoints (a port mapping came or went) are part of what a direct session's path is called.
+    for (const { peer } of this.#sessions.activeSessions()) if (this.#isFriend(peer)) this.#notePath(peer);
   }
 
   /**

@@ -43,6 +43,50 @@ export function chachaPolyEncryptParts(
   return out;
 }
 
+/**
+ * DECRYPT over a ciphertext ‖ tag given in parts (as they arrived: a frame spread over datagrams), returned in
+ * parts (the plaintext of each, empty ones left out), or undefined if it is shorter than a tag or fails to
+ * verify. Nothing is returned before the tag is checked. Saves gathering the parts first: a copy per byte.
+ */
+export function chachaPolyDecryptParts(
+  key: Uint8Array,
+  nonce: Buffer,
+  ad: Uint8Array,
+  parts: readonly Uint8Array[],
+): Buffer[] | undefined {
+  let totalBytes = 0;
+  for (const part of parts) totalBytes += part.length;
+  if (totalBytes < NOISE_TAG_BYTES) return undefined;
+  const bodyLength = totalBytes - NOISE_TAG_BYTES;
+  // The body's parts (views), and the tag: a view when the last part holds it whole, else gathered (16 bytes).
+  const body: Uint8Array[] = [];
+  let tag: Uint8Array = Buffer.allocUnsafe(0);
+  let offset = 0;
+  for (const part of parts) {
+    const bodyEnd = Math.max(0, Math.min(part.length, bodyLength - offset));
+    if (bodyEnd > 0) body.push(bodyEnd === part.length ? part : part.subarray(0, bodyEnd));
+    if (bodyEnd < part.length) {
+      const tagPart = part.subarray(bodyEnd);
+      tag = tag.length === 0 ? tagPart : Buffer.concat([tag, tagPart]);
+    }
+    offset += part.length;
+  }
+  try {
+    const decipher = createDecipheriv(ALGORITHM, key, nonce, { authTagLength: NOISE_TAG_BYTES });
+    decipher.setAuthTag(tag);
+    decipher.setAAD(ad, { plaintextLength: bodyLength });
+    const out: Buffer[] = [];
+    for (const part of body) {
+      const plain = decipher.update(part);
+      if (plain.length > 0) out.push(plain);
+    }
+    decipher.final();
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
 /** DECRYPT(k, n, ad, ciphertext ‖ tag) → plaintext, or undefined if it is shorter than a tag or fails to verify. */
 export function chachaPolyDecrypt(
   key: Uint8Array,

@@ -3,7 +3,13 @@
  * as the spec says, which is how handshake payloads before the first DH travel.
  */
 import { DhtchatError } from '../runtime/index.ts';
-import { chachaPolyDecrypt, chachaPolyEncrypt, chachaPolyEncryptParts, chachaPolyNonce } from './aead.ts';
+import {
+  chachaPolyDecrypt,
+  chachaPolyDecryptParts,
+  chachaPolyEncrypt,
+  chachaPolyEncryptParts,
+  chachaPolyNonce,
+} from './aead.ts';
 import { NOISE_KEY_BYTES, NOISE_MAX_NONCE } from './labels.ts';
 
 /** Noise §4.2: REKEY encrypts 32 zero bytes under the reserved nonce 2^64 − 1. */
@@ -63,6 +69,15 @@ export class CipherState {
     if (this.#key === undefined) return Buffer.from(ciphertext);
     if (this.#nonce > NOISE_MAX_NONCE) return undefined;
     const out = chachaPolyDecrypt(this.#key, chachaPolyNonce(this.#nonce), ad, ciphertext);
+    if (out !== undefined) this.#nonce++;
+    return out;
+  }
+
+  /** DecryptWithAd over a ciphertext in parts, the plaintext in parts (see chachaPolyDecryptParts). */
+  decryptWithAdParts(ad: Uint8Array, parts: readonly Uint8Array[]): Buffer[] | undefined {
+    if (this.#key === undefined) return parts.map((part) => Buffer.from(part));
+    if (this.#nonce > NOISE_MAX_NONCE) return undefined;
+    const out = chachaPolyDecryptParts(this.#key, chachaPolyNonce(this.#nonce), ad, parts);
     if (out !== undefined) this.#nonce++;
     return out;
   }

@@ -8,7 +8,13 @@ export {
   ed25519Sign,
   ed25519Verify,
 } from './ed25519.ts';
-export { chachaPolyDecrypt, chachaPolyEncrypt, chachaPolyEncryptParts, chachaPolyNonce } from './aead.ts';
+export {
+  chachaPolyDecrypt,
+  chachaPolyDecryptParts,
+  chachaPolyEncrypt,
+  chachaPolyEncryptParts,
+  chachaPolyNonce,
+} from './aead.ts';
 export { CipherState } from './cipher-state.ts';
 export {
   HandshakeState,

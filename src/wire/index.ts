@@ -26,3 +26,12 @@ export {
 export { crc32c } from './crc32c.ts';
 export { bytesToHost, hostToBytes, ipv4ToBytes, ipv6ToBytes } from './ip-bytes.ts';
 export { rawValueAt } from './raw-value.ts';
+export {
+  decodeLsdAnnounce,
+  encodeLsdAnnounce,
+  LSD_GROUP_V4,
+  LSD_PORT,
+  type LsdAnnounce,
+  MAX_LSD_INFOHASHES,
+  MAX_LSD_MESSAGE_BYTES,
+} from './lsd-message.ts';

@@ -6,19 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startPortMapping } from '../../src/app/port-mapping-wiring.ts';
-import { cryptoRandom, type LogFields, type Logger, systemClock } from '../../src/runtime/index.ts';
-
-function recordingLogger(): { logger: Logger; lines: LogFields[] } {
-  const lines: LogFields[] = [];
-  const logger: Logger = {
-    debug: (f) => lines.push(f),
-    info: (f) => lines.push(f),
-    warn: (f) => lines.push(f),
-    error: (f) => lines.push(f),
-    child: () => logger,
-  };
-  return { logger, lines };
-}
+import { cryptoRandom, systemClock } from '../../src/runtime/index.ts';
+import { recordingLogger } from '../helpers/recording-logger.ts';
 
 const BEHIND_NAT = { gateway: '192.0.2.1', interfaceName: 'eth0', localHost: '192.168.1.20' };
 

@@ -17,6 +17,8 @@ interface Outcome {
   readonly bob: NatUser;
   /** Virtual ms from both ready to Alice's message delivered (acknowledged). */
   readonly deliveredMs: number;
+  /** The `path` events Alice emitted about Bob, in order. */
+  readonly alicePaths: (string | null)[];
 }
 
 async function pair(seed: string, kindA: Kind, kindB: Kind, maxMs: number): Promise<Outcome> {
@@ -25,6 +27,10 @@ async function pair(seed: string, kindA: Kind, kindB: Kind, maxMs: number): Prom
   const alice = await world.addUser('alice', natOf(kindA));
   const bob = await world.addUser('bob', natOf(kindB));
   world.befriend(alice, bob);
+  const alicePaths: (string | null)[] = [];
+  alice.node.on('path', (e) => {
+    if (e.code === bob.node.code) alicePaths.push(e.path);
+  });
   await world.start(alice, bob);
   const sent = await alice.node.send('bob', 'hello through the NATs');
   const deliveredMs = await world.until(
@@ -32,7 +38,7 @@ async function pair(seed: string, kindA: Kind, kindB: Kind, maxMs: number): Prom
     maxMs,
   );
   assert.equal(bob.node.messages('alice').filter((m) => m.text === 'hello through the NATs').length, 1);
-  return { world, alice, bob, deliveredMs };
+  return { world, alice, bob, deliveredMs, alicePaths };
 }
 
 describe('record-coordinated punching, no introducers (simulated NATs)', { timeout: 300_000 }, () => {
@@ -42,7 +48,7 @@ describe('record-coordinated punching, no introducers (simulated NATs)', { timeo
     ['public', 'portRestricted', 'direct'],
   ] as const) {
     test(`${a} × ${b}: a session forms within seconds; the next message goes over it`, async () => {
-      const { world, alice, bob, deliveredMs } = await pair(`pair-${a}-${b}`, a, b, 30_000);
+      const { world, alice, bob, deliveredMs, alicePaths } = await pair(`pair-${a}-${b}`, a, b, 30_000);
       try {
         // The first message may race through the DHT (sealed after 2 s without a session): either way once.
         assert.ok(deliveredMs <= 10_000, `delivered after ${deliveredMs} ms`);
@@ -62,6 +68,9 @@ describe('record-coordinated punching, no introducers (simulated NATs)', { timeo
           () => alice.node.pathOf('bob') === path && bob.node.pathOf('alice') === path,
           60_000,
         );
+        // What the client was told follows: the last path event is the path now (a session labelled direct
+        // before the friend's record was read becomes punched when it is).
+        assert.equal(alicePaths.at(-1), path, `path events: ${alicePaths.join(', ')}`);
       } finally {
         world.close();
       }

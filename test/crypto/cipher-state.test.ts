@@ -68,6 +68,38 @@ describe('CipherState', () => {
     assert.equal(a.decryptWithAd(AD, Buffer.alloc(32)), undefined);
   });
 
+  test('decryptWithAdParts: the plaintext of a ciphertext cut anywhere (the tag too), and nothing if forged', () => {
+    const key = Buffer.alloc(32, 3);
+    const plaintext = Buffer.from('a frame spread over several datagrams');
+    const sender = new CipherState(key);
+    const receiver = new CipherState(key);
+    for (let message = 0; message < 4; message++) {
+      const ciphertext = sender.encryptWithAd(AD, plaintext);
+      // Cuts inside the body, at the tag's start, inside the tag, and an empty part.
+      const cuts =
+        [[5], [plaintext.length], [plaintext.length + 7], [3, 3, ciphertext.length - 2]][message] ?? [];
+      const parts: Buffer[] = [];
+      let from = 0;
+      for (const cut of [...cuts, ciphertext.length]) {
+        parts.push(ciphertext.subarray(from, cut));
+        from = cut;
+      }
+      const forged = parts.map((part) => Buffer.from(part));
+      const lastPart = forged[forged.length - 1] as Buffer;
+      lastPart[lastPart.length - 1] = (lastPart[lastPart.length - 1] ?? 0) ^ 1;
+      assert.equal(receiver.decryptWithAdParts(AD, forged), undefined, `forged tag, cuts ${cuts}`);
+      assert.equal(receiver.nonce, message, 'a failure does not advance');
+      const out = receiver.decryptWithAdParts(AD, parts);
+      assert.ok(out !== undefined, `cuts ${cuts}`);
+      assert.ok(
+        out.every((part) => part.length > 0),
+        'no empty parts',
+      );
+      assert.deepEqual(Buffer.concat(out), plaintext);
+    }
+    assert.equal(receiver.decryptWithAdParts(AD, [Buffer.alloc(8), Buffer.alloc(7)]), undefined, 'short');
+  });
+
   test('wipe() leaves no key', () => {
     const a = new CipherState(Buffer.alloc(32, 1));
     a.wipe();

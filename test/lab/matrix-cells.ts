@@ -38,8 +38,6 @@ const OPEN_TODAY: ReadonlySet<SiteKind> = new Set(['public', 'full-cone']);
 const NEEDS_MAPPING = 'needs port mapping (issue 11 §3): the upnp router filters until a port is mapped';
 const NEEDS_REQUEST_PUNCH =
   'needs friend requests across NATs (issue 11 §5): a randomising or mapping NAT on the way; only two port-keeping NATs are covered';
-const NEEDS_REQUEST_LAN =
-  'needs friend requests across NATs (issue 11 §5): the announce carries the public address, which a LAN peer reaches only through a hairpinning router';
 
 /**
  * Why today's code cannot form the session. Baseline of 2026-12-07 (docs/lab/baseline-2026-12-07.md): cells with a
@@ -65,9 +63,8 @@ const PORT_KEEPING: ReadonlySet<SiteKind> = new Set(['port-restricted', 'cgnat']
  * 2026-12-07: port-restricted × port-restricted and × cgnat completed in 6 of 6 runs, 2 of them without the
  * answer, in 12–68 s while the recipient polled once a minute; with its 5 s re-reads in 8–15 s).
  */
-function requestTodo(alice: SiteKind, bob: SiteKind, hasHairpin: boolean): string | undefined {
+function requestTodo(alice: SiteKind, bob: SiteKind): string | undefined {
   if (OPEN_TODAY.has(alice)) return undefined;
-  if (alice === 'same-nat') return hasHairpin ? undefined : NEEDS_REQUEST_LAN;
   if (PORT_KEEPING.has(alice) && PORT_KEEPING.has(bob)) return undefined;
   return NEEDS_REQUEST_PUNCH;
 }
@@ -84,7 +81,7 @@ function pairCell(alice: PairKind, bob: PairKind): MatrixCell {
         ? ['relayed']
         : ['relayed', 'direct'];
   const session = sessionTodo(alice, bob);
-  const request = requestTodo(alice, bob, false);
+  const request = requestTodo(alice, bob);
   return {
     id: `${alice}×${bob}`,
     alice,
@@ -97,15 +94,9 @@ function pairCell(alice: PairKind, bob: PairKind): MatrixCell {
 
 export const MATRIX: readonly MatrixCell[] = [
   ...SITE_KINDS.flatMap((alice, i) => SITE_KINDS.slice(i).map((bob) => pairCell(alice, bob))),
-  // Both behind one router: LAN endpoints in the records make the session direct, hairpin or not.
-  {
-    id: 'same-nat',
-    alice: 'same-nat',
-    bob: 'same-nat',
-    hasHairpin: false,
-    expectedPaths: ['direct'],
-    requestTodo: NEEDS_REQUEST_LAN,
-  },
+  // Both behind one router: LAN endpoints in the records make the session direct, hairpin or not; a request
+  // meets through LAN discovery (BEP 14 announces) where the router does not hairpin.
+  { id: 'same-nat', alice: 'same-nat', bob: 'same-nat', hasHairpin: false, expectedPaths: ['direct'] },
   { id: 'same-nat+hairpin', alice: 'same-nat', bob: 'same-nat', hasHairpin: true, expectedPaths: ['direct'] },
 ];
 

@@ -278,6 +278,45 @@ test('a group: made, a friend invited and joining, messages both ways with deliv
   await alice.page.locator('.bubble.theirs', { hasText: 'hi' }).waitFor({ timeout: STEP_MS });
   await review(alice.page, 'group-conversation');
 
+  // A file to the group: Alice picks it in the group; Bob's conversation shows the offer and takes him to Files,
+  // where he accepts it; the file he saves is hers byte for byte. Then he goes back to the group.
+  const groupFile = randomBytes(256 * 1024 + 5);
+  const [groupChooser] = await Promise.all([
+    alice.page.waitForEvent('filechooser'),
+    alice.page.getByRole('button', { name: `Send a file to ${name}` }).click(),
+  ]);
+  await groupChooser.setFiles({
+    name: 'club-notes.bin',
+    mimeType: 'application/octet-stream',
+    buffer: groupFile,
+  });
+  const offerLine = bob.page.locator('.bubble.theirs .group-file', { hasText: 'club-notes.bin' });
+  await offerLine.waitFor({ timeout: STEP_MS });
+  await alice.page
+    .locator('.bubble.mine .group-file', { hasText: 'club-notes.bin' })
+    .waitFor({ timeout: STEP_MS });
+  await offerLine.getByRole('button', { name: 'Accept it in Files' }).click();
+  const groupOffer = bob.page.locator('.transfer-item[data-state="offered"]', { hasText: 'club-notes.bin' });
+  await groupOffer.waitFor({ timeout: STEP_MS });
+  await groupOffer.getByRole('button', { name: 'Accept' }).click();
+  const groupReceived = bob.page.locator('.transfer-item[data-state="complete"]', {
+    hasText: 'club-notes.bin',
+  });
+  await groupReceived.waitFor({ timeout: STEP_MS });
+  const [groupDownload] = await Promise.all([
+    bob.page.waitForEvent('download', { timeout: STEP_MS }),
+    groupReceived.getByRole('link', { name: /^Save/ }).click(),
+  ]);
+  const groupSaved = join(mkdtempSync(join(tmpdir(), 'dhtchat-saved-')), 'saved');
+  await groupDownload.saveAs(groupSaved);
+  assert.ok(readFileSync(groupSaved).equals(groupFile), 'the saved file is the one Alice sent the group');
+  await menuButton(bob.page, 'Groups').click();
+  await bob.page
+    .getByRole('list', { name: 'Your groups' })
+    .locator('.contact-item', { hasText: name })
+    .click();
+  await bob.page.locator('.bubble.theirs', { hasText: 'hello club' }).waitFor({ timeout: STEP_MS });
+
   // Alice makes Bob an admin (his list says so), then Bob leaves: his composer gives way to a note, and Alice's
   // group is hers alone again.
   await alice.page.getByRole('button', { name: /^Make admin bob/ }).click();

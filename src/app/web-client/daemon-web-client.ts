@@ -113,6 +113,9 @@ function webFiles(parts: DaemonParts): WebFiles {
     },
     isFriend: (to) =>
       chat.contacts().some((c) => (c.code === to || c.name === to) && c.request === undefined),
+    sendToGroup: (group, path) => chat.sendFileToGroup(group, path),
+    isGroup: (group) =>
+      chat.groups.list().some((g) => (g.id === group || g.name === group) && g.state === 'member'),
   };
 }
 

@@ -3,9 +3,10 @@
  *
  *   POST /v1/files/upload?to=<code|name>&name=<file name>   (body: the file's bytes, application/octet-stream,
  *        with Content-Length)  -> FileTransferView: staged on the daemon's disk (upload-staging.ts), then offered
+ *   POST /v1/files/upload?group=<id|name>&name=<file name>  the same, offered to a group we are a member of
  *   GET  /v1/files/<id>/content  -> the received file as an attachment: only an incoming transfer that is complete
  *
- * The friend is checked before a byte is read, so a mistyped name costs no upload.
+ * The friend (or the group) is checked before a byte is read, so a mistyped name costs no upload.
  */
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -20,6 +21,7 @@ export const CONTENT_ROUTE = /^GET \/v1\/files\/([0-9a-f]{32})\/content$/;
 
 export const FileRouteErrorCode = {
   unknownFriend: 'APP_UPLOAD_UNKNOWN_FRIEND',
+  unknownGroup: 'APP_UPLOAD_UNKNOWN_GROUP',
   notReady: 'APP_FILE_NOT_RECEIVED',
   missing: 'APP_FILE_MISSING',
 } as const;
@@ -30,25 +32,43 @@ export interface WebFiles {
   send(to: string, path: string): Promise<FileTransferView>;
   /** Whether `to` (a code or a contact's name) names a friend files can be offered to. */
   isFriend(to: string): boolean;
+  /** Offers a staged file to a group (absent: the daemon has no groups). */
+  sendToGroup?(group: string, path: string): Promise<FileTransferView>;
+  /** Whether `group` (an id or a name) names a group we are a member of. */
+  isGroup?(group: string): boolean;
   readonly staging: UploadStaging;
 }
 
 export function uploadRoute(files: WebFiles): WebRoute {
   return async ({ query, req }) => {
     const to = query.get('to') ?? '';
+    const group = query.get('group');
     const name = query.get('name') ?? '';
     if (name.length === 0) throw new DhtchatError('APP_API_BAD_REQUEST', '"name" (the file name) is missing');
-    if (!files.isFriend(to)) {
-      throw new DhtchatError(FileRouteErrorCode.unknownFriend, `no friend ${JSON.stringify(to)} to send to`);
-    }
+    const send = group === null ? friendTarget(files, to) : groupTarget(files, group);
     const path = await files.staging.receive(req, name);
     try {
-      return await files.send(to, path);
+      return await send(path);
     } catch (error) {
       await files.staging.release(path);
       throw error;
     }
   };
+}
+
+function friendTarget(files: WebFiles, to: string): (path: string) => Promise<FileTransferView> {
+  if (!files.isFriend(to)) {
+    throw new DhtchatError(FileRouteErrorCode.unknownFriend, `no friend ${JSON.stringify(to)} to send to`);
+  }
+  return (path) => files.send(to, path);
+}
+
+function groupTarget(files: WebFiles, group: string): (path: string) => Promise<FileTransferView> {
+  const { sendToGroup } = files;
+  if (sendToGroup === undefined || files.isGroup?.(group) !== true) {
+    throw new DhtchatError(FileRouteErrorCode.unknownGroup, `no group ${JSON.stringify(group)} to send to`);
+  }
+  return (path) => sendToGroup(group, path);
 }
 
 export function contentRoute(files: WebFiles): WebRoute {

@@ -29,6 +29,7 @@ import type { FileStreamCloseReason } from './file-stream.ts';
 import type { FileHandle, FileSystem } from './file-system.ts';
 import { hashAt, isHashListOf, pieceHash } from './hash-tree.ts';
 import { PieceScheduler, type SourceHas } from './piece-scheduler.ts';
+import { pieceBuffers } from './piece-buffers.ts';
 import { numberedName } from './safe-name.ts';
 import type { SourceInfo, SourceLink } from './source-link.ts';
 
@@ -409,6 +410,8 @@ export class Download {
     this.#writing.add(index);
     handle.write(data, pieceOffset(this.#layout, index)).then(
       () => {
+        // Written: the buffer (gathered by the stream's frame reader) can take another piece.
+        pieceBuffers.give(data);
         this.#writing.delete(index);
         if (this.#isClosed) return;
         this.#done.set(index);
@@ -425,6 +428,7 @@ export class Download {
         }
       },
       (error: unknown) => {
+        pieceBuffers.give(data);
         this.#writing.delete(index);
         this.#fail(DownloadFailure.disk, String(error));
       },

@@ -19,6 +19,7 @@
  * so many requests outstanding) are the endpoints' business (piece-server.ts, source-link.ts).
  */
 import { HASH_BYTES, MAX_PIECE_BYTES, MAX_PIECES } from './file-layout.ts';
+import { pieceBuffers } from './piece-buffers.ts';
 
 export const TRANSFER_ID_BYTES = 16;
 export const MAX_HASHES_PER_FRAME = 8192;
@@ -217,7 +218,8 @@ function bad(key: keyof typeof FileFrameErrorCode): FileFrameResult {
 /**
  * Splits a byte stream into file frames. Holds at most one partial frame (≤ maxBodyBytes + 4 bytes) and copies
  * each byte at most once more, however the stream is chunked (a 4 MiB piece arriving in 64 KiB chunks is
- * gathered with one copy, not re-concatenated per chunk). After the first error it refuses everything.
+ * gathered with one copy, not re-concatenated per chunk), into a buffer from pieceBuffers (the download gives
+ * a piece's back once it is written). After the first error it refuses everything.
  */
 export class FileFrameReader {
   readonly #maxBodyBytes: number;
@@ -272,7 +274,7 @@ export class FileFrameReader {
       if (first.length === n) this.#chunks.shift();
       else this.#chunks[0] = first.subarray(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = pieceBuffers.take(n);
       let filled = 0;
       while (filled < n) {
         const chunk = this.#chunks[0] as Buffer;

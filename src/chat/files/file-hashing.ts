@@ -41,9 +41,12 @@ export async function hashFile(fs: FileSystem, path: string): Promise<HashedFile
   } catch (cause) {
     throw fileError(FileErrorCode.notFound, `cannot read ${path}`, cause);
   }
+  // One buffer for every read: a fresh one per piece is memory to fault in and, past 64 MiB or so, a full
+  // garbage collection (external memory pressure) every few hundred pieces.
+  const scratch = Buffer.allocUnsafeSlow(layout.pieceBytes);
   try {
     for (let i = 0; i < layout.pieceCount; i++) {
-      const piece = await handle.read(pieceOffset(layout, i), pieceLength(layout, i));
+      const piece = await handle.read(pieceOffset(layout, i), pieceLength(layout, i), scratch);
       if (piece.length !== pieceLength(layout, i))
         throw fileError(FileErrorCode.changed, `${path} shrank while it was read`);
       pieceHash(piece).copy(hashes, i * HASH_BYTES);

@@ -137,12 +137,22 @@ export class FileStream {
     this.#armIdle();
   }
 
-  /** Sends a frame; false when the writer should wait (whenDrained) before sending more. */
-  send(frame: FileFrame): boolean {
+  /**
+   * Sends a frame; false when the writer should wait (whenDrained) before sending more. onConsumed, if given,
+   * is called once the frame's buffers are no longer read (encrypted, or dropped with the stream): a piece's
+   * buffer can be reused from then on. It is not called when nothing was sent (false on a closed stream).
+   */
+  send(frame: FileFrame, onConsumed?: () => void): boolean {
     if (this.#isClosed || this.#secure.destroyed) return false;
     this.#lastActivityMs = this.#ctx.clock.now();
+    const parts = encodeFileFrame(frame);
+    // Corked, the head and a piece's data are sealed together (SecureStream._writev): no frame for the head alone.
+    this.#secure.cork();
     let hasRoom = true;
-    for (const part of encodeFileFrame(frame)) hasRoom = this.#secure.write(part);
+    for (const [i, part] of parts.entries()) {
+      hasRoom = this.#secure.write(part, i === parts.length - 1 ? onConsumed : undefined);
+    }
+    this.#secure.uncork();
     return hasRoom;
   }
 

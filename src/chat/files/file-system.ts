@@ -13,8 +13,11 @@ export interface FileInfo {
 }
 
 export interface FileHandle {
-  /** Up to length bytes at position (fewer only at the end of the file). */
-  read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Up to length bytes at position (fewer only at the end of the file). into: read into it (at least length
+   * bytes long) rather than a new buffer; the result is then a view of into.
+   */
+  read(position: number, length: number, into?: Buffer): Promise<Buffer>;
   /** All of data at position. */
   write(data: Uint8Array, position: number): Promise<void>;
   /** What was written so far is on the disk (fsync). */

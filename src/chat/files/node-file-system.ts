@@ -56,15 +56,15 @@ export const nodeFileSystem: FileSystem = {
 
 function wrap(handle: NodeFileHandle): FileHandle {
   return {
-    async read(position, length) {
-      const buffer = Buffer.allocUnsafe(length);
+    async read(position, length, into) {
+      const buffer = into ?? Buffer.allocUnsafe(length);
       let filled = 0;
       while (filled < length) {
         const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
-      return filled === length ? buffer : buffer.subarray(0, filled);
+      return filled === buffer.length ? buffer : buffer.subarray(0, filled);
     },
     async write(data, position) {
       let written = 0;

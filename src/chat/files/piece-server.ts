@@ -16,6 +16,7 @@ import { type FileLayout, HASH_BYTES, pieceLength, pieceOffset } from './file-la
 import type { FileStream, FileStreamCloseReason } from './file-stream.ts';
 import type { Bitfield } from './bitfield.ts';
 import type { FileHandle, FileSystem } from './file-system.ts';
+import { pieceBuffers } from './piece-buffers.ts';
 
 export const MAX_QUEUED_REQUESTS = 256;
 export const OPEN_TIMEOUT_MS = 30_000;
@@ -242,9 +243,7 @@ export class PieceServer {
       }
       const ahead = this.#ahead;
       this.#ahead = undefined;
-      data = await (ahead?.index === index
-        ? ahead.data
-        : handle.read(pieceOffset(serving.layout, index), length));
+      data = await (ahead?.index === index ? ahead.data : this.#read(handle, index, length));
     } catch (error) {
       // A stream closed under a read closes the handle too: that is no fault of the file.
       if (!this.#isClosed) this.#unavailable(`cannot read the file: ${String(error)}`);
@@ -256,7 +255,9 @@ export class PieceServer {
       return false;
     }
     this.#bytesSinceStat += length;
-    this.stream.send({ type: 'piece', index, data });
+    // Once sealed, the piece's buffer takes the next read (a buffer of a read that failed or was not used is
+    // left to the garbage collector: it may still be filling).
+    this.stream.send({ type: 'piece', index, data }, () => pieceBuffers.give(data));
     this.#events.onSent(this, index, length);
     return true;
   }
@@ -277,9 +278,14 @@ export class PieceServer {
       return;
     const length = pieceLength(serving.layout, next.index);
     if (length === 0) return;
-    const data = this.#handle.read(pieceOffset(serving.layout, next.index), length);
+    const data = this.#read(this.#handle, next.index, length);
     data.catch(() => {});
     this.#ahead = { index: next.index, data };
+  }
+
+  #read(handle: FileHandle, index: number, length: number): Promise<Buffer> {
+    const layout = (this.#serving as Extract<ServeDecision, { ok: true }>).layout;
+    return handle.read(pieceOffset(layout, index), length, pieceBuffers.take(length));
   }
 
   #unavailable(detail: string): void {

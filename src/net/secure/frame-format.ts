@@ -55,10 +55,12 @@ export function encodeFrame(body: Uint8Array): Buffer {
 }
 
 export type FrameDecodeResult = { ok: true; frames: Buffer[] } | { ok: false; code: string };
+export type FramePartsDecodeResult = { ok: true; frames: Buffer[][] } | { ok: false; code: string };
 
 /**
  * Reassembles frames from arbitrary chunks. Holds at most one partial frame (≤ maxFrameBytes + 2 bytes), and
- * copies each byte at most once more, however small the chunks (no quadratic re-concatenation).
+ * copies each byte at most once more, however small the chunks (no quadratic re-concatenation); pushParts
+ * copies nothing (each frame as views of the chunks it spans, for a consumer that reads parts in order).
  */
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
@@ -78,12 +80,24 @@ export class FrameDecoder {
 
   /** Adds a chunk; returns every frame it completes, or an error (after which the decoder stays failed). */
   push(chunk: Uint8Array): FrameDecodeResult {
+    const result = this.pushParts(chunk);
+    if (!result.ok) return result;
+    return {
+      ok: true,
+      frames: result.frames.map((parts) =>
+        parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts),
+      ),
+    };
+  }
+
+  /** As push(), each frame as the views of the chunks it spans, in order (none empty; [] for an empty frame). */
+  pushParts(chunk: Uint8Array): FramePartsDecodeResult {
     if (this.#isFailed) return { ok: false, code: 'SECURE_STREAM_FAILED' };
     if (chunk.length > 0) {
       this.#chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       this.#bufferedBytes += chunk.length;
     }
-    const frames: Buffer[] = [];
+    const frames: Buffer[][] = [];
     for (;;) {
       if (this.#frameBytes === undefined) {
         if (this.#bufferedBytes < FRAME_LENGTH_BYTES) break;
@@ -96,7 +110,7 @@ export class FrameDecoder {
         this.#frameBytes = length;
       }
       if (this.#bufferedBytes < this.#frameBytes) break;
-      frames.push(this.#take(this.#frameBytes));
+      frames.push(this.#takeParts(this.#frameBytes));
       this.#frameBytes = undefined;
     }
     return { ok: true, frames };
@@ -105,6 +119,22 @@ export class FrameDecoder {
   /** True when the input so far ends exactly at a frame boundary. */
   get isAtBoundary(): boolean {
     return this.#bufferedBytes === 0 && this.#frameBytes === undefined;
+  }
+
+  #takeParts(n: number): Buffer[] {
+    const parts: Buffer[] = [];
+    let taken = 0;
+    while (taken < n) {
+      const chunk = this.#chunks[0];
+      if (chunk === undefined) break;
+      const used = Math.min(chunk.length, n - taken);
+      parts.push(used === chunk.length ? chunk : chunk.subarray(0, used));
+      taken += used;
+      if (used === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(used);
+    }
+    this.#bufferedBytes -= n;
+    return parts;
   }
 
   #take(n: number): Buffer {
@@ -144,12 +174,37 @@ const FRAME_TYPE_BYTES = Object.values(FRAME_TYPES).map((t) => Buffer.of(t));
 
 /** Decrypts and parses one transport frame body with the receiving cipher (which advances on success). */
 export function openTransportFrame(receive: CipherState, body: Uint8Array): TransportFrame {
-  if (body.length < MIN_TRANSPORT_FRAME_BYTES) return { ok: false, code: 'SECURE_STREAM_FRAME_TOO_SHORT' };
-  const plaintext = receive.decryptWithAd(EMPTY_AD, body);
+  const frame = openTransportFrameParts(receive, [body]);
+  if (!frame.ok || frame.type === FRAME_TYPES.CLOSE) return frame;
+  const data = frame.data.length === 1 ? (frame.data[0] as Buffer) : Buffer.concat(frame.data);
+  return { ok: true, type: FRAME_TYPES.DATA, data };
+}
+
+export type TransportFrameParts =
+  | { ok: true; type: typeof FRAME_TYPES.DATA; data: Buffer[] }
+  | { ok: true; type: typeof FRAME_TYPES.CLOSE }
+  | { ok: false; code: string };
+
+/**
+ * As openTransportFrame, over a body given in parts (FrameDecoder.pushParts): the data comes out in parts too
+ * (none empty), decrypted straight from where the bytes arrived.
+ */
+export function openTransportFrameParts(
+  receive: CipherState,
+  body: readonly Uint8Array[],
+): TransportFrameParts {
+  let bodyBytes = 0;
+  for (const part of body) bodyBytes += part.length;
+  if (bodyBytes < MIN_TRANSPORT_FRAME_BYTES) return { ok: false, code: 'SECURE_STREAM_FRAME_TOO_SHORT' };
+  const plaintext = receive.decryptWithAdParts(EMPTY_AD, body);
   if (plaintext === undefined) return { ok: false, code: 'NOISE_DECRYPT_FAILED' };
-  if (plaintext[0] === FRAME_TYPES.DATA)
-    return { ok: true, type: FRAME_TYPES.DATA, data: plaintext.subarray(1) };
-  if (plaintext[0] === FRAME_TYPES.CLOSE && plaintext.length === 1)
+  // Authenticated, and at least the type byte long: the first part holds it.
+  const first = plaintext[0];
+  if (first?.[0] === FRAME_TYPES.DATA) {
+    const data = first.length === 1 ? plaintext.slice(1) : [first.subarray(1), ...plaintext.slice(1)];
+    return { ok: true, type: FRAME_TYPES.DATA, data };
+  }
+  if (first?.[0] === FRAME_TYPES.CLOSE && bodyBytes === MIN_TRANSPORT_FRAME_BYTES)
     return { ok: true, type: FRAME_TYPES.CLOSE };
   return { ok: false, code: 'SECURE_STREAM_BAD_FRAME_TYPE' };
 }
@@ -157,11 +212,19 @@ export function openTransportFrame(receive: CipherState, body: Uint8Array): Tran
 /**
  * Encrypts one transport frame with the sending cipher, as chunks to write in order: len, then the ciphertext
  * parts and tag (no copy of the data for large frames), or all of it in one pooled buffer for small frames.
+ * data may come in parts (a frame's head and its payload): they are sealed as one frame, never copied together.
  */
-export function sealTransportFrame(send: CipherState, type: number, data: Uint8Array): Buffer[] {
-  const parts = send.encryptWithAdParts(EMPTY_AD, [FRAME_TYPE_BYTES[type] ?? Buffer.of(type), data]);
+export function sealTransportFrame(
+  send: CipherState,
+  type: number,
+  data: Uint8Array | readonly Uint8Array[],
+): Buffer[] {
+  const dataParts = data instanceof Uint8Array ? [data] : data;
+  let dataBytes = 0;
+  for (const part of dataParts) dataBytes += part.length;
+  const parts = send.encryptWithAdParts(EMPTY_AD, [FRAME_TYPE_BYTES[type] ?? Buffer.of(type), ...dataParts]);
   const header = Buffer.allocUnsafe(FRAME_LENGTH_BYTES);
-  header.writeUInt16BE(MIN_TRANSPORT_FRAME_BYTES + data.length, 0);
+  header.writeUInt16BE(MIN_TRANSPORT_FRAME_BYTES + dataBytes, 0);
   parts.unshift(header);
-  return data.length < SMALL_FRAME_BYTES ? [Buffer.concat(parts)] : parts;
+  return dataBytes < SMALL_FRAME_BYTES ? [Buffer.concat(parts)] : parts;
 }

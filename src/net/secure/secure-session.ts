@@ -25,7 +25,7 @@ import {
   FRAME_TYPES,
   FrameDecoder,
   MAX_FRAME_DATA_BYTES,
-  openTransportFrame,
+  openTransportFrameParts,
   SECURE_PATTERN_IDS,
   sealTransportFrame,
   type SecurePattern,
@@ -140,13 +140,15 @@ export class SecureSession {
   receive(bytes: Uint8Array): SecureSessionEvent[] {
     if (this.#state === 'failed') return [];
     const events: SecureSessionEvent[] = [];
-    const decoded = this.#decoder.push(bytes);
+    // Frames as the parts they arrived in: transport frames are decrypted from them without being gathered.
+    const decoded = this.#decoder.pushParts(bytes);
     if (!decoded.ok) return this.#failWith(events, decoded.code);
     try {
       for (const frame of decoded.frames) {
         if (this.#state === 'remote-closed') this.#throw('SECURE_STREAM_DATA_AFTER_CLOSE');
-        if (this.#state === 'handshaking') this.#onHandshakeFrame(frame, events);
-        else this.#onTransportFrame(frame, events);
+        if (this.#state === 'handshaking') {
+          this.#onHandshakeFrame(frame.length === 1 ? (frame[0] as Buffer) : Buffer.concat(frame), events);
+        } else this.#onTransportFrame(frame, events);
       }
     } catch (error) {
       return this.#failWith(
@@ -168,15 +170,32 @@ export class SecureSession {
     return Buffer.concat(this.sealChunks(data));
   }
 
-  /** As seal(), but as chunks to write in order (a writev of them copies nothing: see sealTransportFrame). */
-  sealChunks(data: Uint8Array): Buffer[] {
+  /**
+   * As seal(), but as chunks to write in order (a writev of them copies nothing: see sealTransportFrame). data
+   * may be several buffers (a writev): they are framed as one byte sequence, full frames across their seams.
+   */
+  sealChunks(data: Uint8Array | readonly Uint8Array[]): Buffer[] {
+    const parts = data instanceof Uint8Array ? [data] : data;
     const chunks: Buffer[] = [];
-    let offset = 0;
-    do {
-      const end = Math.min(data.length, offset + MAX_FRAME_DATA_BYTES);
-      chunks.push(...this.#sealFrame(FRAME_TYPES.DATA, data.subarray(offset, end)));
-      offset = end;
-    } while (offset < data.length);
+    let frame: Uint8Array[] = [];
+    let frameBytes = 0;
+    for (const part of parts) {
+      for (let offset = 0; offset < part.length; ) {
+        const end = Math.min(part.length, offset + MAX_FRAME_DATA_BYTES - frameBytes);
+        frame.push(offset === 0 && end === part.length ? part : part.subarray(offset, end));
+        frameBytes += end - offset;
+        offset = end;
+        if (frameBytes === MAX_FRAME_DATA_BYTES) {
+          for (const chunk of this.#sealFrame(FRAME_TYPES.DATA, frame)) chunks.push(chunk);
+          frame = [];
+          frameBytes = 0;
+        }
+      }
+    }
+    // The rest, or one empty frame for empty data (as before: a write always makes a frame).
+    if (frameBytes > 0 || chunks.length === 0) {
+      for (const chunk of this.#sealFrame(FRAME_TYPES.DATA, frame)) chunks.push(chunk);
+    }
     return chunks;
   }
 
@@ -191,7 +210,7 @@ export class SecureSession {
     this.#receive?.wipe();
   }
 
-  #sealFrame(type: number, data: Uint8Array): Buffer[] {
+  #sealFrame(type: number, data: Uint8Array | readonly Uint8Array[]): Buffer[] {
     const send = this.#send;
     if (send === undefined || this.#state === 'failed') {
       throw new DhtchatError('SECURE_STREAM_NOT_ESTABLISHED', 'the secure session is not established');
@@ -201,16 +220,16 @@ export class SecureSession {
     return frame;
   }
 
-  #onTransportFrame(body: Buffer, events: SecureSessionEvent[]): void {
+  #onTransportFrame(body: readonly Buffer[], events: SecureSessionEvent[]): void {
     const receive = this.#receive ?? this.#throw('SECURE_STREAM_INTERNAL_ERROR');
-    const frame = openTransportFrame(receive, body);
+    const frame = openTransportFrameParts(receive, body);
     if (!frame.ok) this.#throw(frame.code);
     if (++this.#receivedFrames % this.#rekeyAfterFrames === 0) receive.rekey();
     if (frame.type === FRAME_TYPES.CLOSE) {
       this.#state = 'remote-closed';
       events.push({ kind: 'close' });
-    } else if (frame.data.length > 0) {
-      events.push({ kind: 'data', bytes: frame.data });
+    } else {
+      for (const bytes of frame.data) events.push({ kind: 'data', bytes });
     }
   }
 

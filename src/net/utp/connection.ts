@@ -76,7 +76,8 @@ export class UtpConnection {
         deadlines: this.#deadlines,
         stats: this.stats,
         events: this.#events,
-        emit: (type, seqNr, atMs, payload) => this.#emitPacket(type, seqNr, atMs, payload),
+        emit: (type, seqNr, atMs, payload, headroomBytes) =>
+          this.#emitPacket(type, seqNr, atMs, payload, undefined, headroomBytes),
       },
       initialSeq & SEQ_MASK,
     );
@@ -382,7 +383,14 @@ export class UtpConnection {
     if (bytes > this.#sender.maxPacketBytes) this.#sender.maxPacketBytes = bytes;
   }
 
-  #emitPacket(type: PacketType, seqNr: number, nowMs: number, payload?: Buffer, sack?: Buffer): void {
+  #emitPacket(
+    type: PacketType,
+    seqNr: number,
+    nowMs: number,
+    payload?: Buffer,
+    sack?: Buffer,
+    headroomBytes = 0,
+  ): void {
     const isSyn = type === PacketType.ST_SYN;
     const isOffering =
       isSyn || (this.#isRepeatingOffer && type !== PacketType.ST_RESET && !this.hasPeerAckedData);
@@ -398,6 +406,7 @@ export class UtpConnection {
       sack,
       payload,
       largePacketBytes: isOffering && this.#offerPacketBytes > 0 ? this.#offerPacketBytes : undefined,
+      headroomBytes,
     });
     this.#transmits.push(bytes);
     this.stats.packetsSent++;

@@ -25,6 +25,8 @@ export type PacketType = (typeof PacketType)[keyof typeof PacketType];
 
 export const UTP_VERSION = 1;
 export const HEADER_BYTES = 20;
+/** The longest header a data packet has: ours with the packet-size extension (a data packet has no SACK). */
+export const MAX_DATA_HEADER_BYTES = HEADER_BYTES + 4;
 /** Extension types. 1 is the BEP's selective ACK; libtorrent also sends 3 (close reason), which we skip. */
 export const EXTENSION_NONE = 0;
 export const EXTENSION_SACK = 1;
@@ -134,15 +136,30 @@ export interface EncodeFields {
   sack?: Uint8Array | undefined;
   payload?: Uint8Array | undefined;
   largePacketBytes?: number | undefined;
+  /**
+   * How many bytes just before the payload, in the payload's buffer, are ours to overwrite (the send queue's
+   * headroom, on a packet's first transmission). When the header fits there it is written there and the payload
+   * is not copied; otherwise the packet is a fresh buffer.
+   */
+  headroomBytes?: number | undefined;
 }
 
-/** Encodes one packet into a fresh buffer (header, optional SACK extension, payload). */
+/** Encodes one packet (header, optional SACK extension, payload): a fresh buffer, or in the payload's headroom. */
 export function encodePacket(fields: EncodeFields): Buffer {
   const sackBytes = fields.sack === undefined ? 0 : 2 + fields.sack.length;
   const hasSize = fields.largePacketBytes !== undefined;
   const sizeBytes = hasSize ? 4 : 0;
-  const payloadBytes = fields.payload === undefined ? 0 : fields.payload.length;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + sackBytes + sizeBytes + payloadBytes);
+  const payload = fields.payload;
+  const payloadBytes = payload === undefined ? 0 : payload.length;
+  const headerBytes = HEADER_BYTES + sackBytes + sizeBytes;
+  const isInPlace =
+    headerBytes <= (fields.headroomBytes ?? 0) &&
+    payload !== undefined &&
+    payloadBytes > 0 &&
+    payload.byteOffset >= headerBytes;
+  const out = isInPlace
+    ? Buffer.from(payload.buffer, payload.byteOffset - headerBytes, headerBytes + payloadBytes)
+    : Buffer.allocUnsafe(headerBytes + payloadBytes);
   out[0] = (fields.type << 4) | UTP_VERSION;
   const afterSack = hasSize ? EXTENSION_DHTCHAT_PACKET_SIZE : EXTENSION_NONE;
   out[1] = fields.sack === undefined ? afterSack : EXTENSION_SACK;
@@ -165,7 +182,7 @@ export function encodePacket(fields: EncodeFields): Buffer {
     out.writeUInt16BE(Math.min(0xffff, fields.largePacketBytes), offset + 2);
     offset += sizeBytes;
   }
-  if (fields.payload !== undefined) out.set(fields.payload, offset);
+  if (payload !== undefined && !isInPlace) out.set(payload, offset);
   return out;
 }
 

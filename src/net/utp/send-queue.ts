@@ -30,19 +30,21 @@ export class SendQueue {
     this.#bytes += bytes.length;
   }
 
-  /** Removes and returns up to maxBytes (copying only when a packet spans several writes). */
-  take(maxBytes: number): Buffer {
-    const first = this.#chunks[this.#head];
-    if (first === undefined || maxBytes <= 0) return Buffer.alloc(0);
-    if (first.length >= maxBytes) return this.#takeFromHead(maxBytes);
-    const parts: Buffer[] = [];
-    let have = 0;
-    while (have < maxBytes && this.#head < this.#chunks.length) {
-      const part = this.#takeFromHead(maxBytes - have);
-      parts.push(part);
-      have += part.length;
+  /**
+   * Removes and returns up to maxBytes in a new buffer with headroomBytes free before it (the packet's header
+   * is then written there, not the payload copied behind a header: encodePacket's headroomBytes).
+   */
+  takeWithHeadroom(maxBytes: number, headroomBytes: number): Buffer {
+    const length = Math.min(maxBytes, this.#bytes);
+    if (length <= 0) return Buffer.alloc(0);
+    const out = Buffer.allocUnsafe(headroomBytes + length);
+    let filled = headroomBytes;
+    while (filled < out.length) {
+      const part = this.#takeFromHead(out.length - filled);
+      out.set(part, filled);
+      filled += part.length;
     }
-    return Buffer.concat(parts, have);
+    return out.subarray(headroomBytes);
   }
 
   #takeFromHead(maxBytes: number): Buffer {

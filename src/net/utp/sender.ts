@@ -9,7 +9,15 @@ import { CongestionController } from './congestion/controller.ts';
 import type { UtpConfig } from './config.ts';
 import type { Deadlines } from './deadlines.ts';
 import type { ConnectionStats, UtpEvent } from './events.ts';
-import { DUP_ACK_LIMIT, HEADER_BYTES, PacketType, seqAdd, seqDiff, type UtpPacket } from './header.ts';
+import {
+  DUP_ACK_LIMIT,
+  HEADER_BYTES,
+  MAX_DATA_HEADER_BYTES,
+  PacketType,
+  seqAdd,
+  seqDiff,
+  type UtpPacket,
+} from './header.ts';
 import { forEachSacked, lostBySack } from './sack.ts';
 import { SendQueue } from './send-queue.ts';
 import { type OutPacket, SendWindow } from './send-window.ts';
@@ -17,7 +25,14 @@ import { type OutPacket, SendWindow } from './send-window.ts';
 /** Resends of our FIN after the peer's FIN (libtorrent's utp_fin_resends is 2). */
 const FIN_RESENDS = 2;
 
-export type Emit = (type: PacketType, seqNr: number, nowMs: number, payload: Buffer) => void;
+/** headroomBytes: free bytes just before the payload, in its buffer (see encodePacket). */
+export type Emit = (
+  type: PacketType,
+  seqNr: number,
+  nowMs: number,
+  payload: Buffer,
+  headroomBytes: number,
+) => void;
 export type TimeoutOutcome = 'alive' | 'dead' | 'gave-up-fin';
 
 export interface SenderContext {
@@ -126,7 +141,7 @@ export class Sender {
     while (this.queue.bytes > 0 && this.#hasSeqRoom()) {
       const size = Math.min(this.#maxPayload, this.queue.bytes);
       if (!this.#canSend(size)) break;
-      this.#sendNew(PacketType.ST_DATA, this.queue.take(size), nowMs);
+      this.#sendNew(PacketType.ST_DATA, this.queue.takeWithHeadroom(size, MAX_DATA_HEADER_BYTES), nowMs);
       didSend = true;
     }
     if (this.#isDrainWanted && this.queue.bytes < this.#ctx.config.sendBufferBytes) {
@@ -209,7 +224,11 @@ export class Sender {
   #transmit(packet: OutPacket, nowMs: number): void {
     packet.sentAtMs = nowMs;
     packet.transmissions++;
-    this.#ctx.emit(packet.type, packet.seq, nowMs, packet.payload);
+    // Data payloads come with headroom; only the first transmission writes its header there: an earlier
+    // datagram may still be queued in a transport that sends from our buffer (node:dgram) and must not change.
+    const headroomBytes =
+      packet.type === PacketType.ST_DATA && packet.transmissions === 1 ? MAX_DATA_HEADER_BYTES : 0;
+    this.#ctx.emit(packet.type, packet.seq, nowMs, packet.payload, headroomBytes);
   }
 
   #armRetransmit(nowMs: number): void {

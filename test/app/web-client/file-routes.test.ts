@@ -17,6 +17,8 @@ import type { FileTransferView } from '../../../src/chat/index.ts';
 import { get, logIn, service, TOKEN } from './web-server-harness.ts';
 
 const BOB = 'dhtchat:bob';
+const ME = 'dhtchat:me';
+const CLUB = 'c'.repeat(64);
 const MAX_FILE_BYTES = 1000;
 
 function transfer(fields: Partial<FileTransferView>): FileTransferView {
@@ -42,7 +44,7 @@ interface Scene {
   port: number;
   cookie: string;
   readonly staging: UploadStaging;
-  readonly offered: { to: string; path: string; bytes: Buffer }[];
+  readonly offered: { to: string; path: string; bytes: Buffer; isGroup?: true }[];
   readonly transfers: FileTransferView[];
   sendFails: boolean;
 }
@@ -61,6 +63,11 @@ async function withFileServer(run: (scene: Scene) => Promise<void>): Promise<voi
       if (scene.sendFails) throw Object.assign(new Error('offer failed'), { code: 'X' });
       offered.push({ to, path, bytes: readFileSync(path) });
       return transfer({ direction: 'outgoing', state: 'offered', path, with: to });
+    },
+    isGroup: (group) => group === CLUB || group === 'club',
+    sendToGroup: async (group, path) => {
+      offered.push({ to: group, path, bytes: readFileSync(path), isGroup: true });
+      return transfer({ direction: 'outgoing', state: 'offered', path, with: ME, group });
     },
   };
   const web = new WebClient({
@@ -113,6 +120,32 @@ test('an upload is staged under a safe name and offered to the friend', async ()
     assert.equal(offer?.path.endsWith('/pass_wd'), true, offer?.path);
     assert.ok(scene.staging.holds(offer?.path ?? null));
     await scene.staging.release(offer?.path ?? '');
+    assert.deepEqual(stagedDirs(scene.staging), []);
+  });
+});
+
+test('an upload to a group we are a member of is offered to the group; another group is refused unread', async () => {
+  await withFileServer(async (scene) => {
+    const bytes = Buffer.from('for the club');
+    const answer = await upload(scene, `group=club&name=notes.txt`, bytes);
+    assert.equal(answer.status, 200, answer.text);
+    assert.deepEqual(
+      scene.offered.map((o) => [o.to, o.isGroup, o.bytes.toString()]),
+      [['club', true, 'for the club']],
+    );
+    await scene.staging.release(scene.offered[0]?.path ?? '');
+    const stranger = await upload(scene, 'group=chess&name=a', bytes);
+    assert.equal(stranger.status, 400);
+    assert.equal(JSON.parse(stranger.text).error.code, 'APP_UPLOAD_UNKNOWN_GROUP');
+    // A group is never taken for a friend of the same name, nor the other way round.
+    assert.equal(
+      JSON.parse((await upload(scene, 'to=club&name=a', bytes)).text).error.code,
+      'APP_UPLOAD_UNKNOWN_FRIEND',
+    );
+    assert.equal(
+      JSON.parse((await upload(scene, 'group=bob&name=a', bytes)).text).error.code,
+      'APP_UPLOAD_UNKNOWN_GROUP',
+    );
     assert.deepEqual(stagedDirs(scene.staging), []);
   });
 });

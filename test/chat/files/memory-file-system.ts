@@ -132,11 +132,13 @@ export class MemoryFileSystem implements FileSystem {
       return file;
     };
     return {
-      read: async (position, length) => {
+      read: async (position, length, into) => {
         const file = fileOf();
-        const bytes = Buffer.from(
-          file.data.subarray(Math.min(position, file.size), Math.min(position + length, file.size)),
+        const from = file.data.subarray(
+          Math.min(position, file.size),
+          Math.min(position + length, file.size),
         );
+        const bytes = into === undefined ? Buffer.from(from) : into.subarray(0, from.copy(into));
         return this.onRead?.(path, position, bytes) ?? bytes;
       },
       write: async (data, position) => {

@@ -11,6 +11,7 @@ import { groupMailboxTarget } from './group-mailbox.ts';
 import { krpcTarget } from './krpc.ts';
 import { noiseHandshakeTarget } from './noise-handshake.ts';
 import { offlineTarget } from './offline.ts';
+import { lsdAnnounceTarget } from './lsd-announce.ts';
 import { relayFramesTarget } from './relay-frames.ts';
 import { rendezvousRecordTarget } from './rendezvous-record.ts';
 import { secureFramesTarget } from './secure-frames.ts';
@@ -29,6 +30,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   friendCodeTarget,
   apiJsonTarget,
   relayFramesTarget,
+  lsdAnnounceTarget,
   groupEntriesTarget,
   groupFramesTarget,
   groupMailboxTarget,

@@ -217,6 +217,32 @@ describe('SecureSession transport', () => {
     assert.deepEqual(back, [{ kind: 'data', bytes: Buffer.from('bye') }]);
   });
 
+  test('sealChunks of several buffers frames them as one sequence: full frames across the seams', () => {
+    const { initiator, responder } = established();
+    const head = Buffer.from('head of a piece');
+    const body = Buffer.alloc(3 * 65_535, 0x33);
+    body.writeUInt32BE(0xfeedface, 65_500);
+    const chunks = initiator.sealChunks([head, body, Buffer.alloc(0), Buffer.from('tail')]);
+    const wire = Buffer.concat(chunks);
+    // Frame lengths as sent: all full but the last.
+    const lengths: number[] = [];
+    for (let at = 0; at < wire.length; at += 2 + wire.readUInt16BE(at)) lengths.push(wire.readUInt16BE(at));
+    assert.deepEqual(lengths.slice(0, -1), [65_535, 65_535, 65_535]);
+    assert.equal(lengths.length, 4);
+    const got: Buffer[] = [];
+    for (let i = 0; i < wire.length; i += 32_000) {
+      for (const e of responder.receive(wire.subarray(i, i + 32_000))) {
+        if (e.kind === 'data') got.push(e.bytes);
+        else assert.fail(`unexpected ${e.kind}`);
+      }
+    }
+    assert.deepEqual(Buffer.concat(got), Buffer.concat([head, body, Buffer.from('tail')]));
+    assert.ok(
+      got.every((bytes) => bytes.length > 0),
+      'no empty data events',
+    );
+  });
+
   test('one byte at a time works too', () => {
     const { initiator, responder } = established();
     const wire = initiator.seal(Buffer.from('slowly'));

@@ -13,8 +13,40 @@ import {
 } from '../../../src/net/utp/header.ts';
 import { ReceiveBuffer } from '../../../src/net/utp/receive-buffer.ts';
 import { buildSack, forEachSacked } from '../../../src/net/utp/sack.ts';
+import { SendQueue } from '../../../src/net/utp/send-queue.ts';
 
 describe('uTP header codec', () => {
+  test('a payload with free headroom gets its header written in place, the same bytes as a fresh packet', () => {
+    const queue = new SendQueue();
+    queue.push(Buffer.from('first write '), true);
+    queue.push(Buffer.from('second write'), true);
+    const payload = queue.takeWithHeadroom(18, HEADER_BYTES + 4);
+    assert.equal(payload.toString(), 'first write second');
+    assert.equal(queue.bytes, 6);
+    const fields = {
+      type: PacketType.ST_DATA,
+      connectionId: 7,
+      timestampUs: 1234,
+      timestampDiffUs: 5,
+      wndSize: 65_536,
+      seqNr: 9,
+      ackNr: 3,
+      payload,
+      largePacketBytes: 32_000,
+    } as const;
+    const fresh = encodePacket(fields);
+    const inPlace = encodePacket({ ...fields, headroomBytes: HEADER_BYTES + 4 });
+    assert.deepEqual(inPlace, fresh);
+    assert.equal(inPlace.buffer, payload.buffer, 'no copy: the header went into the headroom');
+    assert.equal(inPlace.byteOffset + inPlace.length, payload.byteOffset + payload.length);
+    assert.equal(payload.toString(), 'first write second', 'the payload is untouched');
+    // Without room for the header (a SACK makes it longer than the headroom) it is a fresh buffer.
+    const withSack = encodePacket({ ...fields, sack: Buffer.alloc(4), headroomBytes: HEADER_BYTES + 4 });
+    assert.equal(decodePacket(withSack).ok, true);
+    withSack.fill(0);
+    assert.deepEqual(inPlace, fresh, 'a packet of its own: the first one and its payload untouched');
+  });
+
   test('encodes the BEP 29 layout byte for byte', () => {
     const bytes = encodePacket({
       type: PacketType.ST_DATA,

@@ -86,6 +86,8 @@ export interface GroupMessageView {
   readonly delivered: number;
   readonly read: number;
   readonly members: number;
+  /** Present when the message offers a file (its text is the file's name): the transfer's id. */
+  readonly file?: { readonly id: string };
 }
 
 export interface GroupInviteView {

@@ -10,6 +10,7 @@ import type { Conversation } from '../state/conversation.ts';
 import { canUpload, hasFilesApi, sendFile } from '../state/files.ts';
 import { ownCode } from '../state/session.ts';
 import { useTypingSignal } from '../lib/use-typing-signal.ts';
+import { FilePickButton } from './file-pick-button.tsx';
 
 /** The daemon's limit: 16 KiB of UTF-8 per message. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -18,10 +19,8 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const field = useRef<HTMLTextAreaElement>(null);
-  const picker = useRef<HTMLInputElement>(null);
 
-  const upload = (file: File | undefined): void => {
-    if (file === undefined) return;
+  const upload = (file: File): void => {
     setError('');
     sendFile(conversation.code, file).then(
       () => announce(`${file.name} offered to ${name}`),
@@ -83,28 +82,7 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
         }}
         aria-describedby={error.length > 0 ? 'composer-error' : undefined}
       />
-      {hasFilesApi.value && (
-        <>
-          <input
-            type="file"
-            ref={picker}
-            hidden
-            onChange={(e) => {
-              upload(e.currentTarget.files?.[0]);
-              e.currentTarget.value = '';
-            }}
-          />
-          <button
-            type="button"
-            class="icon-button"
-            aria-label={`Send a file to ${name}`}
-            title="Send a file"
-            onClick={() => picker.current?.click()}
-          >
-            <span aria-hidden="true">+</span>
-          </button>
-        </>
-      )}
+      {hasFilesApi.value && <FilePickButton label={`Send a file to ${name}`} onPick={upload} />}
       <button type="submit" class="primary" disabled={text.trim().length === 0}>
         Send
       </button>

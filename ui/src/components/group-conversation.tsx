@@ -11,8 +11,11 @@ import { clockTime, dayLabel } from '../lib/format-time.ts';
 import { announce } from '../state/announcer.ts';
 import { isReading } from '../state/chat-events.ts';
 import { type GroupRoom, groupName, groupOf, memberName, roomOf } from '../state/groups.ts';
+import { canUpload, hasFilesApi, sendFile } from '../state/files.ts';
+import { show } from '../state/navigation.ts';
 import { ownCode } from '../state/session.ts';
 import { BackButton } from './back-button.tsx';
+import { FilePickButton } from './file-pick-button.tsx';
 import { groupStatus } from './groups-view.tsx';
 import { GroupMembers } from './group-members.tsx';
 import { MessageText } from './message-text.tsx';
@@ -145,7 +148,17 @@ function GroupMessages({ room, name }: { room: GroupRoom; name: string }) {
                     <bdi>{memberName(m.from)}</bdi>
                   </p>
                 )}
-                <MessageText text={m.text} />
+                {m.file === undefined ? (
+                  <MessageText text={m.text} />
+                ) : (
+                  <p class="group-file">
+                    {isMine ? 'You sent a file: ' : 'Sent a file: '}
+                    <bdi>{m.text}</bdi>{' '}
+                    <button type="button" class="link-button" onClick={() => show({ kind: 'files' })}>
+                      {isMine ? 'See it in Files' : 'Accept it in Files'}
+                    </button>
+                  </p>
+                )}
                 <span class="meta">
                   <time dateTime={new Date(m.ts).toISOString()}>{clockTime(m.ts)}</time>
                   {isMine && (
@@ -166,6 +179,24 @@ function GroupMessages({ room, name }: { room: GroupRoom; name: string }) {
 function GroupComposer({ room, name }: { room: GroupRoom; name: string }) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
+  const upload = (file: File): void => {
+    setError('');
+    sendFile(room.id, file, 'group').then(
+      () => {
+        announce(`${file.name} offered to ${name}`);
+        // The offer is a message of ours that no event brings: the page is read again to show it.
+        void room.load().catch(() => {});
+      },
+      (e: unknown) =>
+        setError(
+          canUpload.value
+            ? e instanceof Error
+              ? e.message
+              : String(e)
+            : `This dhtchat daemon cannot take a file from the browser. In a terminal: npx dhtchat send-file ${room.id} <file>`,
+        ),
+    );
+  };
   const typing = useTypingSignal(room.id, (isTyping) => {
     void fetchTyping(room.id, isTyping);
   });
@@ -212,6 +243,7 @@ function GroupComposer({ room, name }: { room: GroupRoom; name: string }) {
           }
         }}
       />
+      {hasFilesApi.value && <FilePickButton label={`Send a file to ${name}`} onPick={upload} />}
       <button type="submit" class="primary" disabled={text.trim().length === 0}>
         Send
       </button>

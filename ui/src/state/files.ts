@@ -72,8 +72,15 @@ export function contentUrl(id: string): string {
   return `/v1/files/${id}/content`;
 }
 
-/** Uploads `file` for `to`; resolves with the offer, or rejects with the daemon's error. */
-export function sendFile(to: string, file: File): Promise<FileTransferView> {
+/**
+ * Uploads `file` for `to` (a friend's code, or with `kind` 'group' a group's id); resolves with the offer, or
+ * rejects with the daemon's error.
+ */
+export function sendFile(
+  to: string,
+  file: File,
+  kind: 'friend' | 'group' = 'friend',
+): Promise<FileTransferView> {
   const key = nextUploadKey++;
   const update = (fields: Partial<Upload>): void => {
     const next = new Map(uploads.value);
@@ -90,7 +97,9 @@ export function sendFile(to: string, file: File): Promise<FileTransferView> {
   return new Promise((resolve, reject) => {
     // XMLHttpRequest, not fetch: only it reports an upload's progress.
     const xhr = new XMLHttpRequest();
-    const query = new URLSearchParams({ to, name: file.name });
+    const query = new URLSearchParams(
+      kind === 'group' ? { group: to, name: file.name } : { to, name: file.name },
+    );
     xhr.open('POST', `/v1/files/upload?${query.toString()}`);
     xhr.setRequestHeader('content-type', 'application/octet-stream');
     xhr.upload.onprogress = (e) => update({ bytesSent: e.loaded });
