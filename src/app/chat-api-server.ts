@@ -7,7 +7,7 @@
  * rebinding) or that comes from another origin (CSRF); OPTIONS (a CORS preflight) is 405, and no answer ever
  * carries an Access-Control-* header.
  *
- *   GET  /v1/id                      -> {"code"}
+ *   GET  /v1/id                      -> {"code"}  (our code is being shown: requests are looked for fast a while)
  *   GET  /v1/contacts                -> [ContactView]          POST /v1/contacts {code,name?,message?} -> ContactView
  *   POST /v1/contacts/rename {who,name}          -> ContactView
  *   POST /v1/contacts/remove {who,forget?}       -> ContactView (as it was)
@@ -130,7 +130,13 @@ export async function startChatApiServer(options: {
 function routesFor(chat: ChatService): Map<string, Route> {
   const who = (body: Body): string => stringField(body, 'who');
   return new Map<string, Route>([
-    ['GET /v1/id', () => ({ code: chat.code })],
+    [
+      'GET /v1/id',
+      () => {
+        chat.noteCodeShown?.();
+        return { code: chat.code };
+      },
+    ],
     ['GET /v1/contacts', () => chat.contacts()],
     [
       'POST /v1/contacts',

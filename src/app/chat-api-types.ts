@@ -73,6 +73,8 @@ export interface MessagePage {
 
 export interface ChatService {
   readonly code: string;
+  /** Our code is being shown (GET /v1/id): requests are looked for every few seconds for a while. */
+  noteCodeShown?(): void;
   addFriend(code: string, opts?: { name?: string; message?: string }): Promise<ContactView>;
   requests(): RequestView[];
   accept(codeOrName: string): Promise<ContactView>;

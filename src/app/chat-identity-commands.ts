@@ -3,10 +3,14 @@
  * needed. init never replaces an existing identity (friends know that key): it fails with CHAT_IDENTITY_EXISTS.
  * id checks the file's public key before printing it (src/chat/identity.ts says how far that check goes) and
  * refuses an altered one with CHAT_IDENTITY_CORRUPT, exit 1: a wrong friend code would send friends elsewhere.
+ * id also tells a running daemon that the code is being shown (GET /v1/id), so that it looks for friend requests
+ * every few seconds for a while (request-beacon.ts); without a daemon, or one that does not answer, it just prints.
  */
 import { access } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { cryptoRandom, DhtchatError } from '../runtime/index.ts';
+import { callDaemon } from './chat-api-client.ts';
 import {
   dataDirOf,
   identityPath,
@@ -56,6 +60,7 @@ export function registerChatIdentityCommands(program: Command): void {
       if (flags.json) {
         const out = { code, publicKey: publicKey.toString('hex'), name: name ?? null, isProtected };
         process.stdout.write(`${JSON.stringify(out)}\n`);
+        await tellDaemonCodeShown(dataDir);
         return;
       }
       process.stdout.write(`${code}\n`);
@@ -66,7 +71,17 @@ export function registerChatIdentityCommands(program: Command): void {
           '(an old-format key file: this code is verified only when the daemon unlocks it)\n',
         );
       }
+      await tellDaemonCodeShown(dataDir);
     });
+}
+
+/** How long `id` waits for a running daemon to take note that the code was shown. */
+const CODE_SHOWN_WAIT_MS = 2000;
+
+/** Best effort: no daemon, a stale api.json or a slow daemon only mean no quick request polls. */
+async function tellDaemonCodeShown(dataDir: string): Promise<void> {
+  const told = callDaemon(dataDir, 'GET', '/v1/id').catch(() => undefined);
+  await Promise.race([told, sleep(CODE_SHOWN_WAIT_MS, undefined, { ref: false })]);
 }
 
 /** Makes a new identity in dataDir (protected when a passphrase is given); returns its friend code. */

@@ -71,7 +71,8 @@ class InteractiveChat {
   }
 
   async run(who: string): Promise<void> {
-    this.#ownCode = ((await this.#call('GET', '/v1/id')) as { code: string }).code;
+    // Not GET /v1/id: that one tells the daemon our code is being shown (request-beacon.ts).
+    this.#ownCode = ((await this.#call('GET', '/v1/profile')) as { code: string }).code;
     const contact = await this.#findFriend(who);
     this.#friend = contact.code;
     this.#status = {

@@ -49,7 +49,7 @@ export async function showGroupMessages(
     printJson(list);
     return;
   }
-  const { code } = (await callDaemon(dataDir, 'GET', '/v1/id')) as { code: string };
+  const { code } = (await callDaemon(dataDir, 'GET', '/v1/profile')) as { code: string };
   const contacts = (await callDaemon(dataDir, 'GET', '/v1/contacts')) as ContactView[];
   const names = new Map(contacts.filter((c) => c.name !== c.code).map((c) => [c.code, c.name]));
   printLines(

@@ -185,7 +185,8 @@ function parseBefore(text: string): string {
 
 /** Our code and the contacts' names by code, to label messages. */
 async function whoIsWho(dataDir: string): Promise<{ code: string; names: Map<string, string> }> {
-  const { code } = (await callDaemon(dataDir, 'GET', '/v1/id')) as { code: string };
+  // Not GET /v1/id: that one tells the daemon our code is being shown (request-beacon.ts).
+  const { code } = (await callDaemon(dataDir, 'GET', '/v1/profile')) as { code: string };
   const contacts = (await callDaemon(dataDir, 'GET', '/v1/contacts')) as ContactView[];
   return { code, names: new Map(contacts.map((c) => [c.code, c.name])) };
 }

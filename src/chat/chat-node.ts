@@ -220,6 +220,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       ...(opts.requestBudget === undefined ? {} : { budget: opts.requestBudget }),
       events: {
         onRequest: (peer) => {
+          // Requests come in bunches (a code shared with several people at once): look fast for a while.
+          this.#beacon?.expectRequests();
           const view = this.#requests.view(peer);
           if (view !== undefined) this.emit('request', view);
         },
@@ -506,6 +508,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       this.#relays.want(contact.publicKey, 'start');
     this.#relays.start();
     this.#beacon?.start();
+    // Without a friend yet, our code has just been given out (`dhtchat init` printed it): a request is expected.
+    if (this.#store.contacts.list(['accepted']).length === 0) this.#beacon?.expectRequests();
     this.#localDiscovery?.start();
     this.#nat?.start();
     this.#groupMailbox?.start();
@@ -564,6 +568,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // Dialled once the request's stamp is solved (RequestExchange's dial event).
     this.#requests.noteOutgoing(peer);
     this.#beacon?.announceNow().catch(() => {});
+    // Two people swapping codes often add each other at once: their request may be on our topic in seconds.
+    this.#beacon?.expectRequests();
     this.#localDiscovery?.requestAdded();
     this.#nat?.answers.added(peer);
     return this.#view(contact, 'sent');
@@ -630,6 +636,15 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#offline?.cancel(peer);
     this.#sessions.sessionOf(peer)?.close();
     return this.#view(contact);
+  }
+
+  /**
+   * Our code is being shown to someone (the API's GET /v1/id: `dhtchat id`, the web client's code card): a
+   * friend request may follow within minutes, so our request topic is re-read every few seconds for a while
+   * (request-beacon.ts). Reading the code for any other purpose (labels) goes through profile().
+   */
+  noteCodeShown(): void {
+    this.#beacon?.expectRequests();
   }
 
   /** Our name as friends are sent it, and our code. */

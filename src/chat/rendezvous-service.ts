@@ -48,7 +48,7 @@ import type { NatMapping } from './nat-mapping.ts';
 import { derivePairSecret } from './pair-secret.ts';
 import { RECORD_LIMITS, type RecordEndpoint, type RendezvousRecord, WANT_MAX_AGE_MS } from './record-body.ts';
 import { type HolderRead, RecordHolders } from './rendezvous-holders.ts';
-import { openRecord, recordKeyFor, sealRecord } from './rendezvous-record.ts';
+import { openRecord, type RecordKey, recordKeyFor, sealRecord } from './rendezvous-record.ts';
 import { fastPollIntervalMs, isAlive, isFastTier, POLL_SCHEDULE } from './rendezvous-schedule.ts';
 import { ownPrekeys, pendingInOrder } from './mailbox-state.ts';
 import type { ChatStore } from './store/chat-store.ts';
@@ -109,6 +109,11 @@ interface FriendState {
   latest?: RendezvousRecord;
   /** The newest record seen this run, per epoch, with its seq. */
   readonly byEpoch: Map<number, { record: RendezvousRecord; seq: number }>;
+  /**
+   * The keys of the friend's records we read, per epoch (only those in the fetch window are kept): deriving one
+   * (an Ed25519 key from a seed, three HKDFs) cost more than the rest of an unchanged read (issue 13 §4).
+   */
+  readonly readKeys: Map<number, RecordKey>;
   lastEmitMs: number;
   lastPublishedMs: number;
   /** Last evidence the friend's daemon was running (our clock). */
@@ -277,6 +282,7 @@ export class RendezvousService {
       pollDueMs: Infinity,
       isDirty: false,
       byEpoch: new Map(),
+      readKeys: new Map(),
       lastEmitMs: 0,
       lastPublishedMs: 0,
       aliveMs: undefined,
@@ -387,9 +393,14 @@ export class RendezvousService {
     const nowMs = this.#opts.clock.now();
     const isEmitDue = isExplicit || nowMs - f.lastEmitMs >= POLL_SCHEDULE.unchangedEmitMs;
     const epochs = dayEpochsToFetch(nowMs);
+    for (const epoch of f.readKeys.keys()) if (!epochs.includes(epoch)) f.readKeys.delete(epoch);
     const found = await Promise.all(
       epochs.map(async (epoch) => {
-        const key = recordKeyFor(f.pairSecret, f.pk, epoch);
+        let key = f.readKeys.get(epoch);
+        if (key === undefined) {
+          key = recordKeyFor(f.pairSecret, f.pk, epoch);
+          f.readKeys.set(epoch, key);
+        }
         const known = f.byEpoch.get(epoch);
         // Quick searches: a dead node among the closest must not delay a friend's record by 3 s; we poll again.
         const read = await this.#holders.read(key.target, key.salt, known?.seq, true).catch(() => undefined);
@@ -412,7 +423,7 @@ export class RendezvousService {
   #opened(
     f: FriendState,
     epoch: number,
-    key: ReturnType<typeof recordKeyFor>,
+    key: RecordKey,
     read: HolderRead,
     isEmitDue: boolean,
   ): { record: RendezvousRecord; info: RecordInfo } | undefined {

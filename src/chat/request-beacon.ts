@@ -3,6 +3,7 @@
  *
  *   const beacon = new RequestBeacon({ identity, store, dht, clock, random, port: () => udpPort, onRequester });
  *   beacon.start();              // announce our pending requests; poll our own topic every minute
+ *   beacon.expectRequests();     // our code was shown, we sent a request, one came: re-read fast for a while
  *   await beacon.announceNow();  // right after the user added a friend (a new pending outgoing request)
  *   beacon.setOnline(false);     // stop polling while away (announcing continues while requests are pending)
  *   await beacon.pollNow();      // one poll now; returns the endpoints it reported
@@ -11,8 +12,11 @@
  * Requester side: for every pending outgoing request (store.requests), announce_peer on
  * requestTopic(recipientPk, hour) with our UDP port, every 10 minutes and again as soon as the hour changes.
  * Recipient side: while online, get_peers on requestTopic(ourPk, hour) for the current and the previous hour
- * (a requester's clock or last announce may lag) every minute, and in between asks the 4 closest nodes of this
- * hour's topic again every 5 s (no search: 48 queries a minute). Each endpoint found goes to onRequester, which
+ * (a requester's clock or last announce may lag) every minute. For quickPollForMs after a request became likely
+ * (expectRequests: our code was shown, we sent a request, a request came in) it also asks the 4 closest nodes of
+ * this hour's topic again every 5 s in between (no search: 48 queries a minute), so a request made then is seen
+ * within seconds; otherwise a request waits for the next minute's poll, and an idle daemon does not pay ~2,900
+ * queries an hour for requests nobody is making. Each endpoint found goes to onRequester, which
  * connects back with Noise XX and learns who it is. We only know addresses here, so declined or blocked keys are
  * filtered by the session layer after the handshake; our own addresses are never reported.
  *
@@ -54,10 +58,13 @@ export const REQUEST_BEACON_TIMING = {
   /**
    * Between polls, the closest nodes of the last poll's current-hour topic are asked again (get_peers, no
    * search) this often: a request announced there reaches us within seconds, not a minute (issue 11 §5).
-   * Cost: quickNodes queries every quickPollMs (48 a minute) while online.
+   * Cost: quickNodes queries every quickPollMs (48 a minute) while online and within quickPollForMs of
+   * expectRequests() (issue 13 §4: the idle daemon's budget).
    */
   quickPollMs: 5000,
   quickNodes: 4,
+  /** How long the quick re-reads go on after expectRequests(): a friend reads our code, then adds us. */
+  quickPollForMs: 20 * 60_000,
 } as const;
 
 const RATE_BUCKET = 'request-beacon/requesters';
@@ -95,6 +102,8 @@ export class RequestBeacon {
   /** The last poll's closest nodes for this hour's topic (the quick re-reads ask them). */
   #quick: { hour: number; nodes: NodeInfo[] } | undefined;
   #isQuickPolling = false;
+  /** Quick re-reads run until then (expectRequests); -Infinity: never asked for. */
+  #quickUntilMs = Number.NEGATIVE_INFINITY;
   #isOnline = true;
   #isStarted = false;
   #isClosed = false;
@@ -125,6 +134,26 @@ export class RequestBeacon {
     this.#pollTimer?.cancel();
     this.#quickTimer?.cancel();
     if (isOnline && this.#isStarted) this.#pollTick();
+  }
+
+  /**
+   * A request may come soon (our code was shown, we sent one, one came in): re-read our topic every quickPollMs
+   * for the next quickPollForMs. Opening the window polls at once (a request may be there already, and the quick
+   * re-reads need that poll's closest nodes); calls while it is open only extend it.
+   */
+  expectRequests(): void {
+    if (this.#isClosed) return;
+    const nowMs = this.#opts.clock.now();
+    const wasOpen = this.isExpectingRequests();
+    this.#quickUntilMs = Math.max(this.#quickUntilMs, nowMs + REQUEST_BEACON_TIMING.quickPollForMs);
+    if (wasOpen || !this.#isStarted || !this.#isOnline) return;
+    this.#pollTimer?.cancel();
+    this.#pollTick();
+  }
+
+  /** Are the quick re-reads on (within quickPollForMs of expectRequests)? */
+  isExpectingRequests(): boolean {
+    return this.#opts.clock.now() < this.#quickUntilMs;
   }
 
   /** Announces every pending outgoing request on this hour's topic; resolves with how many were stored. */
@@ -273,13 +302,13 @@ export class RequestBeacon {
     void this.pollNow().catch((err: unknown) => this.#log.warn({ err: String(err) }, 'request poll failed'));
     this.#pollTimer = this.#opts.clock.setTimer(REQUEST_BEACON_TIMING.pollEveryMs, () => this.#pollTick());
     this.#quickTimer?.cancel();
-    this.#quickTick();
+    if (this.isExpectingRequests()) this.#quickTick();
   }
 
-  /** Quick re-reads every quickPollMs until the next full poll (which restarts them). */
+  /** Quick re-reads every quickPollMs until the next full poll (which restarts them) or the window closes. */
   #quickTick(): void {
     this.#quickTimer = this.#opts.clock.setTimer(REQUEST_BEACON_TIMING.quickPollMs, () => {
-      if (this.#isClosed || !this.#isOnline) return;
+      if (this.#isClosed || !this.#isOnline || !this.isExpectingRequests()) return;
       if (!this.#isQuickPolling) {
         this.#isQuickPolling = true;
         void this.quickPollNow()

@@ -35,10 +35,14 @@ const SAMPLE_TRANSFER: FileTransferView = {
   sources: [],
 };
 const typingCalls: string[] = [];
+let codeShownCount = 0;
 const service: ChatService = {
   on: (name, listener) => events.on(name, listener),
   off: (name, listener) => events.off(name, listener),
   code: 'dhtchat:me',
+  noteCodeShown: () => {
+    codeShownCount++;
+  },
   addFriend: async (code) => ({ name: 'x', code, presence: 'offline', lastSeen: null, profileName: null }),
   requests: () => [],
   accept: async () => {
@@ -115,8 +119,12 @@ describe('chat API server', () => {
 
   test('routes, 404, bad bodies, oversized bodies, and DhtchatErrors as 400 with their code', async () => {
     await withServer(async (base) => {
+      const shownBefore = codeShownCount;
       const ok = await fetch(`${base}/v1/id`, { headers: auth });
       assert.deepEqual(await ok.json(), { code: 'dhtchat:me' });
+      assert.equal(codeShownCount, shownBefore + 1, 'GET /v1/id tells the service the code is being shown');
+      await fetch(`${base}/v1/profile`, { headers: auth });
+      assert.equal(codeShownCount, shownBefore + 1, 'GET /v1/profile does not');
       assert.equal((await fetch(`${base}/v1/nope`, { headers: auth })).status, 404);
       const post = (path: string, body: string) =>
         fetch(`${base}${path}`, { method: 'POST', headers: auth, body });

@@ -5,9 +5,14 @@
  * clears it); a failed probe makes the friend suspect — the session stays (it may recover) but the friend is
  * treated as unreachable: its record is read on the fast schedule and a punch is wished for, so a friend that
  * moved is found at its new address within seconds; failuresToClose failures in a row close the session.
- * Cost: one ping and its pong per quietMs on an idle session (an active one is never probed; the peer hearing
- * our ping is not quiet, so only one side probes): ~60 bytes/s. Quick because a friend that moved can tell us
- * its new address only through its record, which we read fast only once we suspect the old path.
+ * Quick because a friend that moved can tell us its new address only through its record, which we read fast only
+ * once we suspect the old path. But a ping and its pong (and uTP's ack) every 2.5 s on every session was most of
+ * an idle daemon's CPU (issue 13 §4: ~70 % of it with 10 friends online, on loopback), so only a session in use
+ * is probed that quickly: one that carried a frame other than a ping or pong (a message, an ack, typing, a
+ * profile…) within activeForMs, or whose friend is suspect. A session idle longer is probed after idleQuietMs of
+ * quiet: a move is noticed within ~12 s there instead of ~4 s, and the first frame sent makes it quick again.
+ * Cost: one ping and its pong per quietMs (idleQuietMs when idle) on a quiet session (an active one is never
+ * probed; the peer hearing our ping is not quiet, so only one side probes): ~60 bytes/s, ~15 bytes/s idle.
  */
 import type { Clock, Timer } from '../../runtime/index.ts';
 import type { ChatSession } from './session.ts';
@@ -15,7 +20,12 @@ import { SessionCloseCode } from './session.ts';
 
 export const LIVENESS = {
   checkEveryMs: 500,
+  /** While every session is idle (none in use, none probing), the check runs this often instead. */
+  idleCheckEveryMs: 2500,
   quietMs: 2500,
+  /** A session with no frame but pings and pongs for activeForMs is probed after this long of quiet instead. */
+  idleQuietMs: 10_000,
+  activeForMs: 5 * 60_000,
   probeTimeoutMs: 1500,
   failuresToClose: 2,
 } as const;
@@ -46,7 +56,7 @@ export class SessionLiveness {
   /** Watches sessions from now on; ChatNode calls it again at every new session (the check stops while none). */
   start(): void {
     if (this.#timer !== undefined || this.#isClosed) return;
-    this.#schedule();
+    this.#schedule(LIVENESS.checkEveryMs);
   }
 
   close(): void {
@@ -70,26 +80,35 @@ export class SessionLiveness {
     }
   }
 
-  #schedule(): void {
-    this.#timer = this.#opts.clock.setTimer(LIVENESS.checkEveryMs, () => {
+  #schedule(delayMs: number): void {
+    this.#timer = this.#opts.clock.setTimer(delayMs, () => {
       this.#timer = undefined;
       if (this.#isClosed) return;
-      this.#check();
+      const isAnyBusy = this.#check();
       // No session to watch: no timer either (a node without friends online spends nothing; start() re-arms).
-      if (this.#watches.size > 0) this.#schedule();
+      // Only idle sessions: their 10 s of quiet need no 500 ms precision (a session put to use meanwhile is
+      // probed at most idleCheckEveryMs late).
+      if (this.#watches.size > 0)
+        this.#schedule(isAnyBusy ? LIVENESS.checkEveryMs : LIVENESS.idleCheckEveryMs);
     });
   }
 
-  #check(): void {
+  /** Probes the sessions quiet for too long; true if any session is in use or being probed. */
+  #check(): boolean {
     const nowMs = this.#opts.clock.now();
     const seen = new Set<string>();
+    let isAnyBusy = false;
     for (const { peer, session } of this.#opts.sessions()) {
       const watch = this.#watch(peer, session);
       seen.add(peer.toString('hex'));
-      if (nowMs - session.lastReceivedMs >= LIVENESS.quietMs) this.#probe(peer, watch);
+      const isInUse = nowMs - session.lastFrameMs < LIVENESS.activeForMs || watch.failures > 0;
+      const quietMs = isInUse ? LIVENESS.quietMs : LIVENESS.idleQuietMs;
+      if (nowMs - session.lastReceivedMs >= quietMs) this.#probe(peer, watch);
       else watch.failures = 0;
+      isAnyBusy ||= isInUse || watch.isProbing;
     }
     for (const key of this.#watches.keys()) if (!seen.has(key)) this.#watches.delete(key);
+    return isAnyBusy;
   }
 
   #watch(peer: Buffer, session: ChatSession): Watch {

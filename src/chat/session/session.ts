@@ -104,6 +104,8 @@ export class ChatSession {
   #closeCode: SessionCloseCode | undefined;
   #lastReceivedMs: number;
   #lastSentMs: number;
+  /** The last frame either way that was not a ping or a pong (session-liveness.ts probes idle sessions less). */
+  #lastFrameMs: number;
   #timer: Timer | undefined;
   #pingNonce = 0;
   #maxHeldFrames = MAX_HELD_FRAMES;
@@ -130,6 +132,7 @@ export class ChatSession {
     this.path = transport.path;
     this.#lastReceivedMs = ctx.clock.now();
     this.#lastSentMs = this.#lastReceivedMs;
+    this.#lastFrameMs = this.#lastReceivedMs;
     this.#secure = new SecureStream(transport.stream, {
       isInitiator,
       identity: ctx.identity.signing,
@@ -243,6 +246,11 @@ export class ChatSession {
     return this.#lastReceivedMs;
   }
 
+  /** When a frame other than a ping or a pong last went either way (or the session was made). */
+  get lastFrameMs(): number {
+    return this.#lastFrameMs;
+  }
+
   /** A friend's session the manager has not decided on yet: hold up to MAX_PARKED_FRAMES meanwhile. */
   park(): void {
     this.#maxHeldFrames = MAX_PARKED_FRAMES;
@@ -285,6 +293,7 @@ export class ChatSession {
   send(frame: ChatFrame): boolean {
     if (this.#isClosed || this.#secure.destroyed) return false;
     this.#lastSentMs = this.#ctx.clock.now();
+    if (frame.type !== 'ping' && frame.type !== 'pong') this.#lastFrameMs = this.#lastSentMs;
     // A group commit's acks and messages go out together: one Noise frame and full uTP packets, not one each.
     if (!this.#isCorked) {
       this.#isCorked = true;
@@ -325,6 +334,7 @@ export class ChatSession {
         continue;
       }
       if (frame.type === 'pong') continue;
+      this.#lastFrameMs = this.#lastReceivedMs;
       if (this.#handlers !== undefined) this.#handlers.onFrame(frame);
       else if (this.#held.push(frame) > this.#maxHeldFrames) {
         this.close(SessionCloseCode.badFrame);

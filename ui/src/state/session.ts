@@ -35,6 +35,19 @@ export async function loadSession(): Promise<boolean> {
   return true;
 }
 
+/**
+ * Our code card is on screen: reading the code again tells the daemon it is being shown (GET /v1/id), so it
+ * looks for friend requests every few seconds for a while. A failure changes nothing on the page.
+ */
+export async function noteCodeShown(): Promise<void> {
+  try {
+    const { code } = await apiGet<{ code: string }>('/v1/id');
+    ownCode.value = code;
+  } catch {
+    // Signed out or the daemon gone: the session and the event stream report that.
+  }
+}
+
 export async function loadProfile(): Promise<void> {
   try {
     const profile = await apiGet<ProfileView>('/v1/profile');
