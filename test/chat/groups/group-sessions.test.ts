@@ -18,6 +18,18 @@ function texts(user: ChatUser, group: string): string[] {
   return user.node.groups.messages(group).map((m) => m.text);
 }
 
+/** Alice and Bob, friends, in a group Alice made. */
+async function aliceAndBobInAGroup(seed: string) {
+  const sim = new ChatSim(seed);
+  sims.push(sim);
+  const alice = sim.user('alice', 1);
+  const bob = sim.user('bob', 2);
+  await sim.startAll();
+  await befriend(sim, alice, bob);
+  const group = await formGroup(sim, alice, [bob]);
+  return { sim, alice, bob, group };
+}
+
 describe('groups over sessions', { timeout: 120_000 }, () => {
   test('invite, accept, talk: members who are not friends reach each other; everyone lists the same order', async () => {
     const sim = new ChatSim('groups-sessions');
@@ -183,13 +195,7 @@ describe('groups and friend requests', { timeout: 120_000 }, () => {
 
 describe('groups: leaving', { timeout: 120_000 }, () => {
   test("a member who leaves is gone from the others' lists (the leave reaches them though the leaver syncs no more)", async () => {
-    const sim = new ChatSim('groups-leave');
-    sims.push(sim);
-    const alice = sim.user('alice', 1);
-    const bob = sim.user('bob', 2);
-    await sim.startAll();
-    await befriend(sim, alice, bob);
-    const group = await formGroup(sim, alice, [bob]);
+    const { sim, alice, bob, group } = await aliceAndBobInAGroup('groups-leave');
     const left: string[] = [];
     alice.node.on('group_member', (e) => {
       if (e.change === 'left') left.push(e.code);
@@ -203,13 +209,7 @@ describe('groups: leaving', { timeout: 120_000 }, () => {
 
 describe('groups: frames lost on the way', { timeout: 120_000 }, () => {
   test('a member whose catch-up frames were lost still catches up while the session stays up (resync)', async () => {
-    const sim = new ChatSim('groups-resync');
-    sims.push(sim);
-    const alice = sim.user('alice', 1);
-    const bob = sim.user('bob', 2);
-    await sim.startAll();
-    await befriend(sim, alice, bob);
-    const group = await formGroup(sim, alice, [bob]);
+    const { sim, alice, bob, group } = await aliceAndBobInAGroup('groups-resync');
     sim.stop(bob);
     for (let i = 0; i < 6; i++) alice.node.groups.send(group, `m${i}`);
     // Every group frame on any session is lost while Bob comes back (as when the session that carried the
