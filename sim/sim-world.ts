@@ -42,6 +42,26 @@ export class SimWorld {
     });
   }
 
+  /**
+   * One wall-clock budget (a scenario's --max-wall) for the whole run: `runFor` advances `ms` of virtual time and
+   * throws when the budget or the event queue ran out first; `settle` runs the world until `work` settles, within
+   * what is left of the budget.
+   */
+  wallBudget(maxWallMs: number): {
+    runFor(ms: number): Promise<void>;
+    settle<T>(work: Promise<T>): Promise<T>;
+  } {
+    const wallEnd = performance.now() + maxWallMs;
+    const limits = (): { maxWallMs: number } => ({ maxWallMs: Math.max(0, wallEnd - performance.now()) });
+    return {
+      runFor: async (ms) => {
+        const outcome = await this.scheduler.runFor(ms, limits());
+        if (outcome !== 'time') throw new Error(`simulation stopped (${outcome}) at ${this.scheduler.now()}`);
+      },
+      settle: (work) => this.scheduler.settle(work, limits()),
+    };
+  }
+
   /** The churn model for a level: the share of the population replaced per windowMs. */
   static churn(level: number, windowMs: number): ChurnModel {
     return new ChurnModel({ level, sessionShape: SESSION_SHAPE, windowMs });

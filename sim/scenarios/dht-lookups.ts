@@ -66,12 +66,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
 
   const world = new SimWorld({ seed: options.seed, libtorrentShare });
   const { scheduler, population, internet } = world;
-  const wallEnd = performance.now() + options.maxWallMs;
-  const limits = (): { maxWallMs: number } => ({ maxWallMs: Math.max(0, wallEnd - performance.now()) });
-  const runFor = async (ms: number): Promise<void> => {
-    const outcome = await scheduler.runFor(ms, limits());
-    if (outcome !== 'time') throw new Error(`simulation stopped (${outcome}) at ${scheduler.now()}`);
-  };
+  const { runFor, settle } = world.wallBudget(options.maxWallMs);
 
   for (let i = 0; i < ROUTERS; i++) population.spawn('router');
   const joinMs = (others * 1000) / joinRate;
@@ -112,7 +107,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
       const share = Math.floor(cycles / pairs) + (p < cycles % pairs ? 1 : 0);
       loops.push(pairLoop(probes[2 * p]!, probes[2 * p + 1]!, share, random, samples, world, isQuick));
     }
-    await scheduler.settle(Promise.all(loops), limits());
+    await settle(Promise.all(loops));
     results.push({
       churnPercent,
       samples,

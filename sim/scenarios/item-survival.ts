@@ -47,12 +47,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
     libtorrentShare: numberParam(options, 'libtorrent-share', 0.9),
   });
   const { scheduler, population, internet } = world;
-  const wallEnd = performance.now() + options.maxWallMs;
-  const limits = (): { maxWallMs: number } => ({ maxWallMs: Math.max(0, wallEnd - performance.now()) });
-  const runFor = async (ms: number): Promise<void> => {
-    const outcome = await scheduler.runFor(ms, limits());
-    if (outcome !== 'time') throw new Error(`simulation stopped (${outcome}) at ${scheduler.now()}`);
-  };
+  const { runFor, settle } = world.wallBudget(options.maxWallMs);
 
   for (let i = 0; i < ROUTERS; i++) population.spawn('router');
   for (let i = 0; i < others; i++)
@@ -79,7 +74,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
     }
   };
   const startMs = scheduler.now();
-  await scheduler.settle(publish(), limits());
+  await settle(publish());
 
   const checkpoints: Checkpoint[] = [];
   const check = async (): Promise<void> => {
@@ -91,12 +86,12 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
     }
     checkpoints.push({ minutes: Math.round((scheduler.now() - startMs) / 60_000), found });
   };
-  await scheduler.settle(check(), limits());
+  await settle(check());
   const endMs = startMs + hours * 3_600_000;
   while (scheduler.now() + checkEveryMs <= endMs + 60_000) {
     const nextMs = startMs + checkpoints.length * checkEveryMs;
     await runFor(Math.max(0, nextMs - scheduler.now()));
-    await scheduler.settle(check(), limits());
+    await settle(check());
     log(`t = ${checkpoints.at(-1)?.minutes} min: ${JSON.stringify(checkpoints.at(-1)?.found)}`);
   }
   const departed = population.counters.departed;

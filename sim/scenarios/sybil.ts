@@ -87,12 +87,7 @@ async function runVariant(
     nodeOptions: { enforceBep42: isEnforced },
   });
   const { scheduler, population, internet } = world;
-  const wallEnd = performance.now() + options.maxWallMs / 2;
-  const limits = (): { maxWallMs: number } => ({ maxWallMs: Math.max(0, wallEnd - performance.now()) });
-  const runFor = async (ms: number): Promise<void> => {
-    const outcome = await scheduler.runFor(ms, limits());
-    if (outcome !== 'time') throw new Error(`simulation stopped (${outcome}) at ${scheduler.now()}`);
-  };
+  const { runFor, settle } = world.wallBudget(options.maxWallMs / 2);
   for (let i = 0; i < ROUTERS; i++) population.spawn('router');
   for (let i = 0; i < others; i++)
     scheduler.setTimer((i * 1000) / joinRate, () => population.spawn('churning'));
@@ -132,18 +127,12 @@ async function runVariant(
       .map((h) => h.address);
     cluster.introduceTo(nearest, target);
     await runFor(10_000);
-    const put = await scheduler.settle(
-      victim.node.putImmutable(value).catch(() => undefined),
-      limits(),
-    );
+    const put = await settle(victim.node.putImmutable(value).catch(() => undefined));
     const droppedBefore = cluster.counters.storesDropped;
     result.storedHonest += put?.stored ?? 0;
     if (put !== undefined) victim.node.forgetItem(put.target);
     await runFor(30_000);
-    const found = await scheduler.settle(
-      reader.node.get(target).catch(() => undefined),
-      limits(),
-    );
+    const found = await settle(reader.node.get(target).catch(() => undefined));
     if (found !== undefined) result.found++;
     result.storesToSybils += droppedBefore;
   }
