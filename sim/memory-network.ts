@@ -42,7 +42,7 @@ export interface NetworkCounters {
 export class MemoryNetwork {
   readonly #clock: Clock;
   readonly #random: Random;
-  readonly #endpoints = new Map<string, MemoryTransport>();
+  readonly #endpoints = new Map<string, RoutedTransport>();
   /** Per direction (from→to): when the bottleneck is free again, in ms. */
   readonly #linkFreeAtMs = new Map<string, number>();
   link: LinkModel;
@@ -64,7 +64,7 @@ export class MemoryNetwork {
     }
     const key = addressKey(bound);
     if (this.#endpoints.has(key)) throw new Error(`address in use: ${key}`);
-    const transport = new MemoryTransport(this, bound);
+    const transport = new RoutedTransport(this, bound);
     this.#endpoints.set(key, transport);
     return transport;
   }
@@ -121,20 +121,26 @@ export class MemoryNetwork {
   }
 }
 
-class MemoryTransport implements DatagramTransport {
-  readonly #network: MemoryNetwork;
+/** What a simulated transport sends through: a network or a NAT that routes its datagrams and frees its port. */
+export interface DatagramRouter {
+  route(bytes: Uint8Array, from: UdpAddress, to: UdpAddress): void;
+  unbind(address: UdpAddress): void;
+}
+
+/** A transport bound at one address of a simulated router (the memory network, a NAT's inside). */
+export class RoutedTransport implements DatagramTransport {
+  readonly #router: DatagramRouter;
   readonly #address: UdpAddress;
   #handler: PacketHandler = () => {};
   #isClosed = false;
 
-  constructor(network: MemoryNetwork, address: UdpAddress) {
-    this.#network = network;
+  constructor(router: DatagramRouter, address: UdpAddress) {
+    this.#router = router;
     this.#address = address;
   }
 
   send(bytes: Uint8Array, to: UdpAddress): void {
-    if (this.#isClosed) return;
-    this.#network.route(bytes, this.#address, to);
+    if (!this.#isClosed) this.#router.route(bytes, this.#address, to);
   }
 
   onPacket(handler: PacketHandler): void {
@@ -148,7 +154,7 @@ class MemoryTransport implements DatagramTransport {
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#network.unbind(this.#address);
+    this.#router.unbind(this.#address);
   }
 
   deliver(bytes: Buffer, from: UdpAddress): void {

@@ -25,10 +25,10 @@ import {
   addressKey,
   type Clock,
   type DatagramTransport,
-  type PacketHandler,
   type Random,
   type UdpAddress,
 } from '../src/runtime/index.ts';
+import { RoutedTransport } from './memory-network.ts';
 
 /** Anything that binds transports: a MemoryNetwork, or a SimNat (whose inside is a network for the next NAT). */
 export interface PacketNetwork {
@@ -129,7 +129,7 @@ export class SimNat implements PacketNetwork {
     mappingsExpired: 0,
   };
   readonly #opts: NatOptions;
-  readonly #inside = new Map<string, InsideTransport>();
+  readonly #inside = new Map<string, RoutedTransport>();
   /** Mapping key (see #mappingKey) → mapping. */
   readonly #mappings = new Map<string, Mapping>();
   /** External port → mapping. */
@@ -151,7 +151,7 @@ export class SimNat implements PacketNetwork {
     }
     const key = addressKey(bound);
     if (this.#inside.has(key)) throw new Error(`address in use inside the NAT: ${key}`);
-    const transport = new InsideTransport(this, bound);
+    const transport = new RoutedTransport(this, bound);
     this.#inside.set(key, transport);
     return transport;
   }
@@ -311,39 +311,5 @@ export class SimNat implements PacketNetwork {
     if (this.#mappings.get(mapping.key) === mapping) this.#mappings.delete(mapping.key);
     if (this.#byPort.get(mapping.external.port) === mapping) this.#byPort.delete(mapping.external.port);
     mapping.transport.close();
-  }
-}
-
-class InsideTransport implements DatagramTransport {
-  readonly #nat: SimNat;
-  readonly #address: UdpAddress;
-  #handler: PacketHandler = () => {};
-  #isClosed = false;
-
-  constructor(nat: SimNat, address: UdpAddress) {
-    this.#nat = nat;
-    this.#address = address;
-  }
-
-  send(bytes: Uint8Array, to: UdpAddress): void {
-    if (!this.#isClosed) this.#nat.route(bytes, this.#address, to);
-  }
-
-  onPacket(handler: PacketHandler): void {
-    this.#handler = handler;
-  }
-
-  localAddress(): UdpAddress {
-    return this.#address;
-  }
-
-  close(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    this.#nat.unbind(this.#address);
-  }
-
-  deliver(bytes: Buffer, from: UdpAddress): void {
-    if (!this.#isClosed) this.#handler(bytes, from);
   }
 }
