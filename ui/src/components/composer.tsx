@@ -7,10 +7,10 @@ import { useRef, useState } from 'preact/hooks';
 import { apiPost } from '../api/api-client.ts';
 import { announce } from '../state/announcer.ts';
 import type { Conversation } from '../state/conversation.ts';
-import { canUpload, hasFilesApi, sendFile } from '../state/files.ts';
+import { sendFile, uploadErrorText } from '../state/files.ts';
 import { ownCode } from '../state/session.ts';
 import { useTypingSignal } from '../lib/use-typing-signal.ts';
-import { FilePickButton } from './file-pick-button.tsx';
+import { ComposerForm } from './composer-form.tsx';
 
 /** The daemon's limit: 16 KiB of UTF-8 per message. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -24,14 +24,7 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
     setError('');
     sendFile(conversation.code, file).then(
       () => announce(`${file.name} offered to ${name}`),
-      (e: unknown) => {
-        const message = e instanceof Error ? e.message : String(e);
-        setError(
-          canUpload.value
-            ? message
-            : `This dhtchat daemon cannot take a file from the browser. In a terminal: npx dhtchat send-file ${conversation.code} <file>`,
-        );
-      },
+      (e: unknown) => setError(uploadErrorText(e, conversation.code)),
     );
   };
 
@@ -57,40 +50,16 @@ export function Composer({ conversation, name }: { conversation: Conversation; n
   };
 
   return (
-    <form
-      class="composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        send();
-      }}
-    >
-      <label for="composer-text" class="visually-hidden">
-        Message to {name}
-      </label>
-      <textarea
-        id="composer-text"
-        ref={field}
-        rows={1}
-        value={text}
-        placeholder="Write a message"
-        onInput={(e) => onInput(e.currentTarget.value)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-            e.preventDefault();
-            send();
-          }
-        }}
-        aria-describedby={error.length > 0 ? 'composer-error' : undefined}
-      />
-      {hasFilesApi.value && <FilePickButton label={`Send a file to ${name}`} onPick={upload} />}
-      <button type="submit" class="primary" disabled={text.trim().length === 0}>
-        Send
-      </button>
-      {error.length > 0 && (
-        <p id="composer-error" class="error" role="alert">
-          {error}
-        </p>
-      )}
-    </form>
+    <ComposerForm
+      id="composer-text"
+      name={name}
+      text={text}
+      placeholder="Write a message"
+      error={error}
+      fieldRef={field}
+      onInput={onInput}
+      onSend={send}
+      onPickFile={upload}
+    />
   );
 }

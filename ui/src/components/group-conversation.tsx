@@ -11,11 +11,11 @@ import { clockTime, dayLabel } from '../lib/format-time.ts';
 import { announce } from '../state/announcer.ts';
 import { isReading } from '../state/chat-events.ts';
 import { type GroupRoom, groupName, groupOf, memberName, roomOf } from '../state/groups.ts';
-import { canUpload, hasFilesApi, sendFile } from '../state/files.ts';
+import { sendFile, uploadErrorText } from '../state/files.ts';
 import { show } from '../state/navigation.ts';
 import { ownCode } from '../state/session.ts';
 import { BackButton } from './back-button.tsx';
-import { FilePickButton } from './file-pick-button.tsx';
+import { ComposerForm } from './composer-form.tsx';
 import { groupStatus } from './groups-view.tsx';
 import { GroupMembers } from './group-members.tsx';
 import { MessageText } from './message-text.tsx';
@@ -187,14 +187,7 @@ function GroupComposer({ room, name }: { room: GroupRoom; name: string }) {
         // The offer is a message of ours that no event brings: the page is read again to show it.
         void room.load().catch(() => {});
       },
-      (e: unknown) =>
-        setError(
-          canUpload.value
-            ? e instanceof Error
-              ? e.message
-              : String(e)
-            : `This dhtchat daemon cannot take a file from the browser. In a terminal: npx dhtchat send-file ${room.id} <file>`,
-        ),
+      (e: unknown) => setError(uploadErrorText(e, room.id)),
     );
   };
   const typing = useTypingSignal(room.id, (isTyping) => {
@@ -215,44 +208,20 @@ function GroupComposer({ room, name }: { room: GroupRoom; name: string }) {
     );
   };
   return (
-    <form
-      class="composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        send();
+    <ComposerForm
+      id="group-composer-text"
+      name={name}
+      text={text}
+      placeholder="Write to the group"
+      error={error}
+      onInput={(value) => {
+        setText(value);
+        setError('');
+        typing.typed(value);
       }}
-    >
-      <label for="group-composer-text" class="visually-hidden">
-        Message to {name}
-      </label>
-      <textarea
-        id="group-composer-text"
-        rows={1}
-        value={text}
-        placeholder="Write to the group"
-        onInput={(e) => {
-          const value = e.currentTarget.value;
-          setText(value);
-          setError('');
-          typing.typed(value);
-        }}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-            e.preventDefault();
-            send();
-          }
-        }}
-      />
-      {hasFilesApi.value && <FilePickButton label={`Send a file to ${name}`} onPick={upload} />}
-      <button type="submit" class="primary" disabled={text.trim().length === 0}>
-        Send
-      </button>
-      {error.length > 0 && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-    </form>
+      onSend={send}
+      onPickFile={upload}
+    />
   );
 }
 

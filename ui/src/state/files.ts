@@ -67,6 +67,14 @@ export async function cancelFile(id: string): Promise<void> {
   applyTransfer(await apiPost<FileTransferView>('/v1/files/cancel', { id }));
 }
 
+/** What to tell the user when an upload to `target` (a code or a group id) failed. */
+export function uploadErrorText(error: unknown, target: string): string {
+  if (!canUpload.value) {
+    return `This dhtchat daemon cannot take a file from the browser. In a terminal: npx dhtchat send-file ${target} <file>`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The daemon's address for a received file (the browser saves it: Content-Disposition attachment). */
 export function contentUrl(id: string): string {
   return `/v1/files/${id}/content`;
