@@ -8,7 +8,7 @@ import { parsePastedFriend } from '../lib/friend-code-input.ts';
 import { announce } from '../state/announcer.ts';
 import { addFriend } from '../state/contacts.ts';
 import { openChat } from '../state/navigation.ts';
-import { BackButton } from './back-button.tsx';
+import { Panel } from './panel.tsx';
 
 export function AddFriend() {
   const [pasted, setPasted] = useState('');
@@ -43,13 +43,7 @@ export function AddFriend() {
   };
 
   return (
-    <section class="panel" aria-labelledby="add-title">
-      <div class="panel-header">
-        <BackButton />
-        <h1 id="add-title" tabIndex={-1}>
-          Add a friend
-        </h1>
-      </div>
+    <Panel titleId="add-title" title="Add a friend">
       <form onSubmit={(e) => void submit(e)} class="form" noValidate>
         <label for="add-code">Their friend code or link</label>
         <textarea
@@ -87,6 +81,6 @@ export function AddFriend() {
       <p class="hint">
         They see your request within a minute or so, with your name and note, and accept it in their dhtchat.
       </p>
-    </section>
+    </Panel>
   );
 }

@@ -1,7 +1,7 @@
 /** Files: offers waiting for you first, then every transfer both ways, newest first. */
 import type { FileTransferView } from '../api/api-types.ts';
 import { ENDED_STATES, hasFilesApi, newestFirst, transfers, uploads } from '../state/files.ts';
-import { BackButton } from './back-button.tsx';
+import { Panel } from './panel.tsx';
 import { TransferItem, UploadItem } from './transfer-item.tsx';
 
 export function FilesView() {
@@ -10,13 +10,7 @@ export function FilesView() {
   const active = all.filter((t) => !ENDED_STATES.has(t.state) && !offers.includes(t));
   const ended = all.filter((t) => ENDED_STATES.has(t.state));
   return (
-    <section class="panel" aria-labelledby="files-title">
-      <div class="panel-header">
-        <BackButton />
-        <h1 id="files-title" tabIndex={-1}>
-          Files
-        </h1>
-      </div>
+    <Panel titleId="files-title" title="Files">
       {!hasFilesApi.value ? (
         <p class="hint">This dhtchat daemon cannot send or receive files yet.</p>
       ) : (
@@ -42,7 +36,7 @@ export function FilesView() {
           <TransferSection title="Done" list={ended} empty="No finished transfer yet." />
         </>
       )}
-    </section>
+    </Panel>
   );
 }
 

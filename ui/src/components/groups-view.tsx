@@ -8,7 +8,7 @@ import { announce } from '../state/announcer.ts';
 import { nameOf } from '../state/contacts.ts';
 import { acceptInvite, createGroup, declineInvite, groupInvites, groups } from '../state/groups.ts';
 import { show } from '../state/navigation.ts';
-import { BackButton } from './back-button.tsx';
+import { Panel } from './panel.tsx';
 
 const STATE_WORDS: Readonly<Record<string, string>> = {
   joining: 'joining (when the admin who invited you is online)',
@@ -20,13 +20,7 @@ const STATE_WORDS: Readonly<Record<string, string>> = {
 export function GroupsView() {
   const mine = groups.value.filter((g) => g.state !== 'invited' && g.state !== 'declined');
   return (
-    <section class="panel" aria-labelledby="groups-title">
-      <div class="panel-header">
-        <BackButton />
-        <h1 id="groups-title" tabIndex={-1}>
-          Groups
-        </h1>
-      </div>
+    <Panel titleId="groups-title" title="Groups">
       <h2>New group</h2>
       <CreateGroupForm />
       <h2>Invites</h2>
@@ -49,7 +43,7 @@ export function GroupsView() {
           ))}
         </ul>
       )}
-    </section>
+    </Panel>
   );
 }
 

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { apiGet } from '../api/api-client.ts';
 import type { FriendPath, NatBehaviour, NetworkView } from '../api/api-types.ts';
 import { contactOf } from '../state/contacts.ts';
-import { BackButton } from './back-button.tsx';
+import { Panel } from './panel.tsx';
 
 const REFRESH_MS = 5000;
 
@@ -50,13 +50,7 @@ export function NetworkPanel() {
   }, []);
 
   return (
-    <section class="panel" aria-labelledby="network-title">
-      <div class="panel-header">
-        <BackButton />
-        <h1 id="network-title" tabIndex={-1}>
-          Network
-        </h1>
-      </div>
+    <Panel titleId="network-title" title="Network">
       {error.length > 0 && (
         <p class="error" role="alert">
           {error}
@@ -117,7 +111,7 @@ export function NetworkPanel() {
           )}
         </>
       )}
-    </section>
+    </Panel>
   );
 }
 

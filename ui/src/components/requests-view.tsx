@@ -8,18 +8,12 @@ import { clockTime, dayLabel } from '../lib/format-time.ts';
 import { announce } from '../state/announcer.ts';
 import { acceptRequest, blockContact, declineRequest, requests } from '../state/contacts.ts';
 import { openChat } from '../state/navigation.ts';
-import { BackButton } from './back-button.tsx';
+import { Panel } from './panel.tsx';
 
 export function RequestsView() {
   const list = requests.value;
   return (
-    <section class="panel" aria-labelledby="requests-title">
-      <div class="panel-header">
-        <BackButton />
-        <h1 id="requests-title" tabIndex={-1}>
-          Friend requests
-        </h1>
-      </div>
+    <Panel titleId="requests-title" title="Friend requests">
       {list.length === 0 ? (
         <p class="hint">No requests waiting.</p>
       ) : (
@@ -29,7 +23,7 @@ export function RequestsView() {
           ))}
         </ul>
       )}
-    </section>
+    </Panel>
   );
 }
 

@@ -4,19 +4,13 @@ import { applyTheme, type ThemeChoice, theme } from '../lib/theme.ts';
 import { announce } from '../state/announcer.ts';
 import { askNotificationPermission, notificationPermission } from '../state/notifications.ts';
 import { hasProfileApi, logOut, ownName, saveName } from '../state/session.ts';
-import { BackButton } from './back-button.tsx';
+import { Panel } from './panel.tsx';
 import { BackupExportForm } from './backup-export-form.tsx';
 import { PassphraseForm } from './passphrase-form.tsx';
 
 export function SettingsView() {
   return (
-    <section class="panel" aria-labelledby="settings-title">
-      <div class="panel-header">
-        <BackButton />
-        <h1 id="settings-title" tabIndex={-1}>
-          Settings
-        </h1>
-      </div>
+    <Panel titleId="settings-title" title="Settings">
       <h2>Your name</h2>
       <NameForm />
       <h2>Passphrase</h2>
@@ -46,7 +40,7 @@ export function SettingsView() {
       <button type="button" onClick={() => void logOut()}>
         Log out
       </button>
-    </section>
+    </Panel>
   );
 }
 
