@@ -261,6 +261,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         [...this.#sessions.activeSessions()]
           .map((s) => s.peer)
           .filter((peer) => this.#isFriend(peer) && !this.#liveness.isSuspect(peer)),
+      isRelayed: (peer) => this.#sessions.sessionOf(peer)?.path === 'relayed',
       send: (peer, frame) => this.#delivery.sendPunchFrame(peer, frame),
       seal: (target) => this.#nat?.punch.sealFor(target),
       accept: (from, note) => this.#nat?.punch.acceptFrom(from, note) ?? false,
@@ -294,7 +295,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
             if (session.path !== 'relayed') {
               this.#nat?.sessionUp(peer);
               this.#liveness.start();
-            }
+            } else this.#nat?.relayedUp(peer);
           }
           const direct = isFriend ? this.#delivery.attach(peer, session) : undefined;
           const group = this.groups.attach(peer, session, { isFriend });
@@ -425,6 +426,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           isSuspect: (peer) => this.#liveness.isSuspect(peer),
           onMoved: () => this.networkChanged(),
           friendForward: (peer) => this.#forwarding.ask(peer),
+          noteOverRelay: (peer) => this.#forwarding.tellOverRelay(peer),
           needsAnnouncing: (peer) => this.#requests.outgoingStatus(peer) !== 'received',
         },
       );

@@ -15,6 +15,9 @@
  *   the friend's introducers and our mutual friends are asked to carry a note as well (a faster signal than its
  *   next poll). The friend polls us every 2.5 s, so its round starts within ~3 s of ours: both send in the same
  *   seconds, well inside NAT timeouts (≥ 30 s).
+ * - Under a relayed session (issue 11 §4): one side (the lower key) sends a note to the friend through the
+ *   session itself and starts a round; the friend answers the note at once (onNote). Both punch within a round
+ *   trip of each other with no DHT read in between; again after PUNCH_ROUND.upgradeBackoffMs while still relayed.
  * - Wishes back off while rounds fail (ROUND.wishBackoffMs: 0, 15 s, 30 s … 5 min); a session, a move, the
  *   friend's new wish or new endpoints start over. Both NATs randomising: no wish at all (nothing direct can work;
  *   messages take the DHT path, a relay later).
@@ -44,6 +47,11 @@ export const PUNCH_ROUND = {
   redialAtMs: 5000,
   /** Delay before the next wish after 0, 1, 2, … rounds without a session. */
   wishBackoffMs: [0, 15_000, 30_000, 60_000, 120_000, 300_000],
+  /**
+   * Delay before the next upgrade attempt of a relayed session after 0, 1, 2, … attempts (the first waits for the
+   * friend's hello through the relay: only then does its session take the note).
+   */
+  upgradeBackoffMs: [1000, 5000, 15_000, 30_000, 60_000, 120_000, 300_000],
   /** A waiting message may wish again this soon after the last wish, whatever the back-off. */
   messageWishMs: 10_000,
   /** Friends whose rounds may run at once (each round is ≤ 7 pings × ≤ 6 endpoints). */
@@ -68,6 +76,10 @@ export interface PunchCoordinatorOptions {
   friendForward?(peer: Buffer): void;
   /** The birthday technique (punch-birthday.ts), when the daemon gives us extra sockets. */
   birthday?(peer: Buffer, role: BirthdayRole): void;
+  /** Does our session with the friend run through a relay? */
+  isRelayed?(peer: Buffer): boolean;
+  /** Send the friend a punch note through our relayed session with it (punch-forwarding.ts); true when sent. */
+  noteOverRelay?(peer: Buffer): boolean;
 }
 
 export interface CoordinatorCounters {
@@ -76,6 +88,8 @@ export interface CoordinatorCounters {
   rounds: number;
   hopeless: number;
   pings: number;
+  /** Upgrade attempts of relayed sessions: a note through the session and a round. */
+  upgrades: number;
 }
 
 interface FriendPunch {
@@ -88,6 +102,9 @@ interface FriendPunch {
   timers: Timer[];
   /** The targets of the last round, to notice new endpoints. */
   lastTargets: string;
+  /** The next upgrade attempt of a relayed session, and how many were made. */
+  upgradeTimer: Timer | undefined;
+  upgradeAttempts: number;
 }
 
 export class PunchCoordinator {
@@ -95,7 +112,14 @@ export class PunchCoordinator {
   readonly #log: Logger;
   readonly #friends = new Map<string, FriendPunch>();
   #isClosed = false;
-  readonly counters: CoordinatorCounters = { wishes: 0, answers: 0, rounds: 0, hopeless: 0, pings: 0 };
+  readonly counters: CoordinatorCounters = {
+    wishes: 0,
+    answers: 0,
+    rounds: 0,
+    hopeless: 0,
+    pings: 0,
+    upgrades: 0,
+  };
 
   constructor(opts: PunchCoordinatorOptions) {
     this.#opts = opts;
@@ -148,7 +172,19 @@ export class PunchCoordinator {
     const state = this.#friends.get(peer.toString('hex'));
     if (state === undefined) return;
     this.#stopRound(state);
+    this.#stopUpgrades(state);
     state.failedWishes = 0;
+  }
+
+  /**
+   * A relayed session with the friend is up. The leader (one side of the pair, by key) tries to upgrade it to a
+   * direct path now and then on ROUND.upgradeBackoffMs until it is direct or gone; the other answers its notes.
+   */
+  relayedUp(peer: Buffer, isLeader: boolean): void {
+    if (this.#isClosed || !isLeader || this.#opts.noteOverRelay === undefined) return;
+    const state = this.#state(peer);
+    this.#stopUpgrades(state);
+    this.#scheduleUpgrade(peer, state);
   }
 
   /** Our network changed: every alive friend without a session gets a wish now, back-offs start over. */
@@ -163,7 +199,43 @@ export class PunchCoordinator {
 
   close(): void {
     this.#isClosed = true;
-    for (const state of this.#friends.values()) this.#stopRound(state);
+    for (const state of this.#friends.values()) {
+      this.#stopRound(state);
+      this.#stopUpgrades(state);
+    }
+  }
+
+  #scheduleUpgrade(peer: Buffer, state: FriendPunch): void {
+    const backoff = PUNCH_ROUND.upgradeBackoffMs;
+    const delayMs = backoff[Math.min(state.upgradeAttempts, backoff.length - 1)] ?? 0;
+    state.upgradeAttempts++;
+    state.upgradeTimer = this.#opts.clock.setTimer(delayMs, () => this.#upgrade(peer, state));
+  }
+
+  /** One upgrade attempt: a note through the relayed session, and our round at the same moment. */
+  #upgrade(peer: Buffer, state: FriendPunch): void {
+    state.upgradeTimer = undefined;
+    if (this.#isClosed || this.#opts.isRelayed?.(peer) !== true) {
+      state.upgradeAttempts = 0;
+      return;
+    }
+    const record = this.#opts.rendezvous.latestRecord(peer);
+    const isHopeless = record !== undefined && planPunch(this.#opts.natMapping(), record).isHopeless;
+    if (!isHopeless && this.#opts.noteOverRelay?.(peer) === true) {
+      this.counters.upgrades++;
+      this.#log.debug(
+        { friend: shortHex(peer), attempt: state.upgradeAttempts },
+        'punch: upgrading a relayed session',
+      );
+      this.#round(peer, state);
+    }
+    this.#scheduleUpgrade(peer, state);
+  }
+
+  #stopUpgrades(state: FriendPunch): void {
+    state.upgradeTimer?.cancel();
+    state.upgradeTimer = undefined;
+    state.upgradeAttempts = 0;
   }
 
   #answer(peer: Buffer, state: FriendPunch, via: 'record' | 'note'): void {
@@ -264,6 +336,8 @@ export class PunchCoordinator {
         roundUntilMs: 0,
         timers: [],
         lastTargets: '',
+        upgradeTimer: undefined,
+        upgradeAttempts: 0,
       };
       this.#friends.set(hex, state);
     }

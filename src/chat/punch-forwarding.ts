@@ -12,6 +12,9 @@
  *   nor make one; B opens it with A's key, checks freshness and replay, and answers as to any note
  *   (PunchService.acceptFrom, punch-coordinator.ts onNote).
  * - What C learns: that A wants to reach B, and when (docs/THREAT-MODEL.md). Not where either is.
+ * - Over a relayed session the friend itself is the carrier (issue 11 §4, like libp2p's DCUtR): A sends
+ *   relayed(A, note) straight to B through the relay, and both punch in the same round trip. B takes a note
+ *   whose `from` is the session's own peer only while that session is relayed (tellOverRelay, onRelayed).
  * - Bounds: we ask at most FORWARDING.maxAsked friends, once per target per minIntervalMs; as C we pass on at
  *   most perSourcePerSec (burst) per asking friend and totalPerSec overall, only between two accepted friends
  *   with sessions up, never back to the asker; anything else is counted and dropped.
@@ -40,6 +43,8 @@ export interface PunchForwardingOptions {
   readonly clock: Clock;
   /** Friends with a session up now. */
   friendsOnline(): Buffer[];
+  /** Does our session with the friend run through a relay? */
+  isRelayed(peer: Buffer): boolean;
   /** Sends the frame to the friend if its session takes it (Delivery.sendPunchFrame); true when sent. */
   send(peer: Buffer, frame: PunchFrame): boolean;
   /** A note sealed by us for `target` (PunchService.sealFor). */
@@ -55,6 +60,9 @@ export interface ForwardingCounters {
   throttled: number;
   relayedIn: number;
   relayedAccepted: number;
+  /** Notes we sent a friend over our relayed session with it, and such notes taken from friends. */
+  overRelaySent: number;
+  overRelayIn: number;
 }
 
 export function forwardTag(senderPk: Uint8Array, targetPk: Uint8Array): Buffer {
@@ -84,6 +92,8 @@ export class PunchForwarding {
     throttled: 0,
     relayedIn: 0,
     relayedAccepted: 0,
+    overRelaySent: 0,
+    overRelayIn: 0,
   };
 
   constructor(opts: PunchForwardingOptions) {
@@ -131,10 +141,32 @@ export class PunchForwarding {
     this.counters.passedOn++;
   }
 
-  /** A friend passes on a note said to be from `from`. */
+  /** Our session with the friend is relayed: tell it, through the session, to punch with us now. */
+  tellOverRelay(peer: Buffer): boolean {
+    if (!this.#opts.isRelayed(peer)) return false;
+    const note = this.#opts.seal(peer);
+    if (note === undefined || !this.#opts.send(peer, { type: 'relayed', from: this.#opts.ownPk, note }))
+      return false;
+    this.counters.overRelaySent++;
+    return true;
+  }
+
+  /**
+   * A friend passes on a note said to be from `from`: a mutual friend's, or (from = via) the friend's own over our
+   * relayed session with it. The note's seal says who made it; the per-source bucket bounds what a friend can
+   * make us open.
+   */
   onRelayed(via: Buffer, from: Buffer, note: Buffer): void {
     this.counters.relayedIn++;
-    if (from.equals(via) || from.equals(this.#opts.ownPk) || !this.#isFriend(from)) return;
+    if (from.equals(this.#opts.ownPk) || !this.#isFriend(from)) return;
+    if (from.equals(via)) {
+      if (
+        !this.#opts.isRelayed(via) ||
+        !this.#take(this.#bucket(via.toString('hex')), this.#opts.clock.now(), true)
+      )
+        return;
+      this.counters.overRelayIn++;
+    }
     if (this.#opts.accept(from, note)) this.counters.relayedAccepted++;
   }
 

@@ -27,6 +27,9 @@ function setup(opts: { mapping?: NatMapping; latest?: RendezvousRecord; isAlive?
   const dials: UdpAddress[][] = [];
   const birthdays: string[] = [];
   let isConnected = false;
+  let isRelayed = false;
+  let takesNotes = true;
+  const notes: number[] = [];
   let wantSince: number | undefined;
   const latest = opts.latest ?? record();
   const coordinator = new PunchCoordinator({
@@ -50,6 +53,12 @@ function setup(opts: { mapping?: NatMapping; latest?: RendezvousRecord; isAlive?
     isConnected: () => isConnected,
     dial: (_peer, endpoints) => dials.push([...endpoints]),
     birthday: (_peer, role) => birthdays.push(role.role),
+    isRelayed: () => isRelayed,
+    noteOverRelay: () => {
+      if (!takesNotes) return false;
+      notes.push(clock.now());
+      return true;
+    },
   });
   return {
     clock,
@@ -58,8 +67,15 @@ function setup(opts: { mapping?: NatMapping; latest?: RendezvousRecord; isAlive?
     pings,
     dials,
     birthdays,
+    notes,
     connect: () => {
       isConnected = true;
+    },
+    relay: (is: boolean) => {
+      isRelayed = is;
+    },
+    takeNotes: (is: boolean) => {
+      takesNotes = is;
     },
   };
 }
@@ -161,5 +177,74 @@ describe('punch plan', () => {
     });
     assert.equal(planPunch('randomises', r('randomises')).isHopeless, true);
     assert.equal(planPunch('keeps', r('keeps')).targets.length, 2);
+  });
+});
+
+describe('upgrading a relayed session', () => {
+  test('a relayed session: the leader sends a note through it and punches at once, then backs off', () => {
+    const s = setup();
+    const startMs = s.clock.now();
+    s.relay(true);
+    s.coordinator.relayedUp(FRIEND, true);
+    s.clock.advance(PUNCH_ROUND.upgradeBackoffMs[0]);
+    assert.deepEqual(
+      s.notes.map((t) => t - startMs),
+      [PUNCH_ROUND.upgradeBackoffMs[0]],
+      'a note once the hello had time to come',
+    );
+    assert.equal(s.dials.length, 1, 'and a round at the same moment');
+    assert.equal(s.wishes.length, 0, 'no DHT put: the note said it');
+    s.clock.advance(PUNCH_ROUND.upgradeBackoffMs[1]);
+    assert.equal(s.notes.length, 2);
+    const times = [...s.notes];
+    s.clock.advance(10 * 60_000);
+    const gaps = s.notes.slice(1).map((t, i) => t - (s.notes[i] ?? 0));
+    assert.ok(
+      gaps.every((g, i) => i === 0 || g >= (gaps[i - 1] ?? 0)),
+      `gaps grow: ${gaps}`,
+    );
+    assert.ok(s.notes.length < 12, `bounded: ${s.notes.length} notes in ~10 min`);
+    assert.deepEqual(s.notes.slice(0, 2), times);
+    s.coordinator.sessionUp(FRIEND);
+    const before = s.notes.length;
+    s.clock.advance(10 * 60_000);
+    assert.equal(s.notes.length, before, 'direct: no more attempts');
+    assert.equal(s.coordinator.counters.upgrades, before);
+  });
+
+  test('a relayed session: the other side waits for notes; attempts stop when the session is no longer relayed', () => {
+    const s = setup();
+    s.relay(true);
+    s.coordinator.relayedUp(FRIEND, false);
+    s.clock.advance(60_000);
+    assert.deepEqual(s.notes, [], 'only the leader sends');
+    s.coordinator.relayedUp(FRIEND, true);
+    s.clock.advance(PUNCH_ROUND.upgradeBackoffMs[0]);
+    assert.equal(s.notes.length, 1);
+    s.relay(false);
+    s.clock.advance(10 * 60_000);
+    assert.equal(s.notes.length, 1, 'the relayed session went: nothing to upgrade');
+  });
+
+  test('a friend whose session does not take the note: no round, tried again on the back-off', () => {
+    const s = setup({ mapping: 'keeps' });
+    s.relay(true);
+    s.takeNotes(false);
+    s.coordinator.relayedUp(FRIEND, true);
+    s.clock.advance(PUNCH_ROUND.upgradeBackoffMs[0]);
+    assert.equal(s.dials.length, 0);
+    s.takeNotes(true);
+    s.clock.advance(PUNCH_ROUND.upgradeBackoffMs[1]);
+    assert.equal(s.notes.length, 1);
+    assert.equal(s.dials.length, 1);
+  });
+
+  test('a relayed session between two randomising NATs: no note, no round (nothing direct can work)', () => {
+    const s = setup({ mapping: 'randomises', latest: record({ natMapping: 'randomises' }) });
+    s.relay(true);
+    s.coordinator.relayedUp(FRIEND, true);
+    s.clock.advance(60_000);
+    assert.deepEqual(s.notes, []);
+    assert.equal(s.dials.length, 0);
   });
 });

@@ -14,7 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const key = (n: number) => Buffer.alloc(32, n);
 const [A, B, C, D, STRANGER] = [1, 2, 3, 4, 9].map(key) as [Buffer, Buffer, Buffer, Buffer, Buffer];
 
-function node(me: Buffer, friends: Buffer[], online: Buffer[]) {
+function node(me: Buffer, friends: Buffer[], online: Buffer[], relayed: Buffer[] = []) {
   const clock = new ManualClock();
   const store = ChatStore.open({
     path: join(dir, `${me[0]}-${Math.random()}.sqlite`),
@@ -30,6 +30,7 @@ function node(me: Buffer, friends: Buffer[], online: Buffer[]) {
     store,
     clock,
     friendsOnline: () => online,
+    isRelayed: (peer) => relayed.some((r) => r.equals(peer)),
     send: (to, frame) => {
       sent.push({ to, frame });
       return true;
@@ -86,4 +87,25 @@ test('B accepts a relayed note only as from a friend of its own, and not from it
     b.accepted.map((x) => x.from[0]),
     [1],
   );
+});
+
+test("over a relayed session the friend is its own carrier: A's note goes to B through it, B takes it", () => {
+  const a = node(A, [B, C], [B, C], [B]);
+  assert.equal(a.forwarding.tellOverRelay(B), true);
+  assert.deepEqual(a.sent, [
+    { to: B, frame: { type: 'relayed', from: A, note: Buffer.from('sealed note') } },
+  ]);
+  assert.equal(a.forwarding.tellOverRelay(C), false, 'not over a direct session: nothing to upgrade');
+  assert.equal(a.forwarding.counters.overRelaySent, 1);
+
+  const b = node(B, [A, C], [A, C], [A]);
+  b.forwarding.onRelayed(A, A, Buffer.from('n'));
+  b.forwarding.onRelayed(C, C, Buffer.from('n'));
+  assert.deepEqual(
+    b.accepted.map((x) => x.from[0]),
+    [1],
+    "the carrier's own note only over a relayed session",
+  );
+  for (let i = 0; i < 10; i++) b.forwarding.onRelayed(A, A, Buffer.from('n'));
+  assert.equal(b.forwarding.counters.overRelayIn, FORWARDING.perSourceBurst, 'a burst, then the rate');
 });

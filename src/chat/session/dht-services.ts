@@ -62,6 +62,8 @@ export interface DhtServicesHooks {
   onMoved?(): void;
   /** Ask our friends online to pass a punch note on to this friend (punch-forwarding.ts). */
   friendForward?(peer: Buffer): void;
+  /** Send the friend a punch note through our relayed session with it (punch-forwarding.ts); true when sent. */
+  noteOverRelay?(peer: Buffer): boolean;
   /** Should our pending request to `peer` still be announced (false once their daemon acknowledged it)? */
   needsAnnouncing?(peer: Buffer): boolean;
 }
@@ -90,6 +92,8 @@ export interface NatTraversal {
   punchTowards(peer: Buffer, reason?: WishReason): void;
   /** A session with the friend came up. */
   sessionUp(peer: Buffer): void;
+  /** A relayed session with the friend came up: punch through it to a direct path (punch-coordinator.ts). */
+  relayedUp(peer: Buffer): void;
   /** No direct path can form with the friend: both NATs randomise (punch-plan.ts). */
   isPathless(peer: Buffer): boolean;
   /**
@@ -176,6 +180,8 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     isConnected: hasDirectSession,
     dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
     friendForward: (peer) => hooks.friendForward?.(peer),
+    isRelayed: (peer) => hooks.sessions.sessionOf(peer)?.path === 'relayed',
+    ...(hooks.noteOverRelay === undefined ? {} : { noteOverRelay: hooks.noteOverRelay }),
     introducerPunch: (peer, record) => {
       punch.punch(peer, record).catch((error) => opts.logger.warn({ error: String(error) }, 'punch failed'));
     },
@@ -263,6 +269,8 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
       coordinator.sessionUp(peer);
       birthday?.stop(peer);
     },
+    // One side of the pair leads the upgrade (both would punch twice): the lower key, which both sides agree on.
+    relayedUp: (peer) => coordinator.relayedUp(peer, Buffer.compare(opts.identity.publicKey, peer) < 0),
     isPathless: (peer) => {
       const record = rendezvous.latestRecord(peer);
       return record !== undefined && planPunch(natMapping(), record).isHopeless;

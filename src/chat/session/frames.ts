@@ -19,7 +19,8 @@
  *                  to a peer whose hello said version ≥ 3)
  *   forward  0x0f  tag[16] note (the rest, 1..64 bytes)   "pass this punch note on to your friend with this tag"
  *   relayed  0x10  from[32] note (the rest, 1..64 bytes)  "this friend of ours sent you a punch note"
- *                  (both sent only to a peer whose hello said version ≥ 4; punch-forwarding.ts)
+ *                  (both sent only to a peer whose hello said version ≥ 4; punch-forwarding.ts; from = the
+ *                  sender itself, over a relayed session: "punch with me now")
  * Decoding never throws: anything not exactly one of these (bad length, trailing bytes, invalid UTF-8, a
  * timestamp beyond 2^53) is a result with a stable code, and the session drops the peer.
  */
