@@ -208,18 +208,30 @@ function hostOf(options: ChatHostOptions, parts: HostParts, logger: Logger): Cha
       isClosed = true;
       joinWait?.cancel();
       saveTimer?.cancel();
-      // Teardown order, top down, each part closed while what it still uses is open:
-      // 1. the chat: its sessions say goodbye and its last writes land, over uTP, the DHT and the store;
-      await chat.close();
-      // 2. uTP, now that no session needs it;
-      utp.close();
-      // 3. the routing table saved while the DHT node still has it, then the node (its lookups end);
-      saveTable();
-      dht?.close();
-      // 4. the socket (through the demux and the PunchTransport, which also closes the birthday's side sockets);
-      demux.close();
-      // 5. the store last: every part above may write to it until it is closed.
-      store.close();
+      // Teardown order, top down, each part closed while what it still uses is open. A step that throws does
+      // not keep the later ones from running (the socket and the store must close); the first error is rethrown.
+      const steps: Array<() => unknown> = [
+        // 1. the chat: its sessions end and its last writes land, over uTP, the DHT and the store;
+        () => chat.close(),
+        // 2. uTP, now that no session needs it (its resets still go out: the socket is open);
+        () => utp.close(),
+        // 3. the routing table saved while the DHT node still has it, then the node (its lookups end);
+        saveTable,
+        () => dht?.close(),
+        // 4. the socket (through the demux and the PunchTransport, which also closes the birthday's side sockets);
+        () => demux.close(),
+        // 5. the store last: every part above may write to it until it is closed.
+        () => store.close(),
+      ];
+      let failure: { error: unknown } | undefined;
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+      if (failure !== undefined) throw failure.error;
     },
     drop: () => {
       if (isClosed) return;
