@@ -58,7 +58,7 @@ export interface ChatHost<D extends DhtNode | undefined = DhtNode | undefined> {
    */
   join(): Promise<void>;
   /**
-   * Starts the join (unless join() did) and the chat. Sessions to friends' last known endpoints start at once;
+   * Starts the join (unless join() did) and the chat, once. Sessions to friends' last known endpoints start at once;
    * the chat's DHT services wait for the join, at most joinWaitMs. Resolves once the chat is started.
    */
   start(): Promise<void>;
@@ -184,24 +184,30 @@ function hostOf(options: ChatHostOptions, parts: HostParts, logger: Logger): Cha
     return joined;
   };
 
+  let started: Promise<void> | undefined;
+  const startChat = async (): Promise<void> => {
+    const joining = join();
+    // A slow or unreachable bootstrap must not hold the DHT services back for long (they retry on their own).
+    const dhtReady = isJoinDone
+      ? Promise.resolve()
+      : Promise.race([
+          joining,
+          new Promise<void>((resolve) => {
+            joinWait = clock.setTimer(dhtOptions?.joinWaitMs ?? JOIN_WAIT_MS, resolve);
+          }),
+        ]).finally(() => joinWait?.cancel());
+    await chat.start(dhtReady);
+  };
+
   return {
     dht,
     utp,
     demux,
     chat,
     join,
-    start: async () => {
-      const joining = join();
-      // A slow or unreachable bootstrap must not hold the DHT services back for long (they retry on their own).
-      const dhtReady = isJoinDone
-        ? Promise.resolve()
-        : Promise.race([
-            joining,
-            new Promise<void>((resolve) => {
-              joinWait = clock.setTimer(dhtOptions?.joinWaitMs ?? JOIN_WAIT_MS, resolve);
-            }),
-          ]).finally(() => joinWait?.cancel());
-      await chat.start(dhtReady);
+    start: () => {
+      started ??= startChat();
+      return started;
     },
     close: async () => {
       if (isClosed) return;

@@ -124,6 +124,21 @@ describe('createChatHost', { timeout: 60_000 }, () => {
     }
   });
 
+  test('close() while the DHT is still joining cancels the join wait and the table saving', async () => {
+    const sim = new SimNet('chat-host-joining');
+    // Nobody answers at the bootstrap address: the join goes on past close().
+    const alice = host(sim, 'alice', 1, {
+      dht: { bootstrap: [{ host: '10.9.9.9', port: 6881 }], allowPrivate: true },
+    });
+    await alice.host.start();
+    await sim.settle(1_000);
+    assert.ok(sim.clock.pendingCount > 0, 'the join, its wait and the table saving are pending');
+    await alice.host.close();
+    await sim.settle(1_000);
+    assert.equal(sim.clock.pendingCount, 0);
+    sim.close();
+  });
+
   test('with a DHT: the join is logged and the routing table outlives a restart', async () => {
     const sim = new SimNet('chat-host-dht');
     const first = sim.add({ host: '10.9.0.1' });
