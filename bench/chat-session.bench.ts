@@ -11,12 +11,13 @@
  *   - fsync: this disk's fsyncs/s at the start of the round (4 KiB + fsync): what every commit waits for;
  *   - `--baseline DIR`: the same on the code of another checkout (e.g. `git archive <commit> | tar -x -C DIR`,
  *     with DIR/node_modules linked to ours), alternating with ours round by round (`--rounds`, default 2), so
- *     both see the same machine load: the ratios come from one run.
+ *     both see the same machine load: the ratios come from one run. Both sides are chat hosts (createChatHost);
+ *     a baseline from before it is wired by hand the same way (handWiredHosts).
  * Run: node --import tsx bench/chat-session.bench.ts [--baseline DIR] [--rounds N] [--messages N] [--window N]
  *      [--window-seconds N] [--paced N] [--rate N]. Prints a table, then one JSON object. Bounded: each phase
  *      120 s, the script 20 min.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -35,13 +36,20 @@ const baselineDir = stringOption('baseline');
 const BODY = 'x'.repeat(100);
 const loadAtStart = loadavg();
 
+/** The part of a chat host the bench uses. */
+interface BenchHost {
+  chat: import('../src/chat/chat-node.ts').ChatNode;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+type HostFactory = (options: import('../src/chat/chat-host.ts').ChatHostOptions) => BenchHost;
+
 /** The modules a tree provides (ours, or a baseline checkout with the same layout). */
 interface Tree {
   label: string;
-  ChatNode: typeof import('../src/chat/chat-node.ts').ChatNode;
+  createChatHost: HostFactory;
   identityFromSeed: typeof import('../src/chat/identity.ts').identityFromSeed;
   ChatStore: typeof import('../src/chat/store/chat-store.ts').ChatStore;
-  net: typeof import('../src/net/index.ts');
   runtime: typeof import('../src/runtime/index.ts');
 }
 
@@ -49,15 +57,40 @@ async function loadTree(label: string, root: string): Promise<Tree> {
   const from = (path: string) => import(join(root, path));
   return {
     label,
-    ChatNode: (await from('src/chat/chat-node.ts')).ChatNode,
+    createChatHost: existsSync(join(root, 'src/chat/chat-host.ts'))
+      ? (await from('src/chat/chat-host.ts')).createChatHost
+      : await handWiredHosts(root),
     identityFromSeed: (await from('src/chat/identity.ts')).identityFromSeed,
     ChatStore: (await from('src/chat/store/chat-store.ts')).ChatStore,
-    net: await from('src/net/index.ts'),
     runtime: await from('src/runtime/index.ts'),
   };
 }
 
-type Node = InstanceType<Tree['ChatNode']>;
+/**
+ * A baseline from before createChatHost: the same wiring by hand (demux → uTP → ChatNode; the bench has no DHT
+ * and no birthday sockets), closed in the host's order.
+ */
+async function handWiredHosts(root: string): Promise<HostFactory> {
+  const { ChatNode } = await import(join(root, 'src/chat/chat-node.ts'));
+  const net = await import(join(root, 'src/net/index.ts'));
+  return ({ transport, store, clock, random, dht: _dht, openSideSocket: _side, ...chatOptions }) => {
+    const demux = new net.DatagramDemux(transport);
+    const utp = new net.UtpEndpoint({ transport: demux.utp, clock, random });
+    const chat = new ChatNode({ ...chatOptions, store, clock, random, utp });
+    return {
+      chat,
+      start: () => chat.start(),
+      close: async () => {
+        await chat.close();
+        utp.close();
+        demux.close();
+        store.close();
+      },
+    };
+  };
+}
+
+type Node = BenchHost['chat'];
 type Address = { host: string; port: number };
 const SEEDS = { alice: 1, bob: 2 } as const;
 
@@ -68,17 +101,11 @@ async function startSide(
   who: 'alice' | 'bob',
   socket: Awaited<ReturnType<Tree['runtime']['UdpTransport']['bind']>>,
   peerAddress: Address,
-): Promise<{ node: Node; close(): void }> {
-  const { runtime, net } = tree;
+): Promise<{ node: Node; close(): Promise<void> }> {
+  const { runtime } = tree;
   const other = who === 'alice' ? 'bob' : 'alice';
   const identity = tree.identityFromSeed(Buffer.alloc(32, SEEDS[who]));
   const peerKey = tree.identityFromSeed(Buffer.alloc(32, SEEDS[other])).publicKey;
-  const demux = new net.DatagramDemux(socket);
-  const utp = new net.UtpEndpoint({
-    transport: demux.utp,
-    clock: runtime.systemClock,
-    random: runtime.cryptoRandom,
-  });
   const store = tree.ChatStore.open({
     path: join(dir, `${who}.sqlite`),
     ownPublicKey: identity.publicKey,
@@ -88,24 +115,17 @@ async function startSide(
   store.contacts.upsert(peerKey, 'accepted', other);
   store.contacts.noteEndpoint(peerKey, peerAddress, 'session');
   const address = socket.localAddress();
-  const node = new tree.ChatNode({
-    identity,
+  const host = tree.createChatHost({
+    transport: socket,
     store,
-    utp,
+    identity,
     clock: runtime.systemClock,
     random: runtime.cryptoRandom,
+    dht: false,
     localEndpoints: () => [address],
   });
-  await node.start();
-  return {
-    node,
-    close: () => {
-      void node.close();
-      utp.close();
-      demux.close();
-      store.close();
-    },
-  };
+  await host.start();
+  return { node: host.chat, close: () => host.close() };
 }
 
 /**
@@ -122,8 +142,8 @@ async function runBobWorker(): Promise<void> {
   const tree = await loadTree(label, root);
   const socket = await tree.runtime.UdpTransport.bind({ host: '127.0.0.1', port: 0 });
   const bob = await startSide(tree, dir, 'bob', socket, alice);
-  parentPort?.once('message', () => {
-    bob.close();
+  parentPort?.once('message', async () => {
+    await bob.close();
     parentPort?.close();
   });
   parentPort?.postMessage(socket.localAddress());
@@ -157,7 +177,7 @@ async function pairOn(
   return {
     alice: alice.node,
     close: async () => {
-      alice.close();
+      await alice.close();
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.postMessage('close');
       await exited;

@@ -1,8 +1,8 @@
 /**
  * The chat daemon's wiring, usable in-process (tests, bots) as well as by `dhtchat daemon`:
  *
- *   UDP socket (UdpTransport) -> PunchTransport -> DatagramDemux -> DhtNode (KRPC) + UtpEndpoint (uTP) -> ChatNode
- *                                                                                                   -> local HTTP API
+ *   UDP socket (UdpTransport) -> chat host (chat/chat-host.ts: PunchTransport -> DatagramDemux -> DhtNode (KRPC)
+ *                                + UtpEndpoint (uTP) -> ChatNode) -> local HTTP API
  * (PunchTransport: the birthday technique's packets and its extra sockets' routes, chat/punch-transport.ts.)
  *
  * One socket carries both protocols, so the address the DHT learns for us is the one friends reach over uTP.
@@ -17,13 +17,12 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import {
   CHAT_DATABASE_FILE,
-  ChatNode,
+  type ChatNode,
   ChatStore,
+  createChatHost,
   DEFAULT_MAX_FILE_BYTES,
   encodeBackupStore,
-  PunchTransport,
   encodeFriendCode,
-  KvKey,
 } from '../chat/index.ts';
 import type { BootstrapSource, DhtNode, JoinEvent } from '../dht/index.ts';
 import {
@@ -48,12 +47,8 @@ import { daemonWebClient, rememberApiPort, rememberedApiPort } from './web-clien
 
 /** Where the daemon remembers its UDP port between runs (friends try the last known endpoint first). */
 const PORT_KV_KEY = 'app-daemon-udp-port';
-const ROUTING_TABLE_SAVE_INTERVAL_MS = 60_000;
 /** Accepted files go here, inside the data dir, unless --downloads-dir says otherwise. */
 export const DOWNLOADS_DIR = 'downloads';
-/** The longest the daemon waits for the DHT to join before starting the chat services anyway. */
-const JOIN_WAIT_MS = 10_000;
-
 export interface DaemonOptions {
   dataDir: string;
   /** UDP port; undefined: the last port used (if still free), else any. */
@@ -162,62 +157,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     undo.push(() => lan.close());
 
-    const { DhtNode } = await import('../dht/index.ts');
-    const { DatagramDemux, UtpEndpoint } = await import('../net/index.ts');
-    const punchTransport = new PunchTransport(transport, clock);
-    const demux = new DatagramDemux(punchTransport);
-    const savedState = store.kv.get(KvKey.routingTable);
-    const dht = new DhtNode({
-      transport: demux.krpc,
-      clock,
-      random,
-      logger: logger.child({ part: 'dht' }),
-      bootstrap: options.bootstrap,
-      allowPrivate: options.allowPrivate,
-      onJoinEvent: (event) => logJoinEvent(logger, event),
-      ...(savedState === undefined ? {} : { savedState }),
-    });
-    const saveTable = (): void => {
-      try {
-        store.kv.set(KvKey.routingTable, dht.exportState());
-      } catch (error) {
-        logger.warn({ event: 'save_failed', error: messageOf(error) });
-      }
-    };
-    undo.push(() => dht.close());
-    undo.push(saveTable);
-    const utp = new UtpEndpoint({
-      transport: demux.utp,
-      clock,
-      random,
-      logger: logger.child({ part: 'utp' }),
-    });
-    undo.push(() => utp.close());
-
-    const joined = dht.start().then(
-      () => logger.info({ event: 'bootstrapped', nodes: dht.routingTableSize() }),
-      (error: unknown) => logger.warn({ event: 'bootstrap_failed', error: messageOf(error) }),
-    );
-    // The chat's DHT services (publish records, look for friend requests) need a DHT to talk to; a slow or
-    // unreachable bootstrap must not hold them back for long, as they retry on their own. Sessions to friends'
-    // last known endpoints need no DHT: they start at once.
-    const dhtReady = Promise.race([joined, delay(options.joinWaitMs ?? JOIN_WAIT_MS)]);
-    const saveTimer = setInterval(saveTable, ROUTING_TABLE_SAVE_INTERVAL_MS);
-    saveTimer.unref();
-    undo.push(() => clearInterval(saveTimer));
-
-    const chat = new ChatNode({
-      identity,
+    // The chat host (chat/chat-host.ts) wires the socket's layers and owns their teardown order; it also closes
+    // the socket and the store (closing them again below, when unwinding, does nothing).
+    const host = createChatHost({
+      transport,
       store,
-      dht,
-      utp,
+      identity,
       clock,
       random,
-      logger: logger.child({ part: 'chat' }),
+      logger,
+      dht: {
+        bootstrap: options.bootstrap,
+        allowPrivate: options.allowPrivate,
+        onJoinEvent: (event) => logJoinEvent(logger, event),
+        ...(options.joinWaitMs === undefined ? {} : { joinWaitMs: options.joinWaitMs }),
+      },
+      openSideSocket: () => openSideSocket(transport),
       ...(name === undefined ? {} : { name }),
       saveName: (newName) => writeProfile(dataDir, { name: newName }),
       localEndpoints: () => [...portMapping.endpoints(), ...localEndpoints(transport, options)],
-      birthday: { transport: punchTransport, openSocket: () => openSideSocket(transport) },
       files: {
         downloadsDir: options.downloadsDir ?? join(dataDir, DOWNLOADS_DIR),
         ...(options.maxFileBytes === undefined ? {} : { maxBytes: options.maxFileBytes }),
@@ -227,6 +185,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.relays === undefined ? {} : { relays: options.relays }),
       ...(lan.chat === undefined ? {} : { localDiscovery: lan.chat }),
     });
+    undo.push(() => host.close());
+    const { chat, dht } = host;
     lan.onMessage((message, from) => chat.handleLocalDiscovery(message, from));
     onMappingChanged = () => chat.endpointsChanged();
     const stopWatch = watchInterfaces((before, after) => {
@@ -241,8 +201,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         if (name === 'file' && !isNewFileState(fileStates, args[0])) return;
         logger.info(eventFields(name, args));
       });
-    await chat.start(dhtReady);
-    undo.push(() => chat.close());
+    // The DHT joins in the background; the chat's DHT services wait for it (at most joinWaitMs, 10 s).
+    await host.start();
 
     const token = randomBytes(32).toString('hex');
     // Web client hook: the API server also serves the browser client, on the API port used last time.
@@ -441,10 +401,6 @@ function isNewFileState(states: Map<string, string>, event: unknown): boolean {
   if (states.size >= 10_000) states.clear();
   states.set(id, state);
   return true;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function messageOf(error: unknown): string {

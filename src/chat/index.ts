@@ -164,6 +164,14 @@ export {
   type RequestView,
   type TypingResult,
 } from './chat-node.ts';
+export {
+  type ChatHost,
+  type ChatHostDhtOptions,
+  type ChatHostOptions,
+  createChatHost,
+  JOIN_WAIT_MS,
+  ROUTING_TABLE_SAVE_INTERVAL_MS,
+} from './chat-host.ts';
 export { checkName, isValidName, MAX_NAME_CHARS, NameErrorCode, nameProblem } from './contact-name.ts';
 export { DEFAULT_MAX_FILE_BYTES } from './files/file-transfers.ts';
 export { safeFileName } from './files/safe-name.ts';

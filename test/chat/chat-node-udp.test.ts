@@ -4,10 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ChatNode } from '../../src/chat/chat-node.ts';
+import { type ChatHost, createChatHost } from '../../src/chat/chat-host.ts';
 import { identityFromSeed } from '../../src/chat/identity.ts';
 import { ChatStore } from '../../src/chat/store/chat-store.ts';
-import { DatagramDemux, UtpEndpoint } from '../../src/net/index.ts';
 import { cryptoRandom, systemClock, UdpTransport } from '../../src/runtime/index.ts';
 
 /** Polls cond every 10 ms for at most maxMs of real time (real sockets: there is no virtual time to jump). */
@@ -23,13 +22,11 @@ test('ChatNode over loopback UDP: request, accept, message, delivered and read',
   timeout: 30_000,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dhtchat-udp-'));
-  const closers: Array<() => void> = [];
+  const hosts: ChatHost[] = [];
   try {
     const make = async (label: string, seed: number) => {
       const identity = identityFromSeed(Buffer.alloc(32, seed));
       const socket = await UdpTransport.bind({ host: '127.0.0.1', port: 0 });
-      const demux = new DatagramDemux(socket);
-      const utp = new UtpEndpoint({ transport: demux.utp, clock: systemClock, random: cryptoRandom });
       const store = ChatStore.open({
         path: join(dir, `${label}.sqlite`),
         ownPublicKey: identity.publicKey,
@@ -37,22 +34,19 @@ test('ChatNode over loopback UDP: request, accept, message, delivered and read',
         random: cryptoRandom,
       });
       const address = socket.localAddress();
-      const node = new ChatNode({
-        identity,
+      const host = createChatHost({
+        transport: socket,
         store,
-        utp,
+        identity,
         clock: systemClock,
         random: cryptoRandom,
+        dht: false,
         localEndpoints: () => [address],
         name: label,
       });
-      closers.push(() => {
-        void node.close();
-        utp.close();
-        demux.close();
-        store.close();
-      });
-      await node.start();
+      hosts.push(host);
+      await host.start();
+      const node = host.chat;
       return { node, address };
     };
     const alice = await make('alice', 1);
@@ -70,7 +64,7 @@ test('ChatNode over loopback UDP: request, accept, message, delivered and read',
       ['over real UDP'],
     );
   } finally {
-    for (const close of closers) close();
+    for (const host of hosts) await host.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

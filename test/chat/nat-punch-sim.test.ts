@@ -14,19 +14,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ChatNode } from '../../src/chat/chat-node.ts';
+import { createChatHost } from '../../src/chat/chat-host.ts';
 import { identityFromSeed } from '../../src/chat/identity.ts';
 import { RENDEZVOUS_TIMING } from '../../src/chat/rendezvous-service.ts';
 import { ChatStore } from '../../src/chat/store/chat-store.ts';
-import { DhtNode } from '../../src/dht/index.ts';
-import { DatagramDemux, UtpEndpoint } from '../../src/net/index.ts';
-import {
-  addressKey,
-  type Clock,
-  type DatagramTransport,
-  nullLogger,
-  SeededRandom,
-} from '../../src/runtime/index.ts';
+import { addressKey, type Clock, type DatagramTransport, SeededRandom } from '../../src/runtime/index.ts';
 import { SimNet } from '../dht/dht-node-harness.ts';
 
 const NAT_TIMEOUT_MS = 30_000;
@@ -76,16 +68,6 @@ async function scenario(dropNotes: boolean) {
       const address = { host: `10.1.0.${i + 1}`, port: 7000 };
       const random = new SeededRandom(`nat-punch-sim/${label}`);
       const nat = behindNat(sim.network.createTransport(address), clock, dropNotes);
-      const demux = new DatagramDemux(nat);
-      const utp = new UtpEndpoint({ transport: demux.utp, clock, random });
-      const dht = new DhtNode({
-        transport: demux.krpc,
-        clock,
-        random,
-        logger: nullLogger,
-        allowPrivate: true,
-        bootstrap: [first.address],
-      });
       const store = ChatStore.open({
         path: join(dir, `${label}-${dropNotes ? 'control' : 'punch'}.sqlite`),
         ownPublicKey: identity.publicKey,
@@ -93,19 +75,19 @@ async function scenario(dropNotes: boolean) {
         random,
         synchronous: 'NORMAL',
       });
-      const node = new ChatNode({
-        identity,
+      const host = createChatHost({
+        transport: nat,
         store,
-        dht,
-        utp,
+        identity,
         clock,
         random,
+        dht: { allowPrivate: true, bootstrap: [first.address], isRoutingTableKept: false },
         localEndpoints: () => [address],
         name: label,
         // About punching alone: relay lookups would add DHT traffic between the two (opening their NATs by chance).
         isRelayEnabled: false,
       });
-      return { label, identity, address, nat, demux, utp, dht, store, node };
+      return { label, identity, nat, store, host, dht: host.dht, node: host.chat };
     });
     const [alice, bob] = people as [(typeof people)[0], (typeof people)[0]];
     // Friends already (the request flow across NATs is not this test's subject).
@@ -117,14 +99,14 @@ async function scenario(dropNotes: boolean) {
     };
     try {
       // Bob is online first: he finds introducers among the DHT nodes and lists them in his records.
-      await sim.run(bob.dht.start());
-      await bob.node.start();
+      await sim.run(bob.host.join());
+      await bob.host.start();
       // Alice comes after Bob's first record poll: his next one is 2 × pollFirstMs later (back-off).
       await sim.settle(RENDEZVOUS_TIMING.pollFirstMs + 5000, 20);
       if (!dropNotes) assert.ok(bob.dht.stats().notes.notesIn > 0, 'the introducer probes came back to Bob');
       // Alice arrives, fetches Bob's record, dials him and asks his introducers for a punch.
-      await sim.run(alice.dht.start());
-      await alice.node.start();
+      await sim.run(alice.host.join());
+      await alice.host.start();
       if (dropNotes) {
         await until(() => alice.node.isConnected('bob') && bob.node.isConnected('alice'), 3 * WINDOW_MS);
         assert.ok(bob.nat.dropped() > 0, "Bob's NAT dropped Alice's packets");
@@ -141,13 +123,7 @@ async function scenario(dropNotes: boolean) {
       );
       assert.equal(bob.node.messages('alice')[0]?.text, 'through the NAT');
     } finally {
-      for (const p of people) {
-        await p.node.close();
-        p.utp.close();
-        p.dht.close();
-        p.demux.close();
-        p.store.close();
-      }
+      for (const p of people) await p.host.close();
       sim.close();
     }
   }

@@ -16,12 +16,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatNode } from '../../src/chat/chat-node.ts';
-import { PunchTransport } from '../../src/chat/punch-transport.ts';
+import { type ChatHost, createChatHost } from '../../src/chat/chat-host.ts';
+import type { ChatNode } from '../../src/chat/chat-node.ts';
 import { identityFromSeed } from '../../src/chat/identity.ts';
 import { ChatStore } from '../../src/chat/store/chat-store.ts';
 import { DhtNode } from '../../src/dht/index.ts';
-import { DatagramDemux, UtpEndpoint } from '../../src/net/index.ts';
 import {
   type DatagramTransport,
   type Logger,
@@ -37,6 +36,7 @@ export const CHAT_PORT = 7000;
 
 export interface NatUser {
   readonly name: string;
+  readonly host: ChatHost<DhtNode>;
   readonly node: ChatNode;
   readonly dht: DhtNode;
   readonly store: ChatStore;
@@ -131,22 +131,6 @@ export class NatWorld {
     const random = new SeededRandom(`${this.sim.seed}/${name}`);
     const identity = identityFromSeed(Buffer.alloc(32, index));
     const socket = new RoamingTransport(network.createTransport(inside));
-    // A user's own DHT node speaks the extension: on a public host it becomes others' introducer, unless not.
-    const punchTransport = new PunchTransport(
-      opts.canIntroduce === false ? withoutNoteForwards(socket) : socket,
-      clock,
-    );
-    const hasBirthday = opts.hasBirthday ?? true;
-    const demux = new DatagramDemux(hasBirthday ? punchTransport : socket);
-    const utp = new UtpEndpoint({ transport: demux.utp, clock, random });
-    const dht = new DhtNode({
-      transport: demux.krpc,
-      clock,
-      random,
-      logger: nullLogger,
-      allowPrivate: true,
-      bootstrap: this.#bootstrap,
-    });
     const store = ChatStore.open({
       path: join(this.#dir, `${name}.sqlite`),
       ownPublicKey: identity.publicKey,
@@ -154,44 +138,37 @@ export class NatWorld {
       random,
       synchronous: 'NORMAL',
     });
+    const host = createChatHost({
+      // A user's own DHT node speaks the extension: on a public host it becomes others' introducer, unless not.
+      transport: opts.canIntroduce === false ? withoutNoteForwards(socket) : socket,
+      store,
+      identity,
+      clock,
+      random,
+      dht: { allowPrivate: true, bootstrap: this.#bootstrap, isRoutingTableKept: false },
+      // The birthday technique's extra sockets: on the user's inside host, behind the NAT it is behind now.
+      ...(opts.hasBirthday === false
+        ? {}
+        : {
+            openSideSocket: async () =>
+              (user.nat ?? this.sim.network).createTransport({ host: user.inside.host, port: 0 }),
+          }),
+      localEndpoints: () => [user.inside],
+      name,
+      ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+      ...(opts.requestStampBits === undefined ? {} : { requestStampBits: opts.requestStampBits }),
+    });
     const user: NatUser = {
       name,
+      host,
       publicKey: identity.publicKey,
-      dht,
+      node: host.chat,
+      dht: host.dht,
       store,
       socket,
       nat,
       inside,
-      node: new ChatNode({
-        identity,
-        store,
-        dht,
-        utp,
-        clock,
-        random,
-        localEndpoints: () => [user.inside],
-        name,
-        ...(opts.logger === undefined ? {} : { logger: opts.logger }),
-        ...(opts.requestStampBits === undefined ? {} : { requestStampBits: opts.requestStampBits }),
-        ...(hasBirthday
-          ? {
-              birthday: {
-                transport: punchTransport,
-                openSocket: async () => {
-                  const where = user.nat ?? this.sim.network;
-                  return where.createTransport({ host: user.inside.host, port: 0 });
-                },
-              },
-            }
-          : {}),
-      }),
-      close: () => {
-        void user.node.close();
-        utp.close();
-        dht.close();
-        demux.close();
-        store.close();
-      },
+      close: () => host.drop(),
     };
     this.users.push(user);
     return user;
@@ -199,8 +176,8 @@ export class NatWorld {
 
   /** Starts the users' DHT nodes and chat nodes together (both "ready" at the same moment, as in the lab). */
   async start(...users: NatUser[]): Promise<void> {
-    await this.sim.run(Promise.all(users.map((u) => u.dht.start())));
-    for (const u of users) await u.node.start();
+    await this.sim.run(Promise.all(users.map((u) => u.host.join())));
+    for (const u of users) await u.host.start();
   }
 
   befriend(a: NatUser, b: NatUser): void {

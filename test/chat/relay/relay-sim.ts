@@ -10,12 +10,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatNode } from '../../../src/chat/chat-node.ts';
+import { type ChatHost, createChatHost } from '../../../src/chat/chat-host.ts';
+import type { ChatNode } from '../../../src/chat/chat-node.ts';
 import { type Identity, identityFromSeed } from '../../../src/chat/identity.ts';
 import { RelayHost } from '../../../src/chat/relay/relay-host.ts';
 import { ChatStore } from '../../../src/chat/store/chat-store.ts';
-import { DhtNode } from '../../../src/dht/index.ts';
-import { DatagramDemux, UtpEndpoint } from '../../../src/net/index.ts';
+import type { DhtNode } from '../../../src/dht/index.ts';
+import type { DatagramDemux, UtpEndpoint } from '../../../src/net/index.ts';
 import {
   addressKey,
   type DatagramTransport,
@@ -110,6 +111,7 @@ export interface NatUser {
   readonly label: string;
   readonly identity: Identity;
   readonly nat: SimNat;
+  readonly host: ChatHost<DhtNode>;
   readonly node: ChatNode;
   readonly store: ChatStore;
   readonly utp: UtpEndpoint;
@@ -188,16 +190,6 @@ export class RelaySim {
       { host: `192.168.${seedByte}.10`, port: 7000 },
       kind,
     );
-    const demux = new DatagramDemux(nat);
-    const utp = new UtpEndpoint({ transport: demux.utp, clock, random });
-    const dht = new DhtNode({
-      transport: demux.krpc,
-      clock,
-      random,
-      logger: nullLogger,
-      allowPrivate: true,
-      bootstrap: this.#bootstrap === undefined ? [] : [this.#bootstrap],
-    });
     const store = ChatStore.open({
       path: join(this.dir, `${label}.sqlite`),
       ownPublicKey: identity.publicKey,
@@ -205,13 +197,17 @@ export class RelaySim {
       random,
       synchronous: 'NORMAL',
     });
-    const node = new ChatNode({
-      identity,
+    const host = createChatHost({
+      transport: nat,
       store,
-      dht,
-      utp,
+      identity,
       clock,
       random,
+      dht: {
+        allowPrivate: true,
+        bootstrap: this.#bootstrap === undefined ? [] : [this.#bootstrap],
+        isRoutingTableKept: false,
+      },
       localEndpoints: () => [nat.localAddress()],
       name: label,
       allowPrivateRelays: true,
@@ -225,7 +221,8 @@ export class RelaySim {
           }
         : {}),
     });
-    const user: NatUser = { label, identity, nat, node, store, utp, dht, demux };
+    const { chat: node, utp, dht, demux } = host;
+    const user: NatUser = { label, identity, nat, host, node, store, utp, dht, demux };
     this.users.push(user);
     return user;
   }
@@ -238,8 +235,8 @@ export class RelaySim {
 
   /** Starts users together: their DHT joins, then their chat nodes (services start with the join). */
   async start(...users: NatUser[]): Promise<void> {
-    await this.sim.run(Promise.all(users.map((u) => u.dht.start())));
-    for (const u of users) await u.node.start();
+    await this.sim.run(Promise.all(users.map((u) => u.host.join())));
+    for (const u of users) await u.host.start();
   }
 
   until(cond: () => boolean, maxMs: number, stepMs = 20): Promise<number> {
@@ -247,13 +244,7 @@ export class RelaySim {
   }
 
   async close(): Promise<void> {
-    for (const u of this.users) {
-      await u.node.close();
-      u.utp.close();
-      u.dht.close();
-      u.demux.close();
-      u.store.close();
-    }
+    for (const u of this.users) await u.host.close();
     for (const r of this.relays) r.kill();
     this.sim.close();
     rmSync(this.dir, { recursive: true, force: true });

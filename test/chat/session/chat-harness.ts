@@ -1,28 +1,35 @@
 /**
  * ChatNodes on a MemoryNetwork under a ManualClock (the DHT tests' SimNet: it owns the clock and the run/settle
- * helpers that interleave virtual time with the event loop). Each user has one memory UDP port split by a
- * DatagramDemux between an optional DhtNode and a UtpEndpoint, as the daemon does on a real socket.
+ * helpers that interleave virtual time with the event loop). Each user is a chat host (src/chat/chat-host.ts, as
+ * the daemon's) on one memory UDP port: a DatagramDemux between an optional DhtNode and a UtpEndpoint.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatNode, type ChatNodeOptions } from '../../../src/chat/chat-node.ts';
+import { type ChatHost, type ChatHostOptions, createChatHost } from '../../../src/chat/chat-host.ts';
+import type { ChatNode } from '../../../src/chat/chat-node.ts';
 import { type Identity, identityFromSeed } from '../../../src/chat/identity.ts';
 import { hourEpoch } from '../../../src/chat/epoch.ts';
 import { type RequestStamp, solveStamp } from '../../../src/chat/request-stamp.ts';
 import { ChatStore } from '../../../src/chat/store/chat-store.ts';
-import { DhtNode } from '../../../src/dht/index.ts';
-import { DatagramDemux, UtpEndpoint } from '../../../src/net/index.ts';
-import { nullLogger, SeededRandom, type UdpAddress } from '../../../src/runtime/index.ts';
+import type { DhtNode } from '../../../src/dht/index.ts';
+import type { DatagramDemux, UtpEndpoint } from '../../../src/net/index.ts';
+import { SeededRandom, type UdpAddress } from '../../../src/runtime/index.ts';
 import { SimNet } from '../../dht/dht-node-harness.ts';
 
 /** The stamp work in-process users ask and do (the daemon's is REQUEST_STAMP_BITS). */
 export const TEST_STAMP_BITS = 4;
 
+/** What a test may set of a user's chat host: the ChatNode's options (the harness wires the rest). */
+export type UserOptions = Partial<
+  Omit<ChatHostOptions, 'transport' | 'store' | 'identity' | 'clock' | 'random' | 'dht' | 'openSideSocket'>
+>;
+
 export interface ChatUser {
   readonly label: string;
   readonly identity: Identity;
   readonly address: UdpAddress;
+  host: ChatHost;
   node: ChatNode;
   store: ChatStore;
   utp: UtpEndpoint;
@@ -53,7 +60,7 @@ export class ChatSim {
     this.dhtBootstrap = first.address;
   }
 
-  user(label: string, seedByte: number, extra: Partial<ChatNodeOptions> = {}): ChatUser {
+  user(label: string, seedByte: number, extra: UserOptions = {}): ChatUser {
     const identity = identityFromSeed(Buffer.alloc(32, seedByte));
     const address = { host: `10.1.0.${seedByte}`, port: 7000 };
     const parts = this.#wire(label, identity, address, extra);
@@ -63,17 +70,13 @@ export class ChatSim {
   }
 
   /** Closes everything of a user (as a killed daemon: nothing is said to the peers) and starts again. */
-  async restart(user: ChatUser, extra: Partial<ChatNodeOptions> = {}): Promise<void> {
+  async restart(user: ChatUser, extra: UserOptions = {}): Promise<void> {
     this.stop(user);
     Object.assign(user, this.#wire(user.label, user.identity, user.address, extra));
   }
 
   stop(user: ChatUser): void {
-    void user.node.close();
-    user.utp.close();
-    user.dht?.close();
-    user.demux.close();
-    user.store.close();
+    user.host.drop();
   }
 
   async startAll(): Promise<void> {
@@ -83,8 +86,8 @@ export class ChatSim {
 
   /** Joins the user's DHT node (when there is a DHT), then starts the chat node. */
   async startUser(user: ChatUser): Promise<void> {
-    if (user.dht !== undefined) await this.sim.run(user.dht.start());
-    await user.node.start();
+    await this.sim.run(user.host.join());
+    await user.host.start();
   }
 
   /** Steps virtual time until cond() holds (or throws after maxMs). Returns the virtual ms it took. */
@@ -113,24 +116,10 @@ export class ChatSim {
     label: string,
     identity: Identity,
     address: UdpAddress,
-    extra: Partial<ChatNodeOptions>,
+    extra: UserOptions,
   ): Omit<ChatUser, 'label' | 'identity' | 'address'> {
     const clock = this.clock;
     const random = new SeededRandom(`${this.sim.seed}/${label}/${this.#counter++}`);
-    const transport = this.sim.network.createTransport(address);
-    const demux = new DatagramDemux(transport);
-    const utp = new UtpEndpoint({ transport: demux.utp, clock, random });
-    const dht =
-      this.dhtBootstrap === undefined
-        ? undefined
-        : new DhtNode({
-            transport: demux.krpc,
-            clock,
-            random,
-            logger: nullLogger,
-            allowPrivate: true,
-            bootstrap: [this.dhtBootstrap],
-          });
     const store = ChatStore.open({
       path: join(this.dir, `${label}.sqlite`),
       ownPublicKey: identity.publicKey,
@@ -140,13 +129,17 @@ export class ChatSim {
       // cover FULL durability.
       synchronous: 'NORMAL',
     });
-    const node = new ChatNode({
-      identity,
+    const host = createChatHost({
+      transport: this.sim.network.createTransport(address),
       store,
-      ...(dht === undefined ? {} : { dht }),
-      utp,
+      identity,
       clock,
       random,
+      // A fresh DHT node at every (re)start, as before the routing table was kept.
+      dht:
+        this.dhtBootstrap === undefined
+          ? false
+          : { allowPrivate: true, bootstrap: [this.dhtBootstrap], isRoutingTableKept: false },
       localEndpoints: () => [address],
       name: label,
       // Friend-request stamps at a few µs instead of ~1 s of real CPU each: virtual time does not cover CPU.
@@ -154,7 +147,7 @@ export class ChatSim {
       requestStampBits: TEST_STAMP_BITS,
       ...extra,
     });
-    return { node, store, utp, dht, demux };
+    return { host, node: host.chat, store, utp: host.utp, dht: host.dht, demux: host.demux };
   }
 }
 
