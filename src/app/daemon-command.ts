@@ -63,7 +63,7 @@ export function registerDaemonCommand(program: Command): void {
     .option('--port <P>', 'UDP port for DHT and chat (default: the last one used, else any)', (t) =>
       parsePort(t, true),
     )
-    .option('--host <H>', 'address to bind (default 0.0.0.0)')
+    .option('--host <H>', 'address to bind (default :: with IPv4 too, or 0.0.0.0 where IPv6 is off)')
     .option(
       '--bootstrap <host:port,...>',
       'DHT nodes to join through (default: the Mainline routers)',

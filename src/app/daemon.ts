@@ -24,7 +24,7 @@ import {
   encodeBackupStore,
   encodeFriendCode,
 } from '../chat/index.ts';
-import type { BootstrapSource, DhtNode, JoinEvent } from '../dht/index.ts';
+import { type BootstrapSource, type DhtNode, isPublicHost, type JoinEvent } from '../dht/index.ts';
 import {
   type Clock,
   cryptoRandom,
@@ -130,6 +130,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const transport = await bindUdp(options, store);
     undo.push(() => transport.close());
+    const families = dhtFamilies(transport.localAddress().host, options);
     const port = transport.localAddress().port;
     store.kv.setJson(PORT_KV_KEY, port);
     // The mapping may land before the chat exists; once it does, a change republishes our records.
@@ -169,6 +170,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       dht: {
         bootstrap: options.bootstrap,
         allowPrivate: options.allowPrivate,
+        ...(families === undefined ? {} : { families }),
         onJoinEvent: (event) => logJoinEvent(logger, event),
         ...(options.joinWaitMs === undefined ? {} : { joinWaitMs: options.joinWaitMs }),
       },
@@ -272,7 +274,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
  * says which port, why and what to do (bind-failure.ts).
  */
 async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTransport> {
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? (await dualStackHost());
   const bind = async (port: number): Promise<UdpTransport> => {
     try {
       return await UdpTransport.bind({ host, port });
@@ -290,6 +292,32 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
     }
   }
   return bind(0);
+}
+
+/**
+ * The default address: '::' with IPv4 too (dual-stack: friends with IPv6 are reached over it, issue 11 §6), or
+ * '0.0.0.0' where this machine cannot open an IPv6 socket (IPv6 disabled, a container without it).
+ */
+async function dualStackHost(): Promise<string> {
+  try {
+    const probe = await UdpTransport.bind({ host: '::', port: 0, isBatchingAllowed: false });
+    probe.close();
+    return '::';
+  } catch {
+    return '0.0.0.0';
+  }
+}
+
+/**
+ * The DHT's address families on our socket: both on an explicit '::' (as asked), and on the default '::' only
+ * when this machine has a public IPv6 address (else the IPv6 table could never fill, and trying costs queries).
+ */
+export function dhtFamilies(bound: string, options: DaemonOptions): readonly (4 | 6)[] | undefined {
+  if (bound !== '::' || options.host !== undefined) return undefined;
+  const hasPublicIpv6 = Object.values(networkInterfaces()).some((list) =>
+    (list ?? []).some((a) => a.family === 'IPv6' && !a.internal && isPublicHost(a.address)),
+  );
+  return hasPublicIpv6 ? [4, 6] : [4];
 }
 
 /** A birthday punch's extra socket (chat/punch-birthday.ts): our chat address, any port, small buffers. */

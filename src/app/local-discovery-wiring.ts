@@ -40,7 +40,8 @@ export async function startLocalDiscovery(opts: LocalDiscoveryWiringOptions): Pr
     opts.logger.info({ event: 'local_discovery_skipped', reason });
     return OFF;
   };
-  if (opts.socket.host !== '0.0.0.0') return skip(`socket bound to ${opts.socket.host}`);
+  if (opts.socket.host !== '0.0.0.0' && opts.socket.host !== '::')
+    return skip(`socket bound to ${opts.socket.host}`);
   if (opts.bootstrapHosts.length > 0 && opts.bootstrapHosts.every(isLoopback)) {
     return skip('every bootstrap contact is loopback');
   }

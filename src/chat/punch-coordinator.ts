@@ -35,7 +35,7 @@ import {
   type UdpAddress,
 } from '../runtime/index.ts';
 import type { NatMapping } from './nat-mapping.ts';
-import { type BirthdayRole, planPunch } from './punch-plan.ts';
+import { type BirthdayRole, type PunchPlan, planPunch } from './punch-plan.ts';
 import type { RecordInfo, RendezvousService } from './rendezvous-service.ts';
 import type { RendezvousRecord } from './record-body.ts';
 
@@ -67,6 +67,8 @@ export interface PunchCoordinatorOptions {
   readonly logger?: Logger;
   /** How our NAT maps us (nat-mapping.ts). */
   natMapping(): NatMapping;
+  /** Do we have a public IPv6 address (punch-plan.ts: then the friend's IPv6 endpoints are punched too)? */
+  hasPublicIpv6?(): boolean;
   isConnected(peer: Buffer): boolean;
   /** Dial the friend at these endpoints (SessionManager.addCandidates). */
   dial(peer: Buffer, endpoints: readonly UdpAddress[]): void;
@@ -155,7 +157,7 @@ export class PunchCoordinator {
     const waitMs = reason === 'message' ? Math.min(backoffMs, PUNCH_ROUND.messageWishMs) : backoffMs;
     if (reason !== 'moved' && nowMs - state.lastWishMs < Math.max(waitMs, PUNCH_ROUND.roundMs)) return;
     const record = this.#opts.rendezvous.latestRecord(peer);
-    if (record !== undefined && planPunch(this.#opts.natMapping(), record).isHopeless) {
+    if (record !== undefined && this.#plan(record).isHopeless) {
       this.counters.hopeless++;
       return;
     }
@@ -220,7 +222,7 @@ export class PunchCoordinator {
       return;
     }
     const record = this.#opts.rendezvous.latestRecord(peer);
-    const isHopeless = record !== undefined && planPunch(this.#opts.natMapping(), record).isHopeless;
+    const isHopeless = record !== undefined && this.#plan(record).isHopeless;
     if (!isHopeless && this.#opts.noteOverRelay?.(peer) === true) {
       this.counters.upgrades++;
       this.#log.debug(
@@ -264,7 +266,7 @@ export class PunchCoordinator {
     this.#opts.friendForward?.(peer);
     if (record === undefined) return;
     const ours = this.#opts.natMapping();
-    const plan = planPunch(ours, record);
+    const plan = this.#plan(record);
     this.#log.debug(
       {
         friend: shortHex(peer),
@@ -312,6 +314,10 @@ export class PunchCoordinator {
     );
     if (plan.birthday !== undefined) this.#opts.birthday?.(peer, plan.birthday);
     if (record.introducers.length > 0) this.#opts.introducerPunch?.(peer, record);
+  }
+
+  #plan(record: RendezvousRecord): PunchPlan {
+    return planPunch(this.#opts.natMapping(), record, this.#opts.hasPublicIpv6?.() ?? false);
   }
 
   #activeRounds(): number {

@@ -15,7 +15,12 @@
  * friend needs a port nobody can know, so the randomising side sends from many sockets (many mappings) to the
  * friend's one endpoint while the friend probes many random ports of its public address; a few hundred of each
  * meet with good odds (the birthday paradox).
+ *
+ * IPv6 (issue 11 §6): there is no NAT to map, at most a stateful firewall, so the friend's public IPv6 endpoints
+ * are punched plainly whatever either IPv4 NAT does, when we have a public IPv6 address ourselves: two
+ * randomising IPv4 NATs are hopeless only when one side has no IPv6. Those endpoints come first (tried first).
  */
+import { isIpv6, isPublicHost } from '../dht/index.ts';
 import type { UdpAddress } from '../runtime/index.ts';
 import { NatMapping } from './nat-mapping.ts';
 import type { RendezvousRecord } from './record-body.ts';
@@ -34,13 +39,19 @@ export interface PunchPlan {
   readonly isHopeless: boolean;
 }
 
-export function planPunch(ours: NatMapping, record: RendezvousRecord): PunchPlan {
+export function planPunch(ours: NatMapping, record: RendezvousRecord, hasPublicIpv6 = false): PunchPlan {
   const theirs = record.natMapping ?? NatMapping.unknown;
-  const targets = record.endpoints.map((e) => e.address);
-  const isHopeless = ours === NatMapping.randomises && theirs === NatMapping.randomises;
-  if (isHopeless) return { targets: [], birthday: undefined, isHopeless };
-  // The public endpoint is the voted one (the rendezvous service writes it first, kind public).
-  const publicEndpoint = record.endpoints.find((e) => e.kind === 'public')?.address;
+  const v6 = hasPublicIpv6
+    ? record.endpoints.filter((e) => isPublicIpv6(e.address.host)).map((e) => e.address)
+    : [];
+  if (ours === NatMapping.randomises && theirs === NatMapping.randomises) {
+    return { targets: v6, birthday: undefined, isHopeless: v6.length === 0 };
+  }
+  const targets = [...v6, ...record.endpoints.map((e) => e.address).filter((a) => !v6.includes(a))];
+  // The public endpoint is the voted one (the rendezvous service writes it first, kind public): IPv4.
+  const publicEndpoint = record.endpoints.find(
+    (e) => e.kind === 'public' && !isIpv6(e.address.host),
+  )?.address;
   let birthday: BirthdayRole | undefined;
   if (publicEndpoint !== undefined) {
     if (theirs === NatMapping.randomises && ours !== NatMapping.none)
@@ -48,5 +59,10 @@ export function planPunch(ours: NatMapping, record: RendezvousRecord): PunchPlan
     else if (ours === NatMapping.randomises && theirs !== NatMapping.none)
       birthday = { role: 'listener', target: publicEndpoint };
   }
-  return { targets, birthday, isHopeless };
+  return { targets, birthday, isHopeless: false };
+}
+
+/** A global IPv6 address (not IPv4-mapped, not unique-local or link-local). */
+export function isPublicIpv6(host: string): boolean {
+  return isIpv6(host) && isPublicHost(host);
 }

@@ -176,6 +176,30 @@ describe('punch plan', () => {
       target: { host: '203.0.113.5', port: 7000 },
     });
     assert.equal(planPunch('randomises', r('randomises')).isHopeless, true);
+    const withV6 = (mapping: NatMapping): RendezvousRecord =>
+      record({
+        natMapping: mapping,
+        endpoints: [
+          { kind: 'public', address: { host: '203.0.113.5', port: 7000 } },
+          { kind: 'public', address: { host: '2001:db8:5::10', port: 7000 } },
+          { kind: 'lan', address: { host: '192.168.2.5', port: 7000 } },
+        ],
+      });
+    assert.deepEqual(
+      planPunch('randomises', withV6('randomises'), true),
+      { targets: [{ host: '2001:db8:5::10', port: 7000 }], birthday: undefined, isHopeless: false },
+      'two randomising IPv4 NATs: IPv6 is still punched plainly',
+    );
+    assert.equal(planPunch('randomises', withV6('randomises'), false).isHopeless, true, 'not without our own IPv6');
+    assert.deepEqual(
+      planPunch('keeps', withV6('keeps'), true).targets.map((a) => a.host),
+      ['2001:db8:5::10', '203.0.113.5', '192.168.2.5'],
+      'IPv6 first',
+    );
+    assert.deepEqual(planPunch('keeps', withV6('randomises'), true).birthday, {
+      role: 'prober',
+      host: '203.0.113.5',
+    });
     assert.equal(planPunch('keeps', r('keeps')).targets.length, 2);
   });
 });

@@ -22,6 +22,8 @@ export interface MatrixCell {
   readonly bob: SiteKind;
   /** same-nat only: both users behind one router, with or without hairpinning. */
   readonly hasHairpin?: boolean;
+  /** Both sites have IPv6 too (no NAT there, a stateful firewall): the session should run over it. */
+  readonly hasIpv6?: boolean;
   /** The paths that count as a pass once issue 11 is done (the first is the one expected). */
   readonly expectedPaths: readonly Path[];
   /** Why today's code cannot form the expected session (then a todo), or undefined. */
@@ -98,14 +100,25 @@ export const MATRIX: readonly MatrixCell[] = [
   // meets through LAN discovery (BEP 14 announces) where the router does not hairpin.
   { id: 'same-nat', alice: 'same-nat', bob: 'same-nat', hasHairpin: false, expectedPaths: ['direct'] },
   { id: 'same-nat+hairpin', alice: 'same-nat', bob: 'same-nat', hasHairpin: true, expectedPaths: ['direct'] },
+  // Two randomising IPv4 NATs, but IPv6 on both sides (issue 11 §6): punched directly over IPv6, no relay.
+  {
+    ...pairCell('symmetric', 'symmetric'),
+    id: 'symmetric×symmetric+ipv6',
+    hasIpv6: true,
+    expectedPaths: ['direct'],
+  },
 ];
 
-/** npm test's slice: each kind against a port-keeping NAT, symmetric × symmetric, and one same-NAT pair. */
+/**
+ * npm test's slice: each kind against a port-keeping NAT, symmetric × symmetric (also with IPv6 on both sides),
+ * and one same-NAT pair.
+ */
 export const SLICE_IDS: readonly string[] = [
   ...SITE_KINDS.map((kind) =>
     kind === 'port-restricted' ? 'port-restricted×port-restricted' : cellIdWithPr(kind),
   ),
   'symmetric×symmetric',
+  'symmetric×symmetric+ipv6',
   'same-nat',
 ];
 

@@ -61,7 +61,11 @@ export async function createMatrixLab(
     if (cell.alice === 'same-nat') {
       sites.push({ kind: 'same-nat', users: [`a${i}`, `b${i}`], hasHairpin: cell.hasHairpin ?? false });
     } else {
-      sites.push({ kind: cell.alice, users: [`a${i}`] }, { kind: cell.bob, users: [`b${i}`] });
+      const hasIpv6 = cell.hasIpv6 ?? false;
+      sites.push(
+        { kind: cell.alice, users: [`a${i}`], hasIpv6 },
+        { kind: cell.bob, users: [`b${i}`], hasIpv6 },
+      );
     }
   });
   const lab = createLab({ sites, internetNodes: internet.nodes });
@@ -102,6 +106,8 @@ export interface MessageRunResult {
   readonly sessionPath: Path | null;
   /** Every path Bob's session with Alice took, in order (e.g. relayed then direct). */
   readonly sessionPaths: readonly Path[];
+  /** Bob's last direct session with Alice runs over IPv6 (his `chat session up` log line's remote address). */
+  readonly isOverIpv6: boolean;
   readonly sent: number;
   readonly delivered: number;
   /** Bob's store and Bob's log both hold exactly the burst, in the order sent. */
@@ -167,6 +173,7 @@ export async function runMessages(
       sessionMs: isSession ? Math.max(aliceSeesBob.atMs, bobSeesAlice.atMs) - readyAtMs : null,
       sessionPath: isSession ? (paths.at(-1) ?? 'direct') : null,
       sessionPaths: paths,
+      isOverIpv6: isLastDirectOverIpv6(bob),
       sent: ids.length,
       delivered: new Set(got.map((g) => g.id)).size,
       isInOrderExactlyOnce:
@@ -231,4 +238,10 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Bob has one friend in a run: his last non-relayed `chat session up` line is his session with Alice. */
+function isLastDirectOverIpv6(d: LabDaemon): boolean {
+  const up = d.proc.lines.filter((l) => l['msg'] === 'chat session up' && l['isRelayed'] === false).at(-1);
+  return typeof up?.['remote'] === 'string' && up['remote'].startsWith('[');
 }

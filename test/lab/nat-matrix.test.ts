@@ -1,6 +1,6 @@
 /**
  * The slice of the NAT matrix that npm test runs (matrix-cells.ts SLICE_IDS: each kind against a port-keeping
- * NAT, symmetric × symmetric, and both users behind one NAT), on a libtorrent-only Internet:
+ * NAT, symmetric × symmetric with and without IPv6, and both users behind one NAT), on a libtorrent-only Internet:
  *
  *   Internet: 12 libtorrent nodes 198.18.i.10, probe server
  *     ├─ cell i: Alice's site (kind A) ── a<i>      Bob's site (kind B) ── b<i>
@@ -52,6 +52,8 @@ describe('NAT matrix slice on a libtorrent Internet (network namespaces)', {
         assert.ok(r.sessionPath !== null, `no session within ${sessionDeadlineMs} ms: ${JSON.stringify(r)}`);
         assert.ok(cell.expectedPaths.includes(r.sessionPath), `session path: ${JSON.stringify(r)}`);
         assert.equal(r.isInOrderExactlyOnce, true, JSON.stringify(r));
+        if (cell.hasIpv6 === true)
+          assert.equal(r.isOverIpv6, true, `the session runs over IPv6: ${JSON.stringify(r)}`);
       });
       const requestDeadlineMs = cell.requestTodo === undefined ? REQUEST_DEADLINE_MS : TODO_DEADLINE_MS;
       test('a friend request completes', {

@@ -13,6 +13,12 @@
  *                     (hairpin on: each host reaches the others' public mappings; off: only their LAN addresses)
  *
  * nat-rules.ts says how each NAT behaviour is made with nftables.
+ *
+ * IPv6 (a site with hasIpv6; issue 11 §6): no NAT, as ISPs hand out IPv6, but a stateful firewall as home
+ * routers have (RFC 6092: only replies and what the inside opened come in). Site k's router gets 2001:db8:k::1 on
+ * the Internet's wire (2001:db8::/32 on-link there) and the LAN 2001:db8:k:1::/64, hosts 2001:db8:k:1::10, ::11, …
+ * answering neighbour discovery for them on the wire (proxy NDP); a public host gets 2001:db8:k::10 and no
+ * firewall. cgnat sites get no IPv6.
  */
 import { natRuleset, type NatRulesOptions } from './nat-rules.ts';
 import { addNamespace, execInNs, ip } from './netns.ts';
@@ -28,6 +34,8 @@ export interface LabHost {
   readonly address: string;
   /** The router it sends through first (its LAN gateway), when behind a NAT. */
   readonly gateway?: string;
+  /** Its public IPv6 address, when the site has IPv6. */
+  readonly address6?: string;
 }
 
 export interface LabSite {
@@ -50,6 +58,8 @@ export interface SiteContext {
   readonly index: number;
   readonly users: readonly string[];
   readonly hasHairpin: boolean;
+  /** Also IPv6 (see the top of this file). */
+  readonly hasIpv6: boolean;
   /** Records a namespace so that the lab deletes it, also when this function fails halfway. */
   readonly own: (ns: string) => string;
 }
@@ -84,12 +94,14 @@ function publicSite(ctx: SiteContext): LabSite {
   addNamespace(ns);
   const address = sitePublicAddress(ctx.index);
   attachToInternet(ctx, ns, 'eth0', address);
+  const address6 = ctx.hasIpv6 ? `${sitePrefix6(ctx.index)}::10` : undefined;
+  if (address6 !== undefined) addAddress6(ns, 'eth0', `${address6}/32`);
   return {
     index: ctx.index,
     kind: 'public',
     hasHairpin: false,
     publicAddress: address,
-    hosts: [{ name: user, ns, address }],
+    hosts: [{ name: user, ns, address, ...(address6 === undefined ? {} : { address6 }) }],
   };
 }
 
@@ -111,7 +123,8 @@ function natSite(
     hosts: hosts.map((h) => h.address),
     hasHairpin: ctx.hasHairpin,
   });
-  return { index: ctx.index, kind, hasHairpin: ctx.hasHairpin, publicAddress, hosts, routerNs };
+  const hosts6 = ctx.hasIpv6 ? routeIpv6(ctx, routerNs, hosts) : hosts;
+  return { index: ctx.index, kind, hasHairpin: ctx.hasHairpin, publicAddress, hosts: hosts6, routerNs };
 }
 
 /** Carrier-grade NAT: the home router's WAN is in 100.64.0.0/10, behind the carrier's own NAT. */
@@ -178,6 +191,51 @@ function buildLan(ctx: SiteContext, routerNs: string): LabHost[] {
     ip(['-n', ns, 'route', 'add', 'default', 'via', `${lan}.1`]);
     return { name: user, ns, address, gateway: `${lan}.1` };
   });
+}
+
+function sitePrefix6(index: number): string {
+  return `2001:db8:${index.toString(16)}`;
+}
+
+/** `nodad`: the address is usable at once (duplicate address detection would hold it back ~1-2 s). */
+function addAddress6(ns: string, dev: string, cidr: string): void {
+  execInNs(ns, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=0']);
+  ip(['-n', ns, '-6', 'addr', 'add', cidr, 'dev', dev, 'nodad']);
+}
+
+/**
+ * IPv6 for a router's site: its WAN address on the Internet's wire, the LAN prefix, the hosts' addresses and
+ * default routes, proxy NDP on the WAN for each host, forwarding, and the stateful firewall. Returns the hosts
+ * with their IPv6 addresses.
+ */
+function routeIpv6(ctx: SiteContext, routerNs: string, hosts: readonly LabHost[]): LabHost[] {
+  const prefix = sitePrefix6(ctx.index);
+  addAddress6(routerNs, 'wan', `${prefix}::1/32`);
+  addAddress6(routerNs, 'lan0', `${prefix}:1::1/64`);
+  execInNs(routerNs, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+  execInNs(routerNs, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.proxy_ndp=1']);
+  const out = hosts.map((h, i) => {
+    const address6 = `${prefix}:1::${(0x10 + i).toString(16)}`;
+    addAddress6(h.ns, 'eth0', `${address6}/64`);
+    ip(['-n', h.ns, '-6', 'route', 'add', 'default', 'via', `${prefix}:1::1`]);
+    ip(['-n', routerNs, '-6', 'neigh', 'add', 'proxy', address6, 'dev', 'wan']);
+    return { ...h, address6 };
+  });
+  execInNs(
+    routerNs,
+    'nft',
+    ['-f', '-'],
+    [
+      'table ip6 dhtchat_fw {',
+      '  chain forward {',
+      '    type filter hook forward priority 0; policy accept;',
+      '    ct state established,related accept',
+      '    iifname "wan" drop',
+      '  }',
+      '}',
+    ].join('\n'),
+  );
+  return out;
 }
 
 function enableForwarding(ns: string): void {

@@ -8,7 +8,7 @@
  *     198.18.0.3                    spare for a volunteer relay
  *     198.18.i.10 (i = 1…N)         the DHT (internet.ts: libtorrent nodes, or a dhtchat testnet at 198.18.i.20)
  *     ├─ site 1: 198.19.1.1  (routers.ts: public host, or a router of some kind with its hosts behind it)
- *     ├─ site 2: 198.19.2.1
+ *     ├─ site 2: 198.19.2.1  (and 2001:db8:2::1 when it has IPv6: the same wire, 2001:db8::/32 on-link)
  *     └─ …
  *
  * Lifetime: createLab() deletes namespaces left by dead runs first; lab.close() (after(), failure or not) stops
@@ -42,6 +42,8 @@ export interface SiteSpec {
   readonly users: readonly string[];
   /** same-nat: does the router hairpin (default false)? */
   readonly hasHairpin?: boolean;
+  /** Also IPv6 (routers.ts: public addresses in 2001:db8::/32, a stateful firewall and no NAT; default false). */
+  readonly hasIpv6?: boolean;
 }
 
 export interface LabSpec {
@@ -97,6 +99,7 @@ export function createLab(spec: LabSpec): Lab {
         index: i + 1,
         users: site.users,
         hasHairpin: site.hasHairpin ?? false,
+        hasIpv6: site.hasIpv6 ?? false,
         own,
       }),
     );

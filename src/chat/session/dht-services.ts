@@ -14,7 +14,7 @@ import { IntroducerKeeper } from '../introducer-keeper.ts';
 import { type NatMapping, publicView, recentPublicHost } from '../nat-mapping.ts';
 import { BirthdayPuncher } from '../punch-birthday.ts';
 import { PunchCoordinator, type WishReason } from '../punch-coordinator.ts';
-import { planPunch } from '../punch-plan.ts';
+import { isPublicIpv6, planPunch } from '../punch-plan.ts';
 import type { PunchTransport } from '../punch-transport.ts';
 import { OfflineMailbox } from '../offline-mailbox.ts';
 import { PunchService } from '../punch-service.ts';
@@ -135,6 +135,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
   });
   const view = () => publicView((sinceMs) => opts.dht.externalReports(sinceMs), opts.localEndpoints());
   const natMapping = (): NatMapping => view().mapping;
+  const hasPublicIpv6 = (): boolean => opts.localEndpoints().some((e) => isPublicIpv6(e.host));
   const rendezvous = new RendezvousService({
     ...common,
     localEndpoints: () => {
@@ -177,6 +178,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     clock: opts.clock,
     logger: opts.logger,
     natMapping,
+    hasPublicIpv6,
     isConnected: hasDirectSession,
     dial: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
     friendForward: (peer) => hooks.friendForward?.(peer),
@@ -273,7 +275,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     relayedUp: (peer) => coordinator.relayedUp(peer, Buffer.compare(opts.identity.publicKey, peer) < 0),
     isPathless: (peer) => {
       const record = rendezvous.latestRecord(peer);
-      return record !== undefined && planPunch(natMapping(), record).isHopeless;
+      return record !== undefined && planPunch(natMapping(), record, hasPublicIpv6()).isHopeless;
     },
     moved: async (peers) => {
       // A few answers from where we are now, so the records carry our new public address.

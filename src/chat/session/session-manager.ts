@@ -22,6 +22,7 @@
  * friend is still dialled directly on the back-off schedule, so a path that opens later is taken.
  */
 import type { Duplex } from 'node:stream';
+import { isIpv6 } from '../../dht/index.ts';
 import type { SecurePattern, UtpEndpoint, UtpSocket } from '../../net/index.ts';
 import { addressKey, type UdpAddress } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
@@ -423,6 +424,14 @@ export class SessionManager {
       this.#ctx.logger.warn({ error: String(error) }, 'chat: could not save presence');
     }
     if (!wasOnline) this.#hooks.onPresence(peer, 'online');
+    this.#ctx.logger.debug(
+      {
+        session: session.id,
+        remote: addressKey(session.remoteAddress),
+        isRelayed: session.path === 'relayed',
+      },
+      'chat session up',
+    );
     const handlers = this.#hooks.onFriendSession(peer, session);
     session.admit({ ...handlers, onClose: (_code, detail) => this.#onFriendClosed(state, session, detail) });
     // Relayed: keep trying the friend directly (back-off), so a path that opens later replaces the relay.
@@ -498,7 +507,15 @@ export class SessionManager {
     } catch {
       stored = [];
     }
-    for (const address of [...stored, ...state.recordEndpoints]) {
+    // IPv6 first where we have it (issue 11 §6: usually no NAT on the way), the rest DIAL_STAGGER_MS behind, as
+    // Happy Eyeballs does; on an IPv4-only socket IPv6 endpoints cannot be sent to at all.
+    const bound = this.#utp.localAddress().host;
+    const canSendIpv6 = bound === '::' || isIpv6(bound);
+    const all = [...stored, ...state.recordEndpoints].filter((a) => canSendIpv6 || !isIpv6(a.host));
+    const v6First = canSendIpv6
+      ? [...all.filter((a) => isIpv6(a.host)), ...all.filter((a) => !isIpv6(a.host))]
+      : all;
+    for (const address of v6First) {
       const key = addressKey(address);
       if (seen.has(key) || out.length >= MAX_CANDIDATES) continue;
       seen.add(key);
