@@ -32,6 +32,8 @@ import type { FileTransferView } from './files/transfer-view.ts';
 import { decodeFriendCode, encodeFriendCode } from './friend-code.ts';
 import { derivePairSecret } from './pair-secret.ts';
 import { RelayDirectory } from './relay/relay-directory.ts';
+import { friendMeeting } from './relay/relay-keys.ts';
+import { RequestRelays } from './relay/request-relays.ts';
 import { RelayLinks } from './relay/relay-links.ts';
 import { type ContactPath, directSessionPath, type SessionPath } from './session/path.ts';
 import type { Identity } from './identity.ts';
@@ -185,6 +187,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #forwarding: PunchForwarding;
   readonly #files: FileTransfers;
   readonly #relayDirectory: RelayDirectory;
+  readonly #requestRelays: RequestRelays;
   readonly #relays: RelayLinks;
   readonly #pairSecrets = new Map<string, Buffer>();
   /** The path last announced per friend (the `path` event fires on a change). */
@@ -227,6 +230,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         },
         onAccepted: (peer) => this.#onAccepted(peer),
         onRequestReceived: (peer) => {
+          // The recipient's daemon has it: its acceptance may need a relay to reach us (#canMeetAtRelay).
+          this.#relays.want(peer, 'accepted');
           const contact = this.#store.contacts.get(peer);
           if (contact !== undefined) this.emit('request_received', this.#view(contact, 'received'));
         },
@@ -381,10 +386,32 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       clock: opts.clock,
       logger: this.#logger,
       directory: this.#relayDirectory,
-      pairSecret: (peer) => this.#pairSecret(peer),
+      meeting: (peer, nowMs) => {
+        const secret = this.#pairSecret(peer);
+        return secret === undefined ? undefined : friendMeeting(secret, opts.identity.publicKey, peer, nowMs);
+      },
       sessionPath: (peer) => this.#sessions.sessionOf(peer)?.path,
       onMatched: (peer, stream, relay, isInitiator) =>
         this.#sessions.adoptRelayed(peer, stream, relay, isInitiator),
+    });
+    this.#requestRelays = new RequestRelays({
+      isEnabled: opts.isRelayEnabled ?? true,
+      identity: opts.identity,
+      utp: opts.utp,
+      clock: opts.clock,
+      logger: this.#logger,
+      directory: this.#relayDirectory,
+      ownRequestEndpoint: () => {
+        const external = opts.dht?.externalAddress();
+        return external === undefined
+          ? undefined
+          : { host: external.host, port: opts.utp.localAddress().port };
+      },
+      isUnacknowledged: (peer) =>
+        this.#store.contacts.get(peer)?.state === 'pending-outgoing' &&
+        this.#requests.outgoingStatus(peer) !== 'received',
+      onMatched: (stream, relay, isRecipient) =>
+        this.#sessions.adoptRelayedRequest(stream, relay, isRecipient),
     });
     this.groups = new GroupService({
       ...ctx,
@@ -427,6 +454,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
           onMoved: () => this.networkChanged(),
           friendForward: (peer) => this.#forwarding.ask(peer),
           noteOverRelay: (peer) => this.#forwarding.tellOverRelay(peer),
+          onRequester: (endpoint) => this.#requestRelays.asRecipient(endpoint),
+          onRequestAnswered: (recipient) => this.#requestRelays.asRequester(recipient),
           needsAnnouncing: (peer) => this.#requests.outgoingStatus(peer) !== 'received',
         },
       );
@@ -506,9 +535,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#isClosed) return;
     this.#areServicesStarted = true;
     // Friends not reached directly by now may only be reachable through a relay (with the DHT up, we can find one).
-    for (const contact of this.#store.contacts.list(['accepted']))
-      this.#relays.want(contact.publicKey, 'start');
+    for (const contact of this.#store.contacts.list(['accepted', 'pending-outgoing']))
+      if (this.#canMeetAtRelay(contact.publicKey)) this.#relays.want(contact.publicKey, 'start');
     this.#relays.start();
+    // Our requests still waiting for the recipient's daemon: wait at their relays too (a NAT may block both ways).
+    for (const contact of this.#store.contacts.list(['pending-outgoing']))
+      this.#requestRelays.asRequester(contact.publicKey);
+    this.#requestRelays.start();
     this.#beacon?.start();
     // Without a friend yet, our code has just been given out (`dhtchat init` printed it): a request is expected.
     if (this.#store.contacts.list(['accepted']).length === 0) this.#beacon?.expectRequests();
@@ -536,6 +569,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.groups.close();
     this.#requests.close();
     this.#relays.close();
+    this.#requestRelays.close();
     this.#relayDirectory.close();
     this.#sessions.close();
   }
@@ -574,6 +608,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#beacon?.expectRequests();
     this.#localDiscovery?.requestAdded();
     this.#nat?.answers.added(peer);
+    this.#requestRelays.asRequester(peer);
     return this.#view(contact, 'sent');
   }
 
@@ -891,7 +926,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   /** K with an accepted friend, for the relay token (derived once per friend and kept). */
   #pairSecret(peer: Buffer): Buffer | undefined {
-    if (this.#store.contacts.get(peer)?.state !== 'accepted') return undefined;
+    if (!this.#canMeetAtRelay(peer)) return undefined;
     const key = peer.toString('hex');
     let secret = this.#pairSecrets.get(key);
     if (secret === undefined) {
@@ -901,6 +936,19 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       this.#pairSecrets.set(key, secret);
     }
     return secret;
+  }
+
+  /**
+   * A friend, or someone whose daemon has our request (it may accept any time): their acceptance, a session
+   * they dial with IK, must reach us also when no direct path can (both NATs randomise), so we meet them at
+   * the pair's relay as friends do.
+   */
+  #canMeetAtRelay(peer: Buffer): boolean {
+    const state = this.#store.contacts.get(peer)?.state;
+    return (
+      state === 'accepted' ||
+      (state === 'pending-outgoing' && this.#requests.outgoingStatus(peer) === 'received')
+    );
   }
 
   /** Declined or blocked: a pending request from them is declined too (so it is remembered and not shown). */

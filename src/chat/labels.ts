@@ -27,6 +27,10 @@ export const LABELS = {
   relayToken: 'dhtchat/relay-token/v1',
   /** Key that ranks relays for a pair (rendezvous hashing): both friends pick the same relay first. */
   relayRank: 'dhtchat/relay-rank/v1',
+  /** A friend request's relay token of an hour: requester and recipient meet with it (request-relays.ts). */
+  requestRelayToken: 'dhtchat/request-relay-token/v1',
+  /** Key that ranks relays for a friend request's meeting (rendezvous hashing, as relayRank). */
+  requestRelayRank: 'dhtchat/request-relay-rank/v1',
   /** Info-hash where volunteer relays announce themselves on a given day. */
   relayTopic: 'dhtchat/relay/v1',
   /** Info-hash where a friend request for a recipient is announced in a given hour. */

@@ -34,41 +34,21 @@ export interface MatrixCell {
 
 /** A NAT that lets a friend who knows our endpoint in: none, full cone, or one that maps ports on request. */
 const OPEN_KINDS: ReadonlySet<PairKind> = new Set(['public', 'full-cone', 'upnp']);
-/** What is open without any of issue 11's features (upnp needs port mapping first). */
-const OPEN_TODAY: ReadonlySet<SiteKind> = new Set(['public', 'full-cone']);
-
-const NEEDS_MAPPING = 'needs port mapping (issue 11 §3): the upnp router filters until a port is mapped';
-const NEEDS_REQUEST_PUNCH =
-  'needs friend requests across NATs (issue 11 §5): a randomising or mapping NAT on the way; only two port-keeping NATs are covered';
-
 /**
- * Why today's code cannot form the session. Baseline of 2026-12-07 (docs/lab/baseline-2026-12-07.md): cells with a
- * public or full-cone side formed one in 5 of 5 runs, within 33 s; the others in 0-5 of 5, by chance or never.
- * Since record-coordinated punching (issue 11 §2) two port-keeping NATs punch without any introducer, and a
- * randomising NAT against a port-keeping one meets it by the birthday technique; two randomising NATs need a relay.
+ * No cell is a todo any more (2026-12-08). Sessions: two port-keeping NATs punch through the records (issue 11
+ * §2); a symmetric side meets a port-keeping one by the birthday technique, and anyone at the lab's volunteer relay
+ * (§4); a upnp router maps our port (§3: port-restricted × upnp direct in 2 of 2 runs, 1.8 s). Requests: the
+ * recipient's dial-back, its answer on the answer topic for two port-keeping NATs (request-answer.ts), and a
+ * meeting at the relay where a randomising NAT is on the way (request-relays.ts: port-restricted × symmetric,
+ * symmetric × symmetric, × cgnat, × upnp completed in 10-14 s). The functions stay: a new kind or expectation
+ * that today's code cannot meet gets its reason here, and nat-matrix.test.ts makes it a todo.
  */
-function sessionTodo(alice: SiteKind, bob: SiteKind): string | undefined {
-  const kinds = [alice, bob];
-  if (kinds.some((k) => OPEN_TODAY.has(k)) || alice === 'same-nat') return undefined;
-  if (kinds.includes('upnp')) return NEEDS_MAPPING;
-  // Two port-keeping NATs punch through the records (issue 11 §2); a symmetric side meets a port-keeping one by
-  // the birthday technique, and anyone at the lab's volunteer relay (issue 11 §4).
+function sessionTodo(_alice: SiteKind, _bob: SiteKind): string | undefined {
   return undefined;
 }
 
-/** NATs that keep the port: a request between two of them completes (issue 11 §5, request-answer.ts). */
-const PORT_KEEPING: ReadonlySet<SiteKind> = new Set(['port-restricted', 'cgnat']);
-
-/**
- * Why today's code cannot complete Alice's request to Bob: it does when Bob's dial-back reaches Alice as is, or
- * both NATs keep ports (Bob's dial-back opens his NAT towards Alice's announced endpoint and he answers there;
- * 2026-12-07: port-restricted × port-restricted and × cgnat completed in 6 of 6 runs, 2 of them without the
- * answer, in 12–68 s while the recipient polled once a minute; with its 5 s re-reads in 8–15 s).
- */
-function requestTodo(alice: SiteKind, bob: SiteKind): string | undefined {
-  if (OPEN_TODAY.has(alice)) return undefined;
-  if (PORT_KEEPING.has(alice) && PORT_KEEPING.has(bob)) return undefined;
-  return NEEDS_REQUEST_PUNCH;
+function requestTodo(_alice: SiteKind, _bob: SiteKind): string | undefined {
+  return undefined;
 }
 
 function pairCell(alice: PairKind, bob: PairKind): MatrixCell {

@@ -12,7 +12,7 @@
  * saying so, and a relay gone from one list only moves the choice for the pairs that ranked it first.
  */
 import { createHash } from 'node:crypto';
-import type { RelayRole } from '../../net/index.ts';
+import type { RelayJoin, RelayRole } from '../../net/index.ts';
 import type { UdpAddress } from '../../runtime/index.ts';
 import { encodeCompactAddress } from '../../wire/index.ts';
 import { HOUR_EPOCH_MS, hourEpoch } from '../epoch.ts';
@@ -57,4 +57,67 @@ export function rankRelays(rankKey: Uint8Array, relays: readonly UdpAddress[]): 
     scored.set(key, { relay, score });
   }
   return [...scored.values()].sort((a, b) => Buffer.compare(a.score, b.score)).map((s) => s.relay);
+}
+
+/**
+ * What two sides meet with at a relay: the tokens to present now, the key that ranks relays, and our role. From a
+ * pair secret (friends, above) or from a friend request's public inputs (requestMeeting).
+ */
+export interface RelayMeeting {
+  readonly join: RelayJoin;
+  readonly rankKey: Buffer;
+}
+
+/** Friends: tokens and rank key from the pair secret; the lower key calls. */
+export function friendMeeting(
+  pairSecret: Uint8Array,
+  ownPk: Uint8Array,
+  friendPk: Uint8Array,
+  nowMs: number,
+): RelayMeeting {
+  return {
+    join: { role: relayRole(ownPk, friendPk), tokens: relayTokensAt(pairSecret, nowMs) },
+    rankKey: relayRankKey(pairSecret),
+  };
+}
+
+/**
+ * A friend request whose recipient cannot dial the requester back (a randomising NAT on the way; issue 11 §5):
+ * both know the recipient's key and the requester's announced endpoint E (request-answer.ts), so both derive
+ *
+ *   token(hour) = SHA-256("dhtchat/request-relay-token/v1" ‖ 0x00 ‖ recipient's key ‖ compact(E) ‖ hour u32)
+ *   rank key    = SHA-256("dhtchat/request-relay-rank/v1" ‖ 0x00 ‖ recipient's key ‖ compact(E))
+ *
+ * and the recipient calls (role 0: its XX dial-back, over the relay), the requester answers (role 1). The inputs
+ * are not secret (whoever knows the recipient's code and stands at E, as for the answer topic): the token only
+ * pairs two halves, and the Noise XX handshake and the request's own checks (stamp, rations) decide the rest.
+ */
+export function requestMeeting(
+  recipientPk: Uint8Array,
+  requester: UdpAddress,
+  isRecipient: boolean,
+  nowMs: number,
+): RelayMeeting {
+  const compact = encodeCompactAddress(requester);
+  const hash = (label: string, ...parts: Uint8Array[]): Buffer => {
+    const h = createHash('sha256')
+      .update(label)
+      .update(Buffer.from([0]))
+      .update(recipientPk)
+      .update(compact);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  };
+  const hour = hourEpoch(nowMs);
+  const intoHourMs = nowMs - hour * HOUR_EPOCH_MS;
+  const hours = [hour];
+  if (intoHourMs < RELAY_TOKEN_SKEW_MS && hour > 0) hours.push(hour - 1);
+  else if (HOUR_EPOCH_MS - intoHourMs <= RELAY_TOKEN_SKEW_MS) hours.push(hour + 1);
+  return {
+    join: {
+      role: isRecipient ? 0 : 1,
+      tokens: hours.map((h) => hash(LABELS.requestRelayToken, u32(h))),
+    },
+    rankKey: hash(LABELS.requestRelayRank),
+  };
 }

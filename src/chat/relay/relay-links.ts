@@ -31,7 +31,7 @@ import type { Identity } from '../identity.ts';
 import type { SessionPath } from '../session/path.ts';
 import type { ChatSession } from '../session/session.ts';
 import type { RelayDirectory } from './relay-directory.ts';
-import { rankRelays, relayRankKey, relayRole, relayTokensAt } from './relay-keys.ts';
+import { type RelayMeeting, rankRelays } from './relay-keys.ts';
 
 export const RELAY_LINK_TIMING = {
   /** Wait this long after a reason before joining: a direct dial usually wins first. */
@@ -49,8 +49,15 @@ export const RELAY_LINK_TIMING = {
   recordFreshMs: 10 * 60_000,
 } as const;
 
-export type RelayWantReason = 'start' | 'record' | 'send' | 'lost' | 'accepted';
-const PRIORITY: Record<RelayWantReason, number> = { start: 0, record: 1, send: 2, lost: 2, accepted: 2 };
+export type RelayWantReason = 'start' | 'record' | 'send' | 'lost' | 'accepted' | 'request';
+const PRIORITY: Record<RelayWantReason, number> = {
+  start: 0,
+  record: 1,
+  send: 2,
+  lost: 2,
+  accepted: 2,
+  request: 2,
+};
 /**
  * How long a reason keeps us joining while no session is up. Our start, a message sent and an acceptance are
  * reasons the friend learns of only from our record (published then), which it polls at most 5 minutes apart
@@ -63,6 +70,9 @@ export const WANT_WINDOW_MS: Record<RelayWantReason, number> = {
   accepted: 6 * 60_000,
   record: 60_000,
   lost: 60_000,
+  // A friend request (request-relays.ts): the requester's window opens at its add and at the recipient's answer
+  // (polled every 4 s for 3 minutes after the add, then every minute); the recipient's at finding the requester.
+  request: 3 * 60_000,
 };
 /** Joins in flight at once, over all friends. */
 export const MAX_JOINS_IN_FLIGHT = 4;
@@ -75,8 +85,8 @@ export interface RelayLinksOptions {
   readonly clock: Clock;
   readonly logger?: Logger;
   readonly directory: RelayDirectory;
-  /** The pair secret with a friend (undefined: not a friend we can pair with). */
-  pairSecret(peer: Buffer): Buffer | undefined;
+  /** How we meet this peer at a relay now: tokens, role, rank key (undefined: we cannot). */
+  meeting(peer: Buffer, nowMs: number): RelayMeeting | undefined;
   /** The path of the friend's session, if one is up. */
   sessionPath(peer: Buffer): SessionPath | undefined;
   /** More relays for this friend (mutual friends who relay), ranked with the directory's. */
@@ -109,7 +119,6 @@ export class RelayLinks {
   readonly #opts: RelayLinksOptions;
   readonly #log: Logger;
   readonly #links = new Map<string, LinkState>();
-  readonly #rankKeys = new Map<string, Buffer>();
   readonly #stats: RelayLinkStats = { joins: 0, matched: 0, failures: {} };
   /** Links waiting for a join slot, in arrival order (the most urgent is taken first). */
   #queue: LinkState[] = [];
@@ -236,8 +245,8 @@ export class RelayLinks {
   #pump(link: LinkState): void {
     if (this.#isClosed || link.attempt !== undefined) return;
     if (this.#opts.clock.now() >= link.wantUntilMs || this.#opts.sessionPath(link.peer) !== undefined) return;
-    const pairSecret = this.#opts.pairSecret(link.peer);
-    if (pairSecret === undefined) return;
+    const meeting = this.#opts.meeting(link.peer, this.#opts.clock.now());
+    if (meeting === undefined) return;
     if (this.#inFlight >= MAX_JOINS_IN_FLIGHT) {
       if (!link.isQueued) {
         link.isQueued = true;
@@ -245,12 +254,12 @@ export class RelayLinks {
       }
       return;
     }
-    const relays = this.#ranked(link.peer, pairSecret);
+    const relays = this.#ranked(link.peer, meeting.rankKey);
     if (relays.length === 0) {
       void this.#opts.directory.refresh().then(() => {
         // A reason that came during the lookup set its own (grace) timer: the lookup already took longer.
         if (link.attempt === undefined && !link.isQueued && !this.#isClosed) {
-          const isFound = this.#ranked(link.peer, pairSecret).length > 0;
+          const isFound = this.#ranked(link.peer, meeting.rankKey).length > 0;
           this.#schedule(link, isFound ? 0 : RELAY_LINK_TIMING.noRelayRetryMs);
         }
       });
@@ -258,14 +267,8 @@ export class RelayLinks {
     }
     // Nobody came twice in a row at our first choice: the friend may rank another first (lists differ).
     const relay = relays[Math.floor(link.noPartnerInRow / 2) % Math.min(2, relays.length)] as UdpAddress;
-    const own = this.#opts.identity.publicKey;
-    const role = relayRole(own, link.peer);
-    const attempt = joinRelay({
-      utp: this.#opts.utp,
-      relay,
-      join: { role, tokens: relayTokensAt(pairSecret, this.#opts.clock.now()) },
-      clock: this.#opts.clock,
-    });
+    const role = meeting.join.role;
+    const attempt = joinRelay({ utp: this.#opts.utp, relay, join: meeting.join, clock: this.#opts.clock });
     link.attempt = attempt;
     this.#inFlight++;
     this.#stats.joins++;
@@ -328,13 +331,7 @@ export class RelayLinks {
   }
 
   /** The directory's relays and this friend's extra ones, in the pair's order; demoted ones last. */
-  #ranked(peer: Buffer, pairSecret: Buffer): UdpAddress[] {
-    const key = peer.toString('hex');
-    let rankKey = this.#rankKeys.get(key);
-    if (rankKey === undefined) {
-      rankKey = relayRankKey(pairSecret);
-      this.#rankKeys.set(key, rankKey);
-    }
+  #ranked(peer: Buffer, rankKey: Buffer): UdpAddress[] {
     const all = [...this.#opts.directory.relays(), ...(this.#opts.extraRelays?.(peer) ?? [])];
     const directory = this.#opts.directory;
     return [

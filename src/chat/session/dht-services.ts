@@ -66,6 +66,10 @@ export interface DhtServicesHooks {
   noteOverRelay?(peer: Buffer): boolean;
   /** Should our pending request to `peer` still be announced (false once their daemon acknowledged it)? */
   needsAnnouncing?(peer: Buffer): boolean;
+  /** A requester announced itself on our request topic at this endpoint (request-relays.ts meets it too). */
+  onRequester?(endpoint: UdpAddress): void;
+  /** The recipient of our request answered on its answer topic (request-relays.ts: meet it at a relay too). */
+  onRequestAnswered?(recipient: Buffer): void;
 }
 
 export interface DhtServices {
@@ -215,7 +219,10 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     ...common,
     port: () => opts.utp.localAddress().port,
     isUnacknowledged: (peer) => hooks.needsAnnouncing?.(peer) ?? true,
-    onAnswer: (peer, endpoints) => hooks.sessions.addCandidates(peer, endpoints),
+    onAnswer: (peer, endpoints) => {
+      hooks.sessions.addCandidates(peer, endpoints);
+      hooks.onRequestAnswered?.(peer);
+    },
   });
   const beacon = new RequestBeacon({
     ...common,
@@ -224,6 +231,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
     onRequester: (endpoint) => {
       hooks.sessions.connectUnknown(endpoint);
       answers.answer(endpoint);
+      hooks.onRequester?.(endpoint);
     },
     ...(hooks.needsAnnouncing === undefined ? {} : { needsAnnouncing: hooks.needsAnnouncing }),
   });

@@ -236,8 +236,10 @@ export class RequestExchange {
         stamp: this.#stampFor(peer),
       });
       this.#store.requests.noteOutgoingAttempt(peer);
-      // Where the recipient was reached: after a restart we can dial it again without the beacon.
-      this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'request');
+      // Where the recipient was reached: after a restart we can dial it again without the beacon (not a relay's
+      // address: that is nobody's endpoint).
+      if (session.path !== 'relayed')
+        this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'request');
     }
     let isAnswered = false;
     session.admit({
@@ -316,6 +318,8 @@ export class RequestExchange {
       this.#logger.debug({ peer: hex8(peer), check }, 'friend request without a valid stamp dropped');
       return 'stamp-refused';
     }
+    // Over a relay the source is the relay's address: relayed requests share its network's ration (a fallback,
+    // rarely used; the request's stamp and the overall ration still bound each).
     const refusal = this.budget.takeNewKeySlot(session.remoteAddress);
     if (refusal !== undefined) {
       this.#logger.debug({ peer: hex8(peer), limit: refusal }, 'friend request over the limit dropped');
@@ -339,7 +343,8 @@ export class RequestExchange {
       const result = this.#store.requests.receiveIncoming(peer, frame.message);
       if (result.isDeclined) return false;
       if (!hasContact) this.#store.contacts.upsert(peer, 'pending-incoming');
-      this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'request');
+      if (session.path !== 'relayed')
+        this.#store.contacts.noteEndpoint(peer, session.remoteAddress, 'request');
       this.#store.kv.set(NAME_KV_PREFIX + peer.toString('hex'), Buffer.from(frame.name, 'utf8'));
       return true;
     });

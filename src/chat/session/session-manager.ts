@@ -259,6 +259,26 @@ export class SessionManager {
     });
   }
 
+  /**
+   * A relay matched a friend request's two sides (request-relays.ts): as the recipient we call with XX (the
+   * dial-back, over the relay); as the requester we answer, through the same stranger ration as a direct dial.
+   * Admission then goes as for any session (the requester's pending request, the recipient's request rations).
+   */
+  adoptRelayedRequest(stream: Duplex, relay: UdpAddress, isRecipient: boolean): void {
+    if (this.#isClosed) {
+      stream.destroy();
+      return;
+    }
+    const session: ChatSession = ChatSession.overRelayUnknown(
+      this.#ctx,
+      stream,
+      relay,
+      isRecipient,
+      (pattern) => (pattern === 'IK' ? false : this.#admitStranger(session)),
+    );
+    this.#track(session);
+  }
+
   /** Dials an address whose owner we do not know yet (a friend request's requester): XX. */
   connectUnknown(address: UdpAddress): void {
     if (this.#isClosed) return;

@@ -205,6 +205,25 @@ export class ChatSession {
     return session;
   }
 
+  /**
+   * A friend request's meeting at a relay (request-relays.ts): the recipient calls with XX (it does not know the
+   * requester's key), the requester answers, admitting the pattern as it would a direct dial (admitPattern).
+   */
+  static overRelayUnknown(
+    ctx: SessionContext,
+    stream: Duplex,
+    relay: UdpAddress,
+    isInitiator: boolean,
+    admitPattern?: (pattern: SecurePattern) => boolean,
+  ): ChatSession {
+    const transport = { stream, remoteAddress: relay, path: 'relayed' as const };
+    const session = isInitiator
+      ? new ChatSession(ctx, transport, true)
+      : new ChatSession(ctx, transport, false, undefined, undefined, admitPattern);
+    stream.resume();
+    return session;
+  }
+
   get peer(): SecurePeer | undefined {
     return this.#secure.peer;
   }

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
 import { type Identity, identityFromSeed } from '../../../src/chat/identity.ts';
 import { RelayDirectory } from '../../../src/chat/relay/relay-directory.ts';
-import { rankRelays, relayRankKey } from '../../../src/chat/relay/relay-keys.ts';
+import { friendMeeting, rankRelays, relayRankKey } from '../../../src/chat/relay/relay-keys.ts';
 import { MAX_JOINS_IN_FLIGHT, RelayLinks } from '../../../src/chat/relay/relay-links.ts';
 import type { SessionPath } from '../../../src/chat/session/path.ts';
 import type { UtpEndpoint } from '../../../src/net/index.ts';
@@ -43,7 +43,10 @@ function side(
     utp,
     clock: lab.sim.clock,
     directory,
-    pairSecret: (peer) => secrets.get(peer.toString('hex')),
+    meeting: (peer, nowMs) => {
+      const secret = secrets.get(peer.toString('hex'));
+      return secret === undefined ? undefined : friendMeeting(secret, identity.publicKey, peer, nowMs);
+    },
     sessionPath: (peer) => paths.get(peer.toString('hex')),
     onMatched: (peer, stream, relay, isInitiator) => matched.push({ peer, relay, isInitiator, stream }),
   });

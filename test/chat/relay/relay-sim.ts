@@ -180,7 +180,7 @@ export class RelaySim {
   }
 
   /** A user behind its own NAT (public address 10.20.0.<n>). */
-  user(label: string, seedByte: number, kind: SimNatKind): NatUser {
+  user(label: string, seedByte: number, kind: SimNatKind, opts: { requestStampBits?: number } = {}): NatUser {
     const clock = this.clock;
     const identity = identityFromSeed(Buffer.alloc(32, seedByte));
     const random = new SeededRandom(`${this.sim.seed}/${label}`);
@@ -211,6 +211,7 @@ export class RelaySim {
       localEndpoints: () => [nat.localAddress()],
       name: label,
       allowPrivateRelays: true,
+      ...(opts.requestStampBits === undefined ? {} : { requestStampBits: opts.requestStampBits }),
       ...(process.env['DHTCHAT_TEST_DUMP'] === '1'
         ? {
             logger: jsonLinesLogger(
