@@ -35,8 +35,8 @@ function setup(opts: { mapping?: NatMapping; latest?: RendezvousRecord; isAlive?
   const coordinator = new PunchCoordinator({
     rendezvous: {
       wantSession: async () => {
-        wantSince = clock.now();
-        wishes.push(clock.now());
+        wantSince = clock.wallMs();
+        wishes.push(clock.monotonicMs());
       },
       wantSince: () => wantSince,
       latestRecord: () => latest,
@@ -56,7 +56,7 @@ function setup(opts: { mapping?: NatMapping; latest?: RendezvousRecord; isAlive?
     isRelayed: () => isRelayed,
     noteOverRelay: () => {
       if (!takesNotes) return false;
-      notes.push(clock.now());
+      notes.push(clock.monotonicMs());
       return true;
     },
   });
@@ -183,7 +183,7 @@ describe('punch plan', () => {
 describe('upgrading a relayed session', () => {
   test('a relayed session: the leader sends a note through it and punches at once, then backs off', () => {
     const s = setup();
-    const startMs = s.clock.now();
+    const startMs = s.clock.monotonicMs();
     s.relay(true);
     s.coordinator.relayedUp(FRIEND, true);
     s.clock.advance(PUNCH_ROUND.upgradeBackoffMs[0]);

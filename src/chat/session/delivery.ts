@@ -210,7 +210,7 @@ export class Delivery {
   }
 
   #flush(peer: Buffer, session: ChatSession, isAll: boolean): void {
-    const cutoff = this.#clock.now() - this.#retransmitMs;
+    const cutoff = this.#clock.wallMs() - this.#retransmitMs;
     const sent: Buffer[] = [];
     for (const message of this.#store.messages.outbox(peer, OUTBOX_BATCH)) {
       if (!isAll && (message.lastAttemptMs ?? 0) > cutoff) continue;
