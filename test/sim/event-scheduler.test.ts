@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventScheduler } from '../../sim/event-scheduler.ts';
+import { VIRTUAL_MONOTONIC_START_MS, VIRTUAL_WALL_START_MS } from '../../src/runtime/index.ts';
+
+const HOUR_MS = 3_600_000;
 
 test('promise continuations run before the next instant, at the time of the event that resolved them', async () => {
   const scheduler = new EventScheduler(0, 0);
@@ -54,4 +57,16 @@ test('delays are whole milliseconds, rounded up; cancelled timers never fire', a
   await scheduler.run({});
   assert.deepEqual(fired, [1]);
   assert.equal(scheduler.pendingCount, 0);
+});
+
+test('the simulator clock has the same two origins and wall jump', async () => {
+  const scheduler = new EventScheduler();
+  assert.equal(scheduler.wallMs(), VIRTUAL_WALL_START_MS);
+  assert.equal(scheduler.monotonicMs(), VIRTUAL_MONOTONIC_START_MS);
+  const firedAt: number[] = [];
+  scheduler.setTimer(1000, () => firedAt.push(scheduler.monotonicMs()));
+  scheduler.jumpWall(-HOUR_MS);
+  await scheduler.runFor(2000);
+  assert.deepEqual(firedAt, [VIRTUAL_MONOTONIC_START_MS + 1000]);
+  assert.equal(scheduler.wallMs(), VIRTUAL_WALL_START_MS - HOUR_MS + 2000);
 });

@@ -100,7 +100,7 @@ export class RelayDirectory {
     this.#lastLookupMs = now;
     const run = async (): Promise<void> => {
       const lists = await Promise.all(
-        relayTopicDays(now).map((day) =>
+        relayTopicDays(this.#opts.clock.wallMs()).map((day) =>
           // Quick: NATed nodes in the DHT (dhtchat users among them) answer nobody but their own contacts; a
           // lookup must not wait on them once k nodes answered.
           dht

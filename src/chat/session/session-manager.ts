@@ -451,7 +451,8 @@ export class SessionManager {
     if (session.closeCode === SessionCloseCode.replaced) return;
     this.#hooks.onFriendSessionEnd?.(state.key, session);
     // A session that lasted was a good one: redial at once with a fresh back-off; after a short one, back off.
-    if (this.#ctx.clock.monotonicMs() - (session.establishedMs ?? 0) >= STABLE_SESSION_MS) state.attempts = 0;
+    if (this.#ctx.clock.monotonicMs() - (session.establishedMs ?? -Infinity) >= STABLE_SESSION_MS)
+      state.attempts = 0;
     // Away only if no other session takes over within the grace period (a simultaneous open's loser closing
     // under us, a quick redial), so presence does not flap.
     state.offlineTimer?.cancel();
