@@ -297,7 +297,8 @@ export class SimNat implements PacketNetwork {
   /** The mapping if it has not timed out; a timed-out one is removed. */
   #live(mapping: Mapping | undefined): Mapping | undefined {
     if (mapping === undefined) return undefined;
-    if (this.#opts.clock.monotonicMs() - mapping.lastActiveMs <= this.behaviour.mappingTimeoutMs) return mapping;
+    if (this.#opts.clock.monotonicMs() - mapping.lastActiveMs <= this.behaviour.mappingTimeoutMs)
+      return mapping;
     this.#remove(mapping);
     this.counters.mappingsExpired++;
     return undefined;

@@ -214,7 +214,9 @@ export class RendezvousService {
   /** Evidence of life within the online window (rendezvous-schedule.ts). */
   isAlive(friendPk: Uint8Array): boolean {
     const f = this.#friends.get(Buffer.from(friendPk).toString('hex'));
-    return f !== undefined && isAlive({ hasSession: false, aliveMs: f.aliveMs }, this.#opts.clock.monotonicMs());
+    return (
+      f !== undefined && isAlive({ hasSession: false, aliveMs: f.aliveMs }, this.#opts.clock.monotonicMs())
+    );
   }
 
   /** A friend was just accepted: publish our record, fetch theirs, and keep polling it. */

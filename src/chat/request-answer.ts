@@ -146,7 +146,8 @@ export class RequestAnswers {
     await Promise.all(
       pending.map(async (r) => {
         // The previous hour only just after it turned (an answer announced before the turn).
-        const hours = clock.wallMs() % HOUR_EPOCH_MS < ANSWER_TIMING.previousHourForMs ? [hour, hour - 1] : [hour];
+        const hours =
+          clock.wallMs() % HOUR_EPOCH_MS < ANSWER_TIMING.previousHourForMs ? [hour, hour - 1] : [hour];
         const topics = hosts.flatMap((host) =>
           hours.map((h) => answerTopic(r.publicKey, { host, port: this.#opts.port() }, h)),
         );

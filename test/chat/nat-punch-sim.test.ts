@@ -42,7 +42,8 @@ function behindNat(
       inner.onPacket((bytes, from) => {
         const lastMs = sentTo.get(addressKey(from));
         const isNote = dropNotes && bytes.includes('12:dhtchat_note');
-        if (lastMs !== undefined && clock.monotonicMs() - lastMs <= NAT_TIMEOUT_MS && !isNote) handler(bytes, from);
+        if (lastMs !== undefined && clock.monotonicMs() - lastMs <= NAT_TIMEOUT_MS && !isNote)
+          handler(bytes, from);
         else dropped++;
       }),
     localAddress: () => inner.localAddress(),

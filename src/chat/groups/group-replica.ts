@@ -187,7 +187,9 @@ export class GroupReplica {
     }
     const epoch = membership.currentEpoch;
     const key =
-      epoch === undefined ? undefined : this.#ctx.keys.forSending(this.groupId, epoch, this.#ctx.clock.wallMs());
+      epoch === undefined
+        ? undefined
+        : this.#ctx.keys.forSending(this.groupId, epoch, this.#ctx.clock.wallMs());
     if (epoch === undefined || key === undefined) {
       throw new DhtchatError(
         GroupErrorCode.noKey,

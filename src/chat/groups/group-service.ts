@@ -142,7 +142,8 @@ export class GroupService {
       if (this.#isClosed) return;
       for (const row of this.#store.groups.list(['member'])) {
         const replica = this.replica(row.groupId);
-        if (replica !== undefined) this.keys.prune(row.groupId, replica.membership(), this.#opts.clock.wallMs());
+        if (replica !== undefined)
+          this.keys.prune(row.groupId, replica.membership(), this.#opts.clock.wallMs());
       }
       this.#pruneTimer = this.#opts.clock.setTimer(KEY_PRUNE_MS, prune);
     };

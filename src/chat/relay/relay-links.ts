@@ -235,7 +235,8 @@ export class RelayLinks {
 
   #pump(link: LinkState): void {
     if (this.#isClosed || link.attempt !== undefined) return;
-    if (this.#opts.clock.monotonicMs() >= link.wantUntilMs || this.#opts.sessionPath(link.peer) !== undefined) return;
+    if (this.#opts.clock.monotonicMs() >= link.wantUntilMs || this.#opts.sessionPath(link.peer) !== undefined)
+      return;
     const pairSecret = this.#opts.pairSecret(link.peer);
     if (pairSecret === undefined) return;
     if (this.#inFlight >= MAX_JOINS_IN_FLIGHT) {

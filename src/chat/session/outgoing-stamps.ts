@@ -87,7 +87,11 @@ export class OutgoingStamps {
         this.solved++;
         this.#stamps.set(peer.toString('hex'), stamp);
         this.#opts.logger.debug(
-          { peer: peer.toString('hex').slice(0, 8), bits: this.bits, ms: this.#opts.clock.monotonicMs() - startMs },
+          {
+            peer: peer.toString('hex').slice(0, 8),
+            bits: this.bits,
+            ms: this.#opts.clock.monotonicMs() - startMs,
+          },
           'request stamp solved',
         );
         try {

@@ -249,7 +249,12 @@ export class PortMapper {
 
   #activate(protocol: MappingProtocol, external: UdpAddress, lifetimeS: number): void {
     const lifetimeMs = lifetimeS * 1000;
-    this.#active = { protocol, external, lifetimeS, expiresAtMs: this.#opts.clock.monotonicMs() + lifetimeMs };
+    this.#active = {
+      protocol,
+      external,
+      lifetimeS,
+      expiresAtMs: this.#opts.clock.monotonicMs() + lifetimeMs,
+    };
     if (!this.#isClosed)
       this.#schedule(Math.max(this.#timing.minRenewMs, lifetimeMs / 2), () => this.#renew());
   }

@@ -118,7 +118,8 @@ export class UtpSocket {
       ) {
         if (this.#abortCode !== undefined) continue;
         if (this.#isDetached) {
-          if (event.type === 'readable') while (this.#connection.read(this.#endpoint.monotonicMs()) !== undefined);
+          if (event.type === 'readable')
+            while (this.#connection.read(this.#endpoint.monotonicMs()) !== undefined);
           continue;
         }
         this.#deliver(event);

@@ -48,7 +48,8 @@ describe('fast polls of friends alive but unreachable', () => {
 
     let seenAtMs: number | undefined;
     bob.rendezvous.onRecord((pk, record, info) => {
-      if (pk.equals(alice.pk) && info.isNew && record.wantSinceMs !== undefined) seenAtMs ??= net.clock.monotonicMs();
+      if (pk.equals(alice.pk) && info.isNew && record.wantSinceMs !== undefined)
+        seenAtMs ??= net.clock.monotonicMs();
     });
     const startMs = net.clock.monotonicMs();
     await net.run(alice.rendezvous.wantSession(bob.pk));

@@ -243,7 +243,11 @@ describe('issue 10 §3: friend-request spam does not silence real requests', { t
     for (let i = 0; i < 1000; i++) {
       const s = stranger(sim, hosts[i % hosts.length] as UtpEndpoint, `fresh-${i}`);
       fresh.push(
-        sendRequest(s, alice, badStamp(alice.identity.publicKey, s.identity.publicKey, sim.clock.wallMs(), i)),
+        sendRequest(
+          s,
+          alice,
+          badStamp(alice.identity.publicKey, s.identity.publicKey, sim.clock.wallMs(), i),
+        ),
       );
       if (i % 20 === 19) await sim.sim.settle(100, 20);
       if (i === 500)

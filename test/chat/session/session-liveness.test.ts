@@ -104,7 +104,8 @@ test('an idle session that fails a probe makes its friend suspect and is probed 
   const suspects: Buffer[] = [];
   const liveness = watch(clock, session, suspects);
   session.isAnswering = false;
-  const limitMs = clock.monotonicMs() + LIVENESS.idleQuietMs + LIVENESS.idleCheckEveryMs + LIVENESS.probeTimeoutMs;
+  const limitMs =
+    clock.monotonicMs() + LIVENESS.idleQuietMs + LIVENESS.idleCheckEveryMs + LIVENESS.probeTimeoutMs;
   while (suspects.length === 0 && clock.monotonicMs() < limitMs) await advance(clock, LIVENESS.checkEveryMs);
   assert.deepEqual(suspects, [PEER], 'suspect once the first probe timed out');
   assert.equal(liveness.isSuspect(PEER), true);

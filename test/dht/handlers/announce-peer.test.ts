@@ -33,8 +33,12 @@ test('without implied_port the port argument is stored; seed flag kept', () => {
   okBody(handleAnnouncePeer(q, V4_FROM, f.ctx));
   assert.deepEqual(stored(f, q), [{ host: '1.2.3.4', port: 7000 }]);
   assert.equal(
-    f.peers.getPeers(q.infoHash, 4, { maxCount: 9, noSeed: true, nowMs: f.clock.monotonicMs(), random: f.ctx.random })
-      .length,
+    f.peers.getPeers(q.infoHash, 4, {
+      maxCount: 9,
+      noSeed: true,
+      nowMs: f.clock.monotonicMs(),
+      random: f.ctx.random,
+    }).length,
     0,
   );
 });

@@ -164,7 +164,10 @@ test('cas and seq rules (301, 302) on a stored item', () => {
   okBody(handlePut(ownPut(f, 5, 'five'), V4_FROM, f.ctx));
   f.clock.advance(2000);
   const target = mutableTarget(keyPair.publicKey);
-  assert.ok(f.items.get(target, f.clock.monotonicMs()), 'the same-value re-put restarted the 2-hour lifetime');
+  assert.ok(
+    f.items.get(target, f.clock.monotonicMs()),
+    'the same-value re-put restarted the 2-hour lifetime',
+  );
   okBody(handlePut(ownPut(f, 6, 'six', { cas: 5 }), V4_FROM, f.ctx));
   okBody(handlePut(ownPut(f, 9, 'nine'), V4_FROM, f.ctx));
   const item = f.items.get(target, f.clock.monotonicMs());

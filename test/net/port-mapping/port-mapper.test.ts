@@ -119,7 +119,10 @@ test('close deletes the mapping at the router; a silent router makes close give 
   second.gateway.settings.pcp = 'off';
   const closingAtMs = second.clock.monotonicMs();
   await settle(second.clock, second.mapper.close());
-  assert.ok(second.clock.monotonicMs() - closingAtMs <= 2010, `${second.clock.monotonicMs() - closingAtMs} ms`);
+  assert.ok(
+    second.clock.monotonicMs() - closingAtMs <= 2010,
+    `${second.clock.monotonicMs() - closingAtMs} ms`,
+  );
   // Nothing more is scheduled: a closed mapper never asks again.
   const asked = second.gateway.received.pcp;
   await runUntil(second.clock, () => false, 3 * 3_600_000, 60_000);
@@ -203,7 +206,10 @@ test('a router whose PCP goes silent: retries at half the time left, then lost, 
   assert.ok(retries.length >= 5, `retries: ${retries}`);
   for (let i = 1; i < retries.length; i++) assert.ok(retries[i]! < retries[i - 1]!, `halving: ${retries}`);
   const mappedAtMs = 1_700_000_000_000;
-  assert.ok(clock.wallMs() - mappedAtMs <= 600_000 + 4000, 'lost no later than the expiry (plus one exchange)');
+  assert.ok(
+    clock.wallMs() - mappedAtMs <= 600_000 + 4000,
+    'lost no later than the expiry (plus one exchange)',
+  );
   await runUntil(clock, () => typed('mapped').length > 1, 20_000);
   assert.equal(typed('mapped')[1]?.protocol, 'upnp', 'NAT-PMP shares the silent port 5351: skipped');
 });

@@ -89,7 +89,10 @@ test('silence: 4 sends on the 250 ms doubling schedule, then no-answer after ~3.
   const outcome = await settle(clock, pcp.map(REQUEST));
   assert.deepEqual(outcome, { ok: false, reason: MappingFailureReason.noAnswer });
   assert.equal(gateway.received.pcp, 4);
-  assert.ok(clock.monotonicMs() - startMs >= 3750 && clock.monotonicMs() - startMs < 3800, `${clock.monotonicMs() - startMs} ms`);
+  assert.ok(
+    clock.monotonicMs() - startMs >= 3750 && clock.monotonicMs() - startMs < 3800,
+    `${clock.monotonicMs() - startMs} ms`,
+  );
   assert.deepEqual(await settle(clock, natpmp.map(REQUEST)), {
     ok: false,
     reason: MappingFailureReason.noAnswer,
