@@ -245,6 +245,7 @@ export class PunchCoordinator {
     const ours = this.#opts.rendezvous.wantSince(peer);
     this.#log.debug({ friend: shortHex(peer), via }, 'punch: answering a wish');
     // Our own wish tells the friend we are at it (its round may be over): unless we made one this round.
+    // Wall time: our wish time is published in the record and read against the friend's clock.
     if (ours === undefined || this.#opts.clock.wallMs() - ours >= PUNCH_ROUND.roundMs) {
       state.lastWishMs = nowMs;
       this.#publishWish(peer);

@@ -291,6 +291,7 @@ export class RequestBeacon {
   #announceTick(): void {
     if (this.#isClosed) return;
     void this.announceNow().catch(() => {});
+    // Wall time: the topics change on the hour by the wall clock (as the requesters' do).
     const now = this.#opts.clock.wallMs();
     const toNextHourMs = (hourEpoch(now) + 1) * HOUR_EPOCH_MS - now + 1000;
     const delayMs = Math.min(REQUEST_BEACON_TIMING.announceEveryMs, toNextHourMs);

@@ -54,6 +54,7 @@ export class TokenIssuer {
   }
 
   #rotate(): void {
+    // Monotonic: only we check our tokens (a peer just echoes one), so no other clock is involved.
     const elapsedMs = this.#clock.monotonicMs() - this.#rotatedAtMs;
     if (elapsedMs < this.#rotateMs) return;
     // After two or more periods of silence the current secret is too old to keep even as "previous".

@@ -264,6 +264,7 @@ export class RelayLinks {
     const attempt = joinRelay({
       utp: this.#opts.utp,
       relay,
+      // Wall time: the token is the hour's, and the friend derives its own from its clock (the relay pairs equals).
       join: { role, tokens: relayTokensAt(pairSecret, this.#opts.clock.wallMs()) },
       clock: this.#opts.clock,
     });

@@ -97,6 +97,7 @@ export class RequestBudget {
 
   /** Housekeeping: past rate windows, declined rows past retention, pending requests nobody answered. */
   prune(): PruneCounts {
+    // Wall time: the windows and retention are judged against rows stored with wall times.
     const now = this.#clock.wallMs();
     const requests = this.#store.requests;
     const rateBuckets = requests.pruneRateBuckets(now - HOUR_EPOCH_MS);

@@ -83,6 +83,7 @@ export class SynCookies {
   }
 
   #rotate(): void {
+    // Monotonic: only this endpoint checks its cookies.
     const elapsedMs = this.#clock.monotonicMs() - this.#rotatedAtMs;
     if (elapsedMs < this.#rotateMs) return;
     // After two or more periods the current secret is too old to keep even as "previous".
