@@ -37,7 +37,7 @@ async function scenario(name: string, friends: number, kind: 'alive' | 'offline'
   const world = await NatWorld.create(`fast-poll-budget/${name}`);
   try {
     const { clock } = world.sim;
-    clock.advance(DAY_EPOCH_MS / 2 - (clock.now() % DAY_EPOCH_MS) + DAY_EPOCH_MS);
+    clock.advance(DAY_EPOCH_MS / 2 - (clock.wallMs() % DAY_EPOCH_MS) + DAY_EPOCH_MS);
     const me = await world.addUser('me', world.nat(NAT_KINDS.symmetric));
     const others: NatUser[] = [];
     for (let i = 0; i < (kind === 'none' ? 0 : friends); i++) {

@@ -148,7 +148,7 @@ async function seedConversation(dir: string): Promise<{ firstId: string; lastId:
       store.contacts.upsert(bob, 'accepted', 'Bob');
       for (let i = 0; i < MESSAGES; i++) {
         const createdMs = startMs + Math.floor((i * SPAN_MS) / MESSAGES);
-        clock.advance(Math.max(0, createdMs - clock.now()));
+        clock.advance(Math.max(0, createdMs - clock.wallMs()));
         const text = textFor(i);
         if (i % 2 === 0) {
           const message = store.messages.enqueue(bob, text);

@@ -57,14 +57,14 @@ export class BootstrapEndpoint {
     transport.onPacket((bytes, from) => {
       this.traffic.datagramsIn++;
       this.traffic.bytesIn += bytes.length;
-      this.#server.handlePacket(bytes, from, internet.scheduler.now());
+      this.#server.handlePacket(bytes, from, internet.scheduler.monotonicMs());
       this.#arm();
     });
     this.#arm();
   }
 
   snapshot(): BootstrapStatsSnapshot {
-    return this.#server.snapshot(this.#internet.scheduler.now());
+    return this.#server.snapshot(this.#internet.scheduler.monotonicMs());
   }
 
   close(): void {
@@ -81,9 +81,9 @@ export class BootstrapEndpoint {
     this.#timer = undefined;
     if (dueMs === undefined) return;
     const scheduler = this.#internet.scheduler;
-    this.#timer = scheduler.setTimer(Math.max(0, dueMs - scheduler.now()), () => {
+    this.#timer = scheduler.setTimer(Math.max(0, dueMs - scheduler.monotonicMs()), () => {
       this.#timer = undefined;
-      this.#server.handleTimeout(scheduler.now());
+      this.#server.handleTimeout(scheduler.monotonicMs());
       this.#arm();
     });
   }

@@ -110,7 +110,7 @@ export class DhtPopulation {
       transport: bound,
       address: bound.localAddress(),
       isLibtorrent,
-      joinedAtMs: internet.scheduler.now(),
+      joinedAtMs: internet.scheduler.monotonicMs(),
       liveIndex: this.#live.length,
       departure: undefined,
     };

@@ -12,11 +12,16 @@
  *
  * Every run is bounded: in virtual time, in events, and in wall time (RunOutcome says which bound ended it).
  */
-import type { Clock, Timer } from '../src/runtime/index.ts';
+import {
+  type Clock,
+  type Timer,
+  VIRTUAL_MONOTONIC_START_MS,
+  VIRTUAL_WALL_START_MS,
+} from '../src/runtime/index.ts';
 import { TimerHeap } from './timer-heap.ts';
 
 export interface RunLimits {
-  /** Stop once the virtual clock would pass this time (the clock is left at it). */
+  /** Stop once the virtual monotonic clock would pass this time (the clock is left at it). */
   untilMs?: number;
   /** Stop as soon as this holds (checked after every instant). */
   isDone?: () => boolean;
@@ -36,16 +41,29 @@ const yieldToHost = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 export class EventScheduler implements Clock {
   readonly #heap = new TimerHeap();
+  /** Virtual monotonic time; events are due on it. */
   #nowMs: number;
+  /** wallMs() - monotonicMs(): the two origins differ, as in ManualClock, so mixing them shows. */
+  #wallOffsetMs: number;
   /** Events run since construction. */
   eventsRun = 0;
 
-  constructor(startMs = 1_700_000_000_000) {
-    this.#nowMs = startMs;
+  constructor(wallStartMs = VIRTUAL_WALL_START_MS, monotonicStartMs = VIRTUAL_MONOTONIC_START_MS) {
+    this.#nowMs = monotonicStartMs;
+    this.#wallOffsetMs = wallStartMs - monotonicStartMs;
   }
 
-  now(): number {
+  monotonicMs(): number {
     return this.#nowMs;
+  }
+
+  wallMs(): number {
+    return this.#nowMs + this.#wallOffsetMs;
+  }
+
+  /** Steps wall time by deltaMs (either sign) without moving monotonic time or running an event. */
+  jumpWall(deltaMs: number): void {
+    this.#wallOffsetMs += deltaMs;
   }
 
   setTimer(delayMs: number, fn: () => void): Timer {

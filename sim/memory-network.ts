@@ -107,7 +107,7 @@ export class MemoryNetwork {
     const rate = this.link.bandwidthBytesPerSec ?? 0;
     if (rate <= 0) return 0;
     const key = `${addressKey(from)}>${addressKey(to)}`;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     const startMs = Math.max(nowMs, this.#linkFreeAtMs.get(key) ?? 0);
     const limit = this.link.queueBytes ?? 0;
     if (limit > 0 && ((startMs - nowMs) * rate) / 1000 > limit) return undefined;

@@ -192,7 +192,7 @@ export class SimNat implements PacketNetwork {
     }
     const mapping = this.#mappingFor(from, to);
     if (mapping === undefined) return;
-    mapping.permitted.set(this.#filterKey(to), this.#opts.clock.now());
+    mapping.permitted.set(this.#filterKey(to), this.#opts.clock.monotonicMs());
     if (mapping.permitted.size > MAX_FLOWS_PER_MAPPING) this.#pruneFlows(mapping);
     this.counters.outbound++;
     mapping.transport.send(bytes, to);
@@ -209,7 +209,7 @@ export class SimNat implements PacketNetwork {
       this.counters.droppedHairpin++;
       return;
     }
-    own.permitted.set(this.#filterKey(to), this.#opts.clock.now());
+    own.permitted.set(this.#filterKey(to), this.#opts.clock.monotonicMs());
     if (!this.#isPermitted(target, own.external)) {
       this.counters.droppedInbound++;
       return;
@@ -226,7 +226,7 @@ export class SimNat implements PacketNetwork {
       this.counters.droppedInbound++;
       return;
     }
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     mapping.lastActiveMs = nowMs;
     if (this.behaviour.filtering !== 'endpoint-independent')
       mapping.permitted.set(this.#filterKey(from), nowMs);
@@ -236,7 +236,7 @@ export class SimNat implements PacketNetwork {
 
   /** Forgets flows that timed out (a DHT node talks to thousands of addresses through one mapping). */
   #pruneFlows(mapping: Mapping): void {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     for (const [key, lastMs] of mapping.permitted) {
       if (nowMs - lastMs > this.behaviour.mappingTimeoutMs) mapping.permitted.delete(key);
     }
@@ -245,7 +245,7 @@ export class SimNat implements PacketNetwork {
   #isPermitted(mapping: Mapping, from: UdpAddress): boolean {
     if (this.behaviour.filtering === 'endpoint-independent') return true;
     const lastMs = mapping.permitted.get(this.#filterKey(from));
-    return lastMs !== undefined && this.#opts.clock.now() - lastMs <= this.behaviour.mappingTimeoutMs;
+    return lastMs !== undefined && this.#opts.clock.monotonicMs() - lastMs <= this.behaviour.mappingTimeoutMs;
   }
 
   #filterKey(address: UdpAddress): string {
@@ -265,7 +265,7 @@ export class SimNat implements PacketNetwork {
 
   #mappingFor(inside: UdpAddress, to: UdpAddress): Mapping | undefined {
     const key = this.#mappingKey(inside, to);
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const known = this.#live(this.#mappings.get(key));
     if (known !== undefined) {
       known.lastActiveMs = nowMs;
@@ -297,7 +297,8 @@ export class SimNat implements PacketNetwork {
   /** The mapping if it has not timed out; a timed-out one is removed. */
   #live(mapping: Mapping | undefined): Mapping | undefined {
     if (mapping === undefined) return undefined;
-    if (this.#opts.clock.now() - mapping.lastActiveMs <= this.behaviour.mappingTimeoutMs) return mapping;
+    if (this.#opts.clock.monotonicMs() - mapping.lastActiveMs <= this.behaviour.mappingTimeoutMs)
+      return mapping;
     this.#remove(mapping);
     this.counters.mappingsExpired++;
     return undefined;

@@ -56,7 +56,8 @@ export class SimWorld {
     return {
       runFor: async (ms) => {
         const outcome = await this.scheduler.runFor(ms, limits());
-        if (outcome !== 'time') throw new Error(`simulation stopped (${outcome}) at ${this.scheduler.now()}`);
+        if (outcome !== 'time')
+          throw new Error(`simulation stopped (${outcome}) at ${this.scheduler.monotonicMs()}`);
       },
       settle: (work) => this.scheduler.settle(work, limits()),
     };

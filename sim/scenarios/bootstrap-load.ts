@@ -97,7 +97,7 @@ async function runRate(
   let joinFailures = 0;
   const onJoinEvent = (host: SimHost, event: JoinEvent): void => {
     if (event.kind === 'joined' && !joinedAt.has(host))
-      joinedAt.set(host, world.scheduler.now() - host.joinedAtMs);
+      joinedAt.set(host, world.scheduler.monotonicMs() - host.joinedAtMs);
     if (event.kind === 'join_failed') joinFailures++;
   };
   const world = new SimWorld({
@@ -121,7 +121,7 @@ async function runRate(
   const outcome = await scheduler.runFor(joinWindowMs + TAIL_MS, {
     maxWallMs: Math.max(0, wallEnd - performance.now()),
   });
-  if (outcome !== 'time') throw new Error(`simulation stopped (${outcome}) at ${scheduler.now()}`);
+  if (outcome !== 'time') throw new Error(`simulation stopped (${outcome}) at ${scheduler.monotonicMs()}`);
   const stats = server.snapshot();
   server.close();
   population.closeAll();

@@ -70,8 +70,8 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
 
   for (let i = 0; i < ROUTERS; i++) population.spawn('router');
   const joinMs = (others * 1000) / joinRate;
-  const startMs = scheduler.now();
-  const elapsedS = (): string => ((scheduler.now() - startMs) / 1000).toFixed(0);
+  const startMs = scheduler.monotonicMs();
+  const elapsedS = (): string => ((scheduler.monotonicMs() - startMs) / 1000).toFixed(0);
   for (let i = 0; i < others; i++) {
     scheduler.setTimer((i * 1000) / joinRate, () => {
       population.spawn('churning');
@@ -114,7 +114,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
       departedDuringLevel: population.counters.departed - departedBefore,
     });
     log(
-      `churn ${churnPercent} %: done at ${((scheduler.now() - 1_700_000_000_000) / 1000).toFixed(0)} s virtual`,
+      `churn ${churnPercent} %: done at ${((scheduler.monotonicMs() - startMs) / 1000).toFixed(0)} s virtual`,
     );
   }
   const network = { ...internet.counters };
@@ -173,11 +173,11 @@ async function pairLoop(
   for (let i = 0; i < count; i++) {
     const value = random.bytes(32);
     writer.trace.begin(['get', 'put']);
-    let startMs = clock.now();
+    let startMs = clock.monotonicMs();
     const put = await writer.host.node.putImmutable(value, { isQuick }).catch(() => undefined);
     let window = writer.trace.end();
     samples.put.push({
-      ms: clock.now() - startMs,
+      ms: clock.monotonicMs() - startMs,
       isSuccess: put !== undefined && put.stored > 0,
       hops: window.storeHops > 0 ? window.storeHops : undefined,
       queries: window.queries,
@@ -185,11 +185,11 @@ async function pairLoop(
     if (put !== undefined) {
       writer.host.node.forgetItem(put.target);
       reader.trace.begin(['get']);
-      startMs = clock.now();
+      startMs = clock.monotonicMs();
       const found = await reader.host.node.get(put.target, { isQuick }).catch(() => undefined);
       window = reader.trace.end();
       samples.get.push({
-        ms: clock.now() - startMs,
+        ms: clock.monotonicMs() - startMs,
         isSuccess: found !== undefined && Buffer.isBuffer(found.v) && found.v.equals(value),
         hops: window.valueHops,
         queries: window.queries,
@@ -198,12 +198,12 @@ async function pairLoop(
     const infoHash = random.bytes(20);
     await writer.host.node.announcePeer(infoHash).catch(() => undefined);
     reader.trace.begin(['get_peers']);
-    startMs = clock.now();
+    startMs = clock.monotonicMs();
     const peers = await reader.host.node.getPeers(infoHash, { isQuick }).catch(() => undefined);
     window = reader.trace.end();
     const writerAddress = writer.host.address;
     samples.get_peers.push({
-      ms: clock.now() - startMs,
+      ms: clock.monotonicMs() - startMs,
       isSuccess:
         peers?.peers.some((p) => p.host === writerAddress.host && p.port === writerAddress.port) ?? false,
       hops: window.valueHops,

@@ -73,7 +73,7 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
       }
     }
   };
-  const startMs = scheduler.now();
+  const startMs = scheduler.monotonicMs();
   await settle(publish());
 
   const checkpoints: Checkpoint[] = [];
@@ -84,13 +84,13 @@ async function run(options: ScenarioOptions): Promise<ScenarioReport> {
         if ((await reader.node.get(target).catch(() => undefined)) !== undefined) found[variant]++;
       }
     }
-    checkpoints.push({ minutes: Math.round((scheduler.now() - startMs) / 60_000), found });
+    checkpoints.push({ minutes: Math.round((scheduler.monotonicMs() - startMs) / 60_000), found });
   };
   await settle(check());
   const endMs = startMs + hours * 3_600_000;
-  while (scheduler.now() + checkEveryMs <= endMs + 60_000) {
+  while (scheduler.monotonicMs() + checkEveryMs <= endMs + 60_000) {
     const nextMs = startMs + checkpoints.length * checkEveryMs;
-    await runFor(Math.max(0, nextMs - scheduler.now()));
+    await runFor(Math.max(0, nextMs - scheduler.monotonicMs()));
     await settle(check());
     log(`t = ${checkpoints.at(-1)?.minutes} min: ${JSON.stringify(checkpoints.at(-1)?.found)}`);
   }

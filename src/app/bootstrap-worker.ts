@@ -114,7 +114,7 @@ export async function startBootstrapWorker(config: BootstrapWorkerConfig): Promi
   });
   const store = config.dataDir === undefined ? undefined : directoryStore(config.dataDir);
   if (store !== undefined) {
-    const restored = loadNodes(server, store, config.workerIndex, Date.now(), config.logger);
+    const restored = loadNodes(server, store, config.workerIndex, systemClock.monotonicMs(), config.logger);
     config.logger.debug({ event: 'restored', worker: config.workerIndex, ...restored });
   }
   const scheduler = new TimeoutScheduler(server, systemClock);
@@ -152,7 +152,7 @@ export async function startBootstrapWorker(config: BootstrapWorkerConfig): Promi
     backend: isBatched ? 'batched' : 'dgram',
     snapshot: () => {
       for (const s of sockets) sendErrors += s.takeErrors();
-      const snapshot = { ...server.snapshot(Date.now()), sendErrors, sendsShed };
+      const snapshot = { ...server.snapshot(systemClock.monotonicMs()), sendErrors, sendsShed };
       sendErrors = 0;
       sendsShed = 0;
       return snapshot;
@@ -179,7 +179,7 @@ interface BoundSocket {
   close(): void;
 }
 
-/** The batched addon: the receive ring is read in place, one Date.now() and one poke() per batch. */
+/** The batched addon: the receive ring is read in place, one clock reading and one poke() per batch. */
 function bindBatched(
   host: string,
   port: number,
@@ -204,7 +204,7 @@ function bindBatched(
   const addr = socket.receiveAddr;
   // Without GRO, entry i is the whole of receive slot i: meta[i * 8] its length, meta[i * 8 + 1] its family.
   socket.onReceive((count) => {
-    const nowMs = Date.now();
+    const nowMs = systemClock.monotonicMs();
     for (let i = 0; i < count; i++) {
       const length = meta[i * 8]!;
       if (length < 0) continue;
@@ -254,7 +254,7 @@ async function bindDgram(
     });
   });
   socket.on('message', (msg, rinfo) => {
-    server.handleDatagram(msg, rinfo.address, rinfo.port, Date.now(), index);
+    server.handleDatagram(msg, rinfo.address, rinfo.port, systemClock.monotonicMs(), index);
     scheduler.poke();
   });
   let errors = 0;

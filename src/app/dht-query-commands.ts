@@ -41,13 +41,14 @@ export function registerDhtQueryCommands(dht: Command): void {
 
 async function runPing(target: HostPort, flags: Pick<OneShotFlags, 'json' | 'timeout'>): Promise<void> {
   const [address] = await resolveHostPorts([target]);
-  const startedMs = Date.now();
+  // Monotonic: a wall-clock step during the ping must not show as its round-trip time.
+  const startedMs = performance.now();
   // The user names the address, so a loopback/private target is fine: the node joins nothing.
   const reply = await withTemporaryNode(
     { isStandalone: true, allowPrivate: true, timeoutMs: flags.timeout },
     (node) => node.ping(address!),
   );
-  const rttMs = Date.now() - startedMs;
+  const rttMs = Math.round(performance.now() - startedMs);
   const id = reply.id.toString('hex');
   const from = formatAddress(reply.address);
   printResult(flags.json, { id, address: from, rttMs }, [`${from} answered in ${rttMs} ms, id ${id}`]);

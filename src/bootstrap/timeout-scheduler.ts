@@ -34,14 +34,14 @@ export class TimeoutScheduler {
     if (this.#isStopped) return;
     this.#timer?.cancel();
     this.#armedForMs = atMs;
-    this.#timer = this.#clock.setTimer(Math.max(0, atMs - this.#clock.now()), () => this.#fire());
+    this.#timer = this.#clock.setTimer(Math.max(0, atMs - this.#clock.monotonicMs()), () => this.#fire());
   }
 
   #fire(): void {
     this.#timer = undefined;
     this.#armedForMs = Number.POSITIVE_INFINITY;
     if (this.#isStopped) return;
-    this.#server.handleTimeout(this.#clock.now());
+    this.#server.handleTimeout(this.#clock.monotonicMs());
     this.poke();
   }
 }

@@ -125,13 +125,13 @@ export class IntroducerKeeper {
       i.failures++;
       if (i.failures >= INTRODUCER_TIMING.maxFailures) {
         this.#kept.delete(addressKey(i.address));
-        this.#failed.set(addressKey(i.address), this.#opts.clock.now());
+        this.#failed.set(addressKey(i.address), this.#opts.clock.monotonicMs());
       }
     }
   }
 
   async #fill(): Promise<void> {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const candidates = this.#opts.dht
       .answeringNodes(INTRODUCER_TIMING.candidatesAsked)
       .map((n) => n.address)

@@ -92,18 +92,18 @@ export class LocalDiscovery {
   /** A request was just added: announce now, and often for a while. */
   requestAdded(): void {
     if (this.#isClosed) return;
-    this.#fastUntilMs = this.#opts.clock.now() + LOCAL_DISCOVERY_TIMING.fastForMs;
+    this.#fastUntilMs = this.#opts.clock.monotonicMs() + LOCAL_DISCOVERY_TIMING.fastForMs;
     this.#schedule(0);
   }
 
   /** An announce heard on the LAN (remote input: never throws). */
   handle(message: Buffer, from: UdpAddress): void {
     if (this.#isClosed) return;
-    const now = this.#opts.clock.now();
+    const now = this.#opts.clock.monotonicMs();
     if (!this.#heard.allow(from.host, now)) return;
     const announce = decodeLsdAnnounce(message);
     if (announce === undefined || announce.cookie === this.#cookie) return;
-    const hour = hourEpoch(now);
+    const hour = hourEpoch(this.#opts.clock.wallMs());
     const own = [hour, hour - 1].map((h) => requestTopic(this.#opts.identity.publicKey, h));
     if (!announce.infohashes.some((hash) => own.some((topic) => topic.equals(hash)))) return;
     const endpoint = { host: from.host, port: announce.port };
@@ -125,7 +125,7 @@ export class LocalDiscovery {
       if (this.#isClosed) return;
       const hasPending = this.#announce();
       if (!hasPending) return; // nothing to say until a request is added (requestAdded starts us again)
-      const isFast = this.#opts.clock.now() < this.#fastUntilMs;
+      const isFast = this.#opts.clock.monotonicMs() < this.#fastUntilMs;
       this.#schedule(isFast ? LOCAL_DISCOVERY_TIMING.announceFastMs : LOCAL_DISCOVERY_TIMING.announceSlowMs);
     });
   }
@@ -133,7 +133,7 @@ export class LocalDiscovery {
   /** One announce of our pending requests' topics (this hour); false when there are none. */
   #announce(): boolean {
     const { store, clock } = this.#opts;
-    const hour = hourEpoch(clock.now());
+    const hour = hourEpoch(clock.wallMs());
     const topics = store.requests
       .list({ direction: 'outgoing', state: 'pending' })
       .filter((request) => this.#opts.needsAnnouncing?.(request.publicKey) ?? true)

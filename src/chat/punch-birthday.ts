@@ -199,7 +199,7 @@ export class BirthdayPuncher {
     fields: Pick<Attempt, 'host' | 'probed' | 'target'>,
   ): Attempt | undefined {
     const key = `${role}:${peer.toString('hex')}`;
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const running = [...this.#attempts.values()].filter((a) => a.role === role).length;
     const max = role === 'listener' ? BIRTHDAY.maxListens : BIRTHDAY.maxProbes;
     if (this.#attempts.has(key) || running >= max) return undefined;

@@ -151,7 +151,7 @@ export class PunchCoordinator {
   want(peer: Buffer, reason: WishReason): void {
     if (this.#isClosed || this.#opts.isConnected(peer)) return;
     const state = this.#state(peer);
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const backoffMs =
       PUNCH_ROUND.wishBackoffMs[Math.min(state.failedWishes, PUNCH_ROUND.wishBackoffMs.length - 1)] ?? 0;
     const waitMs = reason === 'message' ? Math.min(backoffMs, PUNCH_ROUND.messageWishMs) : backoffMs;
@@ -243,11 +243,12 @@ export class PunchCoordinator {
   #answer(peer: Buffer, state: FriendPunch, via: 'record' | 'note'): void {
     this.counters.answers++;
     state.failedWishes = 0;
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const ours = this.#opts.rendezvous.wantSince(peer);
     this.#log.debug({ friend: shortHex(peer), via }, 'punch: answering a wish');
     // Our own wish tells the friend we are at it (its round may be over): unless we made one this round.
-    if (ours === undefined || nowMs - ours >= PUNCH_ROUND.roundMs) {
+    // Wall time: our wish time is published in the record and read against the friend's clock.
+    if (ours === undefined || this.#opts.clock.wallMs() - ours >= PUNCH_ROUND.roundMs) {
       state.lastWishMs = nowMs;
       this.#publishWish(peer);
     }
@@ -291,7 +292,7 @@ export class PunchCoordinator {
     this.#stopRound(state);
     this.counters.rounds++;
     const { clock, dht } = this.#opts;
-    state.roundUntilMs = clock.now() + PUNCH_ROUND.roundMs;
+    state.roundUntilMs = clock.monotonicMs() + PUNCH_ROUND.roundMs;
     for (const atMs of PUNCH_ROUND.pingAtMs) {
       state.timers.push(
         clock.setTimer(atMs, () => {

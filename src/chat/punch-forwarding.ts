@@ -102,7 +102,7 @@ export class PunchForwarding {
 
   /** We want a session with target: ask our friends online to pass a note on. Returns how many were asked. */
   ask(target: Buffer): number {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const hex = target.toString('hex');
     if (nowMs - (this.#lastAskedMs.get(hex) ?? -Infinity) < FORWARDING.minIntervalMs) return 0;
     const friends = this.#opts.friendsOnline().filter((f) => !f.equals(target));
@@ -122,7 +122,7 @@ export class PunchForwarding {
 
   /** A friend (source) asks us to pass a note on to the friend its tag names. */
   onForward(source: Buffer, tag: Buffer, note: Buffer): void {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     if (!this.#isFriend(source) || !this.#take(this.#bucket(source.toString('hex')), nowMs, true)) {
       this.counters.throttled++;
       return;
@@ -162,7 +162,7 @@ export class PunchForwarding {
     if (from.equals(via)) {
       if (
         !this.#opts.isRelayed(via) ||
-        !this.#take(this.#bucket(via.toString('hex')), this.#opts.clock.now(), true)
+        !this.#take(this.#bucket(via.toString('hex')), this.#opts.clock.monotonicMs(), true)
       )
         return;
       this.counters.overRelayIn++;
@@ -178,7 +178,7 @@ export class PunchForwarding {
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= 1024) this.#buckets.clear();
-      bucket = { tokens: FORWARDING.perSourceBurst, atMs: this.#opts.clock.now() };
+      bucket = { tokens: FORWARDING.perSourceBurst, atMs: this.#opts.clock.monotonicMs() };
       this.#buckets.set(key, bucket);
     }
     return bucket;

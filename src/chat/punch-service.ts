@@ -123,9 +123,9 @@ export class PunchService {
   async punch(peer: Buffer, record: RendezvousRecord): Promise<number> {
     const { clock, dht } = this.#opts;
     const hex = peer.toString('hex');
-    const nowMs = clock.now();
+    const nowMs = clock.monotonicMs();
     if (record.introducers.length === 0 || this.#opts.isConnected(peer)) return 0;
-    if (nowMs - record.timestampMs > PUNCH_LIMITS.recordFreshMs) return 0;
+    if (clock.wallMs() - record.timestampMs > PUNCH_LIMITS.recordFreshMs) return 0;
     if (nowMs - (this.#lastPunchMs.get(hex) ?? -Infinity) < PUNCH_LIMITS.minIntervalMs) return 0;
     const keys = this.#keysFor(peer);
     if (keys === undefined) return 0;
@@ -134,7 +134,7 @@ export class PunchService {
     const observed = this.#opts.observedEndpoint();
     const note = sealPunchNote(
       keys.ours,
-      { timestampMs: nowMs, ...(observed === undefined ? {} : { endpoint: observed }) },
+      { timestampMs: clock.wallMs(), ...(observed === undefined ? {} : { endpoint: observed }) },
       this.#opts.random,
     );
     const targets = record.endpoints.slice(0, PUNCH_LIMITS.maxTargets).map((e) => e.address);
@@ -164,7 +164,7 @@ export class PunchService {
   #onNote(incoming: IncomingNote): void {
     // An empty note is our introducer keeper's own probe coming back.
     if (incoming.note.length === 0) return;
-    if (!this.#takeNoteBudget(this.#opts.clock.now())) {
+    if (!this.#takeNoteBudget(this.#opts.clock.monotonicMs())) {
       this.counters.notesThrottled++;
       return;
     }
@@ -182,7 +182,7 @@ export class PunchService {
     if (keys === undefined) return undefined;
     const observed = this.#opts.observedEndpoint();
     const note = {
-      timestampMs: this.#opts.clock.now(),
+      timestampMs: this.#opts.clock.wallMs(),
       ...(observed === undefined ? {} : { endpoint: observed }),
     };
     return sealPunchNote(keys.ours, note, this.#opts.random);
@@ -193,7 +193,7 @@ export class PunchService {
    * then the same checks and answer as a note from an introducer. True when accepted.
    */
   acceptFrom(peer: Buffer, bytes: Buffer): boolean {
-    if (!this.#takeNoteBudget(this.#opts.clock.now())) {
+    if (!this.#takeNoteBudget(this.#opts.clock.monotonicMs())) {
       this.counters.notesThrottled++;
       return false;
     }
@@ -212,8 +212,8 @@ export class PunchService {
     note: NonNullable<ReturnType<typeof openPunchNote>>,
     from: UdpAddress | undefined,
   ): boolean {
-    const nowMs = this.#opts.clock.now();
-    if (Math.abs(nowMs - note.timestampMs) > PUNCH_LIMITS.noteFreshMs) {
+    const nowMs = this.#opts.clock.monotonicMs();
+    if (Math.abs(this.#opts.clock.wallMs() - note.timestampMs) > PUNCH_LIMITS.noteFreshMs) {
       this.counters.notesStale++;
       return false;
     }

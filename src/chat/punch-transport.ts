@@ -54,7 +54,7 @@ export class PunchTransport implements DatagramTransport {
       this.#inner.send(bytes, to);
       return;
     }
-    route.lastUsedMs = this.#clock.now();
+    route.lastUsedMs = this.#clock.monotonicMs();
     route.side.send(bytes, to);
   }
 
@@ -89,12 +89,12 @@ export class PunchTransport implements DatagramTransport {
       side.close();
       return false;
     }
-    const route: Route = { remote, side, lastUsedMs: this.#clock.now() };
+    const route: Route = { remote, side, lastUsedMs: this.#clock.monotonicMs() };
     this.#routes.set(key, route);
     side.onPacket((bytes, from) => {
       // Only the friend's endpoint is routed: anything else reaching this socket is not ours to hear.
       if (addressKey(from) !== key || this.#routes.get(key) !== route) return;
-      route.lastUsedMs = this.#clock.now();
+      route.lastUsedMs = this.#clock.monotonicMs();
       this.#receive(bytes, from);
     });
     this.#armSweep();
@@ -123,7 +123,7 @@ export class PunchTransport implements DatagramTransport {
     if (this.#sweepTimer !== undefined || this.#isClosed) return;
     this.#sweepTimer = this.#clock.setTimer(ROUTE_IDLE_MS / 4, () => {
       this.#sweepTimer = undefined;
-      const nowMs = this.#clock.now();
+      const nowMs = this.#clock.monotonicMs();
       for (const [key, route] of this.#routes) {
         if (nowMs - route.lastUsedMs <= ROUTE_IDLE_MS) continue;
         route.side.close();

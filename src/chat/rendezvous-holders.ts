@@ -70,7 +70,7 @@ export class RecordHolders {
     isCheapAllowed: boolean,
   ): Promise<HolderRead> {
     const entry = this.#targets.get(target.toString('hex'));
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     if (isCheapAllowed && entry !== undefined && entry.readers.length > 0) {
       if (nowMs - entry.readAtMs < HOLDER_RULES.fullRefreshMs) {
         const asked = entry.readers.slice(0, HOLDER_RULES.readNodes);
@@ -94,7 +94,7 @@ export class RecordHolders {
     const found = await this.#dht.getWithHolders(target, { salt, isQuick: true });
     const known = this.#entry(target);
     known.readers = found.holders.map((h) => h.node);
-    known.readAtMs = this.#clock.now();
+    known.readAtMs = this.#clock.monotonicMs();
     return { item: found.item, isUnchanged: false, isCheap: false };
   }
 
@@ -107,7 +107,7 @@ export class RecordHolders {
     target: Buffer;
   }): Promise<number> {
     const entry = this.#entry(args.target);
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     const fresh = entry.writers.filter((h) => nowMs - h.tokenAtMs < HOLDER_RULES.tokenMaxAgeMs);
     const item = { keyPair: args.keyPair, salt: args.salt, v: args.v, seq: args.seq };
     if (fresh.length >= HOLDER_RULES.minCheapStores) {

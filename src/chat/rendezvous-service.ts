@@ -116,9 +116,9 @@ interface FriendState {
   readonly readKeys: Map<number, RecordKey>;
   lastEmitMs: number;
   lastPublishedMs: number;
-  /** Last evidence the friend's daemon was running (our clock). */
+  /** Last evidence the friend's daemon was running (our monotonic clock: a record's timestamp is turned into its age on arrival). */
   aliveMs: number | undefined;
-  /** We want a session and punch towards the friend since then (published as the record's w). */
+  /** We want a session and punch towards the friend since then (wall time: published as the record's w). */
   wantSinceMs: number | undefined;
 }
 
@@ -148,7 +148,7 @@ export class RendezvousService {
     this.#assertOpen();
     if (this.#isStarted) return;
     this.#isStarted = true;
-    this.#burstUntilMs = this.#opts.clock.now() + POLL_SCHEDULE.startBurstMs;
+    this.#burstUntilMs = this.#opts.clock.monotonicMs() + POLL_SCHEDULE.startBurstMs;
     const friends = this.#syncFriends();
     this.#scheduleRepublish();
     await Promise.all(
@@ -178,7 +178,7 @@ export class RendezvousService {
   moved(): void {
     if (this.#isClosed) return;
     this.#holders.forgetAll();
-    this.#burstUntilMs = this.#opts.clock.now() + POLL_SCHEDULE.startBurstMs;
+    this.#burstUntilMs = this.#opts.clock.monotonicMs() + POLL_SCHEDULE.startBurstMs;
     for (const f of this.#syncFriends()) this.#hurry(f);
     this.endpointsChanged();
   }
@@ -187,7 +187,7 @@ export class RendezvousService {
    * We punch towards the friend from sinceMs on: publish a record saying so (a cheap put when its holders are
    * known), so the friend, polling fast, punches back within seconds. Rejects like publishNow.
    */
-  async wantSession(friendPk: Uint8Array, sinceMs = this.#opts.clock.now()): Promise<void> {
+  async wantSession(friendPk: Uint8Array, sinceMs = this.#opts.clock.wallMs()): Promise<void> {
     this.#assertOpen();
     const f = this.#friend(friendPk);
     f.wantSinceMs = sinceMs;
@@ -198,14 +198,14 @@ export class RendezvousService {
   wantSince(friendPk: Uint8Array): number | undefined {
     const f = this.#friends.get(Buffer.from(friendPk).toString('hex'));
     if (f?.wantSinceMs === undefined) return undefined;
-    return this.#opts.clock.now() - f.wantSinceMs <= WANT_MAX_AGE_MS ? f.wantSinceMs : undefined;
+    return this.#opts.clock.wallMs() - f.wantSinceMs <= WANT_MAX_AGE_MS ? f.wantSinceMs : undefined;
   }
 
   /** Evidence that the friend's daemon runs (a session just ended, a note came): it is read on the fast schedule. */
-  noteAlive(friendPk: Uint8Array, atMs = this.#opts.clock.now()): void {
+  noteAlive(friendPk: Uint8Array, atMs = this.#opts.clock.monotonicMs()): void {
     if (this.#isClosed) return;
     const f = this.#friend(friendPk);
-    f.aliveMs = Math.max(f.aliveMs ?? 0, Math.min(atMs, this.#opts.clock.now()));
+    f.aliveMs = Math.max(f.aliveMs ?? 0, Math.min(atMs, this.#opts.clock.monotonicMs()));
     // Alive and unreachable right now (a session just failed, a note came): read its record at once, it may
     // say where the friend is now.
     this.#hurry(f, POLL_SCHEDULE.urgentPollMs);
@@ -214,7 +214,9 @@ export class RendezvousService {
   /** Evidence of life within the online window (rendezvous-schedule.ts). */
   isAlive(friendPk: Uint8Array): boolean {
     const f = this.#friends.get(Buffer.from(friendPk).toString('hex'));
-    return f !== undefined && isAlive({ hasSession: false, aliveMs: f.aliveMs }, this.#opts.clock.now());
+    return (
+      f !== undefined && isAlive({ hasSession: false, aliveMs: f.aliveMs }, this.#opts.clock.monotonicMs())
+    );
   }
 
   /** A friend was just accepted: publish our record, fetch theirs, and keep polling it. */
@@ -253,7 +255,7 @@ export class RendezvousService {
 
   /** How many friends are read on the fast schedule now (for the budget, and for tests). */
   fastFriendCount(): number {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     let n = 0;
     for (const f of this.#friends.values()) if (this.#isFast(f, nowMs)) n++;
     return n;
@@ -283,8 +285,8 @@ export class RendezvousService {
       isDirty: false,
       byEpoch: new Map(),
       readKeys: new Map(),
-      lastEmitMs: 0,
-      lastPublishedMs: 0,
+      lastEmitMs: Number.NEGATIVE_INFINITY,
+      lastPublishedMs: Number.NEGATIVE_INFINITY,
       aliveMs: undefined,
       wantSinceMs: undefined,
     };
@@ -315,8 +317,8 @@ export class RendezvousService {
   async #publishOnce(f: FriendState): Promise<void> {
     const { store, clock, random, identity } = this.#opts;
     const record = this.#ownRecord(f);
-    f.lastPublishedMs = clock.now();
-    const epochs = dayEpochsToPublish(clock.now());
+    f.lastPublishedMs = clock.monotonicMs();
+    const epochs = dayEpochsToPublish(clock.wallMs());
     const results = await Promise.allSettled(
       epochs.map(async (epoch) => {
         const sealed = sealRecord(
@@ -361,7 +363,7 @@ export class RendezvousService {
       .filter((b) => b.putCount > 0)
       .slice(0, RECORD_LIMITS.maxPendingOffline)
       .map((b) => b.headTarget);
-    const nowMs = clock.now();
+    const nowMs = clock.wallMs();
     const isWishing = f.wantSinceMs !== undefined && nowMs - f.wantSinceMs <= WANT_MAX_AGE_MS;
     return {
       timestampMs: nowMs,
@@ -390,9 +392,9 @@ export class RendezvousService {
    * (an unchanged one only when isExplicit, or at most every unchangedEmitMs); returns the newest.
    */
   async #fetch(f: FriendState, isExplicit: boolean): Promise<RendezvousRecord | undefined> {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const isEmitDue = isExplicit || nowMs - f.lastEmitMs >= POLL_SCHEDULE.unchangedEmitMs;
-    const epochs = dayEpochsToFetch(nowMs);
+    const epochs = dayEpochsToFetch(this.#opts.clock.wallMs());
     for (const epoch of f.readKeys.keys()) if (!epochs.includes(epoch)) f.readKeys.delete(epoch);
     const found = await Promise.all(
       epochs.map(async (epoch) => {
@@ -457,7 +459,7 @@ export class RendezvousService {
 
   #emit(f: FriendState, hit: { record: RendezvousRecord; info: RecordInfo }): void {
     if (f.latest === undefined || hit.record.timestampMs >= f.latest.timestampMs) f.latest = hit.record;
-    f.lastEmitMs = this.#opts.clock.now();
+    f.lastEmitMs = this.#opts.clock.monotonicMs();
     for (const listener of this.#listeners) {
       try {
         listener(f.pk, hit.record, hit.info);
@@ -472,8 +474,10 @@ export class RendezvousService {
    * first one seen counts from the author's timestamp (not after now: clocks differ).
    */
   #noteLife(f: FriendState, record: RendezvousRecord, isUpdate: boolean): void {
-    const nowMs = this.#opts.clock.now();
-    const atMs = isUpdate ? nowMs : Math.min(record.timestampMs, nowMs);
+    const { clock } = this.#opts;
+    const nowMs = clock.monotonicMs();
+    // The author's timestamp is wall time on its clock: only its age (wall against wall) carries over to ours.
+    const atMs = isUpdate ? nowMs : nowMs - Math.max(0, clock.wallMs() - record.timestampMs);
     if (f.aliveMs === undefined || atMs > f.aliveMs) f.aliveMs = atMs;
   }
 
@@ -485,7 +489,7 @@ export class RendezvousService {
   /** The friend may have moved to the fast tier: poll sooner (within withinMs) if its next poll is further away. */
   #hurry(f: FriendState, withinMs = fastPollIntervalMs(this.fastFriendCount())): void {
     if (!this.#isStarted || this.#isClosed) return;
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     if (!this.#isFast(f, nowMs)) return;
     if (f.pollDueMs - nowMs > withinMs) this.#schedulePoll(f, withinMs);
   }
@@ -494,7 +498,7 @@ export class RendezvousService {
     f.pollTimer?.cancel();
     if (this.#isClosed) return;
     const { clock, random } = this.#opts;
-    const nowMs = clock.now();
+    const nowMs = clock.monotonicMs();
     let delayMs: number;
     if (fixedDelayMs !== undefined) delayMs = fixedDelayMs;
     else if (this.#isFast(f, nowMs)) {
@@ -530,7 +534,7 @@ export class RendezvousService {
 
   /** To an alive friend we have no session with: our record again every heartbeatMs, so it sees us alive too. */
   #heartbeat(f: FriendState): void {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const hasSession = this.#opts.isConnected?.(f.pk) ?? false;
     if (hasSession || !isAlive({ hasSession, aliveMs: f.aliveMs }, nowMs)) return;
     if (nowMs - f.lastPublishedMs < POLL_SCHEDULE.heartbeatMs) return;

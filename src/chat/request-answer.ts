@@ -96,7 +96,7 @@ export class RequestAnswers {
     if (this.#isStarted || this.#isClosed) return;
     this.#isStarted = true;
     for (const r of this.#opts.store.requests.list({ direction: 'outgoing', state: 'pending' })) {
-      this.#addedMs.set(r.publicKey.toString('hex'), this.#opts.clock.now());
+      this.#addedMs.set(r.publicKey.toString('hex'), this.#opts.clock.monotonicMs());
     }
     this.#schedule(0);
   }
@@ -111,7 +111,7 @@ export class RequestAnswers {
   /** We just sent a request: look for the recipient's answer on the fast schedule. */
   added(recipient: Buffer): void {
     if (this.#isClosed) return;
-    this.#addedMs.set(recipient.toString('hex'), this.#opts.clock.now());
+    this.#addedMs.set(recipient.toString('hex'), this.#opts.clock.monotonicMs());
     if (this.#isStarted) this.#schedule(ANSWER_TIMING.fastPollMs);
   }
 
@@ -120,7 +120,7 @@ export class RequestAnswers {
     if (this.#isClosed) return;
     const { dht, identity, clock } = this.#opts;
     dht
-      .announcePeer(answerTopic(identity.publicKey, requester, hourEpoch(clock.now())), {
+      .announcePeer(answerTopic(identity.publicKey, requester, hourEpoch(clock.wallMs())), {
         port: this.#opts.port(),
       })
       .catch((err: unknown) => this.#log.debug({ err: String(err) }, 'answer announce failed'));
@@ -136,8 +136,8 @@ export class RequestAnswers {
   /** Requester side: one look at every unacknowledged request's answer topics; returns the endpoints found. */
   async pollNow(): Promise<UdpAddress[]> {
     const { dht, clock, store } = this.#opts;
-    const nowMs = clock.now();
-    const hour = hourEpoch(nowMs);
+    const nowMs = clock.monotonicMs();
+    const hour = hourEpoch(clock.wallMs());
     const hosts = this.#publicHosts();
     const found: UdpAddress[] = [];
     const pending = store.requests
@@ -146,7 +146,8 @@ export class RequestAnswers {
     await Promise.all(
       pending.map(async (r) => {
         // The previous hour only just after it turned (an answer announced before the turn).
-        const hours = nowMs % HOUR_EPOCH_MS < ANSWER_TIMING.previousHourForMs ? [hour, hour - 1] : [hour];
+        const hours =
+          clock.wallMs() % HOUR_EPOCH_MS < ANSWER_TIMING.previousHourForMs ? [hour, hour - 1] : [hour];
         const topics = hosts.flatMap((host) =>
           hours.map((h) => answerTopic(r.publicKey, { host, port: this.#opts.port() }, h)),
         );
@@ -182,7 +183,7 @@ export class RequestAnswers {
 
   #schedule(delayMs: number): void {
     if (this.#isClosed) return;
-    const dueMs = this.#opts.clock.now() + delayMs;
+    const dueMs = this.#opts.clock.monotonicMs() + delayMs;
     if (this.#pollTimer !== undefined && this.#pollDueMs <= dueMs) return;
     this.#pollTimer?.cancel();
     this.#pollDueMs = dueMs;
@@ -194,7 +195,7 @@ export class RequestAnswers {
 
   async #tick(): Promise<void> {
     if (this.#isClosed || this.#isPolling) return;
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const pending = this.#opts.store.requests
       .list({ direction: 'outgoing', state: 'pending' })
       .filter((r) => this.#isWanted(r.publicKey, nowMs));

@@ -143,7 +143,7 @@ export class RequestBeacon {
    */
   expectRequests(): void {
     if (this.#isClosed) return;
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const wasOpen = this.isExpectingRequests();
     this.#quickUntilMs = Math.max(this.#quickUntilMs, nowMs + REQUEST_BEACON_TIMING.quickPollForMs);
     if (wasOpen || !this.#isStarted || !this.#isOnline) return;
@@ -153,14 +153,14 @@ export class RequestBeacon {
 
   /** Are the quick re-reads on (within quickPollForMs of expectRequests)? */
   isExpectingRequests(): boolean {
-    return this.#opts.clock.now() < this.#quickUntilMs;
+    return this.#opts.clock.monotonicMs() < this.#quickUntilMs;
   }
 
   /** Announces every pending outgoing request on this hour's topic; resolves with how many were stored. */
   async announceNow(): Promise<number> {
     this.#assertOpen();
     const { store, dht, clock } = this.#opts;
-    const hour = hourEpoch(clock.now());
+    const hour = hourEpoch(clock.wallMs());
     const pending = store.requests
       .list({ direction: 'outgoing', state: 'pending' })
       .filter((request) => this.#opts.needsAnnouncing?.(request.publicKey) ?? true);
@@ -185,7 +185,7 @@ export class RequestBeacon {
   async pollNow(): Promise<UdpAddress[]> {
     this.#assertOpen();
     const { dht, clock, identity } = this.#opts;
-    const hour = hourEpoch(clock.now());
+    const hour = hourEpoch(clock.wallMs());
     const found = await Promise.all(
       [hour, hour - 1].map((h) =>
         dht
@@ -205,7 +205,7 @@ export class RequestBeacon {
   async quickPollNow(): Promise<UdpAddress[]> {
     this.#assertOpen();
     const quick = this.#quick;
-    const hour = hourEpoch(this.#opts.clock.now());
+    const hour = hourEpoch(this.#opts.clock.wallMs());
     if (quick === undefined || quick.hour !== hour || quick.nodes.length === 0) return [];
     const found = await this.#opts.dht.getPeersFrom(
       quick.nodes,
@@ -220,7 +220,7 @@ export class RequestBeacon {
     // Closed while the lookups ran (the daemon stopping): the store may be closed too; nothing to report.
     if (this.#isClosed) return [];
     const { clock } = this.#opts;
-    const now = clock.now();
+    const now = clock.monotonicMs();
     for (const [key, ms] of this.#reportedMs) {
       if (now - ms >= HOUR_EPOCH_MS) this.#reportedMs.delete(key);
     }
@@ -291,7 +291,8 @@ export class RequestBeacon {
   #announceTick(): void {
     if (this.#isClosed) return;
     void this.announceNow().catch(() => {});
-    const now = this.#opts.clock.now();
+    // Wall time: the topics change on the hour by the wall clock (as the requesters' do).
+    const now = this.#opts.clock.wallMs();
     const toNextHourMs = (hourEpoch(now) + 1) * HOUR_EPOCH_MS - now + 1000;
     const delayMs = Math.min(REQUEST_BEACON_TIMING.announceEveryMs, toNextHourMs);
     this.#announceTimer = this.#opts.clock.setTimer(delayMs, () => this.#announceTick());

@@ -486,7 +486,7 @@ export class DhtNode {
    * after a move it names the new address as soon as a few nodes answered.
    */
   externalReports(sinceMs: number): { host: string; ports: number[] } | undefined {
-    return this.#identity.externalReports(this.#clock.now(), sinceMs);
+    return this.#identity.externalReports(this.#clock.monotonicMs(), sinceMs);
   }
 
   /** Our external address as confirmed by BEP 42 voting, if any yet. */

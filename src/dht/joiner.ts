@@ -187,7 +187,7 @@ export class Joiner {
     this.#failures++;
     const retryInMs = Math.min(JOIN_RETRY_FIRST_MS * 2 ** (this.#failures - 1), JOIN_RETRY_MAX_MS);
     this.#state = 'waiting';
-    this.#waitingSinceMs = this.#core.opts.clock.now();
+    this.#waitingSinceMs = this.#core.opts.clock.monotonicMs();
     this.#retryTimer = this.#core.opts.clock.setTimer(retryInMs, () => {
       this.#retryTimer = undefined;
       void this.#runAttempt();
@@ -228,7 +228,7 @@ export class Joiner {
    */
   async #lookupSelf(): Promise<boolean> {
     const core = this.#core;
-    this.#lastLookupMs = core.opts.clock.now();
+    this.#lastLookupMs = core.opts.clock.monotonicMs();
     const answered = await Promise.all(
       core.opts.families.map((family) =>
         findNodeLookup(

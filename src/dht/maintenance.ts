@@ -28,7 +28,7 @@ export class Maintenance {
   constructor(core: NodeCore, joiner: Joiner) {
     this.#core = core;
     this.#joiner = joiner;
-    this.#lastPurgeMs = core.opts.clock.now();
+    this.#lastPurgeMs = core.opts.clock.monotonicMs();
   }
 
   start(): void {
@@ -49,7 +49,7 @@ export class Maintenance {
 
   #tick(): void {
     const { clock, random, families, tables, peers, items } = this.#core.opts;
-    const nowMs = clock.now();
+    const nowMs = clock.monotonicMs();
     let total = 0;
     for (const family of families) {
       const table = tables.get(family);

@@ -98,7 +98,7 @@ export class NodeCore {
   constructor(opts: NodeCoreOptions) {
     this.opts = opts;
     this.bootstrapContacts = opts.bootstrap;
-    this.lastAnswerMs = opts.clock.now();
+    this.lastAnswerMs = opts.clock.monotonicMs();
     this.#own = new OwnAddresses([opts.transport, opts.transport6], this.#hosts, () =>
       opts.identity.externalAddress(),
     );
@@ -181,7 +181,7 @@ export class NodeCore {
       this.counters.dropped.badSource++;
       return;
     }
-    const nowMs = this.opts.clock.now();
+    const nowMs = this.opts.clock.monotonicMs();
     const fromKey = addressKey(from);
     const source = this.isRelaxed(from.host) ? fromKey : from.host;
     if (!this.opts.rateLimiter.allow(source, nowMs)) {
@@ -400,7 +400,7 @@ export class NodeCore {
   }
 
   #markVerified(key: string): void {
-    touchBounded(this.#verified, key, this.opts.clock.now());
+    touchBounded(this.#verified, key, this.opts.clock.monotonicMs());
   }
 }
 

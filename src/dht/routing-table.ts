@@ -70,7 +70,7 @@ export class RoutingTable {
     this.#isRelaxed = opts.isRelaxed;
     this.#family = opts.family;
     this.#ownId = Buffer.from(opts.ownId);
-    this.#buckets = [new Bucket(this.#clock.now())];
+    this.#buckets = [new Bucket(this.#clock.monotonicMs())];
   }
 
   get ownId(): Buffer {
@@ -93,7 +93,7 @@ export class RoutingTable {
     const e = this.#bySlot.get(this.#slotKey(address));
     if (e === undefined || e.address.port !== address.port) return;
     e.failCount++;
-    if (entryStatus(e, this.#clock.now()) === 'bad') this.#evict(e);
+    if (entryStatus(e, this.#clock.monotonicMs()) === 'bad') this.#evict(e);
   }
 
   /** Good and questionable nodes closest to target, closest first (bad ones are evicted, so never returned). */
@@ -198,7 +198,7 @@ export class RoutingTable {
 
   /** Counts for stats and tests. */
   summary(): { buckets: number; live: number; replacements: number; good: number; confirmed: number } {
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     const live = this.#buckets.flatMap((b) => b.live);
     return {
       buckets: this.#buckets.length,
@@ -218,7 +218,7 @@ export class RoutingTable {
   setOwnId(id: Buffer): void {
     const old = this.#buckets;
     this.#ownId = Buffer.from(id);
-    this.#buckets = [new Bucket(this.#clock.now())];
+    this.#buckets = [new Bucket(this.#clock.monotonicMs())];
     this.#bySlot.clear();
     this.#byId.clear();
     for (const e of old.flatMap((b) => b.live)) this.#place(e);
@@ -230,7 +230,7 @@ export class RoutingTable {
     if (id.length !== NODE_ID_BYTES || id.equals(this.#ownId)) return;
     if (address.port <= 0 || address.port > 65535) return;
     if ((address.host.includes(':') ? 6 : 4) !== this.#family) return;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
 
     const atSlot = this.#bySlot.get(this.#slotKey(address));
     if (atSlot !== undefined) {
@@ -289,7 +289,7 @@ export class RoutingTable {
       for (const o of b.replacements) if (o.subnet === e.subnet) same++;
       if (same >= MAX_SUBNET_NODES_PER_BUCKET) return;
     }
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     for (;;) {
       const index = this.#bucketIndex(e.id);
       const b = this.#bucket(index);
@@ -338,7 +338,7 @@ export class RoutingTable {
   #split(): void {
     const oldIndex = this.#buckets.length - 1;
     const old = this.#bucket(oldIndex);
-    const next = new Bucket(this.#clock.now());
+    const next = new Bucket(this.#clock.monotonicMs());
     this.#buckets.push(next);
     const moves = (e: RoutingEntry): boolean => commonPrefixBits(this.#ownId, e.id) > oldIndex;
     for (const list of ['live', 'replacements'] as const) {
@@ -362,7 +362,7 @@ export class RoutingTable {
     if (r === undefined) return false;
     b.remove(r);
     b.live.push(r);
-    b.lastChangedMs = this.#clock.now();
+    b.lastChangedMs = this.#clock.monotonicMs();
     return true;
   }
 

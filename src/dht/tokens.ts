@@ -34,7 +34,7 @@ export class TokenIssuer {
     this.#rotateMs = opts?.rotateMs ?? TOKEN_ROTATE_MS;
     this.#current = random.bytes(TOKEN_SECRET_BYTES);
     this.#previous = random.bytes(TOKEN_SECRET_BYTES);
-    this.#rotatedAtMs = clock.now();
+    this.#rotatedAtMs = clock.monotonicMs();
   }
 
   /** A token for this requester IP and this target (info-hash or item target). */
@@ -54,7 +54,8 @@ export class TokenIssuer {
   }
 
   #rotate(): void {
-    const elapsedMs = this.#clock.now() - this.#rotatedAtMs;
+    // Monotonic: only we check our tokens (a peer just echoes one), so no other clock is involved.
+    const elapsedMs = this.#clock.monotonicMs() - this.#rotatedAtMs;
     if (elapsedMs < this.#rotateMs) return;
     // After two or more periods of silence the current secret is too old to keep even as "previous".
     this.#previous = elapsedMs >= 2 * this.#rotateMs ? this.#random.bytes(TOKEN_SECRET_BYTES) : this.#current;

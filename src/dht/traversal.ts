@@ -156,7 +156,7 @@ class Traversal {
     this.#strategy = strategy;
     this.#resolve = resolve;
     this.#stats = emptyStats(strategy.kind);
-    this.#startMs = ctx.clock.now();
+    this.#startMs = ctx.clock.monotonicMs();
     this.#maxQueries = ctx.maxQueries ?? MAX_LOOKUP_QUERIES;
   }
 
@@ -320,7 +320,7 @@ class Traversal {
       if (c.state === 'responded' && c.isCompliant && c.response !== undefined)
         closest.push({ node: c.node, response: c.response });
     }
-    this.#stats.durationMs = this.#ctx.clock.now() - this.#startMs;
+    this.#stats.durationMs = this.#ctx.clock.monotonicMs() - this.#startMs;
     this.#resolve({
       closest,
       respondedCount: this.#respondedCount,
@@ -363,7 +363,7 @@ export async function storeToAll(
   stats: LookupStats,
 ): Promise<StoreOutcome> {
   const outcome: StoreOutcome = { stored: 0, errorCodes: {}, failed: 0, ackedBy: [] };
-  const startMs = ctx.clock.now();
+  const startMs = ctx.clock.monotonicMs();
   await Promise.all(
     stores.map(async ({ node, query }) => {
       stats.storeQueries++;
@@ -379,6 +379,6 @@ export async function storeToAll(
       }
     }),
   );
-  stats.durationMs += ctx.clock.now() - startMs;
+  stats.durationMs += ctx.clock.monotonicMs() - startMs;
   return outcome;
 }

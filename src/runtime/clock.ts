@@ -1,6 +1,15 @@
 /**
  * Time as a seam. Protocol code never calls Date.now or setTimeout: it is given a Clock, so the same code runs
  * on real time, in unit tests, and in the simulator on virtual time.
+ *
+ * A Clock gives two readings that must not be mixed (docs/ARCHITECTURE.md, "Two times"):
+ * - monotonicMs(): for durations measured and compared inside this process (timers, deadlines, RTT,
+ *   retransmission, LEDBAT, rate limiters, back-offs). It never jumps; its origin is arbitrary (the process start
+ *   on a real clock), so a value of it means nothing to another process or after a restart.
+ * - wallMs(): Unix milliseconds, for what is persisted, sent, or compared with a value from disk or from a peer
+ *   (record epochs and timestamps, message times, last-seen). It may step (NTP, a suspended laptop, the user).
+ * Timers run on monotonic time. ManualClock gives the two readings different origins so that code mixing them
+ * fails in tests instead of passing by luck.
  */
 
 /** A pending one-shot callback; cancel() is idempotent. */
@@ -9,14 +18,25 @@ export interface Timer {
 }
 
 export interface Clock {
-  /** Milliseconds since the Unix epoch (virtual under a ManualClock). */
-  now(): number;
-  /** Calls fn once, delayMs from now. Real timers are unref'd: a pending timer never keeps a process alive. */
+  /** Milliseconds from an arbitrary origin that never jumps: durations, deadlines, timers, RTT. */
+  monotonicMs(): number;
+  /** Milliseconds since the Unix epoch: timestamps that are stored, sent, or compared with stored or sent ones. */
+  wallMs(): number;
+  /**
+   * Calls fn once, delayMs of monotonic time from now (a wall-clock step neither delays nor hastens it). Real
+   * timers are unref'd: a pending timer never keeps a process alive.
+   */
   setTimer(delayMs: number, fn: () => void): Timer;
 }
 
+/** Default origins of the virtual clocks: far apart, so a wall reading used as a monotonic one is way off. */
+export const VIRTUAL_WALL_START_MS = 1_700_000_000_000;
+/** Like a process ten seconds old (performance.now() counts from the process start). */
+export const VIRTUAL_MONOTONIC_START_MS = 10_000;
+
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  monotonicMs: () => performance.now(),
+  wallMs: () => Date.now(),
   setTimer(delayMs, fn) {
     const handle = setTimeout(fn, Math.max(0, delayMs));
     handle.unref();
@@ -33,19 +53,33 @@ interface ScheduledTimer {
 
 /**
  * A virtual clock for tests and the simulator: time moves only when advance() or runUntilIdle() is called, and
- * timers fire in due order (ties in scheduling order), so a run is reproducible.
+ * timers fire in due order (ties in scheduling order), so a run is reproducible. Both readings advance together;
+ * jumpWall() steps wall time alone, as NTP or a suspended laptop would.
  */
 export class ManualClock implements Clock {
+  /** Monotonic time; timers are due on it. */
   #nowMs: number;
+  /** wallMs() - monotonicMs(). */
+  #wallOffsetMs: number;
   #order = 0;
   #timers: ScheduledTimer[] = [];
 
-  constructor(startMs = 1_700_000_000_000) {
-    this.#nowMs = startMs;
+  constructor(wallStartMs = VIRTUAL_WALL_START_MS, monotonicStartMs = VIRTUAL_MONOTONIC_START_MS) {
+    this.#nowMs = monotonicStartMs;
+    this.#wallOffsetMs = wallStartMs - monotonicStartMs;
   }
 
-  now(): number {
+  monotonicMs(): number {
     return this.#nowMs;
+  }
+
+  wallMs(): number {
+    return this.#nowMs + this.#wallOffsetMs;
+  }
+
+  /** Steps wall time by deltaMs (either sign) without moving monotonic time or firing a timer. */
+  jumpWall(deltaMs: number): void {
+    this.#wallOffsetMs += deltaMs;
   }
 
   setTimer(delayMs: number, fn: () => void): Timer {

@@ -5,7 +5,14 @@ export {
   portFromBytes,
   writeCompactAddress,
 } from './address-bytes.ts';
-export { type Clock, ManualClock, systemClock, type Timer } from './clock.ts';
+export {
+  type Clock,
+  ManualClock,
+  systemClock,
+  type Timer,
+  VIRTUAL_MONOTONIC_START_MS,
+  VIRTUAL_WALL_START_MS,
+} from './clock.ts';
 export {
   addressKey,
   type DatagramTransport,

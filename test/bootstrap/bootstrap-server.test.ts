@@ -199,7 +199,7 @@ describe('BootstrapServer', () => {
     server.handlePacket(
       query('find_node', nodeIdForHost(HOST, random)),
       { host: HOST, port: 8100 },
-      clock.now(),
+      clock.monotonicMs(),
     );
     scheduler.poke();
     sent.length = 0;

@@ -91,7 +91,7 @@ describe('ChatNode, typing indicators', { timeout: 60_000 }, () => {
     await sim.startAll();
     await befriend(sim, alice, bob);
     const typing: [boolean, number][] = [];
-    bob.node.on('typing', (e) => typing.push([e.isTyping, sim.clock.now()]));
+    bob.node.on('typing', (e) => typing.push([e.isTyping, sim.clock.monotonicMs()]));
     alice.node.setTyping('bob', true);
     await sim.until(() => typing.length === 1);
     await alice.node.send('bob', 'done typing');

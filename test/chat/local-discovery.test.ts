@@ -17,7 +17,7 @@ const ALICE_PORT = 40_123;
 
 /** Moves the clock to the start of the next hour when fewer than `neededMs` are left in this one. */
 function clearOfHourBoundary(world: ServicesWorld, neededMs: number): void {
-  const intoHourMs = world.net.clock.now() % HOUR_EPOCH_MS;
+  const intoHourMs = world.net.clock.wallMs() % HOUR_EPOCH_MS;
   if (intoHourMs > HOUR_EPOCH_MS - neededMs) world.net.clock.advance(HOUR_EPOCH_MS - intoHourMs + 1000);
 }
 
@@ -61,7 +61,7 @@ describe('friend requests on the LAN (BEP 14 announces)', () => {
     const announce = decodeLsdAnnounce(lan[0] as Buffer);
     assert.equal(announce?.port, ALICE_PORT);
     assert.deepEqual(announce?.infohashes, [
-      requestTopic(bob.pk, Math.floor(world.net.clock.now() / HOUR_EPOCH_MS)),
+      requestTopic(bob.pk, Math.floor(world.net.clock.wallMs() / HOUR_EPOCH_MS)),
     ]);
 
     const foundByBob: UdpAddress[] = [];
@@ -121,7 +121,7 @@ describe('friend requests on the LAN (BEP 14 announces)', () => {
     clearOfHourBoundary(world, 15 * 60_000);
     const found: UdpAddress[] = [];
     const bobSide = discoveryOf(world, bob, [], found);
-    const hour = Math.floor(world.net.clock.now() / HOUR_EPOCH_MS);
+    const hour = Math.floor(world.net.clock.wallMs() / HOUR_EPOCH_MS);
     let sent = 0;
     for (let i = 0; i < 500; i++) {
       world.net.clock.advance(1100);

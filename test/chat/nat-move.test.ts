@@ -35,12 +35,12 @@ describe('moves (simulated NATs, no introducers)', { timeout: 300_000 }, () => {
       for (const text of ['one', 'two', 'three']) queued.push(await alice.node.send('bob', text));
       await world.sim.settle(1000, 20); // the interface watch polls
       alice.node.networkChanged();
-      const noticedMs = world.sim.clock.now();
+      const noticedMs = world.sim.clock.monotonicMs();
       await world.until(() => {
         const session = bob.node.sessionInfo('alice');
         return session?.remote.host === cafe.publicHost && alice.node.isConnected('bob');
       }, 30_000);
-      const backMs = world.sim.clock.now() - noticedMs;
+      const backMs = world.sim.clock.monotonicMs() - noticedMs;
       await world.until(
         () =>
           queued.every((q) => alice.node.messages('bob').find((m) => m.id === q.id)?.state === 'delivered'),
@@ -57,11 +57,11 @@ describe('moves (simulated NATs, no introducers)', { timeout: 300_000 }, () => {
   test('noticed by the DHT alone: a new public address in the nodes’ answers; back in session', async () => {
     const { world, alice, bob, cafe } = await inSession('move-dht');
     try {
-      const movedAtMs = world.sim.clock.now();
+      const movedAtMs = world.sim.clock.monotonicMs();
       world.moveTo(alice, cafe);
       await alice.node.send('bob', 'after the move');
       await world.until(() => bob.node.sessionInfo('alice')?.remote.host === cafe.publicHost, 60_000);
-      const backMs = world.sim.clock.now() - movedAtMs;
+      const backMs = world.sim.clock.monotonicMs() - movedAtMs;
       await world.until(
         () => alice.node.messages('bob')[0]?.state === 'delivered' && alice.node.isConnected('bob'),
         30_000,

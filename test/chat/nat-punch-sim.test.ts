@@ -35,14 +35,15 @@ function behindNat(
   let dropped = 0;
   return {
     send: (bytes, to) => {
-      sentTo.set(addressKey(to), clock.now());
+      sentTo.set(addressKey(to), clock.monotonicMs());
       inner.send(bytes, to);
     },
     onPacket: (handler) =>
       inner.onPacket((bytes, from) => {
         const lastMs = sentTo.get(addressKey(from));
         const isNote = dropNotes && bytes.includes('12:dhtchat_note');
-        if (lastMs !== undefined && clock.now() - lastMs <= NAT_TIMEOUT_MS && !isNote) handler(bytes, from);
+        if (lastMs !== undefined && clock.monotonicMs() - lastMs <= NAT_TIMEOUT_MS && !isNote)
+          handler(bytes, from);
         else dropped++;
       }),
     localAddress: () => inner.localAddress(),

@@ -36,7 +36,7 @@ describe('friend requests across NATs (simulated, no introducers)', { timeout: 3
       const topic = answerTopic(
         bob.publicKey,
         { host: seen.host, port: CHAT_PORT },
-        hourEpoch(world.sim.clock.now()),
+        hourEpoch(world.sim.clock.wallMs()),
       );
       const found = await world.sim.run(alice.dht.getPeers(topic));
       assert.ok(

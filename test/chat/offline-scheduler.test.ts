@@ -10,7 +10,7 @@ import { ManualClock, nullLogger } from '../../src/runtime/index.ts';
 
 function setup() {
   const clock = new ManualClock();
-  const t0 = clock.now();
+  const t0 = clock.monotonicMs();
   const online = new Set<number>();
   const sessions = new Set<number>();
   const pathless = new Set<number>();
@@ -21,7 +21,7 @@ function setup() {
     isOnline: (peer) => online.has(peer[0]!),
     hasSession: (peer) => sessions.has(peer[0]!),
     isPathless: (peer) => pathless.has(peer[0]!),
-    store: async (peer) => void stored.push([peer[0]!, clock.now() - t0]),
+    store: async (peer) => void stored.push([peer[0]!, clock.monotonicMs() - t0]),
   });
   return { clock, online, sessions, pathless, stored, scheduler };
 }

@@ -35,8 +35,8 @@ function setup(opts: { mapping?: NatMapping; latest?: RendezvousRecord; isAlive?
   const coordinator = new PunchCoordinator({
     rendezvous: {
       wantSession: async () => {
-        wantSince = clock.now();
-        wishes.push(clock.now());
+        wantSince = clock.wallMs();
+        wishes.push(clock.monotonicMs());
       },
       wantSince: () => wantSince,
       latestRecord: () => latest,
@@ -56,7 +56,7 @@ function setup(opts: { mapping?: NatMapping; latest?: RendezvousRecord; isAlive?
     isRelayed: () => isRelayed,
     noteOverRelay: () => {
       if (!takesNotes) return false;
-      notes.push(clock.now());
+      notes.push(clock.monotonicMs());
       return true;
     },
   });
@@ -190,7 +190,11 @@ describe('punch plan', () => {
       { targets: [{ host: '2001:db8:5::10', port: 7000 }], birthday: undefined, isHopeless: false },
       'two randomising IPv4 NATs: IPv6 is still punched plainly',
     );
-    assert.equal(planPunch('randomises', withV6('randomises'), false).isHopeless, true, 'not without our own IPv6');
+    assert.equal(
+      planPunch('randomises', withV6('randomises'), false).isHopeless,
+      true,
+      'not without our own IPv6',
+    );
     assert.deepEqual(
       planPunch('keeps', withV6('keeps'), true).targets.map((a) => a.host),
       ['2001:db8:5::10', '203.0.113.5', '192.168.2.5'],
@@ -207,7 +211,7 @@ describe('punch plan', () => {
 describe('upgrading a relayed session', () => {
   test('a relayed session: the leader sends a note through it and punches at once, then backs off', () => {
     const s = setup();
-    const startMs = s.clock.now();
+    const startMs = s.clock.monotonicMs();
     s.relay(true);
     s.coordinator.relayedUp(FRIEND, true);
     s.clock.advance(PUNCH_ROUND.upgradeBackoffMs[0]);

@@ -175,9 +175,9 @@ describe('punch service', () => {
     const bob = user('bob2', clock, [aliceId]);
     const via = { host: '10.200.0.1', port: 1 };
     const deliver = (note: Buffer) => bob.fake.deliver({ note, from: INTRODUCER_SAW, via });
-    deliver(noteFrom(aliceId, bob.identity, clock.now() - PUNCH_LIMITS.noteFreshMs - 1, random));
-    deliver(noteFrom(aliceId, bob.identity, clock.now() + PUNCH_LIMITS.noteFreshMs + 1, random));
-    deliver(noteFrom(mallory, bob.identity, clock.now(), random));
+    deliver(noteFrom(aliceId, bob.identity, clock.wallMs() - PUNCH_LIMITS.noteFreshMs - 1, random));
+    deliver(noteFrom(aliceId, bob.identity, clock.wallMs() + PUNCH_LIMITS.noteFreshMs + 1, random));
+    deliver(noteFrom(mallory, bob.identity, clock.wallMs(), random));
     deliver(Buffer.alloc(0));
     for (let i = 0; i < 10; i++) deliver(random.bytes(random.int(120)));
     assert.equal(bob.dials.length, 0);

@@ -125,16 +125,16 @@ export class SimNet {
    * (coarser steps are faster but delay every packet to the next step).
    */
   async until(isDone: () => boolean, maxMs: number, stepMs = STEP_MS): Promise<number> {
-    const startMs = this.clock.now();
+    const startMs = this.clock.monotonicMs();
     await flush();
     while (!isDone()) {
-      if (this.clock.now() - startMs >= maxMs) {
+      if (this.clock.monotonicMs() - startMs >= maxMs) {
         throw new Error(`condition not met within ${maxMs} ms of virtual time (seed ${this.seed})`);
       }
       this.clock.advance(stepMs);
       await flush();
     }
-    return this.clock.now() - startMs;
+    return this.clock.monotonicMs() - startMs;
   }
 
   /** Starts every node not started yet, a few at a time, each bootstrapping from its own contacts. */

@@ -27,9 +27,9 @@ async function assertQuickSkipsDeadNode(
   dead.transport.close();
   const asker = byDistance[byDistance.length - 1]!.node;
   const timed = async (isQuick: boolean): Promise<number> => {
-    const since = net.clock.now();
+    const since = net.clock.monotonicMs();
     await net.run(lookup(asker, isQuick));
-    return net.clock.now() - since;
+    return net.clock.monotonicMs() - since;
   };
   const quickMs = await timed(true);
   const fullMs = await timed(false);

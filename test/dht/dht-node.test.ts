@@ -140,9 +140,9 @@ describe('DhtNode on a MemoryNetwork', () => {
       old.transport.close();
       // Everyone still lists our id at the old address, where nothing answers now.
       const moved = net.add({ host: '10.0.9.99', savedState: state });
-      const since = net.clock.now();
+      const since = net.clock.monotonicMs();
       await net.run(moved.node.start());
-      const joinMs = net.clock.now() - since;
+      const joinMs = net.clock.monotonicMs() - since;
       assert.ok(moved.node.routingTableSize() >= 8);
       assert.equal(moved.node.stats().rpc.timeouts, 0, 'no query went to the old address');
       assert.ok(joinMs < 1000, `joined in ${joinMs} ms of virtual time (the old address: ${oldHost})`);
@@ -164,9 +164,9 @@ describe('DhtNode on a MemoryNetwork', () => {
       nearest.node.close();
       nearest.transport.close();
       const again = net.add({ host: old.address.host, savedState: state });
-      const since = net.clock.now();
+      const since = net.clock.monotonicMs();
       await net.run(again.node.start());
-      const joinMs = net.clock.now() - since;
+      const joinMs = net.clock.monotonicMs() - since;
       assert.ok(again.node.routingTableSize() >= 8);
       assert.ok(joinMs < 2000, `joined in ${joinMs} ms of virtual time (a query times out after 3000)`);
     } finally {

@@ -17,7 +17,7 @@ interface Seen {
 
 function recorder(net: SimNet): { seen: Seen[]; onJoinEvent: (event: JoinEvent) => void } {
   const seen: Seen[] = [];
-  return { seen, onJoinEvent: (event) => seen.push({ atMs: net.clock.now(), event }) };
+  return { seen, onJoinEvent: (event) => seen.push({ atMs: net.clock.monotonicMs(), event }) };
 }
 
 const kinds = (seen: readonly Seen[]): string[] => seen.map((s) => s.event.kind);
@@ -40,7 +40,7 @@ describe('Joiner: back-off while the DHT cannot be reached', () => {
       onJoinEvent,
     });
     try {
-      const startMs = net.clock.now();
+      const startMs = net.clock.monotonicMs();
       await net.run(x.node.start()); // Never rejects: the first attempt failed, and said so.
       assert.deepEqual(kinds(seen), ['join_failed']);
       const tookMs = await net.until(() => joinedAfter(seen, startMs) !== undefined, 60_000);
@@ -86,7 +86,7 @@ describe('Joiner: back-off while the DHT cannot be reached', () => {
       // Nobody listened, so nothing was joined; now the bootstrap node comes up (and joins the others).
       const bootstrapNode = net.add({ host: late.host, bootstrap: [net.nodes[0]!.address] });
       await net.run(bootstrapNode.node.start());
-      const upMs = net.clock.now();
+      const upMs = net.clock.monotonicMs();
       const tookMs = await net.until(() => joinedAfter(seen, upMs) !== undefined, 60_000);
       assert.ok(tookMs <= 30_000, `joined ${tookMs} ms after the bootstrap node came up`);
       const joined = joinedAfter(seen, upMs)!.event;
@@ -108,7 +108,7 @@ describe('Joiner: back-off while the DHT cannot be reached', () => {
       const last = seen.at(-1)!.event;
       assert.ok(last.kind === 'join_failed' && last.retryInMs === 16_000, JSON.stringify(last));
       routers = [net.nodes[0]!.address];
-      const pingedMs = net.clock.now();
+      const pingedMs = net.clock.monotonicMs();
       await net.run(x.node.ping(net.nodes[1]!.address)); // e.g. a chat lookup that got through
       await net.until(() => joinedAfter(seen, pingedMs) !== undefined, 30_000);
       const tookMs = joinedAfter(seen, pingedMs)!.atMs - pingedMs;
@@ -137,7 +137,7 @@ describe('Joiner: joining again', () => {
         n.node.close();
         n.transport.close();
       }
-      const goneMs = net.clock.now();
+      const goneMs = net.clock.monotonicMs();
       await net.until(() => seen.some((s) => s.event.kind === 'rejoining'), 150_000, 20);
       const lost = seen.find((s) => s.event.kind === 'rejoining')!;
       assert.match(
@@ -154,7 +154,7 @@ describe('Joiner: joining again', () => {
         newNetwork.push(net.add({ host: `10.1.0.${i}`, bootstrap: [first.address] }));
       await net.run(Promise.all(newNetwork.map((n) => n.node.start())));
       routers = [first.address];
-      const upMs = net.clock.now();
+      const upMs = net.clock.monotonicMs();
       const tookMs = await net.until(() => joinedAfter(seen, upMs) !== undefined, 30_000);
       const joined = joinedAfter(seen, upMs)!.event;
       assert.ok(joined.kind === 'joined' && joined.isRejoin, JSON.stringify(joined));

@@ -71,7 +71,7 @@ export function daemonWebClient(parts: DaemonParts): WebClient {
           identity: parts.identity,
           storeSection: () =>
             encodeBackupStore({ owner: parts.identity.publicKey, rows: store.backupRows() }),
-          now: () => parts.clock.now(),
+          now: () => parts.clock.wallMs(),
         },
         { passphrase, current },
       ),

@@ -73,7 +73,7 @@ export class FileStream {
     this.peer = peer;
     this.remoteAddress = remote;
     this.#reader = new FileFrameReader(maxFrameBytes);
-    this.#lastActivityMs = ctx.clock.now();
+    this.#lastActivityMs = ctx.clock.monotonicMs();
     secure.on('error', (error: Error & { code?: string }) =>
       this.#finish({ kind: 'transport', code: error.code ?? error.message }),
     );
@@ -144,7 +144,7 @@ export class FileStream {
    */
   send(frame: FileFrame, onConsumed?: () => void): boolean {
     if (this.#isClosed || this.#secure.destroyed) return false;
-    this.#lastActivityMs = this.#ctx.clock.now();
+    this.#lastActivityMs = this.#ctx.clock.monotonicMs();
     const parts = encodeFileFrame(frame);
     // Corked, the head and a piece's data are sealed together (SecureStream._writev): no frame for the head alone.
     this.#secure.cork();
@@ -186,7 +186,7 @@ export class FileStream {
 
   #onData(chunk: Buffer): void {
     if (this.#isClosed) return;
-    this.#lastActivityMs = this.#ctx.clock.now();
+    this.#lastActivityMs = this.#ctx.clock.monotonicMs();
     const { frames, error } = this.#reader.push(chunk);
     for (const frame of frames) {
       if (this.#isClosed) return;
@@ -208,10 +208,10 @@ export class FileStream {
     const idleMs = this.#ctx.idleMs ?? FILE_STREAM_IDLE_MS;
     this.#idleTimer?.cancel();
     this.#idleTimer = this.#ctx.clock.setTimer(
-      Math.max(50, this.#lastActivityMs + idleMs - this.#ctx.clock.now()),
+      Math.max(50, this.#lastActivityMs + idleMs - this.#ctx.clock.monotonicMs()),
       () => {
         if (this.#isClosed) return;
-        if (this.#ctx.clock.now() - this.#lastActivityMs >= idleMs) {
+        if (this.#ctx.clock.monotonicMs() - this.#lastActivityMs >= idleMs) {
           this.#finish({ kind: 'idle' });
           this.#secure.destroy();
           return;

@@ -867,7 +867,7 @@ export class FileTransfers {
   /** A progress event, at most every PROGRESS_EVENT_MS per transfer. */
   #progress(localId: number): void {
     const last = this.#lastEventMs.get(localId) ?? Number.NEGATIVE_INFINITY;
-    if (this.#opts.clock.now() - last < PROGRESS_EVENT_MS) return;
+    if (this.#opts.clock.monotonicMs() - last < PROGRESS_EVENT_MS) return;
     const row = this.#rows.byLocalId(localId);
     if (row !== undefined) this.#emit(row, true);
   }
@@ -875,7 +875,7 @@ export class FileTransfers {
   /** The transfer's view as it is now; an event with it (a state change, or progress: see #progress). */
   #emit(row: StoredTransfer, isForced: boolean): FileTransferView {
     const view = this.#view(this.#rows.byLocalId(row.localId) ?? row);
-    const now = this.#opts.clock.now();
+    const now = this.#opts.clock.monotonicMs();
     const last = this.#lastEventMs.get(row.localId) ?? Number.NEGATIVE_INFINITY;
     if (isForced || now - last >= PROGRESS_EVENT_MS) {
       this.#lastEventMs.set(row.localId, now);

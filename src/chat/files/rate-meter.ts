@@ -11,7 +11,7 @@ export class RateMeter {
 
   constructor(clock: Clock) {
     this.#clock = clock;
-    this.#slot = Math.floor(clock.now() / SLOT_MS);
+    this.#slot = Math.floor(clock.monotonicMs() / SLOT_MS);
   }
 
   add(bytes: number): void {
@@ -27,7 +27,7 @@ export class RateMeter {
   }
 
   #advance(): void {
-    const slot = Math.floor(this.#clock.now() / SLOT_MS);
+    const slot = Math.floor(this.#clock.monotonicMs() / SLOT_MS);
     for (let s = Math.max(this.#slot + 1, slot - SLOTS + 1); s <= slot; s++) this.#bytes[s % SLOTS] = 0;
     this.#slot = Math.max(this.#slot, slot);
   }

@@ -229,12 +229,12 @@ export class GroupMailbox {
       .reverse()
       .slice(0, MAX_RECORD_BUNDLES)
       .map((b) => b.headTarget);
-    const record = { timestampMs: clock.now(), endpoints: this.#endpoints(), bundles };
+    const record = { timestampMs: clock.wallMs(), endpoints: this.#endpoints(), bundles };
     await Promise.all(
-      dayEpochsToPublish(clock.now()).map(async (day) => {
+      dayEpochsToPublish(clock.wallMs()).map(async (day) => {
         const key = groupRecordKey(secret, identity.publicKey, day);
         const hex = key.target.toString('hex');
-        const seq = nextRecordSeq(clock.now(), day, this.#seqs.get(hex));
+        const seq = nextRecordSeq(clock.wallMs(), day, this.#seqs.get(hex));
         this.#seqs.set(hex, seq);
         try {
           await dht.putMutable({
@@ -255,7 +255,7 @@ export class GroupMailbox {
   /** Hourly: bundles every member now has, or past the key retention, go; the others are put again. */
   async #reputAll(): Promise<void> {
     this.#reputTimer?.cancel();
-    const now = this.#opts.clock.now();
+    const now = this.#opts.clock.wallMs();
     const touched = new Map<string, { groupId: Buffer; epoch: Buffer }>();
     for (const bundle of this.#opts.store.groupBundles.list()) {
       if (this.#isClosed) return;
@@ -291,7 +291,7 @@ export class GroupMailbox {
     const fetched: { head: Buffer; hashes: (Buffer | undefined)[] }[] = [];
     for (const { secret } of this.#opts.host.mailboxes(groupId).slice(0, POLLED_EPOCHS)) {
       for (const member of absent) {
-        for (const day of dayEpochsToFetch(clock.now())) {
+        for (const day of dayEpochsToFetch(clock.wallMs())) {
           const key = groupRecordKey(secret, member, day);
           const item = await dht.get(key.target, { salt: key.salt, isQuick: true }).catch(() => undefined);
           if (this.#isClosed) return;

@@ -143,7 +143,7 @@ export class GroupReplica {
       return { kind: 'duplicate' };
     const missing = this.#missing(decoded);
     if (missing.length > 0) {
-      if (!this.pending.hold(entry, missing, this.#ctx.clock.now(), from)) {
+      if (!this.pending.hold(entry, missing, this.#ctx.clock.monotonicMs(), from)) {
         return { kind: 'refused', code: EntryRefusal.pendingFull };
       }
       return { kind: 'held', missing };
@@ -160,7 +160,7 @@ export class GroupReplica {
       if ('code' in again) continue;
       const stillMissing = this.#missing(again);
       if (stillMissing.length > 0) {
-        this.pending.hold(again.entry, stillMissing, this.#ctx.clock.now());
+        this.pending.hold(again.entry, stillMissing, this.#ctx.clock.monotonicMs());
         continue;
       }
       const result = this.#accept(again);
@@ -187,7 +187,9 @@ export class GroupReplica {
     }
     const epoch = membership.currentEpoch;
     const key =
-      epoch === undefined ? undefined : this.#ctx.keys.forSending(this.groupId, epoch, this.#ctx.clock.now());
+      epoch === undefined
+        ? undefined
+        : this.#ctx.keys.forSending(this.groupId, epoch, this.#ctx.clock.wallMs());
     if (epoch === undefined || key === undefined) {
       throw new DhtchatError(
         GroupErrorCode.noKey,
@@ -270,7 +272,7 @@ export class GroupReplica {
   #accept(decoded: Decoded): StoredEntry | { code: EntryRefusalCode } {
     const { entry } = decoded;
     const isOwn = entry.author.equals(this.ownKey);
-    if (!isOwn && !this.#authors.allow(entry.author.toString('hex'), this.#ctx.clock.now())) {
+    if (!isOwn && !this.#authors.allow(entry.author.toString('hex'), this.#ctx.clock.monotonicMs())) {
       return { code: EntryRefusal.authorRate };
     }
     const lamports = this.#parentLamports(entry.parents);
@@ -293,7 +295,7 @@ export class GroupReplica {
     const after = this.#fold();
     this.#membership = after;
     if (isKeyOp(op) && after.epochs.has(entry.hash.toString('hex'))) {
-      this.#ctx.keys.absorb(this.groupId, entry, op, this.#ctx.clock.now());
+      this.#ctx.keys.absorb(this.groupId, entry, op, this.#ctx.clock.wallMs());
     }
     this.#noteOwnPlace(after, op, entry);
     this.#recheckCutoffs(before, after);
@@ -374,7 +376,7 @@ export class GroupReplica {
       epoch: extra.epoch,
       text: extra.text,
       fileId: extra.fileId,
-      receivedMs: this.#ctx.clock.now(),
+      receivedMs: this.#ctx.clock.wallMs(),
       isRead: extra.isRead === true,
     };
   }
@@ -444,7 +446,7 @@ export class GroupReplica {
   }
 
   #author() {
-    return { identity: this.#ctx.identity, random: this.#ctx.random, nowMs: this.#ctx.clock.now() };
+    return { identity: this.#ctx.identity, random: this.#ctx.random, nowMs: this.#ctx.clock.wallMs() };
   }
 
   #assertMember(): void {

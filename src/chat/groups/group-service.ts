@@ -142,7 +142,8 @@ export class GroupService {
       if (this.#isClosed) return;
       for (const row of this.#store.groups.list(['member'])) {
         const replica = this.replica(row.groupId);
-        if (replica !== undefined) this.keys.prune(row.groupId, replica.membership(), this.#opts.clock.now());
+        if (replica !== undefined)
+          this.keys.prune(row.groupId, replica.membership(), this.#opts.clock.wallMs());
       }
       this.#pruneTimer = this.#opts.clock.setTimer(KEY_PRUNE_MS, prune);
     };
@@ -235,7 +236,7 @@ export class GroupService {
       throw new DhtchatError(NameErrorCode.invalid, `a group name is not usable: ${problem ?? 'too long'}`);
     }
     const { groupId, entry } = writeCreate(
-      { identity: this.#opts.identity, random: this.#opts.random, nowMs: this.#opts.clock.now() },
+      { identity: this.#opts.identity, random: this.#opts.random, nowMs: this.#opts.clock.wallMs() },
       name,
     );
     this.#store.groups.upsert(groupId, { state: 'joining', name });

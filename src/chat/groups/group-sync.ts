@@ -151,7 +151,7 @@ export class GroupSync {
       isReady: false,
       entries: [],
       peersSentAt: new Map(),
-      headsSentAtMs: this.#clock.now(),
+      headsSentAtMs: this.#clock.monotonicMs(),
     };
     this.#links.set(hex, link);
     void session.closed.then(() => {
@@ -265,7 +265,7 @@ export class GroupSync {
   }
 
   #sendHeads(link: PeerLink, replica: GroupReplica): void {
-    link.headsSentAtMs = this.#clock.now();
+    link.headsSentAtMs = this.#clock.monotonicMs();
     this.#send(link, {
       type: 'heads',
       groupId: replica.groupId,
@@ -311,7 +311,7 @@ export class GroupSync {
   #handle(link: PeerLink, frame: GroupFrame): void {
     const { groupId } = frame;
     const limiter = frame.type === 'entry' ? this.#entryLimiter : this.#controlLimiter;
-    if (!limiter.allow(link.peer.toString('hex'), this.#clock.now())) return; // dropped: heads bring it back later
+    if (!limiter.allow(link.peer.toString('hex'), this.#clock.monotonicMs())) return; // dropped: heads bring it back later
     switch (frame.type) {
       case 'invite':
         this.#hooks.onInvite(link.peer, groupId, frame.name);
@@ -441,7 +441,7 @@ export class GroupSync {
 
   /** Asks one peer for hashes not already asked for recently. */
   #want(link: PeerLink, replica: GroupReplica, hashes: Buffer[]): void {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonicMs();
     const fresh = hashes.filter((h) => {
       const asked = this.#asked.get(h.toString('hex'));
       return asked === undefined || now - asked.atMs >= SYNC_TIMING.wantRetryMs;
@@ -461,7 +461,7 @@ export class GroupSync {
 
   /** Gaps still open: asked again from another member; held entries past their age dropped. */
   #retryGaps(): void {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonicMs();
     for (const [hex, asked] of this.#asked)
       if (now - asked.atMs > 4 * SYNC_TIMING.wantRetryMs) this.#asked.delete(hex);
     const groups = new Set(
@@ -487,7 +487,7 @@ export class GroupSync {
 
   /** Our heads again to linked members whose last heads differ from ours, resyncMs after we last sent any. */
   #resync(): void {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonicMs();
     for (const link of this.#links.values()) {
       if (!link.isReady || !link.session.isOpen || now - link.headsSentAtMs < SYNC_TIMING.resyncMs) continue;
       link.headsSentAtMs = now; // looked at: the next look is resyncMs away, whatever it finds

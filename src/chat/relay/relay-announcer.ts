@@ -46,7 +46,7 @@ export class RelayAnnouncer {
 
   /** Announces on every topic that counts now; resolves with how many storage nodes took it. */
   async announceNow(): Promise<RelayAnnouncement> {
-    const days = relayTopicDays(this.#clock.now());
+    const days = relayTopicDays(this.#clock.wallMs());
     const results = await Promise.all(
       days.map((day) =>
         this.#dht
@@ -81,7 +81,7 @@ export class RelayAnnouncer {
 
   /** The usual period, or just after the next day's topic starts to count (the overlap before midnight). */
   #untilNextMs(): number {
-    const now = this.#clock.now();
+    const now = this.#clock.wallMs();
     const nextDayStartsMs =
       (Math.floor(now / DAY_EPOCH_MS) + 1) * DAY_EPOCH_MS - RELAY_TOPIC_OVERLAP_MS + 1000;
     const untilOverlapMs = nextDayStartsMs > now ? nextDayStartsMs - now : RELAY_ANNOUNCE_EVERY_MS;

@@ -56,7 +56,7 @@ export class RelayDirectory {
 
   /** Known relays, demoted ones last; starts a lookup in the background when the list is stale. */
   relays(): UdpAddress[] {
-    const now = this.#opts.clock.now();
+    const now = this.#opts.clock.monotonicMs();
     for (const [key, untilMs] of this.#demotedUntil) if (untilMs <= now) this.#demotedUntil.delete(key);
     const own = new Set(this.#opts.ownAddresses().map(addressKey));
     const all: UdpAddress[] = [];
@@ -77,12 +77,12 @@ export class RelayDirectory {
   /** True when the relay failed us lately. */
   isDemoted(relay: UdpAddress): boolean {
     const untilMs = this.#demotedUntil.get(addressKey(relay));
-    return untilMs !== undefined && untilMs > this.#opts.clock.now();
+    return untilMs !== undefined && untilMs > this.#opts.clock.monotonicMs();
   }
 
   /** The relay failed us: list it last for forMs. */
   demote(relay: UdpAddress, forMs: number = RELAY_DIRECTORY_TIMING.demoteMs): void {
-    this.#demotedUntil.set(addressKey(relay), this.#opts.clock.now() + forMs);
+    this.#demotedUntil.set(addressKey(relay), this.#opts.clock.monotonicMs() + forMs);
     if (this.#demotedUntil.size > 4 * MAX_RELAYS) {
       const oldest = this.#demotedUntil.keys().next().value as string;
       this.#demotedUntil.delete(oldest);
@@ -93,14 +93,14 @@ export class RelayDirectory {
   refresh(): Promise<void> {
     if (this.#lookup !== undefined) return this.#lookup;
     const dht = this.#opts.dht;
-    const now = this.#opts.clock.now();
+    const now = this.#opts.clock.monotonicMs();
     if (dht === undefined || this.#isClosed || now - this.#lastLookupMs < this.#gapMs) {
       return Promise.resolve();
     }
     this.#lastLookupMs = now;
     const run = async (): Promise<void> => {
       const lists = await Promise.all(
-        relayTopicDays(now).map((day) =>
+        relayTopicDays(this.#opts.clock.wallMs()).map((day) =>
           // Quick: NATed nodes in the DHT (dhtchat users among them) answer nobody but their own contacts; a
           // lookup must not wait on them once k nodes answered.
           dht
@@ -126,7 +126,7 @@ export class RelayDirectory {
       // An empty answer (a lookup that failed) keeps what we had: those relays may well still be there.
       if (found.length > 0 || this.#found.length === 0) {
         this.#found = found;
-        this.#foundAtMs = this.#opts.clock.now();
+        this.#foundAtMs = this.#opts.clock.monotonicMs();
       }
       this.#log.debug({ relays: found.length }, 'relay topic looked up');
     };

@@ -146,7 +146,7 @@ export class RelayLinks {
     if (this.#isClosed || this.#opts.isEnabled === false || this.#opts.sessionPath(peer) !== undefined)
       return;
     const link = this.#link(peer);
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const priority = PRIORITY[reason];
     link.priority = nowMs < link.wantUntilMs ? Math.max(link.priority, priority) : priority;
     const untilMs = nowMs + WANT_WINDOW_MS[reason];
@@ -165,7 +165,7 @@ export class RelayLinks {
     for (const link of this.#links.values()) {
       // The dials to friends' last known endpoints started with the chat node, before the DHT joined: they had
       // their chance, so the reasons noted meanwhile are acted on at once.
-      if (this.#opts.clock.now() < link.wantUntilMs) this.#schedule(link, 0);
+      if (this.#opts.clock.monotonicMs() < link.wantUntilMs) this.#schedule(link, 0);
     }
   }
 
@@ -178,7 +178,7 @@ export class RelayLinks {
     const link = this.#link(peer);
     if (timestampMs <= link.lastRecordMs) return;
     link.lastRecordMs = timestampMs;
-    if (this.#opts.clock.now() - timestampMs < RELAY_LINK_TIMING.recordFreshMs) this.want(peer, 'record');
+    if (this.#opts.clock.wallMs() - timestampMs < RELAY_LINK_TIMING.recordFreshMs) this.want(peer, 'record');
   }
 
   /** A session with the friend is up: a half still waiting is withdrawn. */
@@ -244,8 +244,10 @@ export class RelayLinks {
 
   #pump(link: LinkState): void {
     if (this.#isClosed || link.attempt !== undefined) return;
-    if (this.#opts.clock.now() >= link.wantUntilMs || this.#opts.sessionPath(link.peer) !== undefined) return;
-    const meeting = this.#opts.meeting(link.peer, this.#opts.clock.now());
+    if (this.#opts.clock.monotonicMs() >= link.wantUntilMs || this.#opts.sessionPath(link.peer) !== undefined)
+      return;
+    // Tokens are per hour of wall time: both sides' clocks agree on the hour (within RELAY_TOKEN_SKEW_MS).
+    const meeting = this.#opts.meeting(link.peer, this.#opts.clock.wallMs());
     if (meeting === undefined) return;
     if (this.#inFlight >= MAX_JOINS_IN_FLIGHT) {
       if (!link.isQueued) {
@@ -316,7 +318,7 @@ export class RelayLinks {
   #slotFreed(): void {
     this.#inFlight--;
     if (this.#isClosed) return;
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     this.#queue = this.#queue.filter((l) => {
       const isWanted = nowMs < l.wantUntilMs && this.#opts.sessionPath(l.peer) === undefined;
       if (!isWanted) l.isQueued = false;

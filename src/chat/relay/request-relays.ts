@@ -84,7 +84,7 @@ export class RequestRelays {
       },
       onMatched: (key, stream, relay, isInitiator) => {
         const asRecipient = this.#recipientLinks.get(key.toString('hex'));
-        if (asRecipient !== undefined) asRecipient.matchedAtMs = opts.clock.now();
+        if (asRecipient !== undefined) asRecipient.matchedAtMs = opts.clock.monotonicMs();
         opts.onMatched(stream, relay, isInitiator);
       },
     });
@@ -101,7 +101,7 @@ export class RequestRelays {
     const hex = key.toString('hex');
     const known = this.#recipientLinks.get(hex);
     if (known?.matchedAtMs !== undefined) {
-      if (this.#opts.clock.now() - known.matchedAtMs < REMATCH_AFTER_MS) return;
+      if (this.#opts.clock.monotonicMs() - known.matchedAtMs < REMATCH_AFTER_MS) return;
       known.matchedAtMs = undefined;
     }
     if (known === undefined) {

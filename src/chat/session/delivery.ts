@@ -210,7 +210,8 @@ export class Delivery {
   }
 
   #flush(peer: Buffer, session: ChatSession, isAll: boolean): void {
-    const cutoff = this.#clock.now() - this.#retransmitMs;
+    // Wall time: lastAttemptMs is a stored row's time (it may be from before a restart).
+    const cutoff = this.#clock.wallMs() - this.#retransmitMs;
     const sent: Buffer[] = [];
     for (const message of this.#store.messages.outbox(peer, OUTBOX_BATCH)) {
       if (!isAll && (message.lastAttemptMs ?? 0) > cutoff) continue;

@@ -258,7 +258,7 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
       // Behind a randomising NAT the port is whichever node answered last: only the host counts.
       const port = now.mapping === 'randomises' ? '' : String(now.endpoint?.port ?? '');
       const seen = `${now.endpoint?.host ?? ''}|${port}|${now.mapping}`;
-      const nowMs = opts.clock.now();
+      const nowMs = opts.clock.monotonicMs();
       // A verdict that flaps (a mix of reports) republishes at most every REPUBLISH_ON_CHANGE_MS.
       if (published !== '' && seen !== published && nowMs - lastChangeRepublishMs >= REPUBLISH_ON_CHANGE_MS) {
         lastChangeRepublishMs = nowMs;

@@ -25,7 +25,7 @@ export class FriendHosts {
   }
 
   has(host: string): boolean {
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     if (nowMs - this.#builtAtMs >= this.#refreshMs) {
       this.#builtAtMs = nowMs;
       const hosts = new Set<string>();

@@ -41,7 +41,7 @@ export class OutgoingStamps {
    * solved. Asks for this hour's solve whenever it is missing.
    */
   get(peer: Buffer): RequestStamp | undefined {
-    const hour = hourEpoch(this.#opts.clock.now());
+    const hour = hourEpoch(this.#opts.clock.wallMs());
     const stamp = this.#stamps.get(peer.toString('hex'));
     if (stamp?.hour !== hour) this.prepare(peer);
     return stamp !== undefined && (stamp.hour === hour || stamp.hour === hour - 1) ? stamp : undefined;
@@ -50,7 +50,7 @@ export class OutgoingStamps {
   /** Queues a solve for this hour unless one is held or queued. */
   prepare(peer: Buffer): void {
     if (this.#isClosed) return;
-    const hour = hourEpoch(this.#opts.clock.now());
+    const hour = hourEpoch(this.#opts.clock.wallMs());
     if (this.#stamps.get(peer.toString('hex'))?.hour === hour) return;
     if (this.#queue.some((queued) => queued.equals(peer))) return;
     this.#queue.push(Buffer.from(peer));
@@ -74,8 +74,8 @@ export class OutgoingStamps {
     this.#isSolving = true;
     try {
       for (let peer = this.#queue[0]; peer !== undefined && !this.#isClosed; peer = this.#queue[0]) {
-        const hour = hourEpoch(this.#opts.clock.now());
-        const startMs = this.#opts.clock.now();
+        const hour = hourEpoch(this.#opts.clock.wallMs());
+        const startMs = this.#opts.clock.monotonicMs();
         const stamp = await solveStamp({ recipientPk: peer, requesterPk: this.#opts.ownPublicKey }, hour, {
           bits: this.bits,
           startNonce: this.#opts.random.bytes(STAMP_NONCE_BYTES),
@@ -87,7 +87,11 @@ export class OutgoingStamps {
         this.solved++;
         this.#stamps.set(peer.toString('hex'), stamp);
         this.#opts.logger.debug(
-          { peer: peer.toString('hex').slice(0, 8), bits: this.bits, ms: this.#opts.clock.now() - startMs },
+          {
+            peer: peer.toString('hex').slice(0, 8),
+            bits: this.bits,
+            ms: this.#opts.clock.monotonicMs() - startMs,
+          },
           'request stamp solved',
         );
         try {

@@ -70,7 +70,7 @@ export class RequestBudget {
 
   /** A slot for a key with no pending request, asking from `source`; the reason when there is none. */
   takeNewKeySlot(source: UdpAddress): NewKeyRefusal | undefined {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonicMs();
     if (!this.#hosts.allow(source.host, now)) return 'host';
     if (!this.#prefixes.allow(sourcePrefix(source.host), now)) return 'prefix';
     const overall = this.#store.requests.takeRateSlot(
@@ -83,7 +83,7 @@ export class RequestBudget {
 
   /** May a pending key's re-send be written (true), or only acknowledged (false)? */
   takeRepeatWrite(peer: Buffer): boolean {
-    return this.#keys.allow(peer.toString('hex'), this.#clock.now());
+    return this.#keys.allow(peer.toString('hex'), this.#clock.monotonicMs());
   }
 
   /** Before storing a new pending request: forgets the least recently asked ones beyond MAX_PENDING - 1. */
@@ -97,7 +97,8 @@ export class RequestBudget {
 
   /** Housekeeping: past rate windows, declined rows past retention, pending requests nobody answered. */
   prune(): PruneCounts {
-    const now = this.#clock.now();
+    // Wall time: the windows and retention are judged against rows stored with wall times.
+    const now = this.#clock.wallMs();
     const requests = this.#store.requests;
     const rateBuckets = requests.pruneRateBuckets(now - HOUR_EPOCH_MS);
     const declined = requests.pruneDeclined(now - this.limits.declinedRetentionMs);

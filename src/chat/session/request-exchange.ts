@@ -313,7 +313,7 @@ export class RequestExchange {
     }
     // A new request (a pending-incoming contact without one is a removed contact whose conversation was kept).
     const parties = { recipientPk: this.#ownPublicKey, requesterPk: peer };
-    const check = checkStamp(parties, frame.stamp, this.#clock.now(), this.stamps.bits);
+    const check = checkStamp(parties, frame.stamp, this.#clock.wallMs(), this.stamps.bits);
     if (check !== 'valid') {
       this.#logger.debug({ peer: hex8(peer), check }, 'friend request without a valid stamp dropped');
       return 'stamp-refused';
@@ -367,7 +367,7 @@ export class RequestExchange {
     }
     if (this.#store.kv.get(key) !== undefined) return;
     const at = Buffer.alloc(8);
-    at.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.#clock.now()))));
+    at.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.#clock.wallMs()))));
     this.#store.kv.set(key, at);
     this.stamps.forget(peer);
     this.#events.onRequestReceived(peer);

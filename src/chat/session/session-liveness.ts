@@ -95,7 +95,7 @@ export class SessionLiveness {
 
   /** Probes the sessions quiet for too long; true if any session is in use or being probed. */
   #check(): boolean {
-    const nowMs = this.#opts.clock.now();
+    const nowMs = this.#opts.clock.monotonicMs();
     const seen = new Set<string>();
     let isAnyBusy = false;
     for (const { peer, session } of this.#opts.sessions()) {

@@ -200,7 +200,7 @@ export class SessionManager {
   noteRecordSeen(peer: Buffer, timestampMs: number): void {
     const state = this.#state(peer);
     if (state.active?.isOpen === true || state.offlineTimer !== undefined) return;
-    const isFresh = this.#ctx.clock.now() - timestampMs <= RECORD_FRESH_MS;
+    const isFresh = this.#ctx.clock.wallMs() - timestampMs <= RECORD_FRESH_MS;
     const presence = this.#store.contacts.get(peer)?.presence;
     if (isFresh && presence === 'offline') this.#setPresence(state, 'away');
     else if (!isFresh && presence === 'away') this.#setPresence(state, 'offline');
@@ -480,7 +480,8 @@ export class SessionManager {
     if (session.closeCode === SessionCloseCode.replaced) return;
     this.#hooks.onFriendSessionEnd?.(state.key, session);
     // A session that lasted was a good one: redial at once with a fresh back-off; after a short one, back off.
-    if (this.#ctx.clock.now() - (session.establishedMs ?? 0) >= STABLE_SESSION_MS) state.attempts = 0;
+    if (this.#ctx.clock.monotonicMs() - (session.establishedMs ?? -Infinity) >= STABLE_SESSION_MS)
+      state.attempts = 0;
     // Away only if no other session takes over within the grace period (a simultaneous open's loser closing
     // under us, a quick redial), so presence does not flap.
     state.offlineTimer?.cancel();

@@ -130,7 +130,7 @@ export class ChatSession {
     this.isInitiator = isInitiator;
     this.remoteAddress = transport.remoteAddress;
     this.path = transport.path;
-    this.#lastReceivedMs = ctx.clock.now();
+    this.#lastReceivedMs = ctx.clock.monotonicMs();
     this.#lastSentMs = this.#lastReceivedMs;
     this.#lastFrameMs = this.#lastReceivedMs;
     this.#secure = new SecureStream(transport.stream, {
@@ -148,7 +148,7 @@ export class ChatSession {
     this.#secure.on('close', this.#onClosed);
     this.#secure.on('end', this.#onEnded);
     this.established = this.#secure.handshake.then((peer) => {
-      this.establishedMs = ctx.clock.now();
+      this.establishedMs = ctx.clock.monotonicMs();
       // Another channel's stream (a file stream) is not read here: the manager detaches it for its owner.
       // Until then its bytes wait in the secure stream (no 'data' listener, no flowing).
       if (peer.channel !== CHAT_CHANNEL) return peer;
@@ -311,7 +311,7 @@ export class ChatSession {
   /** Sends a frame; false when the session is closed (the caller keeps the work for the next session). */
   send(frame: ChatFrame): boolean {
     if (this.#isClosed || this.#secure.destroyed) return false;
-    this.#lastSentMs = this.#ctx.clock.now();
+    this.#lastSentMs = this.#ctx.clock.monotonicMs();
     if (frame.type !== 'ping' && frame.type !== 'pong') this.#lastFrameMs = this.#lastSentMs;
     // A group commit's acks and messages go out together: one Noise frame and full uTP packets, not one each.
     if (!this.#isCorked) {
@@ -343,7 +343,7 @@ export class ChatSession {
 
   #onData(chunk: Buffer): void {
     if (this.#isClosed) return;
-    this.#lastReceivedMs = this.#ctx.clock.now();
+    this.#lastReceivedMs = this.#ctx.clock.monotonicMs();
     for (const settle of this.#probes.slice()) settle(true);
     const { frames, error } = this.#reader.push(chunk);
     for (const frame of frames) {
@@ -370,7 +370,7 @@ export class ChatSession {
   #armTimer(): void {
     if (this.#isClosed) return;
     const { keepaliveMs, deadAfterMs } = this.#ctx.timing;
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.monotonicMs();
     const nextMs = Math.min(this.#lastSentMs + keepaliveMs, this.#lastReceivedMs + deadAfterMs);
     this.#timer?.cancel();
     this.#timer = this.#ctx.clock.setTimer(Math.max(50, nextMs - now), () => this.#onTimer());
@@ -378,7 +378,7 @@ export class ChatSession {
 
   #onTimer(): void {
     if (this.#isClosed) return;
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.monotonicMs();
     const { keepaliveMs, deadAfterMs } = this.#ctx.timing;
     if (now - this.#lastReceivedMs >= deadAfterMs) {
       this.close(SessionCloseCode.timeout);

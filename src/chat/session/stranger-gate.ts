@@ -102,7 +102,7 @@ export class StrangerGate {
     if ((this.#byHost.get(host) ?? 0) >= this.limits.maxPerHost || own >= this.limits.maxPerPrefix) {
       return this.#refuse('busy');
     }
-    const now = this.#clock.now();
+    const now = this.#clock.monotonicMs();
     if (
       !this.#hostRate.allow(host, now) ||
       !this.#prefixRate.allow(prefix, now) ||

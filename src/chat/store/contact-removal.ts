@@ -24,7 +24,7 @@ export function removeContact(
   opts: { isHistoryForgotten: boolean },
 ): RemovalResult {
   const key = checkPublicKey(publicKey);
-  const now = ctx.clock.now();
+  const now = ctx.clock.wallMs();
   return ctx.write('removing a contact', () => {
     const run = (sql: string, ...params: SqlValue[]): number => ctx.db.prepare(sql).run(...params).changes;
     // Bundles first: their message links point at messages (parts and links go with them).

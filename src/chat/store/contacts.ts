@@ -68,7 +68,7 @@ export class Contacts {
   upsert(publicKey: Uint8Array, state: ContactState, name?: string): Contact {
     const key = checkPublicKey(publicKey);
     const keys = name === undefined ? undefined : checkedKeys(name);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('saving a contact', () => {
       if (name !== undefined && keys !== undefined) this.#assertNameFree(name, keys, key);
       this.#ctx.db
@@ -121,7 +121,7 @@ export class Contacts {
   /** Throws CHAT_UNKNOWN_FRIEND when the contact does not exist. */
   setState(publicKey: Uint8Array, state: ContactState): Contact {
     const key = checkPublicKey(publicKey);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('changing a contact', () => {
       this.#ctx.db
         .prepare('UPDATE contacts SET state = ?, updated_ms = ? WHERE public_key = ?')
@@ -134,7 +134,7 @@ export class Contacts {
   rename(publicKey: Uint8Array, name: string | undefined): Contact {
     const key = checkPublicKey(publicKey);
     const keys = name === undefined ? undefined : checkedKeys(name);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('renaming a contact', () => {
       if (name !== undefined && keys !== undefined) this.#assertNameFree(name, keys, key);
       this.#ctx.db
@@ -187,7 +187,7 @@ export class Contacts {
   /** Records presence; `online` also counts as seen now. */
   setPresence(publicKey: Uint8Array, presence: Presence): void {
     const key = checkPublicKey(publicKey);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving presence', () => {
       const seen = presence === Presence.offline ? null : now;
       const result = this.#ctx.db
@@ -206,7 +206,7 @@ export class Contacts {
     if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65_535) {
       throw badArgument(`endpoint port ${address.port} is outside 1-65535`);
     }
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving an endpoint', () => {
       this.#mustGet(key);
       const db = this.#ctx.db;

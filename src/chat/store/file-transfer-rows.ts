@@ -85,7 +85,7 @@ export class FileTransferRows {
     if (transfer.root.length !== 32) throw badArgument('a transfer root is 32 bytes');
     if (transfer.group !== undefined && transfer.group.length !== 32)
       throw badArgument('a group id is 32 bytes');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('saving a file transfer', () => {
       const db = this.#ctx.db;
       const { lastInsertRowid } = db
@@ -207,7 +207,7 @@ export class FileTransferRows {
 
   /** Moves a transfer to a state (a final one stamps done_ms); the reason says why, for failed and declined. */
   setState(localId: number, state: StoredTransferState, reason?: string): StoredTransfer {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#update(localId, 'saving a transfer state', () => {
       this.#ctx.db
         .prepare(
@@ -220,7 +220,7 @@ export class FileTransferRows {
 
   /** Incoming, accepted: where it goes (a chosen path, or a directory) and its partial file. */
   setAccepted(localId: number, where: { path?: string; dir?: string; partPath: string }): StoredTransfer {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#update(localId, 'accepting a file transfer', () => {
       this.#ctx.db
         .prepare(
@@ -233,7 +233,7 @@ export class FileTransferRows {
 
   /** Incoming: the file's final path, written before the partial file is renamed to it. */
   setPath(localId: number, path: string, sourceModifiedMs?: number): StoredTransfer {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#update(localId, 'saving a transfer path', () => {
       this.#ctx.db
         .prepare(
@@ -249,7 +249,7 @@ export class FileTransferRows {
     return this.#update(localId, 'renaming a file transfer', () => {
       this.#ctx.db
         .prepare('UPDATE file_transfers SET name = ?, updated_ms = ? WHERE local_id = ?')
-        .run(name, this.#ctx.clock.now(), localId);
+        .run(name, this.#ctx.clock.wallMs(), localId);
     });
   }
 
@@ -257,7 +257,7 @@ export class FileTransferRows {
     this.#update(localId, 'saving a transfer bitfield', () => {
       this.#ctx.db
         .prepare('UPDATE file_transfers SET bitfield = ?, updated_ms = ? WHERE local_id = ?')
-        .run(Buffer.from(bitfield), this.#ctx.clock.now(), localId);
+        .run(Buffer.from(bitfield), this.#ctx.clock.wallMs(), localId);
     });
   }
 

@@ -53,7 +53,7 @@ export class FriendRequests {
   saveOutgoing(publicKey: Uint8Array, message: string): FriendRequest {
     const key = checkPublicKey(publicKey);
     checkMessageText(message);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('saving a friend request', () => {
       this.#ctx.db
         .prepare(
@@ -76,7 +76,7 @@ export class FriendRequests {
   /** Counts one announcement of our outgoing request. */
   noteOutgoingAttempt(publicKey: Uint8Array): void {
     const key = checkPublicKey(publicKey);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('counting a request attempt', () => {
       this.#ctx.db
         .prepare(
@@ -91,7 +91,7 @@ export class FriendRequests {
   receiveIncoming(publicKey: Uint8Array, message: string): IncomingRequestResult {
     const key = checkPublicKey(publicKey);
     checkMessageText(message);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('saving a friend request', () => {
       const before = this.#get(key, 'incoming');
       this.#ctx.db
@@ -116,7 +116,7 @@ export class FriendRequests {
 
   setState(publicKey: Uint8Array, direction: RequestDirection, state: RequestState): FriendRequest {
     const key = checkPublicKey(publicKey);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('updating a friend request', () => {
       this.#ctx.db
         .prepare(
@@ -156,7 +156,7 @@ export class FriendRequests {
    */
   takeRateSlot(bucket: string, windowMs: number, maxPerWindow: number): RateDecision {
     if (windowMs <= 0 || maxPerWindow < 0) throw badArgument('a rate window must be positive');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('rate limiting', () => {
       const db = this.#ctx.db;
       const row = db.prepare('SELECT window_start_ms, count FROM request_rate WHERE bucket = ?').get(bucket);

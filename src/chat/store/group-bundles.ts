@@ -54,7 +54,7 @@ export class GroupBundles {
         throw badArgument('bad part');
     }
     const head = Buffer.from((parts[0] as { target: Uint8Array }).target);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving a group bundle', () => {
       this.#sql(
         'INSERT INTO group_bundles (head_target, group_id, epoch, created_ms) VALUES (?, ?, ?, ?)',
@@ -114,7 +114,7 @@ export class GroupBundles {
   }
 
   notePut(headTarget: Uint8Array): void {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('counting a bundle put', () => {
       this.#sql(
         'UPDATE group_bundles SET put_count = put_count + 1, last_put_ms = ? WHERE head_target = ?',
@@ -139,7 +139,7 @@ export class GroupBundles {
   }
 
   noteFetched(groupId: Uint8Array, headTarget: Uint8Array): void {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving a fetched bundle', () => {
       this.#sql(
         'INSERT OR IGNORE INTO group_fetched (head_target, group_id, fetched_ms) VALUES (?, ?, ?)',

@@ -114,7 +114,7 @@ export class GroupTables {
     fields: { state: GroupState; name?: string; inviter?: Uint8Array; joinOp?: Uint8Array },
   ): GroupRow {
     const id = checkHash(groupId, 'group id');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('saving a group', () => {
       this.#sql(
         `INSERT INTO groups (group_id, state, name, inviter, join_op, created_ms, updated_ms)
@@ -162,7 +162,7 @@ export class GroupTables {
   /** Stores an entry (its parents must be stored, or boundaries); false when it was already there. */
   insertEntry(entry: NewEntry): boolean {
     const hash = checkHash(entry.hash, 'entry hash');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('storing a group entry', () => {
       const result = this.#sql(
         `INSERT INTO group_entries (hash, group_id, kind, author, seq, lamport, created_ms, received_ms, parents,
@@ -417,7 +417,7 @@ export class GroupTables {
   saveKey(groupId: Uint8Array, row: EpochKeyRow): void {
     const id = checkHash(groupId, 'group id');
     if (row.key.length !== 32 || row.mailbox.length !== 32) throw badArgument('epoch keys are 32 bytes');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving an epoch key', () => {
       this.#sql(
         `INSERT INTO group_keys (group_id, epoch, step, key, mailbox, start_ms, updated_ms)
@@ -457,7 +457,7 @@ export class GroupTables {
   // ── frontiers ─────────────────────────────────────────────────────────────────────────────────────────────
 
   setFrontier(groupId: Uint8Array, member: Uint8Array, kind: FrontierKind, heads: readonly Buffer[]): void {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving a frontier', () => {
       this.#sql(
         `INSERT INTO group_frontiers (group_id, member, kind, heads, updated_ms) VALUES (?, ?, ?, ?, ?)
@@ -489,7 +489,7 @@ export class GroupTables {
   // ── invites we sent ───────────────────────────────────────────────────────────────────────────────────────
 
   noteInviteSent(groupId: Uint8Array, invitee: Uint8Array): void {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving an invite', () => {
       this.#sql(
         'INSERT OR REPLACE INTO group_invites_sent (group_id, invitee, created_ms) VALUES (?, ?, ?)',
@@ -532,7 +532,7 @@ export class GroupTables {
   noteEndpoint(member: Uint8Array, address: UdpAddress): void {
     const key = checkPublicKey(member, 'member');
     if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65_535) return;
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving a member endpoint', () => {
       this.#sql(
         `INSERT INTO group_member_endpoints (public_key, host, port, last_seen_ms) VALUES (?, ?, ?, ?)

@@ -27,7 +27,7 @@ export class KeyValue {
   }
 
   set(key: string, value: Uint8Array): void {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving a setting', () => {
       this.#ctx.db
         .prepare(

@@ -148,7 +148,7 @@ export class Messages {
     const peer = checkPublicKey(conversation, 'conversation key');
     const messageId = checkMessageId(id);
     checkMessageText(text);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('queueing a message', () => {
       this.#assertContact(peer);
       const seq = this.#seqFor(peer);
@@ -201,7 +201,7 @@ export class Messages {
     const order = messages
       .map((m, index) => ({ m, index }))
       .sort((a, b) => (a.m.senderSeq ?? 0) - (b.m.senderSeq ?? 0) || a.index - b.index);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('storing received messages', () => {
       const results: ReceiveResult[] = new Array(messages.length);
       /** Per conversation of this batch: the next seq (checked once, counted here: one writer, one transaction). */
@@ -283,7 +283,7 @@ export class Messages {
   /** Inside a write: the update, and the row as it now is (built here, not read back). */
   #advanceFrom(current: StoredMessage, state: MessageState): { isChanged: boolean; message: StoredMessage } {
     if (!canAdvance(current.state, state)) return { isChanged: false, message: current };
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#advanceTo[state].run({ id: current.id, state, now });
     const stamped = stampedBy(state);
     const stamp = (s: MessageState, value: number | undefined): number | undefined =>
@@ -303,7 +303,7 @@ export class Messages {
   /** Marks every incoming message of the conversation up to seq (default: all) read; returns the ids changed. */
   markIncomingRead(conversation: Uint8Array, upToSeq: number = Number.MAX_SAFE_INTEGER): Buffer[] {
     const peer = checkPublicKey(conversation, 'conversation key');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('marking messages read', () => {
       const rows = this.#ctx.db
         .prepare(
@@ -320,7 +320,7 @@ export class Messages {
   /** Counts one transmission attempt (session send or DHT put); the first one sets sent_ms. */
   noteAttempt(id: Uint8Array): void {
     const messageId = checkMessageId(id);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('counting a send attempt', () => {
       const result = this.#noteAttempt.run({ now, id: messageId });
       if (result.changes === 0) throw unknownMessage(messageId);

@@ -61,7 +61,7 @@ export class OfflineBundles {
     }
     const ids = messageIds.map(checkMessageId);
     const head = Buffer.from((parts[0] as BundlePart).target);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('saving an offline bundle', () => {
       const db = this.#ctx.db;
       const own = db.prepare(
@@ -93,7 +93,7 @@ export class OfflineBundles {
 
   /** Counts one successful put of the whole bundle (every part). */
   notePut(headTarget: Uint8Array): void {
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('counting a put', () => {
       this.#ctx.db
         .prepare(
@@ -144,7 +144,7 @@ export class OfflineBundles {
   ack(conversation: Uint8Array, headTarget: Uint8Array): Buffer[] {
     const peer = checkPublicKey(conversation, 'conversation key');
     const head = Buffer.from(headTarget);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('acknowledging an offline bundle', () => {
       const db = this.#ctx.db;
       const result = db
@@ -188,7 +188,7 @@ export class OfflineBundles {
   noteFetched(conversation: Uint8Array, headTarget: Uint8Array): void {
     const peer = checkPublicKey(conversation, 'conversation key');
     if (headTarget.length !== TARGET_BYTES) throw badArgument(`a head target must be ${TARGET_BYTES} bytes`);
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('remembering a fetched bundle', () => {
       this.#ctx.db
         .prepare(

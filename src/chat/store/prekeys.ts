@@ -25,7 +25,7 @@ export class Prekeys {
   rotate(contact: Uint8Array, id: number, secret: Uint8Array): void {
     const key = checkPublicKey(contact, 'contact key');
     if (!Number.isInteger(id) || id < 0 || id > 0xffff_ffff) throw badArgument('a prekey id is a uint32');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     this.#ctx.write('rotating a prekey', () => {
       const db = this.#ctx.db;
       if (

@@ -27,7 +27,7 @@ export class RecordSeqs {
   nextOwnSeq(contact: Uint8Array, epoch: number): number {
     const key = checkPublicKey(contact, 'contact key');
     checkCounter(epoch, 'epoch');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('reserving a record seq', () => {
       const seq = nextRecordSeq(now, epoch, this.#last(key, 'own', epoch) ?? -1);
       this.#save(key, 'own', epoch, seq, now);
@@ -43,7 +43,7 @@ export class RecordSeqs {
     const key = checkPublicKey(contact, 'contact key');
     checkCounter(epoch, 'epoch');
     checkCounter(seq, 'seq');
-    const now = this.#ctx.clock.now();
+    const now = this.#ctx.clock.wallMs();
     return this.#ctx.write('remembering a record seq', () => {
       const last = this.#last(key, 'theirs', epoch);
       if (last !== undefined && seq <= last) return false;

@@ -97,7 +97,7 @@ export async function getItemLookupWithStats(
     for (const { node } of result.closest) again.set(addressKey(node.address), node);
   }
   const stats = result.stats;
-  const startMs = ctx.clock.now();
+  const startMs = ctx.clock.monotonicMs();
   await Promise.all(
     [...again.values()].map(async (node) => {
       stats.queries++;
@@ -109,7 +109,7 @@ export async function getItemLookupWithStats(
       }
     }),
   );
-  stats.durationMs += ctx.clock.now() - startMs;
+  stats.durationMs += ctx.clock.monotonicMs() - startMs;
   finishLookup(ctx, result);
   return { item: best, stats, holders: holdersOf(result.closest, startMs) };
 }
@@ -157,7 +157,7 @@ export async function requeryItem(
   let best: FoundItem | undefined;
   let highestSeq: number | undefined;
   let isOver = false;
-  const startMs = ctx.clock.now();
+  const startMs = ctx.clock.monotonicMs();
   const all = Promise.all(
     nodes.map(async (node) => {
       try {
@@ -196,13 +196,13 @@ export async function requeryItem(
     slowQueries: 0,
     storeQueries: 0,
     storeResponses: 0,
-    durationMs: ctx.clock.now() - startMs,
+    durationMs: ctx.clock.monotonicMs() - startMs,
   });
   const order = new Map(nodes.map((n, i) => [addressKey(n.address), i]));
   answered.sort(
     (a, b) => (order.get(addressKey(a.node.address)) ?? 0) - (order.get(addressKey(b.node.address)) ?? 0),
   );
-  return { item: best, highestSeq, holders: holdersOf(answered, ctx.clock.now()), failures };
+  return { item: best, highestSeq, holders: holdersOf(answered, ctx.clock.monotonicMs()), failures };
 }
 
 /** The item in a `get` response if it verifies against target (and salt, for mutable items); else undefined. */

@@ -180,5 +180,5 @@ async function collectTokens(
   };
   const result = await runTraversal(ctx, target, strategy);
   if (result.respondedCount === 0) finishLookup(ctx, result);
-  return { holders: holdersOf(result.closest, ctx.clock.now()), stats: result.stats };
+  return { holders: holdersOf(result.closest, ctx.clock.monotonicMs()), stats: result.stats };
 }

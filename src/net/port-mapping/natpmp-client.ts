@@ -119,7 +119,7 @@ export class NatPmpClient implements MappingProtocol {
   }
 
   #noteEpoch(epochS: number): boolean {
-    return this.#epoch.note(epochS, this.#opts.clock.now());
+    return this.#epoch.note(epochS, this.#opts.clock.monotonicMs());
   }
 }
 

@@ -113,7 +113,7 @@ export class PcpClient implements MappingProtocol {
   }
 
   #noteEpoch(epochS: number): boolean {
-    return this.#epoch.note(epochS, this.#opts.clock.now());
+    return this.#epoch.note(epochS, this.#opts.clock.monotonicMs());
   }
 }
 

@@ -205,7 +205,7 @@ export class PortMapper {
       suggestedExternalPort: active.external.port,
     });
     if (this.#isClosed) return;
-    const now = this.#opts.clock.now();
+    const now = this.#opts.clock.monotonicMs();
     if (outcome.ok) {
       const previous = active.external;
       this.#activate(protocol, outcome.external, outcome.lifetimeS);
@@ -249,7 +249,12 @@ export class PortMapper {
 
   #activate(protocol: MappingProtocol, external: UdpAddress, lifetimeS: number): void {
     const lifetimeMs = lifetimeS * 1000;
-    this.#active = { protocol, external, lifetimeS, expiresAtMs: this.#opts.clock.now() + lifetimeMs };
+    this.#active = {
+      protocol,
+      external,
+      lifetimeS,
+      expiresAtMs: this.#opts.clock.monotonicMs() + lifetimeMs,
+    };
     if (!this.#isClosed)
       this.#schedule(Math.max(this.#timing.minRenewMs, lifetimeMs / 2), () => this.#renew());
   }

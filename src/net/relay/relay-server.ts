@@ -179,7 +179,7 @@ export class RelayServer {
       this.#answerRefused(half, RelayRefusal.notAllowed);
       return;
     }
-    const decision = this.#matcher.join(id, remote.host, frame.join, this.#clock.now());
+    const decision = this.#matcher.join(id, remote.host, frame.join, this.#clock.monotonicMs());
     if (decision.kind === 'refuse') {
       this.#answerRefused(half, decision.reason);
       return;
@@ -240,7 +240,7 @@ export class RelayServer {
       idleMs: l.pairIdleMs,
       onBytes: (bytes) => {
         this.#stats.bytesRelayed += bytes;
-        return this.#matcher.charge(pairId, bytes, this.#clock.now());
+        return this.#matcher.charge(pairId, bytes, this.#clock.monotonicMs());
       },
       onEnd: (reason) => {
         this.#stats.pairsEnded[reason]++;
@@ -298,10 +298,10 @@ export class RelayServer {
     if (this.#expiryTimer !== undefined && this.#expiryDueMs <= dueMs) return;
     this.#expiryTimer?.cancel();
     this.#expiryDueMs = dueMs;
-    this.#expiryTimer = this.#clock.setTimer(Math.max(0, dueMs - this.#clock.now()), () => {
+    this.#expiryTimer = this.#clock.setTimer(Math.max(0, dueMs - this.#clock.monotonicMs()), () => {
       this.#expiryTimer = undefined;
       this.#expiryDueMs = Infinity;
-      for (const id of this.#matcher.expired(this.#clock.now())) {
+      for (const id of this.#matcher.expired(this.#clock.monotonicMs())) {
         const half = this.#halves.get(id);
         if (half !== undefined) this.#refuse(half, RelayRefusal.noPartner);
         else this.#matcher.leave(id);

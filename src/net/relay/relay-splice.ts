@@ -33,7 +33,7 @@ export interface Splice {
 export function splice(a: Duplex, b: Duplex, opts: SpliceOptions): Splice {
   let isDone = false;
   let bytesMoved = 0;
-  let lastActivityMs = opts.clock.now();
+  let lastActivityMs = opts.clock.monotonicMs();
   let idleTimer: Timer | undefined;
   const finish = (reason: SpliceEndReason): void => {
     if (isDone) return;
@@ -46,7 +46,7 @@ export function splice(a: Duplex, b: Duplex, opts: SpliceOptions): Splice {
   };
   const onData = (bytes: number): boolean => {
     bytesMoved += bytes;
-    lastActivityMs = opts.clock.now();
+    lastActivityMs = opts.clock.monotonicMs();
     if (opts.onBytes(bytes)) return true;
     finish('budget');
     return false;
@@ -71,9 +71,9 @@ export function splice(a: Duplex, b: Duplex, opts: SpliceOptions): Splice {
   }
   const armIdle = (): void => {
     const dueMs = lastActivityMs + opts.idleMs;
-    idleTimer = opts.clock.setTimer(Math.max(0, dueMs - opts.clock.now()), () => {
+    idleTimer = opts.clock.setTimer(Math.max(0, dueMs - opts.clock.monotonicMs()), () => {
       if (isDone) return;
-      if (opts.clock.now() - lastActivityMs >= opts.idleMs) finish('idle');
+      if (opts.clock.monotonicMs() - lastActivityMs >= opts.idleMs) finish('idle');
       else armIdle();
     });
   };
@@ -94,11 +94,11 @@ function pipe(
   onData: (bytes: number) => boolean,
 ): { cancel(): void } {
   let tokens = opts.burstBytes;
-  let lastRefillMs = opts.clock.now();
+  let lastRefillMs = opts.clock.monotonicMs();
   let isWaitingForDrain = false;
   let refillTimer: Timer | undefined;
   const refill = (): void => {
-    const nowMs = opts.clock.now();
+    const nowMs = opts.clock.monotonicMs();
     tokens = Math.min(opts.burstBytes, tokens + ((nowMs - lastRefillMs) * opts.bytesPerSec) / 1000);
     lastRefillMs = nowMs;
   };

@@ -198,10 +198,10 @@ export class UtpEndpoint {
         this.config,
         recvId,
         this.#random.int(0x10000),
-        this.#clock.now(),
+        this.#clock.monotonicMs(),
         this.#localPacketBytes(remote),
       );
-      if (decision.evict !== undefined) this.#evict(decision.evict, this.#clock.now());
+      if (decision.evict !== undefined) this.#evict(decision.evict, this.#clock.monotonicMs());
       return this.#add(connection, remote, 'outgoing').socket;
     }
     throw new DhtchatError(UtpErrorCode.TOO_MANY_CONNECTIONS, 'no free uTP connection id for this peer');
@@ -217,7 +217,7 @@ export class UtpEndpoint {
       return;
     }
     const packet = decoded.packet;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     const entry = this.#lookup(packet, from);
     if (entry !== undefined) {
       entry.connection.handlePacket(packet, nowMs);
@@ -239,7 +239,7 @@ export class UtpEndpoint {
    */
   close(): void {
     if (this.#isClosed) return;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     for (const entry of this.#entries()) {
       entry.connection.reset(nowMs);
       this.#drainTransmits(entry);
@@ -259,8 +259,8 @@ export class UtpEndpoint {
   }
 
   /** @internal */
-  now(): number {
-    return this.#clock.now();
+  monotonicMs(): number {
+    return this.#clock.monotonicMs();
   }
 
   /** The datagram size to offer this peer: only on loopback, where no router can fragment or truncate. */
@@ -435,13 +435,13 @@ export class UtpEndpoint {
       this.#timer = undefined;
       return;
     }
-    this.#timer = this.#clock.setTimer(Math.max(0, dueMs - this.#clock.now()), () => this.#onTimer());
+    this.#timer = this.#clock.setTimer(Math.max(0, dueMs - this.#clock.monotonicMs()), () => this.#onTimer());
   }
 
   #onTimer(): void {
     this.#timer = undefined;
     this.#timerDueMs = Infinity;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#clock.monotonicMs();
     let nextMs = Infinity;
     for (const entry of this.#entries()) {
       if (entry.connection.pollTimeout() <= nowMs) {

@@ -62,12 +62,12 @@ export class UtpSocket {
     if (this.#isEnded || this.isClosed) {
       throw new DhtchatError(UtpErrorCode.WRITE_AFTER_END, 'write on an ended or closed uTP connection');
     }
-    this.#connection.write(bytes, this.#endpoint.now(), isOwned);
+    this.#connection.write(bytes, this.#endpoint.monotonicMs(), isOwned);
     this.#endpoint.service(this.#connection, this.remoteAddress);
   }
 
   read(maxBytes?: number): Buffer | undefined {
-    const chunk = this.#connection.read(this.#endpoint.now(), maxBytes);
+    const chunk = this.#connection.read(this.#endpoint.monotonicMs(), maxBytes);
     this.#endpoint.service(this.#connection, this.remoteAddress);
     return chunk;
   }
@@ -76,7 +76,7 @@ export class UtpSocket {
   end(): void {
     if (this.#isEnded || this.isClosed) return;
     this.#isEnded = true;
-    this.#connection.end(this.#endpoint.now());
+    this.#connection.end(this.#endpoint.monotonicMs());
     this.#endpoint.service(this.#connection, this.remoteAddress);
   }
 
@@ -95,7 +95,7 @@ export class UtpSocket {
 
   /** Aborts with ST_RESET. */
   reset(): void {
-    this.#connection.reset(this.#endpoint.now());
+    this.#connection.reset(this.#endpoint.monotonicMs());
     this.#endpoint.service(this.#connection, this.remoteAddress);
   }
 
@@ -118,7 +118,8 @@ export class UtpSocket {
       ) {
         if (this.#abortCode !== undefined) continue;
         if (this.#isDetached) {
-          if (event.type === 'readable') while (this.#connection.read(this.#endpoint.now()) !== undefined);
+          if (event.type === 'readable')
+            while (this.#connection.read(this.#endpoint.monotonicMs()) !== undefined);
           continue;
         }
         this.#deliver(event);

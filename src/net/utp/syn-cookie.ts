@@ -64,7 +64,7 @@ export class SynCookies {
     this.#rotateMs = rotateMs;
     this.#current = padKey(random.bytes(SECRET_BYTES));
     this.#previous = padKey(random.bytes(SECRET_BYTES));
-    this.#rotatedAtMs = clock.now();
+    this.#rotatedAtMs = clock.monotonicMs();
   }
 
   /** The seq_nr to put in the SYN-ACK for this SYN. */
@@ -83,7 +83,8 @@ export class SynCookies {
   }
 
   #rotate(): void {
-    const elapsedMs = this.#clock.now() - this.#rotatedAtMs;
+    // Monotonic: only this endpoint checks its cookies.
+    const elapsedMs = this.#clock.monotonicMs() - this.#rotatedAtMs;
     if (elapsedMs < this.#rotateMs) return;
     // After two or more periods the current secret is too old to keep even as "previous".
     this.#previous =

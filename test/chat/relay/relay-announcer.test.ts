@@ -16,7 +16,7 @@ test('announces on the day topic, retries after 30 s (doubling) while no node ta
     clock,
     dht: {
       announcePeer: async (hash: Buffer) => {
-        calls.push({ atMs: clock.now() - noon, hash: hash.toString('hex') });
+        calls.push({ atMs: clock.wallMs() - noon, hash: hash.toString('hex') });
         return { stored, errorCodes: {} };
       },
     },

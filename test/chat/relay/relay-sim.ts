@@ -217,7 +217,7 @@ export class RelaySim {
             logger: jsonLinesLogger(
               (line) => process.stderr.write(`${label} ${line}`),
               'debug',
-              () => clock.now(),
+              () => clock.wallMs(),
             ),
           }
         : {}),

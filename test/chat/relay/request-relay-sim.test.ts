@@ -24,10 +24,10 @@ describe('friend requests through a relay (virtual time, symmetric NATs)', { tim
   test('the request arrives through the relay and the acceptance comes back', async (t) => {
     const { rs, alice, bob } = await twoStrangers('request-relay', 1);
     try {
-      const addedMs = rs.clock.now();
+      const addedMs = rs.clock.monotonicMs();
       await alice.node.addFriend(bob.node.code, { name: 'bob', message: 'hello over the relay' });
       await rs.until(() => bob.node.requests().length === 1, 60_000, 50);
-      const arrivedMs = rs.clock.now() - addedMs;
+      const arrivedMs = rs.clock.monotonicMs() - addedMs;
       t.diagnostic(`request at Bob ${arrivedMs} ms (virtual) after the add`);
       assert.ok(arrivedMs <= 30_000, `arrived after ${arrivedMs} ms`);
       assert.equal(bob.node.requests()[0]?.code, alice.node.code);

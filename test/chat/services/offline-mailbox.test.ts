@@ -50,11 +50,11 @@ describe('offline mailbox on a 10-node in-memory DHT', () => {
     world.goAway(alice);
     net.clock.advance(10 * 60_000);
     await world.bringOnline(bob);
-    const startMs = net.clock.now();
+    const startMs = net.clock.monotonicMs();
     await net.run(Promise.all([bob.rendezvous.start(), bob.mailbox.start()]));
     await net.run(bob.mailbox.whenIdle());
     // Virtual time (5 ms links) from services start to messages stored and acked: about ten lookups' worth.
-    t.diagnostic(`offline fetch: ${net.clock.now() - startMs} virtual ms after start`);
+    t.diagnostic(`offline fetch: ${net.clock.monotonicMs() - startMs} virtual ms after start`);
     const received = bob.store.messages.list(alice.pk);
     assert.deepEqual(
       received.map((m) => m.text),
@@ -97,13 +97,13 @@ describe('offline mailbox on a 10-node in-memory DHT', () => {
     world.goAway(erin);
     dave.store.messages.enqueue(erin.pk, 'are you there?');
     assert.equal((await net.run(dave.mailbox.storeFor(erin.pk))).length, 1);
-    const epoch = dayEpoch(net.clock.now());
+    const epoch = dayEpoch(net.clock.wallMs());
     const seqBefore = dave.store.recordSeqs.lastOwnSeq(erin.pk, epoch) ?? -1;
     assert.equal(dave.store.offline.pending(erin.pk)[0]?.putCount, 1);
     await net.settle(OFFLINE_REPUT_MS + 30_000, 500);
     await net.run(dave.mailbox.whenIdle());
     assert.equal(dave.store.offline.pending(erin.pk)[0]?.putCount, 2, 're-put once, an hour later');
-    if (dayEpoch(net.clock.now()) === epoch) {
+    if (dayEpoch(net.clock.wallMs()) === epoch) {
       assert.ok((dave.store.recordSeqs.lastOwnSeq(erin.pk, epoch) ?? -1) > seqBefore, 'record republished');
     }
     // Dave restarts: the bundle is put again at start, from the store (no re-sealing).
@@ -131,13 +131,13 @@ describe('offline mailbox on a 10-node in-memory DHT', () => {
     for (const part of forged.parts) await net.run(frank.sim.node.putImmutable(part.v));
     const missing = Buffer.alloc(20, 0xee);
     // Frank publishes, by hand, a record for Gina that lists all three.
-    const epoch = dayEpoch(net.clock.now());
+    const epoch = dayEpoch(net.clock.wallMs());
     const secret = derivePairSecret(frank.identity, gina.pk);
     assert.ok(secret.ok);
     const sealed = sealRecord(
       { pairSecret: secret.secret, authorPk: frank.pk, readerPk: gina.pk, epoch },
       {
-        timestampMs: net.clock.now(),
+        timestampMs: net.clock.wallMs(),
         endpoints: [],
         introducers: [],
         pendingOffline: [notAPart.target, forged.headTarget, missing],

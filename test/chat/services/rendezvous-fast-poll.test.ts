@@ -26,7 +26,7 @@ describe('fast polls of friends alive but unreachable', () => {
   before(async () => {
     world = await ServicesWorld.create('fast-poll', 12);
     const { clock } = world.net;
-    clock.advance(DAY_EPOCH_MS / 2 - (clock.now() % DAY_EPOCH_MS) + DAY_EPOCH_MS); // noon, one epoch to read
+    clock.advance(DAY_EPOCH_MS / 2 - (clock.wallMs() % DAY_EPOCH_MS) + DAY_EPOCH_MS); // noon, one epoch to read
     alice = await world.addUser('alice');
     bob = await world.addUser('bob');
     world.befriend(alice, bob);
@@ -48,9 +48,10 @@ describe('fast polls of friends alive but unreachable', () => {
 
     let seenAtMs: number | undefined;
     bob.rendezvous.onRecord((pk, record, info) => {
-      if (pk.equals(alice.pk) && info.isNew && record.wantSinceMs !== undefined) seenAtMs ??= net.clock.now();
+      if (pk.equals(alice.pk) && info.isNew && record.wantSinceMs !== undefined)
+        seenAtMs ??= net.clock.monotonicMs();
     });
-    const startMs = net.clock.now();
+    const startMs = net.clock.monotonicMs();
     await net.run(alice.rendezvous.wantSession(bob.pk));
     await net.until(() => seenAtMs !== undefined, 10_000);
     const latencyMs = (seenAtMs ?? Infinity) - startMs;
@@ -85,7 +86,7 @@ describe('the fast-poll budget', () => {
     const world = await ServicesWorld.create('fast-poll-budget', 12);
     try {
       const { clock } = world.net;
-      clock.advance(DAY_EPOCH_MS / 2 - (clock.now() % DAY_EPOCH_MS) + DAY_EPOCH_MS);
+      clock.advance(DAY_EPOCH_MS / 2 - (clock.wallMs() % DAY_EPOCH_MS) + DAY_EPOCH_MS);
       const me = await world.addUser('me');
       const friends: User[] = [];
       for (let i = 0; i < 10; i++) {

@@ -54,7 +54,7 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
   });
 
   test('a republished record has a higher seq and is new again; polling picks it up with back-off', async () => {
-    const epoch = dayEpoch(world.net.clock.now());
+    const epoch = dayEpoch(world.net.clock.wallMs());
     const before = alice.store.recordSeqs.lastOwnSeq(bob.pk, epoch) ?? -1;
     await world.net.run(bob.rendezvous.start());
     await world.net.settle(2_000, 20);
@@ -95,14 +95,14 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
   test('across midnight: the record put for the next day before it began is found after it began', async () => {
     const { net } = world;
     const DAY_MS = 86_400_000;
-    const toMidnightMs = DAY_MS - (net.clock.now() % DAY_MS);
+    const toMidnightMs = DAY_MS - (net.clock.wallMs() % DAY_MS);
     // Within the 2-hour skew window before midnight, Alice publishes to today's and tomorrow's epochs.
     if (toMidnightMs > 90 * 60_000) net.clock.advance(toMidnightMs - 90 * 60_000);
-    const today = dayEpoch(net.clock.now());
+    const today = dayEpoch(net.clock.wallMs());
     await net.run(alice.rendezvous.publishNow(bob.pk));
     assert.ok(alice.store.recordSeqs.lastOwnSeq(bob.pk, today + 1) !== undefined, 'tomorrow’s record put');
     // Two minutes after midnight (Alice's next republish not due yet), Bob looks: he finds tomorrow's record.
-    net.clock.advance(DAY_MS - (net.clock.now() % DAY_MS) + 2 * 60_000);
+    net.clock.advance(DAY_MS - (net.clock.wallMs() % DAY_MS) + 2 * 60_000);
     await net.settle(1_000, 20);
     const epochs: number[] = [];
     const listener = (pk: Buffer, _r: RendezvousRecord, info: { epoch: number }): void => {
@@ -155,7 +155,7 @@ describe('rendezvous service on a 10-node in-memory DHT', () => {
   });
 
   test('a stranger without the pair secret cannot open (or even find) the record', async () => {
-    const epoch = dayEpoch(world.net.clock.now());
+    const epoch = dayEpoch(world.net.clock.wallMs());
     const secret = derivePairSecret(alice.identity, bob.pk);
     assert.ok(secret.ok);
     const realKey = recordKeyFor(secret.secret, alice.pk, epoch);

@@ -35,7 +35,7 @@ describe('friend-request beacon on a 10-node in-memory DHT', () => {
   test('a request announced by Alice is found by Bob’s poll, once per repeat window', async () => {
     const { net } = world;
     // Keep clear of an hour boundary so the announce and both polls see the same hour.
-    const intoHourMs = net.clock.now() % HOUR_EPOCH_MS;
+    const intoHourMs = net.clock.wallMs() % HOUR_EPOCH_MS;
     if (intoHourMs > HOUR_EPOCH_MS - 20 * 60_000) net.clock.advance(HOUR_EPOCH_MS - intoHourMs + 60_000);
     alice.store.requests.saveOutgoing(bob.pk, 'hi Bob, it is Alice');
     const aliceBeacon = beaconFor(world, alice);
@@ -59,7 +59,7 @@ describe('friend-request beacon on a 10-node in-memory DHT', () => {
 
   test('a poll still running when the beacon closes reports nothing (the store may be closed by then)', async () => {
     const { net } = world;
-    const intoHourMs = net.clock.now() % HOUR_EPOCH_MS;
+    const intoHourMs = net.clock.wallMs() % HOUR_EPOCH_MS;
     if (intoHourMs > HOUR_EPOCH_MS - 20 * 60_000) net.clock.advance(HOUR_EPOCH_MS - intoHourMs + 60_000);
     const aliceBeacon = beaconFor(world, alice);
     assert.equal(await net.run(aliceBeacon.announceNow()), 1);
@@ -84,15 +84,15 @@ describe('friend-request beacon on a 10-node in-memory DHT', () => {
     const bobBeacon = beaconFor(world, bob, found);
     const carolBeacon = beaconFor(world, carol);
     // Move to just before an hour boundary: Carol's beacon must re-announce on the new hour's topic.
-    const toHourMs = HOUR_EPOCH_MS - (net.clock.now() % HOUR_EPOCH_MS);
+    const toHourMs = HOUR_EPOCH_MS - (net.clock.wallMs() % HOUR_EPOCH_MS);
     net.clock.advance(toHourMs - 30_000);
-    const hourBefore = hourEpoch(net.clock.now());
+    const hourBefore = hourEpoch(net.clock.wallMs());
     carolBeacon.start();
     await net.settle(5_000, 20);
     const attemptsBefore = carol.store.requests.get(bob.pk, 'outgoing')?.attempts ?? 0;
     assert.ok(attemptsBefore >= 1);
     await net.settle(40_000, 50); // Crosses the hour: a second announce.
-    assert.equal(hourEpoch(net.clock.now()), hourBefore + 1);
+    assert.equal(hourEpoch(net.clock.wallMs()), hourBefore + 1);
     assert.ok((carol.store.requests.get(bob.pk, 'outgoing')?.attempts ?? 0) > attemptsBefore);
     // Bob's beacon (started in the new hour) finds Carol at once.
     bobBeacon.start();

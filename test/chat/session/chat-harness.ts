@@ -92,9 +92,9 @@ export class ChatSim {
 
   /** Steps virtual time until cond() holds (or throws after maxMs). Returns the virtual ms it took. */
   async until(cond: () => boolean, maxMs = 60_000, stepMs = 5): Promise<number> {
-    const start = this.clock.now();
+    const start = this.clock.monotonicMs();
     for (let t = 0; t <= maxMs; t += stepMs) {
-      if (cond()) return this.clock.now() - start;
+      if (cond()) return this.clock.monotonicMs() - start;
       await this.sim.settle(stepMs, stepMs);
     }
     throw new Error(`condition not met within ${maxMs} ms of virtual time (seed ${this.sim.seed})`);

@@ -42,7 +42,7 @@ function stranger(sim: ChatSim, name: string, host: string) {
   return {
     identity,
     utp,
-    stamp: (to: ChatUser, nowMs = sim.clock.now()) =>
+    stamp: (to: ChatUser, nowMs = sim.clock.wallMs()) =>
       testStamp(to.identity.publicKey, identity.publicKey, nowMs),
     /** Sends one request; resolves with the frames received once the session has closed. */
     async ask(to: ChatUser, stamp: RequestStamp, message = 'hello'): Promise<ChatFrame[]> {
@@ -95,7 +95,7 @@ describe('friend-request stamps and budget', { timeout: 60_000 }, () => {
     await sim.startAll();
     const mallory = stranger(sim, 'mallory', '10.6.6.6');
     const writes = countWrites(alice);
-    const now = sim.clock.now();
+    const now = sim.clock.wallMs();
     const hour = Math.floor(now / HOUR_EPOCH_MS);
     const forBob = await mallory.stamp(bob);
     const stale = await mallory.stamp(alice, now - 2 * HOUR_EPOCH_MS);

@@ -23,14 +23,14 @@ class FakeSession {
 
   constructor(clock: ManualClock, lastFrameMs: number) {
     this.#clock = clock;
-    this.lastReceivedMs = clock.now();
+    this.lastReceivedMs = clock.monotonicMs();
     this.lastFrameMs = lastFrameMs;
   }
 
   probe(timeoutMs: number): Promise<boolean> {
-    this.probedAtMs.push(this.#clock.now());
+    this.probedAtMs.push(this.#clock.monotonicMs());
     if (this.isAnswering) {
-      this.lastReceivedMs = this.#clock.now();
+      this.lastReceivedMs = this.#clock.monotonicMs();
       return Promise.resolve(true);
     }
     return new Promise((resolve) => this.#clock.setTimer(timeoutMs, () => resolve(false)));
@@ -61,7 +61,7 @@ async function advance(clock: ManualClock, ms: number): Promise<void> {
 
 test('a session in use is probed after quietMs of quiet', async () => {
   const clock = new ManualClock();
-  const session = new FakeSession(clock, clock.now());
+  const session = new FakeSession(clock, clock.monotonicMs());
   const liveness = watch(clock, session);
   await advance(clock, LIVENESS.quietMs - LIVENESS.checkEveryMs);
   assert.deepEqual(session.probedAtMs, [], 'not before quietMs');
@@ -74,7 +74,7 @@ test('a session in use is probed after quietMs of quiet', async () => {
 
 test('an idle session is probed only after idleQuietMs of quiet; a frame makes it quick again', async () => {
   const clock = new ManualClock();
-  const session = new FakeSession(clock, clock.now() - LIVENESS.activeForMs);
+  const session = new FakeSession(clock, clock.monotonicMs() - LIVENESS.activeForMs);
   const liveness = watch(clock, session);
   await advance(clock, LIVENESS.quietMs + LIVENESS.idleCheckEveryMs);
   assert.deepEqual(session.probedAtMs, [], 'quiet well past quietMs, but idle: no probe');
@@ -89,7 +89,7 @@ test('an idle session is probed only after idleQuietMs of quiet; a frame makes i
   assert.ok(session.probedAtMs.length <= 8, `about one probe per idleQuietMs: ${session.probedAtMs.length}`);
 
   // A message either way: the session is in use again (the check may be on its idle cadence still).
-  session.lastFrameMs = clock.now();
+  session.lastFrameMs = clock.monotonicMs();
   const before = session.probedAtMs.length;
   await advance(clock, LIVENESS.quietMs + LIVENESS.idleCheckEveryMs);
   assert.ok(session.probedAtMs.length > before, 'probed soon once in use');
@@ -100,12 +100,13 @@ test('an idle session is probed only after idleQuietMs of quiet; a frame makes i
 
 test('an idle session that fails a probe makes its friend suspect and is probed again quickly', async () => {
   const clock = new ManualClock();
-  const session = new FakeSession(clock, clock.now() - LIVENESS.activeForMs);
+  const session = new FakeSession(clock, clock.monotonicMs() - LIVENESS.activeForMs);
   const suspects: Buffer[] = [];
   const liveness = watch(clock, session, suspects);
   session.isAnswering = false;
-  const limitMs = clock.now() + LIVENESS.idleQuietMs + LIVENESS.idleCheckEveryMs + LIVENESS.probeTimeoutMs;
-  while (suspects.length === 0 && clock.now() < limitMs) await advance(clock, LIVENESS.checkEveryMs);
+  const limitMs =
+    clock.monotonicMs() + LIVENESS.idleQuietMs + LIVENESS.idleCheckEveryMs + LIVENESS.probeTimeoutMs;
+  while (suspects.length === 0 && clock.monotonicMs() < limitMs) await advance(clock, LIVENESS.checkEveryMs);
   assert.deepEqual(suspects, [PEER], 'suspect once the first probe timed out');
   assert.equal(liveness.isSuspect(PEER), true);
   assert.equal(session.isOpen, true);

@@ -46,7 +46,7 @@ async function killAndRestartBob(sim: ChatSim, bob: ChatUser, newAddress?: UdpAd
   if (newAddress !== undefined) (bob as { address: UdpAddress }).address = newAddress;
   await sim.restart(bob);
   await bob.node.start();
-  return sim.clock.now();
+  return sim.clock.monotonicMs();
 }
 
 describe('session manager: restarts within the simultaneous-open window', { timeout: 60_000 }, () => {

@@ -32,7 +32,7 @@ function stranger(sim: ChatSim, host: string) {
   });
   const ctx = { identity, clock: sim.clock, random, logger: nullLogger, timing: DEFAULT_SESSION_TIMING };
   const stampFor = (recipient: ChatUser) =>
-    testStamp(recipient.identity.publicKey, identity.publicKey, sim.clock.now());
+    testStamp(recipient.identity.publicKey, identity.publicKey, sim.clock.wallMs());
   return { identity, utp, ctx, stampFor };
 }
 

@@ -63,7 +63,7 @@ describe('contacts', () => {
     try {
       h.clock.advance(100);
       h.store.contacts.setPresence(BOB, 'online');
-      const seenAt = h.clock.now();
+      const seenAt = h.clock.wallMs();
       h.clock.advance(100);
       h.store.contacts.setPresence(BOB, 'offline');
       const bob = h.store.contacts.get(BOB);

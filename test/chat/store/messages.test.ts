@@ -14,7 +14,7 @@ describe('messages', () => {
       assert.equal(m.state, 'queued');
       assert.equal(m.direction, 'outgoing');
       assert.deepEqual(m.sender, ME);
-      assert.equal(m.createdMs, h.clock.now());
+      assert.equal(m.createdMs, h.clock.wallMs());
       assert.notDeepEqual(h.store.messages.enqueue(BOB, 'again').id, m.id);
       // The same seed gives the same ids: the store draws ids only from the injected Random.
       const again = makeHarness('ids');

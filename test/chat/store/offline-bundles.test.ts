@@ -32,7 +32,7 @@ describe('offline bundles', () => {
       );
       assert.deepEqual(bundle?.messageIds, [m1.id, m2.id]); // in conversation order
       assert.equal(bundle?.putCount, 1);
-      assert.equal(bundle?.lastPutMs, h.clock.now());
+      assert.equal(bundle?.lastPutMs, h.clock.wallMs());
       assert.deepEqual(
         h.store.offline.pending().map((b) => b.headTarget),
         [head, carolHead],

@@ -61,8 +61,8 @@ describe('settings: kv, prekeys, record seqs', () => {
   test('record seqs: ours follow the clock yet only grow per epoch, even when the clock steps back', () => {
     const h = makeHarness();
     try {
-      const epoch = dayEpoch(h.clock.now());
-      const intoEpochS = Math.floor((h.clock.now() - dayEpochStartMs(epoch)) / 1000);
+      const epoch = dayEpoch(h.clock.wallMs());
+      const intoEpochS = Math.floor((h.clock.wallMs() - dayEpochStartMs(epoch)) / 1000);
       const first = h.store.recordSeqs.nextOwnSeq(BOB, epoch);
       assert.equal(first, intoEpochS);
       assert.equal(h.store.recordSeqs.nextOwnSeq(BOB, epoch), first + 1); // same second: still higher

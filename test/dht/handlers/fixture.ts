@@ -56,7 +56,7 @@ export function makeFixture(opts: { peers?: PeerStoreOptions; nodesPerFamily?: n
     items,
     get ctx(): HandlerContext {
       return {
-        nowMs: clock.now(),
+        nowMs: clock.monotonicMs(),
         ownId: Buffer.alloc(20, 0xaa),
         isReadOnly: false,
         tokens,

@@ -20,7 +20,7 @@ const example = exampleQuery('get_peers_query', 'get_peers');
 function fill(f: Fixture, n: number, family: 4 | 6, isSeed = (_i: number) => false): void {
   for (let i = 0; i < n; i++) {
     const host = family === 4 ? `9.${i >> 8}.${i & 255}.1` : `2001:db8:1::${(i + 1).toString(16)}`;
-    f.peers.announce(example.infoHash, { host, port: 1000 + i }, isSeed(i), f.clock.now());
+    f.peers.announce(example.infoHash, { host, port: 1000 + i }, isSeed(i), f.clock.monotonicMs());
   }
 }
 

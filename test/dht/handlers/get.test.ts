@@ -49,7 +49,7 @@ function storeVectors(f: Fixture): void {
       seq: mutableVector.seq,
       salt: ascii(mutableVector.salt_ascii),
     },
-    f.clock.now(),
+    f.clock.monotonicMs(),
   );
   const iBytes = ascii(immutableVector.v_bencoded_ascii);
   f.items.put(
@@ -59,7 +59,7 @@ function storeVectors(f: Fixture): void {
       v: ascii('Hello World!'),
       vBytes: iBytes,
     },
-    f.clock.now(),
+    f.clock.monotonicMs(),
   );
 }
 
@@ -118,7 +118,7 @@ test('want both: nodes and nodes6, dropped to the requester family when a big v 
   const put = (length: number): Buffer => {
     const vBytes = encodeBencode(ascii('z'.repeat(length)));
     const target = immutableTarget(vBytes);
-    f.items.put({ kind: 'immutable', target, v: ascii('z'.repeat(length)), vBytes }, f.clock.now());
+    f.items.put({ kind: 'immutable', target, v: ascii('z'.repeat(length)), vBytes }, f.clock.monotonicMs());
     return target;
   };
   // A reply with v may have 1452 bytes (one datagram through a 1,500-byte MTU): 600 bytes of v leave room for both.

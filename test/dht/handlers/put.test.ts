@@ -77,12 +77,12 @@ test('BEP 44 vectors are stored: immutable, mutable, mutable with salt', () => {
   const f = makeFixture();
   okBody(handlePut(immutablePut(f), V4_FROM, f.ctx));
   assert.equal(
-    f.items.get(Buffer.from(vectors.bep44.immutable[0]!.target, 'hex'), f.clock.now())?.kind,
+    f.items.get(Buffer.from(vectors.bep44.immutable[0]!.target, 'hex'), f.clock.monotonicMs())?.kind,
     'immutable',
   );
   for (const index of [0, 1] as const) {
     okBody(handlePut(vectorPut(f, index), V4_FROM, f.ctx));
-    const item = f.items.get(Buffer.from(vectors.bep44.mutable[index]!.target, 'hex'), f.clock.now());
+    const item = f.items.get(Buffer.from(vectors.bep44.mutable[index]!.target, 'hex'), f.clock.monotonicMs());
     assert.ok(item?.kind === 'mutable' && item.seq === 1);
   }
   assert.equal(f.items.size, 3);
@@ -164,10 +164,13 @@ test('cas and seq rules (301, 302) on a stored item', () => {
   okBody(handlePut(ownPut(f, 5, 'five'), V4_FROM, f.ctx));
   f.clock.advance(2000);
   const target = mutableTarget(keyPair.publicKey);
-  assert.ok(f.items.get(target, f.clock.now()), 'the same-value re-put restarted the 2-hour lifetime');
+  assert.ok(
+    f.items.get(target, f.clock.monotonicMs()),
+    'the same-value re-put restarted the 2-hour lifetime',
+  );
   okBody(handlePut(ownPut(f, 6, 'six', { cas: 5 }), V4_FROM, f.ctx));
   okBody(handlePut(ownPut(f, 9, 'nine'), V4_FROM, f.ctx));
-  const item = f.items.get(target, f.clock.now());
+  const item = f.items.get(target, f.clock.monotonicMs());
   assert.ok(item?.kind === 'mutable' && item.seq === 9 && item.vBytes.toString() === '4:nine');
 });
 
@@ -216,5 +219,5 @@ test('end to end through the codec: the vector put, encoded and decoded, is stor
   const decoded = decodeKrpc(encodeKrpc(q));
   assert.ok(decoded.ok && decoded.message.kind === 'query' && decoded.message.method === 'put');
   okBody(handlePut(decoded.message, V4_FROM, f.ctx));
-  assert.ok(f.items.get(Buffer.from(vectors.bep44.mutable[1]!.target, 'hex'), f.clock.now()));
+  assert.ok(f.items.get(Buffer.from(vectors.bep44.mutable[1]!.target, 'hex'), f.clock.monotonicMs()));
 });

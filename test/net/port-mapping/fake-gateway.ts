@@ -63,7 +63,7 @@ export class FakeGateway {
 
   constructor(clock: Clock, network: MemoryNetwork) {
     this.#clock = clock;
-    this.#bootMs = clock.now();
+    this.#bootMs = clock.monotonicMs();
     const port = network.createTransport({ host: GATEWAY, port: 5351 });
     port.onPacket((bytes, from) => this.#onPortControl(port, bytes, from));
     const ssdpReply = network.createTransport({ host: GATEWAY, port: 1900 });
@@ -80,13 +80,13 @@ export class FakeGateway {
 
   /** The router reboots: its epoch starts again and every mapping is gone. */
   restart(): void {
-    this.#bootMs = this.#clock.now();
+    this.#bootMs = this.#clock.monotonicMs();
     this.mappings.clear();
   }
 
   /** Live mappings (expired ones dropped). */
   live(): RouterMapping[] {
-    const now = this.#clock.now();
+    const now = this.#clock.monotonicMs();
     return [...this.mappings.values()].filter((m) => m.expiresAtMs > now);
   }
 
@@ -100,7 +100,7 @@ export class FakeGateway {
   };
 
   #epochS(): number {
-    return Math.floor((this.#clock.now() - this.#bootMs) / 1000);
+    return Math.floor((this.#clock.monotonicMs() - this.#bootMs) / 1000);
   }
 
   #onPortControl(port: DatagramTransport, bytes: Buffer, from: UdpAddress): void {
@@ -137,7 +137,7 @@ export class FakeGateway {
       protocol,
       internalPort,
       externalPort,
-      expiresAtMs: this.#clock.now() + granted * 1000,
+      expiresAtMs: this.#clock.monotonicMs() + granted * 1000,
     });
     return { externalPort, lifetimeS: granted };
   }
@@ -238,7 +238,7 @@ export class FakeGateway {
           protocol: 'upnp',
           internalPort: internal,
           externalPort: external,
-          expiresAtMs: lease === 0 ? Number.POSITIVE_INFINITY : this.#clock.now() + lease * 1000,
+          expiresAtMs: lease === 0 ? Number.POSITIVE_INFINITY : this.#clock.monotonicMs() + lease * 1000,
         });
         return respond(action === 'AddAnyPortMapping' ? { NewReservedPort: external } : {});
       }
@@ -284,8 +284,8 @@ export async function runUntil(
   maxMs: number,
   stepMs = 10,
 ): Promise<void> {
-  const endMs = clock.now() + maxMs;
-  while (!done() && clock.now() < endMs) {
+  const endMs = clock.monotonicMs() + maxMs;
+  while (!done() && clock.monotonicMs() < endMs) {
     clock.advance(stepMs);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }

@@ -89,7 +89,7 @@ export function runTransfer(pair: Pair, data: Buffer, maxSteps: number, stepMs =
     }
   });
   let isServerHooked = false;
-  const startMs = clock.now();
+  const startMs = clock.monotonicMs();
   let steps = 0;
   for (; steps < maxSteps; steps++) {
     const peer = accepted[0];
@@ -112,7 +112,7 @@ export function runTransfer(pair: Pair, data: Buffer, maxSteps: number, stepMs =
   }
   return {
     received: Buffer.concat(chunks),
-    virtualMs: clock.now() - startMs,
+    virtualMs: clock.monotonicMs() - startMs,
     steps,
     isClientClosed,
     isServerEnded,

@@ -83,7 +83,7 @@ describe('LEDBAT on a bottleneck with a deep queue', () => {
     network.route = (bytes, from, to) => {
       const d = decodePacket(Buffer.from(bytes));
       if (from.port === 1000 && d.ok && d.packet.type === PacketType.ST_DATA && !sentAt.has(d.packet.seqNr)) {
-        sentAt.set(d.packet.seqNr, pair.clock.now());
+        sentAt.set(d.packet.seqNr, pair.clock.monotonicMs());
       }
       route(bytes, from, to);
     };
@@ -92,7 +92,7 @@ describe('LEDBAT on a bottleneck with a deep queue', () => {
       const d = decodePacket(bytes);
       const at = d.ok && d.packet.type === PacketType.ST_DATA ? sentAt.get(d.packet.seqNr) : undefined;
       if (d.ok && at !== undefined) {
-        delaysMs.push(pair.clock.now() - at - latencyMs);
+        delaysMs.push(pair.clock.monotonicMs() - at - latencyMs);
         sentAt.delete(d.packet.seqNr);
       }
       handle(bytes, from);
