@@ -379,13 +379,17 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         return external === undefined ? opts.localEndpoints() : [...opts.localEndpoints(), external];
       },
     });
-    this.#relays = new RelayLinks({
+    // Friends' sessions and friend requests join relays alike (the same directory, the same switch).
+    const relayCommon = {
       isEnabled: opts.isRelayEnabled ?? true,
       identity: opts.identity,
       utp: opts.utp,
       clock: opts.clock,
       logger: this.#logger,
       directory: this.#relayDirectory,
+    };
+    this.#relays = new RelayLinks({
+      ...relayCommon,
       meeting: (peer, nowMs) => {
         const secret = this.#pairSecret(peer);
         return secret === undefined ? undefined : friendMeeting(secret, opts.identity.publicKey, peer, nowMs);
@@ -395,12 +399,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         this.#sessions.adoptRelayed(peer, stream, relay, isInitiator),
     });
     this.#requestRelays = new RequestRelays({
-      isEnabled: opts.isRelayEnabled ?? true,
-      identity: opts.identity,
-      utp: opts.utp,
-      clock: opts.clock,
-      logger: this.#logger,
-      directory: this.#relayDirectory,
+      ...relayCommon,
       ownRequestEndpoint: () => {
         const external = opts.dht?.externalAddress();
         return external === undefined

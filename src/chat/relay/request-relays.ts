@@ -19,24 +19,15 @@
  * hash); it relays the Noise XX handshake and the request's frames, which it cannot read.
  */
 import type { Duplex } from 'node:stream';
-import type { UtpEndpoint } from '../../net/index.ts';
-import { addressKey, type Clock, type Logger, type UdpAddress } from '../../runtime/index.ts';
-import type { Identity } from '../identity.ts';
-import type { RelayDirectory } from './relay-directory.ts';
+import { addressKey, type UdpAddress } from '../../runtime/index.ts';
 import { requestMeeting } from './relay-keys.ts';
-import { RelayLinks } from './relay-links.ts';
+import { RelayLinks, type RelayLinksOptions } from './relay-links.ts';
 
 /** Requesters a recipient keeps meeting state for (oldest dropped first). */
 const MAX_RECIPIENT_LINKS = 256;
 
-export interface RequestRelaysOptions {
-  /** False: never join a relay (`daemon --no-relay`). */
-  readonly isEnabled?: boolean;
-  readonly identity: Identity;
-  readonly utp: UtpEndpoint;
-  readonly clock: Clock;
-  readonly logger?: Logger;
-  readonly directory: RelayDirectory;
+export interface RequestRelaysOptions
+  extends Pick<RelayLinksOptions, 'isEnabled' | 'identity' | 'utp' | 'clock' | 'logger' | 'directory'> {
   /** Where our requests are announced from: our public host as DHT nodes see us, our chat port (E). */
   ownRequestEndpoint(): UdpAddress | undefined;
   /** Is our request to this recipient still waiting for its daemon's acknowledgement? */
