@@ -4,8 +4,8 @@
  *
  * A Clock gives two readings that must not be mixed (docs/ARCHITECTURE.md, "Two times"):
  * - monotonicMs(): for durations measured and compared inside this process (timers, deadlines, RTT,
- *   retransmission, LEDBAT, rate limiters, back-offs). It never jumps; its origin is arbitrary (the process start
- *   on a real clock), so a value of it means nothing to another process or after a restart.
+ *   retransmission, LEDBAT, rate limiters, back-offs). It never jumps; its origin is arbitrary (on a real clock,
+ *   the wall time of the process start), so a value of it means nothing to another process or after a restart.
  * - wallMs(): Unix milliseconds, for what is persisted, sent, or compared with a value from disk or from a peer
  *   (record epochs and timestamps, message times, last-seen). It may step (NTP, a suspended laptop, the user).
  * Timers run on monotonic time. ManualClock gives the two readings different origins so that code mixing them
@@ -34,8 +34,16 @@ export const VIRTUAL_WALL_START_MS = 1_700_000_000_000;
 /** Like a process ten seconds old (performance.now() counts from the process start). */
 export const VIRTUAL_MONOTONIC_START_MS = 10_000;
 
+/**
+ * The real monotonic origin: the wall time the process started at, plus performance.now() (which never jumps).
+ * An origin near 0 would make every "0 means never" in the code read as "a moment ago" for the first minutes of
+ * a process (a rate limit's last use, a back-off's last try): readings this large keep such defaults long ago,
+ * as they were under Date.now(). It is still not wall time: it does not follow a later step of the wall clock.
+ */
+const MONOTONIC_ORIGIN_MS = performance.timeOrigin;
+
 export const systemClock: Clock = {
-  monotonicMs: () => performance.now(),
+  monotonicMs: () => MONOTONIC_ORIGIN_MS + performance.now(),
   wallMs: () => Date.now(),
   setTimer(delayMs, fn) {
     const handle = setTimeout(fn, Math.max(0, delayMs));
