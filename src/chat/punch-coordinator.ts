@@ -51,7 +51,7 @@ export const PUNCH_ROUND = {
    * Delay before the next upgrade attempt of a relayed session after 0, 1, 2, … attempts (the first waits for the
    * friend's hello through the relay: only then does its session take the note).
    */
-  upgradeBackoffMs: [1000, 5000, 15_000, 30_000, 60_000, 120_000, 300_000],
+  upgradeBackoffMs: [1000, 3000, 5000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000],
   /** A waiting message may wish again this soon after the last wish, whatever the back-off. */
   messageWishMs: 10_000,
   /** Friends whose rounds may run at once (each round is ≤ 7 pings × ≤ 6 endpoints). */

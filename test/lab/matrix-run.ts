@@ -15,6 +15,8 @@
  * A request run: fresh identities, no friendship; Alice `add`s Bob with a note, Bob `accept`s when the request
  * shows; measured until Alice's daemon logs the acceptance.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startInternetDht, startProbeServer, startVolunteerRelay, type InternetDhtKind } from './internet.ts';
 import {
   befriendInStores,
@@ -184,8 +186,21 @@ export async function runMessages(
     };
   } finally {
     await Promise.all(daemons.map((d) => d.proc.stop()));
+    dumpLogs(m.cells[cellIndex]?.id ?? String(cellIndex), daemons);
     aliceUser.remove();
     bobUser.remove();
+  }
+}
+
+/** With DHTCHAT_LAB_DUMP_DIR set, each run's daemon logs go there (one JSON line per log line) to be read after. */
+function dumpLogs(cellId: string, daemons: readonly LabDaemon[]): void {
+  const dir = process.env['DHTCHAT_LAB_DUMP_DIR'];
+  if (dir === undefined || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  const stamp = Date.now();
+  for (const d of daemons) {
+    const file = join(dir, `${cellId.replace(/[^a-z0-9+-]+/gi, '_')}-${stamp}-${d.user.name}.log`);
+    writeFileSync(file, d.proc.lines.map((l) => JSON.stringify(l)).join('\n'));
   }
 }
 
