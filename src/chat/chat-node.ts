@@ -222,16 +222,17 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       ...(opts.requestStampBits === undefined ? {} : { stampBits: opts.requestStampBits }),
       ...(opts.requestBudget === undefined ? {} : { budget: opts.requestBudget }),
       events: {
-        onRequest: (peer) => {
+        onRequest: (peer, from) => {
+          this.#requestRelays.requestArrived(from);
           // Requests come in bunches (a code shared with several people at once): look fast for a while.
           this.#beacon?.expectRequests();
           const view = this.#requests.view(peer);
           if (view !== undefined) this.emit('request', view);
         },
         onAccepted: (peer) => this.#onAccepted(peer),
-        onRequestReceived: (peer) => {
-          // The recipient's daemon has it: its acceptance may need a relay to reach us (#canMeetAtRelay).
-          this.#relays.want(peer, 'accepted');
+        onRequestReceived: (peer, isRelayed) => {
+          // It took a relay to reach the recipient: its acceptance will too (#canMeetAtRelay).
+          if (isRelayed) this.#relays.want(peer, 'accepted');
           const contact = this.#store.contacts.get(peer);
           if (contact !== undefined) this.emit('request_received', this.#view(contact, 'received'));
         },

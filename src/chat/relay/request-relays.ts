@@ -38,7 +38,10 @@ export interface RequestRelaysOptions
 
 interface RecipientLink {
   readonly requester: UdpAddress;
-  /** When the relay last joined us with this requester (then we stop joining for a while: the session decides). */
+  /**
+   * When the relay last joined us with this requester, or its request came directly (then we stop joining for a
+   * while: the session decides).
+   */
   matchedAtMs: number | undefined;
 }
 
@@ -104,6 +107,17 @@ export class RequestRelays {
       this.#recipientLinks.set(hex, link);
     }
     this.#links.want(key, 'request');
+  }
+
+  /**
+   * A request arrived on a direct session from `from`: the requester there needs no relay (its host is E's host;
+   * a port-keeping NAT keeps E's port too), so our halves for it stop waiting.
+   */
+  requestArrived(from: UdpAddress): void {
+    const nowMs = this.#opts.clock.monotonicMs();
+    for (const link of this.#recipientLinks.values()) {
+      if (link.requester.host === from.host && link.matchedAtMs === undefined) link.matchedAtMs = nowMs;
+    }
   }
 
   start(): void {

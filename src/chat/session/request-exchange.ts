@@ -20,7 +20,14 @@
  * dial us); those re-sends cost the recipient no stamp check and no slot.
  */
 import type { SecurePattern } from '../../net/index.ts';
-import { type Clock, DhtchatError, type Logger, type Random, type Timer } from '../../runtime/index.ts';
+import {
+  type Clock,
+  DhtchatError,
+  type Logger,
+  type Random,
+  type Timer,
+  type UdpAddress,
+} from '../../runtime/index.ts';
 import { HOUR_EPOCH_MS } from '../epoch.ts';
 import { checkStamp, type RequestStamp, STAMP_NONCES_BYTES } from '../request-stamp.ts';
 import type { ChatStore } from '../store/chat-store.ts';
@@ -47,11 +54,12 @@ export type OutgoingRequestStatus = 'sent' | 'received';
 
 export interface RequestExchangeEvents {
   /** A new friend request to show the user. */
-  onRequest(peer: Buffer): void;
+  /** A new request arrived, on a session from `from` (a relay's address when relayed). */
+  onRequest(peer: Buffer, from: UdpAddress): void;
   /** A contact became accepted without the user's action (mutual add, or they accepted ours). */
   onAccepted(peer: Buffer): void;
-  /** Our request reached the recipient's daemon (its first `received` ack). */
-  onRequestReceived(peer: Buffer): void;
+  /** Our request reached the recipient's daemon (its first `received` ack), over a relayed session or not. */
+  onRequestReceived(peer: Buffer, isRelayed: boolean): void;
   /** A stamp for our request to `peer` is ready: dial them. */
   dial(peer: Buffer): void;
 }
@@ -278,7 +286,7 @@ export class RequestExchange {
         case 'request':
           return this.#receiveRequest(peer, session, frame);
         case 'request-ack':
-          this.#onAck(peer, frame.status, frame.stampBits);
+          this.#onAck(peer, frame.status, frame.stampBits, session.path === 'relayed');
           return undefined;
         case 'hello':
           // Hello on a request session means "we are friends already": they accepted us earlier.
@@ -328,7 +336,7 @@ export class RequestExchange {
     for (const key of this.budget.makeRoom()) this.#store.kv.delete(NAME_KV_PREFIX + key.toString('hex'));
     this.budget.takeRepeatWrite(peer); // the first write counts among the key's writes for the hour
     if (!this.#storeRequest(peer, session, frame, hasContact)) return undefined;
-    this.#events.onRequest(peer);
+    this.#events.onRequest(peer, session.remoteAddress);
     return 'received';
   }
 
@@ -350,7 +358,7 @@ export class RequestExchange {
     });
   }
 
-  #onAck(peer: Buffer, status: RequestAckStatus, stampBits: number): void {
+  #onAck(peer: Buffer, status: RequestAckStatus, stampBits: number, isRelayed: boolean): void {
     if (this.outgoingStatus(peer) === undefined) return;
     const key = RECEIVED_KV_PREFIX + peer.toString('hex');
     if (status === 'stamp-refused') {
@@ -370,7 +378,7 @@ export class RequestExchange {
     at.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.#clock.wallMs()))));
     this.#store.kv.set(key, at);
     this.stamps.forget(peer);
-    this.#events.onRequestReceived(peer);
+    this.#events.onRequestReceived(peer, isRelayed);
   }
 
   /**

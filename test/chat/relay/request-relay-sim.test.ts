@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RelaySim } from './relay-sim.ts';
 
-async function twoStrangers(seed: string, relayCount: number) {
+async function twoStrangers(seed: string, relayCount: number, aliceNat: 'symmetric' | 'open' = 'symmetric') {
   const rs = new RelaySim(seed);
   await rs.startDht(12);
   for (let i = 0; i < relayCount; i++) await rs.addRelay(`10.9.1.${i + 1}`);
-  const alice = rs.user('alice', 1, 'symmetric', { requestStampBits: 4 });
+  const alice = rs.user('alice', 1, aliceNat, { requestStampBits: 4 });
   const bob = rs.user('bob', 2, 'symmetric', { requestStampBits: 4 });
   await rs.start(alice, bob);
   // Both learn their public address from the DHT's reports (the requester's E is its public host).
@@ -59,6 +59,24 @@ describe('friend requests through a relay (virtual time, symmetric NATs)', { tim
       await alice.node.addFriend(bob.node.code, { name: 'bob', message: 'hello' });
       await rs.sim.settle(60_000, 100);
       assert.equal(bob.node.requests().length, 0);
+    } finally {
+      await rs.close();
+    }
+  });
+
+  test('a request that arrives directly stops the recipient waiting at the relay for it', async () => {
+    const { rs, alice, bob } = await twoStrangers('request-direct', 1, 'open');
+    try {
+      await alice.node.addFriend(bob.node.code, { name: 'bob', message: 'hello directly' });
+      await rs.until(() => bob.node.requests().length === 1, 60_000, 50);
+      const joinsAtArrival = rs.relays[0]?.host.stats().joins ?? 0;
+      // Both windows are 3 minutes, a join every 20 s: Alice's ends with Bob's acknowledgement, Bob's with the
+      // request's arrival (else ~9 more joins of his).
+      await rs.sim.settle(3 * 60_000, 100);
+      const joins = (rs.relays[0]?.host.stats().joins ?? 0) - joinsAtArrival;
+      console.log(`# joins after arrival: ${joins}`);
+      assert.ok(joins <= 2, `${joins} joins after the request arrived`);
+      assert.equal(bob.node.requests()[0]?.message, 'hello directly');
     } finally {
       await rs.close();
     }
