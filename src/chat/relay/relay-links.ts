@@ -155,6 +155,8 @@ export class RelayLinks {
     if (link.attempt === undefined && link.timer === undefined && !link.isQueued) {
       this.#log.debug({ friend: short(peer), reason }, 'relay wanted');
       this.#schedule(link, RELAY_LINK_TIMING.graceMs);
+      // Look relays up during the grace, not after it (the directory coalesces and spaces its lookups).
+      if (this.#opts.directory.relays().length === 0) void this.#opts.directory.refresh();
     }
   }
 
