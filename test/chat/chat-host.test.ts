@@ -57,15 +57,21 @@ async function friends(sim: SimNet, alice: ChatHost, bob: ChatHost, bobAddress: 
   await sim.until(() => alice.chat.isConnected('bob') && bob.chat.isConnected('alice'), 60_000);
 }
 
+/** Alice and Bob, chat hosts on a memory network, started and friends with a session up. */
+async function startedFriends(seed: string) {
+  const sim = new SimNet(seed);
+  const alice = host(sim, 'alice', 1);
+  const bob = host(sim, 'bob', 2);
+  await alice.host.start();
+  await bob.host.start();
+  await friends(sim, alice.host, bob.host, bob.address);
+  return { sim, alice, bob };
+}
+
 describe('createChatHost', { timeout: 60_000 }, () => {
   test('two hosts make a session and exchange a message', async () => {
-    const sim = new SimNet('chat-host-message');
-    const alice = host(sim, 'alice', 1);
-    const bob = host(sim, 'bob', 2);
+    const { sim, alice, bob } = await startedFriends('chat-host-message');
     try {
-      await alice.host.start();
-      await bob.host.start();
-      await friends(sim, alice.host, bob.host, bob.address);
       const got: string[] = [];
       bob.host.chat.on('message', (e) => got.push(e.message.text));
       const sent = await alice.host.chat.send('bob', 'hello through the host');
@@ -82,12 +88,7 @@ describe('createChatHost', { timeout: 60_000 }, () => {
   });
 
   test('close() ends the sessions before the socket closes, then leaves no timer, socket or store open', async () => {
-    const sim = new SimNet('chat-host-close');
-    const alice = host(sim, 'alice', 1);
-    const bob = host(sim, 'bob', 2);
-    await alice.host.start();
-    await bob.host.start();
-    await friends(sim, alice.host, bob.host, bob.address);
+    const { sim, alice, bob } = await startedFriends('chat-host-close');
 
     await alice.host.close();
     // uTP closed while the socket was still open (its resets went out): Bob hears the session end at once, not
@@ -105,13 +106,8 @@ describe('createChatHost', { timeout: 60_000 }, () => {
   });
 
   test('drop() stops at once, as a killed process: socket and store closed before it returns', async () => {
-    const sim = new SimNet('chat-host-drop');
-    const alice = host(sim, 'alice', 1);
-    const bob = host(sim, 'bob', 2);
+    const { sim, alice, bob } = await startedFriends('chat-host-drop');
     try {
-      await alice.host.start();
-      await bob.host.start();
-      await friends(sim, alice.host, bob.host, bob.address);
       alice.host.drop();
       // No await in between: a harness restarts the user on the same address right away.
       sim.network.createTransport(alice.address).close();
