@@ -113,8 +113,11 @@ export class Internet {
       this.counters.lost++;
       return;
     }
-    // A copy: the sender may reuse its buffer once send() returns.
-    const payload = Buffer.from(bytes);
+    // A copy: the sender may reuse its buffer once send() returns. Its own ArrayBuffer, as a real socket's
+    // datagram has, not a slice of Node's shared 8 KB pool: the node keeps views of a packet (ids, tokens) and
+    // one such view would pin a whole pool slab of other packets (hundreds of MB at 10,000 nodes).
+    const payload = Buffer.allocUnsafeSlow(bytes.length);
+    payload.set(bytes);
     const source = from.address;
     const key = endpointKey(to.host, to.port);
     this.scheduler.setTimer(delayMs, () => {

@@ -295,7 +295,8 @@ export class NodeCore {
     this.#markVerified(addressKey(from));
     if (message.yourAddress !== undefined) this.opts.identity.vote(from.host, message.yourAddress, nowMs);
     if (message.kind !== 'response') return;
-    const node: NodeInfo = { id: Buffer.from(message.id), address: from };
+    // The id is a view into the packet: the table copies it if it keeps a new entry.
+    const node: NodeInfo = { id: message.id, address: from };
     if (this.isAcceptable(from) && this.isCompliant(node)) this.tableFor(from.host)?.nodeSeen(node);
     // BEP 32: a dual-stack node asks for both families; the lookup uses the list of its own family, the other
     // one fills the other table.
@@ -367,8 +368,8 @@ export class NodeCore {
 
   #heardAbout(node: NodeInfo): void {
     if (!this.isAcceptable(node.address) || !this.isCompliant(node)) return;
-    // Decoded ids are views into the packet: copy before the table keeps one for hours.
-    this.tableFor(node.address.host)?.heardAbout({ id: Buffer.from(node.id), address: node.address });
+    // Decoded ids are views into the packet: the table copies one before it keeps it for hours.
+    this.tableFor(node.address.host)?.heardAbout(node);
   }
 
   /**
