@@ -20,7 +20,7 @@ import { bump, createCounters, type DhtCounters } from './dht-stats.ts';
 import type { NodeInfo, UdpAddress } from './dht-types.ts';
 import { keepFirst } from './handlers/closest-nodes.ts';
 import type { HandlerContext } from './handlers/handler-context.ts';
-import { HostInfoCache } from './host-info.ts';
+import { sharedHostInfo } from './host-info.ts';
 import type { ItemStore } from './item-store.ts';
 import { decodeKrpc } from './krpc-codec.ts';
 import type { KrpcError, KrpcQuery, KrpcResponse, OutgoingQuery, WantFamily } from './krpc-message.ts';
@@ -88,7 +88,7 @@ export class NodeCore {
   readonly #verified = new Map<string, number>();
   readonly #verifyPinged = new Map<string, number>();
   readonly #verifyPingBudget: RateLimiter;
-  readonly #hosts = new HostInfoCache();
+  readonly #hosts = sharedHostInfo;
   readonly #own: OwnAddresses;
   /** One context reused for every incoming query (handlers are synchronous and keep nothing of it). */
   readonly #queryContext: HandlerContext & { nowMs: number };
