@@ -10,6 +10,7 @@
  * vanishes on arrival. Either way the sender only sees a timeout, as on the Internet.
  */
 import type { DatagramTransport, PacketHandler, UdpAddress } from '../src/runtime/index.ts';
+import { DatagramSlab } from './datagram-slab.ts';
 import type { LatencyModel } from './latency-model.ts';
 import type { SimRandom } from './sim-random.ts';
 import type { EventScheduler } from './event-scheduler.ts';
@@ -30,6 +31,7 @@ export class Internet {
   readonly latency: LatencyModel;
   readonly counters: InternetCounters = { sent: 0, bytesSent: 0, delivered: 0, lost: 0, unroutable: 0 };
   readonly #random: SimRandom;
+  readonly #slab = new DatagramSlab();
   readonly #endpoints = new Map<string, InternetTransport>();
   readonly #sites = new Map<string, number>();
   #nextSite = 0;
@@ -114,7 +116,7 @@ export class Internet {
       return;
     }
     // A copy: the sender may reuse its buffer once send() returns.
-    const payload = Buffer.from(bytes);
+    const payload = this.#slab.copy(bytes);
     const source = from.address;
     const key = endpointKey(to.host, to.port);
     this.scheduler.setTimer(delayMs, () => {

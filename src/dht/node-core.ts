@@ -20,7 +20,7 @@ import { bump, createCounters, type DhtCounters } from './dht-stats.ts';
 import type { NodeInfo, UdpAddress } from './dht-types.ts';
 import { keepFirst } from './handlers/closest-nodes.ts';
 import type { HandlerContext } from './handlers/handler-context.ts';
-import { HostInfoCache } from './host-info.ts';
+import { sharedHostInfo } from './host-info.ts';
 import type { ItemStore } from './item-store.ts';
 import { decodeKrpc } from './krpc-codec.ts';
 import type { KrpcError, KrpcQuery, KrpcResponse, OutgoingQuery, WantFamily } from './krpc-message.ts';
@@ -88,7 +88,7 @@ export class NodeCore {
   readonly #verified = new Map<string, number>();
   readonly #verifyPinged = new Map<string, number>();
   readonly #verifyPingBudget: RateLimiter;
-  readonly #hosts = new HostInfoCache();
+  readonly #hosts = sharedHostInfo;
   readonly #own: OwnAddresses;
   /** One context reused for every incoming query (handlers are synchronous and keep nothing of it). */
   readonly #queryContext: HandlerContext & { nowMs: number };
@@ -295,7 +295,8 @@ export class NodeCore {
     this.#markVerified(addressKey(from));
     if (message.yourAddress !== undefined) this.opts.identity.vote(from.host, message.yourAddress, nowMs);
     if (message.kind !== 'response') return;
-    const node: NodeInfo = { id: Buffer.from(message.id), address: from };
+    // The id is a view into the packet: the table copies it if it keeps a new entry.
+    const node: NodeInfo = { id: message.id, address: from };
     if (this.isAcceptable(from) && this.isCompliant(node)) this.tableFor(from.host)?.nodeSeen(node);
     // BEP 32: a dual-stack node asks for both families; the lookup uses the list of its own family, the other
     // one fills the other table.
@@ -367,8 +368,8 @@ export class NodeCore {
 
   #heardAbout(node: NodeInfo): void {
     if (!this.isAcceptable(node.address) || !this.isCompliant(node)) return;
-    // Decoded ids are views into the packet: copy before the table keeps one for hours.
-    this.tableFor(node.address.host)?.heardAbout({ id: Buffer.from(node.id), address: node.address });
+    // Decoded ids are views into the packet: the table copies one before it keeps it for hours.
+    this.tableFor(node.address.host)?.heardAbout(node);
   }
 
   /**

@@ -78,7 +78,8 @@ interface Pending {
   readonly key: string;
   readonly to: UdpAddress;
   readonly q: OutgoingQuery;
-  readonly bytes: Buffer;
+  /** Kept only while a resend is left (none by default): a pending query then holds no packet. */
+  readonly bytes: Buffer | undefined;
   readonly resolve: (r: KrpcResponse) => void;
   readonly reject: (e: Error) => void;
   triesLeft: number;
@@ -216,7 +217,7 @@ export class RpcManager implements QuerySender {
       key,
       to: item.to,
       q: item.q,
-      bytes,
+      bytes: this.#retries > 0 ? bytes : undefined,
       resolve: item.resolve,
       reject: item.reject,
       triesLeft: this.#retries,
@@ -231,7 +232,7 @@ export class RpcManager implements QuerySender {
   #onTimer(key: string): void {
     const pending = this.#pending.get(key);
     if (pending === undefined) return;
-    if (pending.triesLeft > 0) {
+    if (pending.triesLeft > 0 && pending.bytes !== undefined) {
       pending.triesLeft--;
       pending.timer = this.#opts.clock.setTimer(this.#timeoutMs, () => this.#onTimer(key));
       this.stats.resent++;

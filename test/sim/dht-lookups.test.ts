@@ -35,3 +35,22 @@ test('dht-lookups: the same seed gives the same report, byte for byte', async ()
     /^<svg [^>]*>[\s\S]*<polyline [\s\S]*<\/svg>\n$/,
   );
 });
+
+test('dht-lookups: --pairs spreads the same samples over more probe pairs, and rejects a non-count', async () => {
+  const report = await dhtLookups.run({
+    nodes: 80,
+    seed: 'pairs',
+    params: { samples: '6', settle: '20', churn: '0', pairs: '6' },
+    maxWallMs: 120_000,
+  });
+  assert.match(report.markdown, /; 6 writer\/reader probe pairs;/);
+  assert.match(report.markdown, / --pairs 6 /, 'the command in the report names it');
+  const get = report.markdown.split('\n').find((line) => line.startsWith('| 0 % | get |'));
+  assert.match(get ?? '', /^\| 0 % \| get \| 6 \|/, 'one cycle per pair: still 6 samples');
+  for (const pairs of ['0', '2.5']) {
+    await assert.rejects(
+      dhtLookups.run({ nodes: 80, seed: 'pairs', params: { pairs }, maxWallMs: 10_000 }),
+      /--pairs takes a whole number/,
+    );
+  }
+});
