@@ -31,16 +31,18 @@ test('dht node: listening line, JSON logs, save on SIGTERM, rejoin from the data
   assert.match(first.id, /^[0-9a-f]{40}$/);
 
   const boot = ['--bootstrap', `127.0.0.1:${first.port}`];
-  const others = await Promise.all(
-    ['b', 'c', 'd'].map((name) => start([...boot, '--data-dir', join(root, name)])),
-  );
+  // b joins first, so that the first node lists it to c and d, whose joins then query it: b learns about them.
+  // (All three at once, the first node knew none of them yet: b could end with the first node alone.)
+  const b = await start([...boot, '--data-dir', join(root, 'b')]);
+  await b.waitFor((e) => e['event'] === 'bootstrapped');
+  const others = [
+    b,
+    ...(await Promise.all(['c', 'd'].map((name) => start([...boot, '--data-dir', join(root, name)])))),
+  ];
   for (const p of others) {
     const joined = await p.waitFor((e) => e['event'] === 'bootstrapped');
     assert.ok((joined['nodes'] as number) >= 1, JSON.stringify(joined));
   }
-  const [b, c] = others as [NodeProcess, NodeProcess, NodeProcess];
-  // Let b learn about c and d (they queried it or were listed by the first node).
-  await c.waitFor((e) => e['event'] === 'bootstrapped');
 
   assert.equal(await b.stop('SIGTERM'), 0);
   const closed = b.events.find((e) => e['event'] === 'closed');
