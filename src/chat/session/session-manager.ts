@@ -22,11 +22,11 @@
  * friend is still dialled directly on the back-off schedule, so a path that opens later is taken.
  */
 import type { Duplex } from 'node:stream';
-import { isIpv6 } from '../../dht/index.ts';
 import type { SecurePattern, UtpEndpoint, UtpSocket } from '../../net/index.ts';
 import { addressKey, type UdpAddress } from '../../runtime/index.ts';
 import type { ChatStore } from '../store/chat-store.ts';
 import { ContactState, type Presence } from '../store/contacts.ts';
+import { dialOrder } from './dial-order.ts';
 import { FriendHosts } from './friend-hosts.ts';
 import {
   CHAT_CHANNEL,
@@ -520,29 +520,13 @@ export class SessionManager {
   }
 
   #candidates(state: PeerState): UdpAddress[] {
-    const out: UdpAddress[] = [];
-    const seen = new Set<string>();
     let stored: UdpAddress[] = [];
     try {
       stored = this.#store.contacts.endpoints(state.key);
     } catch {
       stored = [];
     }
-    // IPv6 first where we have it (issue 11 §6: usually no NAT on the way), the rest DIAL_STAGGER_MS behind, as
-    // Happy Eyeballs does; on an IPv4-only socket IPv6 endpoints cannot be sent to at all.
-    const bound = this.#utp.localAddress().host;
-    const canSendIpv6 = bound === '::' || isIpv6(bound);
-    const all = [...stored, ...state.recordEndpoints].filter((a) => canSendIpv6 || !isIpv6(a.host));
-    const v6First = canSendIpv6
-      ? [...all.filter((a) => isIpv6(a.host)), ...all.filter((a) => !isIpv6(a.host))]
-      : all;
-    for (const address of v6First) {
-      const key = addressKey(address);
-      if (seen.has(key) || out.length >= MAX_CANDIDATES) continue;
-      seen.add(key);
-      out.push({ host: address.host, port: address.port });
-    }
-    return out;
+    return dialOrder([...stored, ...state.recordEndpoints], this.#utp.localAddress().host, MAX_CANDIDATES);
   }
 
   /** A direct session is up and no liveness probe doubts it: nothing to dial. */
