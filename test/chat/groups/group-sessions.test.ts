@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { entryHash } from '../../../src/chat/groups/group-entry.ts';
 import { ChatSession } from '../../../src/chat/session/session.ts';
-import { befriend, ChatSim, type ChatUser, formGroup } from '../session/chat-harness.ts';
+import { befriend, ChatSim, type ChatUser, formGroup, startFriends } from '../session/chat-harness.ts';
 
 let sims: ChatSim[] = [];
 afterEach(() => {
@@ -22,10 +22,7 @@ function texts(user: ChatUser, group: string): string[] {
 async function aliceAndBobInAGroup(seed: string) {
   const sim = new ChatSim(seed);
   sims.push(sim);
-  const alice = sim.user('alice', 1);
-  const bob = sim.user('bob', 2);
-  await sim.startAll();
-  await befriend(sim, alice, bob);
+  const { alice, bob } = await startFriends(sim);
   const group = await formGroup(sim, alice, [bob]);
   return { sim, alice, bob, group };
 }

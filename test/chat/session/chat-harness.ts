@@ -163,6 +163,15 @@ export async function befriend(sim: ChatSim, a: ChatUser, b: ChatUser): Promise<
   await sim.until(() => a.node.isConnected(b.node.code) && b.node.isConnected(a.node.code));
 }
 
+/** Alice (seed byte 1) and Bob (2) started on the sim and made friends (befriend): the usual opening scene. */
+export async function startFriends(sim: ChatSim): Promise<{ alice: ChatUser; bob: ChatUser }> {
+  const alice = sim.user('alice', 1);
+  const bob = sim.user('bob', 2);
+  await sim.startAll();
+  await befriend(sim, alice, bob);
+  return { alice, bob };
+}
+
 /**
  * The admin creates a group and invites the others, who accept one by one; returns once everyone lists every
  * member (and, with `isOnline`, sees every other member online: their sessions are up).

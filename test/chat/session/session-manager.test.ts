@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { PROBE_TIMEOUT_MS, SIMULTANEOUS_WINDOW_MS } from '../../../src/chat/session/session-manager.ts';
 import type { UdpAddress } from '../../../src/runtime/index.ts';
-import { befriend, ChatSim, type ChatUser } from './chat-harness.ts';
+import { ChatSim, type ChatUser, startFriends } from './chat-harness.ts';
 
 let sims: ChatSim[] = [];
 afterEach(() => {
@@ -19,11 +19,7 @@ afterEach(() => {
 async function friends(seed: string): Promise<{ sim: ChatSim; alice: ChatUser; bob: ChatUser }> {
   const sim = new ChatSim(seed);
   sims.push(sim);
-  const alice = sim.user('alice', 1);
-  const bob = sim.user('bob', 2);
-  await sim.startAll();
-  await befriend(sim, alice, bob);
-  return { sim, alice, bob };
+  return { sim, ...(await startFriends(sim)) };
 }
 
 /** Counts the uTP connections a user opens (every dial is one). */

@@ -9,7 +9,7 @@ import { identityFromSeed } from '../../../src/chat/identity.ts';
 import { ChatSession, DEFAULT_SESSION_TIMING } from '../../../src/chat/session/session.ts';
 import { UtpEndpoint } from '../../../src/net/index.ts';
 import { ManualClock, nullLogger, SeededRandom } from '../../../src/runtime/index.ts';
-import { befriend, ChatSim } from './chat-harness.ts';
+import { ChatSim, startFriends } from './chat-harness.ts';
 
 const HOUR_MS = 3_600_000;
 const { keepaliveMs, deadAfterMs } = DEFAULT_SESSION_TIMING;
@@ -110,10 +110,7 @@ describe('a wall-clock jump of one hour', { timeout: 60_000 }, () => {
   test('message timestamps follow wall time, forwards and back, on a session that stays up', async () => {
     const sim = new ChatSim('wall-jump');
     try {
-      const alice = sim.user('alice', 1);
-      const bob = sim.user('bob', 2);
-      await sim.startAll();
-      await befriend(sim, alice, bob);
+      const { alice, bob } = await startFriends(sim);
       const sendAfterJump = async (jumpMs: number, text: string) => {
         sim.clock.jumpWall(jumpMs);
         const sentAtWallMs = sim.clock.wallMs();
