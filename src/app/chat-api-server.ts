@@ -46,7 +46,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DhtchatError } from '../runtime/index.ts';
+import { DhtchatError, messageOf } from '../runtime/index.ts';
 import { ForbiddenCode, forbiddenRequest } from './api-host-origin.ts';
 import { CHAT_EVENT_NAMES, type ChatService, type GroupApi, type MessagePage } from './chat-api-types.ts';
 import { EventLog } from './web-client/event-log.ts';
@@ -474,8 +474,4 @@ function listen(server: Server, port: number): Promise<void> {
       resolve();
     });
   });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

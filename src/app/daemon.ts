@@ -33,6 +33,7 @@ import {
   systemClock,
   type UdpAddress,
   UdpTransport,
+  messageOf,
 } from '../runtime/index.ts';
 import { bindFailure } from './bind-failure.ts';
 import { type ChatApiServer, startChatApiServer } from './chat-api-server.ts';
@@ -429,8 +430,4 @@ function isNewFileState(states: Map<string, string>, event: unknown): boolean {
   if (states.size >= 10_000) states.clear();
   states.set(id, state);
   return true;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -12,6 +12,7 @@ import {
   systemClock,
   type UdpAddress,
   UdpTransport,
+  messageOf,
 } from '../runtime/index.ts';
 import {
   defaultDataDir,
@@ -29,7 +30,6 @@ import {
   parsePort,
   resolveHostPorts,
 } from './parse-args.ts';
-import { messageOf } from './temporary-node.ts';
 
 /** The Mainline DHT's customary port. */
 const DEFAULT_PORT = 6881;

@@ -16,12 +16,12 @@ import {
   systemClock,
   type UdpAddress,
   UdpTransport,
+  messageOf,
 } from '../runtime/index.ts';
 import { bindFailure } from './bind-failure.ts';
 import { DEFAULT_BOOTSTRAP_ROUTERS } from './default-routers.ts';
 import { type HostPort, parseHostPortList, parsePort, resolveHostPorts } from './parse-args.ts';
 import { untilStopSignal } from './stop-signal.ts';
-import { messageOf } from './temporary-node.ts';
 
 const DEFAULT_PORT = 6881;
 const STATS_INTERVAL_MS = 60_000;

@@ -12,6 +12,7 @@ import {
   systemClock,
   type UdpAddress,
   UdpTransport,
+  messageOf,
 } from '../runtime/index.ts';
 import { DEFAULT_BOOTSTRAP_ROUTERS } from './default-routers.ts';
 import type { OneShotFlags } from './dht-options.ts';
@@ -97,10 +98,6 @@ async function run<T>(
     }
   }
   return action(node);
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The temporary node's options from the shared one-shot flags. */

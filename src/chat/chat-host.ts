@@ -12,7 +12,7 @@
  */
 import { DhtNode, type DhtNodeOptions } from '../dht/index.ts';
 import { DatagramDemux, UtpEndpoint } from '../net/index.ts';
-import { type DatagramTransport, type Logger, nullLogger, type Timer } from '../runtime/index.ts';
+import { type DatagramTransport, type Logger, nullLogger, type Timer, messageOf } from '../runtime/index.ts';
 import { ChatNode, type ChatNodeOptions } from './chat-node.ts';
 import { PunchTransport } from './punch-transport.ts';
 import { KvKey } from './store/kv.ts';
@@ -251,8 +251,4 @@ function hostOf(options: ChatHostOptions, parts: HostParts, logger: Logger): Cha
       store.close();
     },
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -26,3 +26,8 @@ export function routineError(code: string, message: string): DhtchatError {
     Error.stackTraceLimit = limit;
   }
 }
+
+/** The message of a thrown value, for a log line (anything may be thrown, not only Errors). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

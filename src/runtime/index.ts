@@ -21,7 +21,7 @@ export {
   type PacketHandler,
   type UdpAddress,
 } from './datagram.ts';
-export { DhtchatError, routineError } from './errors.ts';
+export { DhtchatError, messageOf, routineError } from './errors.ts';
 export { jsonLinesLogger, type LogFields, type Logger, type LogLevel, nullLogger } from './logger.ts';
 export { cryptoRandom, type Random, SeededRandom } from './random.ts';
 export { BatchedUdpSocket } from './batched-udp-socket.ts';
