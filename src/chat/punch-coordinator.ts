@@ -180,7 +180,7 @@ export class PunchCoordinator {
 
   /**
    * A relayed session with the friend is up. The leader (one side of the pair, by key) tries to upgrade it to a
-   * direct path now and then on ROUND.upgradeBackoffMs until it is direct or gone; the other answers its notes.
+   * direct path now and then on PUNCH_ROUND.upgradeBackoffMs until it is direct or gone; the other answers its notes.
    */
   relayedUp(peer: Buffer, isLeader: boolean): void {
     if (this.#isClosed || !isLeader || this.#opts.noteOverRelay === undefined) return;

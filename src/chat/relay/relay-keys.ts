@@ -29,12 +29,16 @@ export function relayToken(pairSecret: Uint8Array, hour: number): Buffer {
 
 /** The tokens to present at nowMs: this hour's first, and the neighbour's within the skew of a boundary. */
 export function relayTokensAt(pairSecret: Uint8Array, nowMs: number): Buffer[] {
+  return tokenHoursAt(nowMs).map((hour) => relayToken(pairSecret, hour));
+}
+
+/** The hours whose tokens go in a JOIN at nowMs: this one, and the neighbour within RELAY_TOKEN_SKEW_MS. */
+function tokenHoursAt(nowMs: number): number[] {
   const hour = hourEpoch(nowMs);
-  const tokens = [relayToken(pairSecret, hour)];
   const intoHourMs = nowMs - hour * HOUR_EPOCH_MS;
-  if (intoHourMs < RELAY_TOKEN_SKEW_MS && hour > 0) tokens.push(relayToken(pairSecret, hour - 1));
-  else if (HOUR_EPOCH_MS - intoHourMs <= RELAY_TOKEN_SKEW_MS) tokens.push(relayToken(pairSecret, hour + 1));
-  return tokens;
+  if (intoHourMs < RELAY_TOKEN_SKEW_MS && hour > 0) return [hour, hour - 1];
+  if (HOUR_EPOCH_MS - intoHourMs <= RELAY_TOKEN_SKEW_MS) return [hour, hour + 1];
+  return [hour];
 }
 
 export function relayRankKey(pairSecret: Uint8Array): Buffer {
@@ -108,15 +112,10 @@ export function requestMeeting(
     for (const p of parts) h.update(p);
     return h.digest();
   };
-  const hour = hourEpoch(nowMs);
-  const intoHourMs = nowMs - hour * HOUR_EPOCH_MS;
-  const hours = [hour];
-  if (intoHourMs < RELAY_TOKEN_SKEW_MS && hour > 0) hours.push(hour - 1);
-  else if (HOUR_EPOCH_MS - intoHourMs <= RELAY_TOKEN_SKEW_MS) hours.push(hour + 1);
   return {
     join: {
       role: isRecipient ? 0 : 1,
-      tokens: hours.map((h) => hash(LABELS.requestRelayToken, u32(h))),
+      tokens: tokenHoursAt(nowMs).map((h) => hash(LABELS.requestRelayToken, u32(h))),
     },
     rankKey: hash(LABELS.requestRelayRank),
   };
