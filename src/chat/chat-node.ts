@@ -401,12 +401,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     });
     this.#requestRelays = new RequestRelays({
       ...relayCommon,
-      ownRequestEndpoint: () => {
-        const external = opts.dht?.externalAddress();
-        return external === undefined
-          ? undefined
-          : { host: external.host, port: opts.utp.localAddress().port };
-      },
+      // E as the answer topic has it (request-answer.ts requesterEndpoint): both sides derive the meeting from it.
+      ownRequestEndpoint: () => this.#nat?.answers.ownEndpoint(),
       isUnacknowledged: (peer) =>
         this.#store.contacts.get(peer)?.state === 'pending-outgoing' &&
         this.#requests.outgoingStatus(peer) !== 'received',

@@ -60,6 +60,19 @@ export function answerTopic(recipientPk: Uint8Array, requester: UdpAddress, hour
     .digest();
 }
 
+/**
+ * E, the endpoint a requester's announces show a recipient: its public host as DHT nodes see it, and the port it
+ * announces (its chat socket's). The answer topic and the relay meeting (relay-keys.ts requestMeeting) are both
+ * derived from it, on both sides.
+ */
+export function requesterEndpoint(
+  dht: Pick<DhtNode, 'externalAddress'>,
+  port: number,
+): UdpAddress | undefined {
+  const external = dht.externalAddress();
+  return external === undefined ? undefined : { host: external.host, port };
+}
+
 export interface RequestAnswersOptions {
   readonly identity: Identity;
   readonly store: ChatStore;
@@ -138,7 +151,7 @@ export class RequestAnswers {
     const { dht, clock, store } = this.#opts;
     const nowMs = clock.monotonicMs();
     const hour = hourEpoch(clock.wallMs());
-    const hosts = this.#publicHosts();
+    const own = this.ownEndpoint();
     const found: UdpAddress[] = [];
     const pending = store.requests
       .list({ direction: 'outgoing', state: 'pending' })
@@ -148,9 +161,7 @@ export class RequestAnswers {
         // The previous hour only just after it turned (an answer announced before the turn).
         const hours =
           clock.wallMs() % HOUR_EPOCH_MS < ANSWER_TIMING.previousHourForMs ? [hour, hour - 1] : [hour];
-        const topics = hosts.flatMap((host) =>
-          hours.map((h) => answerTopic(r.publicKey, { host, port: this.#opts.port() }, h)),
-        );
+        const topics = own === undefined ? [] : hours.map((h) => answerTopic(r.publicKey, own, h));
         const peers = await Promise.all(
           topics.map((t) =>
             dht
@@ -175,10 +186,9 @@ export class RequestAnswers {
     return this.#opts.isUnacknowledged(recipient);
   }
 
-  /** Our public IPv4/IPv6 hosts as DHT nodes see them (what a recipient found on our request topic). */
-  #publicHosts(): string[] {
-    const external = this.#opts.dht.externalAddress();
-    return external === undefined ? [] : [external.host];
+  /** Where our requests are announced from (requesterEndpoint): what a recipient found on our request topic. */
+  ownEndpoint(): UdpAddress | undefined {
+    return requesterEndpoint(this.#opts.dht, this.#opts.port());
   }
 
   #schedule(delayMs: number): void {
