@@ -15,6 +15,7 @@ import { type NatMapping, publicView, recentPublicHost } from '../nat-mapping.ts
 import { BirthdayPuncher } from '../punch-birthday.ts';
 import { PunchCoordinator, type WishReason } from '../punch-coordinator.ts';
 import { isPublicIpv6, planPunch } from '../punch-plan.ts';
+import { relayRole } from '../relay/relay-keys.ts';
 import type { PunchTransport } from '../punch-transport.ts';
 import { OfflineMailbox } from '../offline-mailbox.ts';
 import { PunchService } from '../punch-service.ts';
@@ -279,8 +280,9 @@ export function createDhtServices(opts: DhtServicesOptions, hooks: DhtServicesHo
       coordinator.sessionUp(peer);
       birthday?.stop(peer);
     },
-    // One side of the pair leads the upgrade (both would punch twice): the lower key, which both sides agree on.
-    relayedUp: (peer) => coordinator.relayedUp(peer, Buffer.compare(opts.identity.publicKey, peer) < 0),
+    // One side of the pair leads the upgrade (both would punch twice): the relayed session's caller (role 0, the
+    // lower key), which both sides agree on.
+    relayedUp: (peer) => coordinator.relayedUp(peer, relayRole(opts.identity.publicKey, peer) === 0),
     isPathless: (peer) => {
       const record = rendezvous.latestRecord(peer);
       return record !== undefined && planPunch(natMapping(), record, hasPublicIpv6()).isHopeless;
