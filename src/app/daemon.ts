@@ -275,10 +275,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
  * says which port, why and what to do (bind-failure.ts).
  */
 async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTransport> {
-  const host = options.host ?? (await dualStackHost());
-  const bind = async (port: number): Promise<UdpTransport> => {
+  // The default: '::' with IPv4 too (dual-stack: friends with IPv6 are reached over it, issue 11 §6), or
+  // '0.0.0.0' where this machine cannot open an IPv6 socket (IPv6 disabled, a container without it).
+  let host = options.host ?? '::';
+  const bindOn = async (port: number): Promise<UdpTransport> => {
     try {
       return await UdpTransport.bind({ host, port });
+    } catch (cause) {
+      if (options.host !== undefined || host !== '::' || isPortProblem(cause)) throw cause;
+      host = '0.0.0.0';
+      return UdpTransport.bind({ host, port });
+    }
+  };
+  const bind = async (port: number): Promise<UdpTransport> => {
+    try {
+      return await bindOn(port);
     } catch (cause) {
       throw bindFailure(cause, { label: 'UDP port', host, port, portOption: '--port' });
     }
@@ -287,7 +298,7 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
   const last = store.kv.getJson(PORT_KV_KEY);
   if (typeof last === 'number' && Number.isInteger(last) && last > 0 && last < 65536) {
     try {
-      return await UdpTransport.bind({ host, port: last });
+      return await bindOn(last);
     } catch {
       // Taken by someone else now: any port will do, the records announce the new one.
     }
@@ -296,17 +307,12 @@ async function bindUdp(options: DaemonOptions, store: ChatStore): Promise<UdpTra
 }
 
 /**
- * The default address: '::' with IPv4 too (dual-stack: friends with IPv6 are reached over it, issue 11 §6), or
- * '0.0.0.0' where this machine cannot open an IPv6 socket (IPv6 disabled, a container without it).
+ * A port in use or not ours to bind: the same on IPv4, so no reason to fall back. Anything else on '::' (no IPv6
+ * in the kernel, the batched socket's DGRAM_BATCH_FAILED around it, no address) is one.
  */
-async function dualStackHost(): Promise<string> {
-  try {
-    const probe = await UdpTransport.bind({ host: '::', port: 0, isBatchingAllowed: false });
-    probe.close();
-    return '::';
-  } catch {
-    return '0.0.0.0';
-  }
+function isPortProblem(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return code === 'EADDRINUSE' || code === 'EACCES';
 }
 
 /**
